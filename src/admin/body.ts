@@ -1,0 +1,14 @@
+// Admin bodies: JSON parsed and validated with zod; the first issue becomes a 400 naming the field.
+import type { z } from 'zod';
+import { GatewayError } from '../http/errors.ts';
+import { formatPath } from '../config/load.ts';
+import { parseJsonObject } from '../pipeline/parse.ts';
+
+export function parseBody<S extends z.ZodType>(schema: S, raw: unknown): z.infer<S> {
+  const obj = Buffer.isBuffer(raw) ? (raw.length > 0 ? parseJsonObject(raw) : {}) : (raw ?? {});
+  const r = schema.safeParse(obj);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0]!;
+  const param = formatPath(issue.path);
+  throw new GatewayError('bad_request', `${param}: ${issue.message}`, { param });
+}

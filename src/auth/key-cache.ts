@@ -1,0 +1,49 @@
+// Keys answered from memory: a warm key costs no database read, and an unknown key is remembered as
+// unknown for a while so that a flood of the same bad credential costs none either.
+// Admin changes on this instance update the cache at once; the TTL bounds staleness otherwise.
+import type { KeyRecord, KeyRepo } from '../store/keys.ts';
+
+interface Entry {
+  key: KeyRecord | null;
+  until: number;
+}
+
+export class KeyCache {
+  private readonly entries = new Map<string, Entry>();
+  private readonly repo: KeyRepo;
+  private readonly ttlMs: number;
+  private readonly negativeTtlMs: number;
+  private readonly maxEntries: number;
+
+  constructor(repo: KeyRepo, opts: { ttlMs?: number; negativeTtlMs?: number; maxEntries?: number } = {}) {
+    this.repo = repo;
+    this.ttlMs = opts.ttlMs ?? 60_000;
+    this.negativeTtlMs = opts.negativeTtlMs ?? 10_000;
+    this.maxEntries = opts.maxEntries ?? 100_000;
+  }
+
+  async lookup(token: string, now = Date.now()): Promise<KeyRecord | null> {
+    const hit = this.entries.get(token);
+    if (hit && hit.until > now) return hit.key;
+    const key = (await this.repo.get(token)) ?? null;
+    this.set(token, key, now);
+    return key;
+  }
+
+  /** Records the current state of a key after an admin change (null: deleted). */
+  set(token: string, key: KeyRecord | null, now = Date.now()): void {
+    if (this.entries.size >= this.maxEntries) {
+      // Maps iterate in insertion order: drop the oldest tenth at once rather than one per insert.
+      let n = Math.ceil(this.maxEntries / 10);
+      for (const k of this.entries.keys()) {
+        this.entries.delete(k);
+        if (--n === 0) break;
+      }
+    }
+    this.entries.set(token, { key, until: now + (key ? this.ttlMs : this.negativeTtlMs) });
+  }
+
+  delete(token: string): void {
+    this.entries.delete(token);
+  }
+}

@@ -1,0 +1,33 @@
+// Virtual keys: generated as `sk-` + 32 random base64url characters, stored only as SHA-256 hex.
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+
+export function generateKey(): string {
+  return `sk-${randomBytes(24).toString('base64url')}`;
+}
+
+export function hashKey(key: string): string {
+  return createHash('sha256').update(key).digest('hex');
+}
+
+/** LiteLLM's display name: `sk-...` and the last four characters. */
+export function keyName(key: string): string {
+  return `sk-...${key.slice(-4)}`;
+}
+
+const KEY_SHAPE = /^[\x21-\x7e]{8,256}$/;
+const HASH_SHAPE = /^[0-9a-f]{64}$/;
+
+/** Whether a credential could be a key at all; anything else is refused before any lookup. */
+export function looksLikeKey(value: string): boolean {
+  return value.startsWith('sk-') && KEY_SHAPE.test(value);
+}
+
+export function looksLikeHash(value: string): boolean {
+  return HASH_SHAPE.test(value);
+}
+
+/** Constant-time comparison of a presented credential with the master key (hashes equalize lengths). */
+export function makeMasterKeyCheck(masterKey: string): (presented: string) => boolean {
+  const expected = createHash('sha256').update(masterKey).digest();
+  return (presented) => timingSafeEqual(createHash('sha256').update(presented).digest(), expected);
+}

@@ -1,0 +1,239 @@
+// Reads config.yaml (LiteLLM's format), substitutes `os.environ/NAME` references, validates it and
+// returns a frozen GatewayConfig. A bad file throws ConfigError with one message naming the file,
+// the path inside it and what is wrong; unknown keys are warnings.
+import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { parse as parseYaml } from 'yaml';
+import type { z } from 'zod';
+import { ConfigFile, PRICE_FIELDS, type ModelEntryShape } from './schema.ts';
+import { PLANNED_PROVIDERS, PROVIDERS, splitProviderModel } from '../providers/registry.ts';
+
+export class ConfigError extends Error {}
+
+export interface Deployment {
+  /** Stable id (model_info.id, else a hash of the entry), sent as x-litellm-model-id. */
+  id: string;
+  modelName: string;
+  provider: string;
+  /** Model name sent upstream; may hold one `*` for wildcard entries. */
+  upstreamModel: string;
+  apiBase: string;
+  apiKey: string | null;
+  apiVersion: string | null;
+  organization: string | null;
+  timeoutMs: number;
+  streamTimeoutMs: number;
+  rpm: number | null;
+  tpm: number | null;
+  weight: number;
+  maxRetries: number | null;
+  extraHeaders: Record<string, string>;
+  /** Price overrides in USD per unit, from litellm_params then model_info. */
+  prices: Partial<Record<(typeof PRICE_FIELDS)[number], number>>;
+  baseModel: string | null;
+  /** model_info as written, for /model/info. */
+  modelInfo: Record<string, unknown>;
+  /** litellm_params without secrets, for /model/info. */
+  publicParams: Record<string, unknown>;
+}
+
+export interface GatewayConfig {
+  file: string | null;
+  deployments: Deployment[];
+  masterKey: string | null;
+  databaseUrl: string | null;
+  maxRequestSizeBytes: number;
+  dropParams: boolean;
+  numRetries: number;
+  fallbacks: Record<string, string[]>;
+}
+
+export interface LoadResult {
+  config: GatewayConfig;
+  warnings: string[];
+}
+
+const DEFAULT_TIMEOUT_S = 600;
+const DEFAULT_MAX_REQUEST_MB = 32;
+
+/** `a.b[2].c` from a zod or walk path. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out ? `.${String(p)}` : String(p);
+  return out || '(top level)';
+}
+
+/** Replaces every `os.environ/NAME` string with the variable's value, recording the ones unset. */
+function substituteEnv(value: unknown, path: PropertyKey[], env: NodeJS.ProcessEnv, missing: string[]): unknown {
+  if (typeof value === 'string') {
+    if (!value.startsWith('os.environ/')) return value;
+    const name = value.slice('os.environ/'.length);
+    const v = env[name];
+    if (v === undefined || v === '') {
+      missing.push(`${formatPath(path)} refers to ${name}, which is not set`);
+      return null;
+    }
+    return v;
+  }
+  if (Array.isArray(value)) return value.map((v, i) => substituteEnv(v, [...path, i], env, missing));
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = substituteEnv(v, [...path, k], env, missing);
+    return out;
+  }
+  return value;
+}
+
+function deleteAt(root: unknown, path: readonly PropertyKey[], key: string): void {
+  let node: any = root;
+  for (const p of path) node = node?.[p as any];
+  if (node && typeof node === 'object') delete node[key];
+}
+
+/** Validates, turning unknown keys into warnings (dropped) and anything else into one ConfigError. */
+function validate(raw: unknown, file: string, warnings: string[]): z.infer<typeof ConfigFile> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const result = ConfigFile.safeParse(raw);
+    if (result.success) return result.data;
+    const unknown = result.error.issues.filter((i) => i.code === 'unrecognized_keys');
+    const real = result.error.issues.filter((i) => i.code !== 'unrecognized_keys');
+    if (real.length > 0) {
+      const issue = real[0]!;
+      const where = formatPath(issue.path);
+      throw new ConfigError(`${file}: ${where}: ${issue.message}`);
+    }
+    for (const issue of unknown) {
+      for (const key of (issue as { keys: string[] }).keys) {
+        warnings.push(`${file}: ${formatPath([...issue.path, key])} is not a known setting and is ignored`);
+        deleteAt(raw, issue.path, key);
+      }
+    }
+  }
+  throw new ConfigError(`${file}: could not be validated`);
+}
+
+function seconds(v: number | null | undefined): number | null {
+  return v == null ? null : Math.round(v * 1000);
+}
+
+function buildDeployment(
+  entry: ModelEntryShape,
+  index: number,
+  file: string,
+  defaults: { timeoutMs: number },
+  env: NodeJS.ProcessEnv,
+  warnings: string[],
+): Deployment | null {
+  const p = entry.litellm_params;
+  const where = `${file}: model_list[${index}].litellm_params.model`;
+  const { provider, name } = splitProviderModel(p.model);
+  const spec = PROVIDERS[provider];
+  if (!spec) {
+    if (PLANNED_PROVIDERS.has(provider)) {
+      warnings.push(`${where}: provider "${provider}" is not supported by this version yet; model "${entry.model_name}" is skipped`);
+      return null;
+    }
+    throw new ConfigError(`${where}: unknown provider "${provider}"`);
+  }
+  const apiBase = p.api_base ?? (spec.baseEnv ? env[spec.baseEnv] : undefined) ?? spec.defaultBase;
+  if (!apiBase) throw new ConfigError(`${file}: model_list[${index}].litellm_params.api_base: is required for provider "${provider}"`);
+  try {
+    new URL(apiBase);
+  } catch {
+    throw new ConfigError(`${file}: model_list[${index}].litellm_params.api_base: "${apiBase}" is not a URL`);
+  }
+  const apiKey = p.api_key ?? (spec.keyEnv ? env[spec.keyEnv] : undefined) ?? null;
+  if (!apiKey && spec.keyEnv && spec.defaultBase?.startsWith('https://')) {
+    warnings.push(`${file}: model_list[${index}] (${entry.model_name}) has no api_key and ${spec.keyEnv} is not set: its calls will fail upstream`);
+  }
+  const info = (entry.model_info ?? {}) as Record<string, unknown>;
+  const prices: Deployment['prices'] = {};
+  for (const f of PRICE_FIELDS) {
+    const v = (p as Record<string, unknown>)[f] ?? info[f];
+    if (typeof v === 'number') prices[f] = v;
+  }
+  const publicParams: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(p)) {
+    if (!/key|secret|token|password|credential/i.test(k) || PRICE_FIELDS.includes(k as never)) publicParams[k] = v;
+  }
+  const timeoutMs = seconds(p.timeout) ?? defaults.timeoutMs;
+  const id =
+    (typeof info.id === 'string' && info.id) ||
+    createHash('sha256').update(JSON.stringify([entry.model_name, p])).digest('hex').slice(0, 32);
+  return {
+    id,
+    modelName: entry.model_name,
+    provider,
+    upstreamModel: name,
+    apiBase: apiBase.replace(/\/+$/, ''),
+    apiKey,
+    apiVersion: p.api_version ?? null,
+    organization: p.organization ?? null,
+    timeoutMs,
+    streamTimeoutMs: seconds(p.stream_timeout) ?? timeoutMs,
+    rpm: p.rpm ?? null,
+    tpm: p.tpm ?? null,
+    weight: p.weight ?? 1,
+    maxRetries: p.max_retries ?? null,
+    extraHeaders: p.extra_headers ?? {},
+    prices,
+    baseModel: typeof info.base_model === 'string' ? info.base_model : null,
+    modelInfo: { ...info, id },
+    publicParams,
+  };
+}
+
+/** Loads a config file; `file` null means no file (an empty config). */
+export function loadConfig(file: string | null, env: NodeJS.ProcessEnv = process.env): LoadResult {
+  const warnings: string[] = [];
+  let raw: unknown = {};
+  const name = file ?? '(no config file)';
+  if (file) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new ConfigError(`${file}: cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    }
+    try {
+      raw = parseYaml(text) ?? {};
+    } catch (err) {
+      throw new ConfigError(`${file}: is not valid YAML: ${(err as Error).message.split('\n')[0]}`);
+    }
+    if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(`${file}: (top level): must be a mapping`);
+  }
+  // environment_variables are set first so that os.environ/ references can use them, as LiteLLM does.
+  const envVars = (raw as Record<string, unknown>).environment_variables;
+  if (envVars && typeof envVars === 'object') {
+    for (const [k, v] of Object.entries(envVars)) if (v != null) env[k] = String(v);
+  }
+  const missing: string[] = [];
+  raw = substituteEnv(raw, [], env, missing);
+  for (const m of missing) warnings.push(`${name}: ${m}`);
+  const parsed = validate(raw, name, warnings);
+
+  type Section<K extends keyof typeof parsed> = NonNullable<(typeof parsed)[K]>;
+  const gs: Section<'general_settings'> = parsed.general_settings ?? {};
+  const ls: Section<'litellm_settings'> = parsed.litellm_settings ?? {};
+  const rs: Section<'router_settings'> = parsed.router_settings ?? {};
+  const timeoutMs = seconds(ls.request_timeout ?? rs.timeout) ?? DEFAULT_TIMEOUT_S * 1000;
+  const deployments: Deployment[] = [];
+  (parsed.model_list ?? []).forEach((entry, i) => {
+    const d = buildDeployment(entry, i, name, { timeoutMs }, env, warnings);
+    if (d) deployments.push(d);
+  });
+  const fallbacks: Record<string, string[]> = {};
+  for (const list of [ls.fallbacks, rs.fallbacks]) for (const item of list ?? []) Object.assign(fallbacks, item);
+
+  const config: GatewayConfig = {
+    file,
+    deployments,
+    masterKey: gs.master_key ?? null,
+    databaseUrl: gs.database_url ?? null,
+    maxRequestSizeBytes: Math.round((gs.max_request_size_mb ?? DEFAULT_MAX_REQUEST_MB) * 1024 * 1024),
+    dropParams: ls.drop_params ?? false,
+    numRetries: rs.num_retries ?? ls.num_retries ?? 0,
+    fallbacks,
+  };
+  return { config: Object.freeze(config), warnings };
+}

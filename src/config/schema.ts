@@ -1,0 +1,90 @@
+// The LiteLLM config.yaml format, as far as this version uses it. Objects are strict so that unknown
+// keys surface as issues; load.ts turns those into warnings and drops the keys.
+import { z } from 'zod';
+
+const nonNeg = () => z.coerce.number<unknown>().min(0, 'must be 0 or more').nullish();
+const posInt = () => z.coerce.number<unknown>().int('must be a whole number').min(0, 'must be 0 or more').nullish();
+const str = () => z.string().nullish();
+
+/** Price fields (USD per unit), accepted in `litellm_params` and `model_info`. */
+export const PRICE_FIELDS = [
+  'input_cost_per_token',
+  'output_cost_per_token',
+  'cache_read_input_token_cost',
+  'cache_creation_input_token_cost',
+  'cache_creation_input_token_cost_above_1hr',
+  'output_cost_per_reasoning_token',
+  'input_cost_per_token_above_200k_tokens',
+  'output_cost_per_token_above_200k_tokens',
+] as const;
+const prices = Object.fromEntries(PRICE_FIELDS.map((f) => [f, nonNeg()]));
+
+// litellm_params also carries provider parameters we pass on (temperature defaults, etc.), so it is loose.
+export const LitellmParams = z.looseObject({
+  model: z.string({ error: 'is required (provider/model, for example openai/gpt-4o)' }).min(1, 'must not be empty'),
+  api_key: str(),
+  api_base: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).nullish(),
+  api_version: str(),
+  organization: str(),
+  timeout: z.coerce.number<unknown>().positive('must be more than 0 seconds').nullish(),
+  stream_timeout: z.coerce.number<unknown>().positive('must be more than 0 seconds').nullish(),
+  rpm: posInt(),
+  tpm: posInt(),
+  weight: z.coerce.number<unknown>().positive('must be more than 0').nullish(),
+  max_retries: posInt(),
+  extra_headers: z.record(z.string(), z.string()).nullish(),
+  ...prices,
+});
+
+export const ModelInfo = z.looseObject({
+  id: str(),
+  base_model: str(),
+  mode: str(),
+  max_tokens: posInt(),
+  max_input_tokens: posInt(),
+  max_output_tokens: posInt(),
+  ...prices,
+});
+
+export const ModelEntry = z.strictObject({
+  model_name: z.string({ error: 'is required' }).min(1, 'must not be empty'),
+  litellm_params: LitellmParams,
+  model_info: ModelInfo.nullish(),
+});
+
+const Fallbacks = z.array(z.record(z.string(), z.array(z.string()))).nullish();
+
+export const GeneralSettings = z.strictObject({
+  master_key: str(),
+  database_url: str(),
+  max_request_size_mb: z.coerce.number<unknown>().positive('must be more than 0').nullish(),
+  // Accepted for compatibility; they change nothing in this version.
+  store_model_in_db: z.unknown().optional(),
+  disable_spend_logs: z.unknown().optional(),
+});
+
+export const LitellmSettings = z.strictObject({
+  drop_params: z.boolean().nullish(),
+  request_timeout: z.coerce.number<unknown>().positive('must be more than 0 seconds').nullish(),
+  num_retries: posInt(),
+  fallbacks: Fallbacks,
+  set_verbose: z.unknown().optional(),
+  json_logs: z.unknown().optional(),
+});
+
+export const RouterSettings = z.strictObject({
+  num_retries: posInt(),
+  fallbacks: Fallbacks,
+  timeout: z.coerce.number<unknown>().positive('must be more than 0 seconds').nullish(),
+});
+
+export const ConfigFile = z.strictObject({
+  model_list: z.array(ModelEntry).nullish(),
+  general_settings: GeneralSettings.nullish(),
+  litellm_settings: LitellmSettings.nullish(),
+  router_settings: RouterSettings.nullish(),
+  environment_variables: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).nullish(),
+});
+
+export type ConfigFileShape = z.infer<typeof ConfigFile>;
+export type ModelEntryShape = z.infer<typeof ModelEntry>;

@@ -1,0 +1,58 @@
+// One registry of the errors the gateway itself raises. README.md documents the same table
+// (test/http/errors.test.ts keeps the two in step). Types are LiteLLM's strings, codes are strings.
+
+export interface ErrorSpec {
+  status: number;
+  type: string;
+  /** What the README says about it. */
+  doc: string;
+}
+
+export const ERRORS = {
+  missing_key: { status: 401, type: 'auth_error', doc: 'No credential in `Authorization: Bearer`, `api-key` or `x-api-key`.' },
+  invalid_key: { status: 401, type: 'auth_error', doc: 'The credential is not the master key nor a known virtual key.' },
+  blocked_key: { status: 401, type: 'auth_error', doc: 'The virtual key is blocked (`/key/block`).' },
+  expired_key: { status: 400, type: 'expired_key', doc: 'The virtual key is past its `expires` time.' },
+  model_access_denied: { status: 403, type: 'key_model_access_denied', doc: "The model is not in the key's `models`." },
+  admin_only: { status: 403, type: 'auth_error', doc: 'A management route called with a virtual key.' },
+  unknown_model: { status: 400, type: 'bad_request_error', doc: 'No model group of that name; `GET /v1/models` lists them.' },
+  bad_request: { status: 400, type: 'bad_request_error', doc: 'Malformed JSON, a missing or mistyped field; `param` names the field.' },
+  not_found: { status: 404, type: 'not_found_error', doc: 'Unknown route or method, or an unknown key in a management call.' },
+  body_too_large: { status: 413, type: 'bad_request_error', doc: 'The body is over `general_settings.max_request_size_mb`.' },
+  budget_exceeded: { status: 429, type: 'budget_exceeded', doc: 'Spend has reached the budget; sent with `x-should-retry: false`.' },
+  rate_limited: { status: 429, type: 'rate_limit_error', doc: 'A rate or concurrency limit is reached; sent with `retry-after`.' },
+  upstream_error: { status: 502, type: 'upstream_error', doc: "The provider answered with an error: its status and message are kept (502 only when it sent no status)." },
+  upstream_timeout: { status: 408, type: 'timeout_error', doc: 'The provider did not answer within `timeout` / `stream_timeout`.' },
+  unsupported_provider: { status: 400, type: 'bad_request_error', doc: "The deployment's provider is not supported by this version." },
+  internal: { status: 500, type: 'internal_server_error', doc: 'A bug: logged with the request id.' },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorName = keyof typeof ERRORS;
+
+export class GatewayError extends Error {
+  readonly status: number;
+  readonly type: string;
+  readonly code: string;
+  readonly param: string | null;
+  readonly headers: Record<string, string>;
+
+  constructor(
+    name: ErrorName,
+    message: string,
+    opts: { param?: string | null; status?: number; type?: string; code?: string; headers?: Record<string, string> } = {},
+  ) {
+    super(message);
+    const spec: ErrorSpec = ERRORS[name];
+    this.name = name;
+    this.status = opts.status ?? spec.status;
+    this.type = opts.type ?? spec.type;
+    this.code = opts.code ?? String(this.status);
+    this.param = opts.param ?? null;
+    this.headers = opts.headers ?? {};
+  }
+}
+
+/** The OpenAI / LiteLLM error envelope. */
+export function openaiErrorBody(err: GatewayError): { error: { message: string; type: string; param: string | null; code: string } } {
+  return { error: { message: err.message, type: err.type, param: err.param, code: err.code } };
+}

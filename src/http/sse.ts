@@ -1,0 +1,47 @@
+// Server-sent events: finding frame boundaries in a byte stream, and writing an error frame.
+import type { ServerResponse } from 'node:http';
+import { type GatewayError, openaiErrorBody } from './errors.ts';
+
+const LF2 = Buffer.from('\n\n');
+const CRLF2 = Buffer.from('\r\n\r\n');
+
+/** Index just past the last complete frame in buf (0 if none). */
+export function lastFrameEnd(buf: Buffer): number {
+  const a = buf.lastIndexOf(LF2);
+  const b = buf.lastIndexOf(CRLF2);
+  return Math.max(a < 0 ? 0 : a + 2, b < 0 ? 0 : b + 4);
+}
+
+/** Splits a run of complete frames into frames (each with its terminator). */
+export function splitFrames(buf: Buffer): Buffer[] {
+  const frames: Buffer[] = [];
+  let start = 0;
+  while (start < buf.length) {
+    const a = buf.indexOf(LF2, start);
+    const b = buf.indexOf(CRLF2, start);
+    let end: number;
+    if (a >= 0 && (b < 0 || a < b)) end = a + 2;
+    else if (b >= 0) end = b + 4;
+    else end = buf.length;
+    frames.push(buf.subarray(start, end));
+    start = end;
+  }
+  return frames;
+}
+
+/** The `data:` payload of one frame (several data lines joined by newlines, as the spec says). */
+export function frameData(frame: Buffer): string | null {
+  let data: string | null = null;
+  for (const line of frame.toString('utf8').split(/\r?\n/)) {
+    if (line.startsWith('data:')) {
+      const v = line.slice(line[5] === ' ' ? 6 : 5);
+      data = data === null ? v : `${data}\n${v}`;
+    }
+  }
+  return data;
+}
+
+export function writeSseError(res: ServerResponse, err: GatewayError): void {
+  if (res.destroyed || res.writableEnded) return;
+  res.end(`data: ${JSON.stringify(openaiErrorBody(err))}\n\n`);
+}

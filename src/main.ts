@@ -1,0 +1,154 @@
+// Process entry: flags, .env, config, master key, database; build the app, listen, shut down cleanly.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { buildApp } from './app.ts';
+import { generateKey } from './auth/keys.ts';
+import { ConfigError, loadConfig } from './config/load.ts';
+import { parseDatabaseUrl } from './store/db.ts';
+import { openSqlite } from './store/sqlite.ts';
+import { createLogger } from './telemetry/log.ts';
+import { VERSION } from './version.ts';
+
+const HELP = `llm-proxy ${VERSION}: an LLM gateway, drop-in for the LiteLLM proxy.
+
+Usage: npm start -- [options]     (or: node bin/llm-proxy.mjs [options])
+
+Options:
+  --config PATH     config.yaml in LiteLLM's format (default: $CONFIG_FILE_PATH, else ./config.yaml if present)
+  --port N          port to listen on (default: $PORT, else 4000)
+  --host H          address to listen on (default: 0.0.0.0)
+  --detailed_debug  debug logging
+  --version         print the version and exit
+  --help            this text
+
+LiteLLM's other flags (--num_workers, --run_gunicorn, ...) are accepted and ignored with a warning.
+
+Environment (.env in the working directory is loaded at start; see .env.sample):
+  LITELLM_MASTER_KEY  admin credential; without it one is generated into ./data/master_key
+  DATABASE_URL        sqlite:PATH or sqlite::memory: (default sqlite:./data/llm-proxy.db)
+  PORT, CONFIG_FILE_PATH, OPENAI_API_KEY, OPENAI_API_BASE, LOG_LEVEL
+`;
+
+const DATA_DIR = 'data';
+const DEFAULT_DB = `sqlite:./${DATA_DIR}/llm-proxy.db`;
+
+function fail(message: string): never {
+  process.stderr.write(`llm-proxy: ${message}\n`);
+  process.exit(1);
+}
+
+/** The master key from the environment or config; else the one kept under ./data (made on first start). */
+function resolveMasterKey(fromConfig: string | null, databaseConfigured: boolean): { key: string; generated: boolean } {
+  const key = process.env.LITELLM_MASTER_KEY || fromConfig;
+  if (key) return { key, generated: false };
+  if (databaseConfigured) fail('a database is configured but no master key is set: set LITELLM_MASTER_KEY (or general_settings.master_key).');
+  const file = resolve(DATA_DIR, 'master_key');
+  if (existsSync(file)) return { key: readFileSync(file, 'utf8').trim(), generated: false };
+  const generated = generateKey();
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, `${generated}\n`, { mode: 0o600 });
+  return { key: generated, generated: true };
+}
+
+async function main(): Promise<void> {
+  const { values, positionals, tokens } = parseArgs({
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+    options: {
+      config: { type: 'string', short: 'c' },
+      port: { type: 'string' },
+      host: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean', short: 'v' },
+      detailed_debug: { type: 'boolean' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return;
+  }
+  if (values.version) {
+    process.stdout.write(`${VERSION}\n`);
+    return;
+  }
+  if (existsSync('.env')) process.loadEnvFile('.env');
+
+  const log = createLogger(values.detailed_debug ? 'debug' : (process.env.LOG_LEVEL ?? 'info'));
+  const known = new Set(['config', 'port', 'host', 'help', 'version', 'detailed_debug']);
+  // An unknown flag's value (`--num_workers 4`) arrives as the positional right after it.
+  const flagValues = new Set<number>();
+  for (const [i, t] of tokens.entries()) {
+    if (t.kind === 'option' && !known.has(t.name)) {
+      log.warn(`--${t.name} is a LiteLLM flag this gateway does not use; it is ignored`);
+      const next = tokens[i + 1];
+      if (t.value === undefined && next?.kind === 'positional') flagValues.add(next.index);
+    }
+  }
+  const stray = tokens.filter((t) => t.kind === 'positional' && !flagValues.has(t.index));
+  if (stray.length > 0) log.warn(`ignored arguments: ${positionals.filter((_, i) => i < stray.length).join(' ')}`);
+
+  const configPath =
+    (typeof values.config === 'string' ? values.config : null) ??
+    process.env.CONFIG_FILE_PATH ??
+    (existsSync('config.yaml') ? 'config.yaml' : null);
+  let loaded;
+  try {
+    loaded = loadConfig(configPath);
+  } catch (err) {
+    if (err instanceof ConfigError) fail(err.message);
+    throw err;
+  }
+  for (const w of loaded.warnings) log.warn(w);
+  const { config } = loaded;
+  if (config.deployments.length === 0) log.warn('no models are configured (model_list is empty): every LLM call will be refused');
+
+  const databaseUrl = process.env.DATABASE_URL || config.databaseUrl;
+  let dbTarget;
+  try {
+    dbTarget = parseDatabaseUrl(databaseUrl ?? DEFAULT_DB);
+  } catch (err) {
+    fail((err as Error).message);
+  }
+  const master = resolveMasterKey(config.masterKey, Boolean(databaseUrl));
+  if (master.generated) {
+    process.stdout.write(
+      `\nGenerated a master key (shown once, kept in ${DATA_DIR}/master_key):\n\n    ${master.key}\n\nSet LITELLM_MASTER_KEY to choose your own.\n\n`,
+    );
+  }
+
+  const db = openSqlite(dbTarget.path);
+  const app = await buildApp({ config, masterKey: master.key, db, log });
+
+  const portArg = typeof values.port === 'string' ? values.port : (process.env.PORT ?? '4000');
+  const port = Number(portArg);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`--port: "${portArg}" is not a port number`);
+  const host = typeof values.host === 'string' ? values.host : '0.0.0.0';
+  try {
+    await app.server.listen({ port, host });
+  } catch (err) {
+    fail(`cannot listen on ${host}:${port}: ${(err as Error).message}`);
+  }
+  const address = app.server.server.address();
+  const actualPort = typeof address === 'object' && address ? address.port : port;
+  log.info({ config: configPath, database: dbTarget.path, models: config.deployments.length }, `llm-proxy ${VERSION} listening on http://${host}:${actualPort}`);
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    log.info(`${signal}: finishing in-flight requests`);
+    app.close().then(
+      () => process.exit(0),
+      (err) => {
+        log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+await main();

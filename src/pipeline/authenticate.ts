@@ -1,0 +1,36 @@
+// Credential to Principal, from memory. A value that cannot be a key is refused before any lookup.
+import { hashKey, looksLikeKey } from '../auth/keys.ts';
+import type { Principal } from '../auth/principal.ts';
+import { GatewayError } from '../http/errors.ts';
+import type { Headers, PipelineContext } from './context.ts';
+
+const BEARER = /^Bearer\s+/i;
+
+/** The credential from `Authorization: Bearer`, `api-key` (Azure) or `x-api-key` (Anthropic). */
+export function credentialOf(headers: Headers): string | null {
+  const auth = headers.authorization;
+  if (typeof auth === 'string' && auth.length > 0) return auth.replace(BEARER, '').trim() || null;
+  for (const h of ['api-key', 'x-api-key', 'x-litellm-api-key']) {
+    const v = headers[h];
+    if (typeof v === 'string' && v.length > 0) return v.replace(BEARER, '').trim() || null;
+  }
+  return null;
+}
+
+export async function authenticate(ctx: PipelineContext, headers: Headers, now = Date.now()): Promise<Principal> {
+  const credential = credentialOf(headers);
+  if (credential === null) {
+    throw new GatewayError('missing_key', 'Authentication Error: no API key passed. Send it as "Authorization: Bearer sk-...".');
+  }
+  if (ctx.isMaster(credential)) return { kind: 'master' };
+  const invalid = () => new GatewayError('invalid_key', 'Authentication Error: invalid proxy server token passed.');
+  if (!looksLikeKey(credential)) throw invalid();
+  const token = hashKey(credential);
+  const key = await ctx.keyCache.lookup(token, now);
+  if (!key) throw invalid();
+  if (key.blocked) throw new GatewayError('blocked_key', 'Authentication Error: this key is blocked. Ask an admin to unblock it (/key/unblock).');
+  if (key.expires !== null && Date.parse(key.expires) <= now) {
+    throw new GatewayError('expired_key', `Authentication Error: this key expired at ${key.expires}.`);
+  }
+  return { kind: 'key', token, key };
+}

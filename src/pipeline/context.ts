@@ -1,0 +1,15 @@
+import type { Logger } from 'pino';
+import type { KeyCache } from '../auth/key-cache.ts';
+import type { GatewayConfig } from '../config/load.ts';
+import type { Router } from '../router/router.ts';
+
+/** What the request path needs from the app: all of it in memory. */
+export interface PipelineContext {
+  config: GatewayConfig;
+  router: Router;
+  keyCache: KeyCache;
+  isMaster: (credential: string) => boolean;
+  log: Logger;
+}
+
+export type Headers = Record<string, string | string[] | undefined>;

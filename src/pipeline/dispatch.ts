@@ -1,0 +1,155 @@
+// Sends the request to a deployment of the model group and returns the first good answer's head.
+// Connection errors, timeouts, 429 and 5xx are retried (`num_retries`, backoff honouring
+// retry-after), on another deployment of the group when there is one; then `fallbacks` are followed.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { request, type Dispatcher } from 'undici';
+import type { Deployment } from '../config/load.ts';
+import { GatewayError } from '../http/errors.ts';
+import { buildChatRequest, type UpstreamRequest } from '../providers/openai/chat.ts';
+import { dispatcherFor } from '../providers/http-client.ts';
+import { upstreamModelFor } from '../router/router.ts';
+import type { Headers, PipelineContext } from './context.ts';
+
+export interface Attempt {
+  deployment: Deployment;
+  upstream: UpstreamRequest;
+  response: Dispatcher.ResponseData;
+  /** Ends the attempt's deadline timer (the relay calls it when the answer is complete). */
+  done: () => void;
+}
+
+export interface DispatchPlan {
+  group: string;
+  body: Record<string, unknown>;
+  raw: Buffer;
+  stream: boolean;
+  headers: Headers;
+  signal: AbortSignal;
+}
+
+const MAX_RETRY_AFTER_MS = 60_000;
+
+function retryable(status: number): boolean {
+  return status === 408 || status === 409 || status === 429 || status >= 500;
+}
+
+function retryAfterMs(headers: Dispatcher.ResponseData['headers']): number | null {
+  const v = headers['retry-after'];
+  if (typeof v !== 'string') return null;
+  const s = Number(v);
+  if (Number.isFinite(s)) return Math.max(0, s * 1000);
+  const at = Date.parse(v);
+  return Number.isNaN(at) ? null : Math.max(0, at - Date.now());
+}
+
+/** The provider's error, with its status and message kept. */
+async function upstreamError(d: Deployment, res: Dispatcher.ResponseData): Promise<GatewayError> {
+  const text = await res.body.text().catch(() => '');
+  let message = text.slice(0, 2000) || `status ${res.statusCode}`;
+  let type: string | undefined;
+  let param: string | null = null;
+  let code: string | undefined;
+  try {
+    const e = JSON.parse(text)?.error;
+    if (e && typeof e === 'object') {
+      if (typeof e.message === 'string') message = e.message;
+      if (typeof e.type === 'string') type = e.type;
+      if (typeof e.param === 'string') param = e.param;
+      if (e.code != null) code = String(e.code);
+    } else if (typeof e === 'string') message = e;
+  } catch {
+    // not JSON: the text itself is the message
+  }
+  const headers: Record<string, string> = {};
+  const ra = res.headers['retry-after'];
+  if (typeof ra === 'string') headers['retry-after'] = ra;
+  return new GatewayError('upstream_error', `${d.provider} error (model ${d.modelName}): ${message}`, {
+    status: res.statusCode,
+    type: type ?? (res.statusCode === 429 ? 'rate_limit_error' : res.statusCode < 500 ? 'invalid_request_error' : 'api_error'),
+    param,
+    code: code ?? String(res.statusCode),
+    headers,
+  });
+}
+
+function connectionError(d: Deployment, err: unknown, timedOut: boolean): GatewayError {
+  if (timedOut) {
+    return new GatewayError('upstream_timeout', `${d.provider} did not answer in time (model ${d.modelName}).`);
+  }
+  const code = (err as { code?: string }).code ?? (err as Error).name;
+  return new GatewayError('upstream_error', `Could not reach ${d.provider} for model ${d.modelName} (${code}).`, {
+    status: 502,
+    type: 'api_connection_error',
+    code: '502',
+  });
+}
+
+async function attemptOnce(d: Deployment, plan: DispatchPlan, capture: string | null): Promise<Attempt> {
+  const upstream = buildChatRequest(plan.body, plan.raw, d, upstreamModelFor(d, capture), plan.headers);
+  const controller = new AbortController();
+  let timedOut = false;
+  const onClientAbort = () => controller.abort(plan.signal.reason);
+  plan.signal.addEventListener('abort', onClientAbort, { once: true });
+  // Deadline: the whole answer for plain requests, the first byte for streams (then the idle gap).
+  const limit = plan.stream ? d.streamTimeoutMs : d.timeoutMs;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort(new Error('timeout'));
+  }, limit);
+  const done = () => {
+    clearTimeout(timer);
+    plan.signal.removeEventListener('abort', onClientAbort);
+  };
+  try {
+    const url = new URL(upstream.url);
+    const response = await request(url, {
+      method: 'POST',
+      headers: upstream.headers,
+      body: upstream.body,
+      dispatcher: dispatcherFor(url.origin),
+      signal: controller.signal,
+      headersTimeout: limit,
+      bodyTimeout: plan.stream ? d.streamTimeoutMs : limit,
+    });
+    if (plan.stream) clearTimeout(timer);
+    return { deployment: d, upstream, response, done };
+  } catch (err) {
+    done();
+    if (plan.signal.aborted) throw err;
+    throw connectionError(d, err, timedOut);
+  }
+}
+
+export async function dispatch(ctx: PipelineContext, plan: DispatchPlan, numRetries: number): Promise<Attempt> {
+  const groups = [plan.group, ...(plan.body.disable_fallbacks === true ? [] : (ctx.config.fallbacks[plan.group] ?? []))];
+  let last: GatewayError | null = null;
+  for (const group of groups) {
+    const resolved = ctx.router.resolve(group === plan.group ? (plan.body.model as string) : group);
+    if (!resolved) continue;
+    const tried = new Set<string>();
+    for (let i = 0; i <= numRetries; i++) {
+      const d = ctx.router.pick(resolved.deployments, tried);
+      tried.add(d.id);
+      let waitMs = Math.min(500 * 2 ** i, 8000) * (0.75 + Math.random() * 0.5);
+      try {
+        const attempt = await attemptOnce(d, plan, resolved.capture);
+        const status = attempt.response.statusCode;
+        if (status < 400) return attempt;
+        const ra = retryAfterMs(attempt.response.headers);
+        last = await upstreamError(d, attempt.response);
+        attempt.done();
+        if (!retryable(status)) throw last;
+        if (ra !== null) {
+          if (ra > MAX_RETRY_AFTER_MS) break;
+          waitMs = Math.max(waitMs, ra);
+        }
+      } catch (err) {
+        if (plan.signal.aborted) throw err;
+        if (!(err instanceof GatewayError) || err === last && !retryable(err.status)) throw err;
+        last = err;
+      }
+      if (i < numRetries) await sleep(waitMs, undefined, { signal: plan.signal });
+    }
+  }
+  throw last ?? new GatewayError('internal', 'No deployment could be tried.');
+}

@@ -1,0 +1,77 @@
+// OpenAI chat completions to an OpenAI-compatible upstream: the same dialect on both sides, so the
+// body is changed as little as possible (model rewritten, gateway-only fields removed, usage asked for).
+import type { Deployment } from '../../config/load.ts';
+import { PROVIDERS } from '../registry.ts';
+
+/** Fields LiteLLM clients send for the gateway itself; they never reach the provider. */
+const GATEWAY_FIELDS = [
+  'metadata', 'litellm_metadata', 'tags', 'fallbacks', 'context_window_fallback_dict', 'num_retries', 'max_retries',
+  'mock_response', 'mock_testing_fallbacks', 'mock_timeout', 'caching', 'cache', 'guardrails', 'api_key', 'api_base',
+  'base_url', 'api_version', 'timeout', 'stream_timeout', 'request_timeout', 'extra_headers', 'drop_params',
+  'custom_llm_provider', 'litellm_call_id', 'litellm_trace_id', 'user_api_key', 'input_cost_per_token',
+  'output_cost_per_token', 'proxy_server_request', 'no-log', 'disable_fallbacks',
+];
+
+/** Client headers passed on to the provider; nothing else is, the client's credential least of all. */
+const FORWARDED_HEADERS = ['openai-organization', 'openai-project', 'openai-beta'];
+
+export interface UpstreamRequest {
+  url: string;
+  headers: Record<string, string>;
+  body: string | Buffer;
+  /** Whether the client itself asked for a usage chunk (else the one the gateway asked for is dropped). */
+  clientWantsUsage: boolean;
+}
+
+export function buildChatRequest(
+  body: Record<string, unknown>,
+  raw: Buffer,
+  d: Deployment,
+  upstreamModel: string,
+  clientHeaders: Record<string, string | string[] | undefined>,
+): UpstreamRequest {
+  let changed = false;
+  let out = body;
+  const copy = () => {
+    if (!changed) {
+      out = { ...body };
+      changed = true;
+    }
+  };
+  if (body.model !== upstreamModel) {
+    copy();
+    out.model = upstreamModel;
+  }
+  for (const f of GATEWAY_FIELDS) {
+    if (f in body) {
+      copy();
+      delete out[f];
+    }
+  }
+  const streamOptions = body.stream_options as Record<string, unknown> | undefined;
+  const clientWantsUsage = streamOptions?.include_usage === true;
+  if (body.stream === true && !clientWantsUsage && PROVIDERS[d.provider]?.streamUsage) {
+    copy();
+    out.stream_options = { ...streamOptions, include_usage: true };
+  }
+
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    accept: body.stream === true ? 'text/event-stream' : 'application/json',
+    // Identity so that usage can be read from the answer as it passes.
+    'accept-encoding': 'identity',
+  };
+  if (d.apiKey) headers.authorization = `Bearer ${d.apiKey}`;
+  if (d.organization) headers['openai-organization'] = d.organization;
+  for (const h of FORWARDED_HEADERS) {
+    const v = clientHeaders[h];
+    if (typeof v === 'string' && !(h in headers)) headers[h] = v;
+  }
+  for (const [k, v] of Object.entries(d.extraHeaders)) headers[k.toLowerCase()] = v;
+  return {
+    url: `${d.apiBase}/chat/completions`,
+    headers,
+    body: changed ? JSON.stringify(out) : raw,
+    clientWantsUsage,
+  };
+}

@@ -1,0 +1,54 @@
+// Providers this version can call, all of them OpenAI-compatible on the wire. Each entry says where
+// the provider lives by default and which environment variables LiteLLM reads for it.
+
+export interface ProviderSpec {
+  /** Default API base; null when the operator must give `api_base`. */
+  defaultBase: string | null;
+  keyEnv: string | null;
+  baseEnv: string | null;
+  /** Whether the upstream accepts `stream_options.include_usage`. */
+  streamUsage: boolean;
+}
+
+const openaiCompatible = (defaultBase: string | null, keyEnv: string | null, baseEnv: string | null = null): ProviderSpec => ({
+  defaultBase,
+  keyEnv,
+  baseEnv,
+  streamUsage: true,
+});
+
+export const PROVIDERS: Record<string, ProviderSpec> = {
+  openai: openaiCompatible('https://api.openai.com/v1', 'OPENAI_API_KEY', 'OPENAI_API_BASE'),
+  custom_openai: openaiCompatible(null, 'OPENAI_API_KEY'),
+  openai_like: openaiCompatible(null, null),
+  litellm_proxy: openaiCompatible(null, 'LITELLM_PROXY_API_KEY', 'LITELLM_PROXY_API_BASE'),
+  hosted_vllm: openaiCompatible(null, 'HOSTED_VLLM_API_KEY', 'HOSTED_VLLM_API_BASE'),
+  ollama: openaiCompatible('http://localhost:11434/v1', null, 'OLLAMA_API_BASE'),
+  ollama_chat: openaiCompatible('http://localhost:11434/v1', null, 'OLLAMA_API_BASE'),
+  lm_studio: openaiCompatible('http://localhost:1234/v1', 'LM_STUDIO_API_KEY', 'LM_STUDIO_API_BASE'),
+  groq: openaiCompatible('https://api.groq.com/openai/v1', 'GROQ_API_KEY'),
+  deepseek: openaiCompatible('https://api.deepseek.com/v1', 'DEEPSEEK_API_KEY'),
+  mistral: openaiCompatible('https://api.mistral.ai/v1', 'MISTRAL_API_KEY'),
+  together_ai: openaiCompatible('https://api.together.xyz/v1', 'TOGETHERAI_API_KEY'),
+  fireworks_ai: openaiCompatible('https://api.fireworks.ai/inference/v1', 'FIREWORKS_AI_API_KEY'),
+  openrouter: openaiCompatible('https://openrouter.ai/api/v1', 'OPENROUTER_API_KEY'),
+  xai: openaiCompatible('https://api.x.ai/v1', 'XAI_API_KEY'),
+  perplexity: openaiCompatible('https://api.perplexity.ai', 'PERPLEXITYAI_API_KEY'),
+  deepinfra: openaiCompatible('https://api.deepinfra.com/v1/openai', 'DEEPINFRA_API_KEY'),
+  cerebras: openaiCompatible('https://api.cerebras.ai/v1', 'CEREBRAS_API_KEY'),
+};
+
+/** Providers LiteLLM knows that need their own adapter; they come in later versions. */
+export const PLANNED_PROVIDERS = new Set([
+  'anthropic', 'azure', 'azure_ai', 'bedrock', 'gemini', 'vertex_ai', 'cohere', 'sagemaker', 'huggingface', 'replicate', 'watsonx',
+]);
+
+/** Splits `provider/model`; a bare model name is an OpenAI model, as in LiteLLM. */
+export function splitProviderModel(model: string): { provider: string; name: string } {
+  const slash = model.indexOf('/');
+  if (slash > 0) {
+    const provider = model.slice(0, slash);
+    if (provider in PROVIDERS || PLANNED_PROVIDERS.has(provider)) return { provider, name: model.slice(slash + 1) };
+  }
+  return { provider: 'openai', name: model };
+}

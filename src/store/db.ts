@@ -1,0 +1,28 @@
+// The one surface repositories use, so that SQLite and (later) PostgreSQL sit behind one adapter each.
+// SQL uses `?` placeholders; values are always bound, never spliced into the text.
+
+export type SqlValue = string | number | bigint | null;
+
+export interface Db {
+  readonly dialect: 'sqlite' | 'postgres';
+  run(sql: string, params?: SqlValue[]): Promise<{ changes: number }>;
+  all<T = Record<string, unknown>>(sql: string, params?: SqlValue[]): Promise<T[]>;
+  get<T = Record<string, unknown>>(sql: string, params?: SqlValue[]): Promise<T | undefined>;
+  /** Runs fn in one transaction. */
+  transaction<T>(fn: () => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+/** Thrown for a unique-constraint violation, whatever the database. */
+export class UniqueViolation extends Error {}
+
+/** Parses DATABASE_URL. PostgreSQL comes in a later version and is refused clearly until then. */
+export function parseDatabaseUrl(url: string): { kind: 'sqlite'; path: string } {
+  if (url === 'sqlite::memory:' || url === ':memory:') return { kind: 'sqlite', path: ':memory:' };
+  const m = /^sqlite:(?:\/\/)?(.+)$/.exec(url) ?? /^file:(.+)$/.exec(url);
+  if (m) return { kind: 'sqlite', path: m[1]! };
+  if (/^postgres(ql)?:\/\//.test(url)) {
+    throw new Error('DATABASE_URL: PostgreSQL is not supported by this version yet; use sqlite:PATH (or leave DATABASE_URL unset for ./data/llm-proxy.db)');
+  }
+  throw new Error(`DATABASE_URL: "${url.replace(/\/\/[^@]*@/, '//***@')}" is not understood; use sqlite:PATH or sqlite::memory:`);
+}

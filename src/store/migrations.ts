@@ -1,0 +1,56 @@
+// Schema changes, applied in order at start. Table names start with llmproxy_ so that a LiteLLM
+// database (LiteLLM_* tables) can sit beside ours. Times are ISO-8601 UTC text; money is integer
+// nano-dollars.
+import type { Db } from './db.ts';
+
+const MIGRATIONS: { id: number; name: string; sql: string[] }[] = [
+  {
+    id: 1,
+    name: 'keys',
+    sql: [
+      `CREATE TABLE llmproxy_keys (
+        token TEXT PRIMARY KEY,
+        key_name TEXT NOT NULL,
+        key_alias TEXT UNIQUE,
+        models TEXT NOT NULL DEFAULT '[]',
+        aliases TEXT NOT NULL DEFAULT '{}',
+        metadata TEXT NOT NULL DEFAULT '{}',
+        tags TEXT,
+        user_id TEXT,
+        team_id TEXT,
+        spend_nanos INTEGER NOT NULL DEFAULT 0,
+        max_budget_nanos INTEGER,
+        soft_budget_nanos INTEGER,
+        budget_duration TEXT,
+        budget_reset_at TEXT,
+        expires TEXT,
+        tpm_limit INTEGER,
+        rpm_limit INTEGER,
+        max_parallel_requests INTEGER,
+        model_rpm_limit TEXT,
+        model_tpm_limit TEXT,
+        blocked INTEGER NOT NULL DEFAULT 0,
+        extra TEXT NOT NULL DEFAULT '{}',
+        created_by TEXT,
+        updated_by TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      )`,
+      'CREATE INDEX llmproxy_keys_user ON llmproxy_keys (user_id)',
+      'CREATE INDEX llmproxy_keys_team ON llmproxy_keys (team_id)',
+      'CREATE INDEX llmproxy_keys_created ON llmproxy_keys (created_at, token)',
+    ],
+  },
+];
+
+export async function migrate(db: Db): Promise<void> {
+  await db.run('CREATE TABLE IF NOT EXISTS llmproxy_migrations (id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
+  const done = new Set((await db.all<{ id: number }>('SELECT id FROM llmproxy_migrations')).map((r) => Number(r.id)));
+  for (const m of MIGRATIONS) {
+    if (done.has(m.id)) continue;
+    await db.transaction(async () => {
+      for (const sql of m.sql) await db.run(sql);
+      await db.run('INSERT INTO llmproxy_migrations (id, name, applied_at) VALUES (?, ?, ?)', [m.id, m.name, new Date().toISOString()]);
+    });
+  }
+}
