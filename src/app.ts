@@ -9,7 +9,8 @@ import { KeyCache } from './auth/key-cache.ts';
 import { makeMasterKeyCheck } from './auth/keys.ts';
 import type { GatewayConfig } from './config/load.ts';
 import { createServer } from './http/server.ts';
-import { handleChat } from './pipeline/chat.ts';
+import { handleLlm } from './pipeline/handle.ts';
+import type { Endpoint } from './providers/openai/request.ts';
 import type { PipelineContext } from './pipeline/context.ts';
 import { closeAgents } from './providers/http-client.ts';
 import { Router } from './router/router.ts';
@@ -36,12 +37,18 @@ export async function buildApp(opts: { config: GatewayConfig; masterKey: string;
   };
   const server = createServer({ bodyLimit: config.maxRequestSizeBytes, log });
 
-  for (const path of ['/chat/completions', '/v1/chat/completions']) {
+  const llmRoutes: [string, Endpoint][] = [
+    ['/chat/completions', 'chat/completions'],
+    ['/v1/chat/completions', 'chat/completions'],
+    ['/embeddings', 'embeddings'],
+    ['/v1/embeddings', 'embeddings'],
+  ];
+  for (const [path, endpoint] of llmRoutes) {
     server.post(path, (req, reply) => {
       reply.hijack();
       const inbound = { id: randomUUID(), headers: req.headers, body: req.body as Buffer | undefined, startedAt: performance.now() };
-      handleChat(ctx, inbound, reply.raw).catch((err) => {
-        log.error({ err, requestId: inbound.id }, 'chat handler failed');
+      handleLlm(ctx, endpoint, inbound, reply.raw).catch((err) => {
+        log.error({ err, requestId: inbound.id }, 'LLM handler failed');
         if (!reply.raw.headersSent) reply.raw.writeHead(500).end();
         else reply.raw.destroy();
       });

@@ -52,7 +52,7 @@ function resolveMasterKey(fromConfig: string | null, databaseConfigured: boolean
 }
 
 async function main(): Promise<void> {
-  const { values, positionals, tokens } = parseArgs({
+  const { values, tokens } = parseArgs({
     strict: false,
     allowPositionals: true,
     tokens: true,
@@ -86,8 +86,8 @@ async function main(): Promise<void> {
       if (t.value === undefined && next?.kind === 'positional') flagValues.add(next.index);
     }
   }
-  const stray = tokens.filter((t) => t.kind === 'positional' && !flagValues.has(t.index));
-  if (stray.length > 0) log.warn(`ignored arguments: ${positionals.filter((_, i) => i < stray.length).join(' ')}`);
+  const stray = tokens.flatMap((t) => (t.kind === 'positional' && !flagValues.has(t.index) ? [t.value] : []));
+  if (stray.length > 0) log.warn(`ignored arguments: ${stray.join(' ')}`);
 
   const configPath =
     (typeof values.config === 'string' ? values.config : null) ??

@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { request, type Dispatcher } from 'undici';
 import type { Deployment } from '../config/load.ts';
 import { GatewayError } from '../http/errors.ts';
-import { buildChatRequest, type UpstreamRequest } from '../providers/openai/chat.ts';
+import { buildRequest, type Endpoint, type UpstreamRequest } from '../providers/openai/request.ts';
 import { dispatcherFor } from '../providers/http-client.ts';
 import { upstreamModelFor } from '../router/router.ts';
 import type { Headers, PipelineContext } from './context.ts';
@@ -19,6 +19,7 @@ export interface Attempt {
 }
 
 export interface DispatchPlan {
+  endpoint: Endpoint;
   group: string;
   body: Record<string, unknown>;
   raw: Buffer;
@@ -85,7 +86,7 @@ function connectionError(d: Deployment, err: unknown, timedOut: boolean): Gatewa
 }
 
 async function attemptOnce(d: Deployment, plan: DispatchPlan, capture: string | null): Promise<Attempt> {
-  const upstream = buildChatRequest(plan.body, plan.raw, d, upstreamModelFor(d, capture), plan.headers);
+  const upstream = buildRequest(plan.endpoint, plan.body, plan.raw, d, upstreamModelFor(d, capture), plan.headers);
   const controller = new AbortController();
   let timedOut = false;
   const onClientAbort = () => controller.abort(plan.signal.reason);

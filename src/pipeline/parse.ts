@@ -16,7 +16,8 @@ export function parseJsonObject(raw: Buffer | undefined): Record<string, unknown
   return body as Record<string, unknown>;
 }
 
-export interface ChatRequest {
+/** An OpenAI-format LLM request, checked as far as the gateway relies on it. */
+export interface LlmRequest {
   body: Record<string, unknown>;
   model: string;
   stream: boolean;
@@ -24,11 +25,23 @@ export interface ChatRequest {
 
 const bad = (param: string, message: string) => new GatewayError('bad_request', message, { param });
 
-export function parseChat(raw: Buffer | undefined): ChatRequest {
-  const body = parseJsonObject(raw);
+function parseModel(body: Record<string, unknown>): string {
   const model = body.model;
   if (model === undefined) throw bad('model', 'Missing required field: model.');
   if (typeof model !== 'string' || model.length === 0) throw bad('model', 'model must be a non-empty string.');
+  return model;
+}
+
+function checkRetries(body: Record<string, unknown>): void {
+  const retries = body.num_retries;
+  if (retries !== undefined && (!Number.isInteger(retries) || (retries as number) < 0)) {
+    throw bad('num_retries', 'num_retries must be a whole number, 0 or more.');
+  }
+}
+
+export function parseChat(raw: Buffer | undefined): LlmRequest {
+  const body = parseJsonObject(raw);
+  const model = parseModel(body);
   const messages = body.messages;
   if (messages === undefined) throw bad('messages', 'Missing required field: messages.');
   if (!Array.isArray(messages)) throw bad('messages', 'messages must be an array of message objects.');
@@ -43,9 +56,16 @@ export function parseChat(raw: Buffer | undefined): ChatRequest {
   if (so !== undefined && so !== null && (typeof so !== 'object' || Array.isArray(so))) {
     throw bad('stream_options', 'stream_options must be an object.');
   }
-  const retries = body.num_retries;
-  if (retries !== undefined && (!Number.isInteger(retries) || (retries as number) < 0)) {
-    throw bad('num_retries', 'num_retries must be a whole number, 0 or more.');
-  }
+  checkRetries(body);
   return { body, model, stream: stream === true };
+}
+
+export function parseEmbeddings(raw: Buffer | undefined): LlmRequest {
+  const body = parseJsonObject(raw);
+  const model = parseModel(body);
+  const input = body.input;
+  if (input === undefined) throw bad('input', 'Missing required field: input.');
+  if (typeof input !== 'string' && !Array.isArray(input)) throw bad('input', 'input must be a string or an array.');
+  checkRetries(body);
+  return { body, model, stream: false };
 }

@@ -1,4 +1,4 @@
-// POST /chat/completions, read top to bottom: authenticate, parse, admit, route, dispatch, relay.
+// An OpenAI-format LLM call, read top to bottom: authenticate, parse, admit, route, dispatch, relay.
 import type { ServerResponse } from 'node:http';
 import { GatewayError } from '../http/errors.ts';
 import { asGatewayError, sendError } from '../http/respond.ts';
@@ -8,7 +8,8 @@ import { admit } from './admit.ts';
 import { authenticate } from './authenticate.ts';
 import type { Headers, PipelineContext } from './context.ts';
 import { dispatch } from './dispatch.ts';
-import { parseChat } from './parse.ts';
+import { parseChat, parseEmbeddings, type LlmRequest } from './parse.ts';
+import type { Endpoint } from '../providers/openai/request.ts';
 import { providerHeaders, relayStream, relayWhole } from './relay.ts';
 
 export interface Inbound {
@@ -19,7 +20,12 @@ export interface Inbound {
   startedAt: number;
 }
 
-export async function handleChat(ctx: PipelineContext, req: Inbound, res: ServerResponse): Promise<void> {
+const PARSERS: Record<Endpoint, (raw: Buffer | undefined) => LlmRequest> = {
+  'chat/completions': parseChat,
+  embeddings: parseEmbeddings,
+};
+
+export async function handleLlm(ctx: PipelineContext, endpoint: Endpoint, req: Inbound, res: ServerResponse): Promise<void> {
   const base: Record<string, string> = { 'x-litellm-call-id': req.id };
   const controller = new AbortController();
   const onClose = () => {
@@ -29,22 +35,22 @@ export async function handleChat(ctx: PipelineContext, req: Inbound, res: Server
   let streaming = false;
   try {
     const principal = await authenticate(ctx, req.headers);
-    const chat = parseChat(req.body);
-    const group = resolveAlias(principal, chat.model);
+    const call = PARSERS[endpoint](req.body);
+    const group = resolveAlias(principal, call.model);
     const resolved = ctx.router.resolve(group);
     if (!resolved) {
-      throw new GatewayError('unknown_model', `Invalid model name passed in model=${chat.model}. Call GET /v1/models to list the models your key can use.`, {
+      throw new GatewayError('unknown_model', `Invalid model name passed in model=${call.model}. Call GET /v1/models to list the models your key can use.`, {
         param: 'model',
       });
     }
-    admit(principal, resolved.group, chat.model);
-    if (group !== chat.model) chat.body.model = group;
+    admit(principal, resolved.group, call.model);
+    if (group !== call.model) call.body.model = group;
 
-    const retries = typeof chat.body.num_retries === 'number' ? chat.body.num_retries : ctx.config.numRetries;
+    const retries = typeof call.body.num_retries === 'number' ? call.body.num_retries : ctx.config.numRetries;
     const beforeUpstream = performance.now();
     const attempt = await dispatch(
       ctx,
-      { group: resolved.group, body: chat.body, raw: req.body!, stream: chat.stream, headers: req.headers, signal: controller.signal },
+      { endpoint, group: resolved.group, body: call.body, raw: req.body!, stream: call.stream, headers: req.headers, signal: controller.signal },
       retries,
     );
     const preMs = beforeUpstream - req.startedAt;
@@ -55,7 +61,7 @@ export async function handleChat(ctx: PipelineContext, req: Inbound, res: Server
       'x-litellm-model-group': resolved.group,
     };
     const type = attempt.response.headers['content-type'];
-    if (chat.stream && typeof type === 'string' && type.startsWith('text/event-stream')) {
+    if (call.stream && typeof type === 'string' && type.startsWith('text/event-stream')) {
       streaming = true;
       await relayStream(attempt, res, headers, preMs);
     } else {

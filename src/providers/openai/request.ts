@@ -1,4 +1,4 @@
-// OpenAI chat completions to an OpenAI-compatible upstream: the same dialect on both sides, so the
+// OpenAI chat completions and embeddings to an OpenAI-compatible upstream: the same dialect on both sides, so the
 // body is changed as little as possible (model rewritten, gateway-only fields removed, usage asked for).
 import type { Deployment } from '../../config/load.ts';
 import { PROVIDERS } from '../registry.ts';
@@ -23,7 +23,10 @@ export interface UpstreamRequest {
   clientWantsUsage: boolean;
 }
 
-export function buildChatRequest(
+export type Endpoint = 'chat/completions' | 'embeddings';
+
+export function buildRequest(
+  endpoint: Endpoint,
   body: Record<string, unknown>,
   raw: Buffer,
   d: Deployment,
@@ -69,7 +72,7 @@ export function buildChatRequest(
   }
   for (const [k, v] of Object.entries(d.extraHeaders)) headers[k.toLowerCase()] = v;
   return {
-    url: `${d.apiBase}/chat/completions`,
+    url: `${d.apiBase}/${endpoint}`,
     headers,
     body: changed ? JSON.stringify(out) : raw,
     clientWantsUsage,

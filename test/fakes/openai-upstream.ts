@@ -1,0 +1,216 @@
+// A fake OpenAI-compatible server speaking the documented wire format of
+// POST /v1/chat/completions (plain and SSE, with stream_options.include_usage) and POST /v1/embeddings.
+// Behaviour is steered by directives in the last message, e.g. "[[status:429]] [[retry-after:0]]":
+//   [[status:N]]      answer with an OpenAI error envelope and status N
+//   [[fail-once:N]]   answer N the first time this exact content is seen, then normally
+//   [[retry-after:S]] add a retry-after header to an error
+//   [[delay:MS]]      wait before the response head
+//   [[hang]]          never answer (until the client goes away)
+//   [[chunks:N]]      stream N content chunks (default: one per word of the answer)
+//   [[gap:MS]]        wait between stream chunks
+//   [[cut:N]]         destroy the connection after N content chunks
+//   [[no-usage]]      send no usage at all
+// Every request is recorded, with whether the client went away before the answer ended.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface RecordedRequest {
+  path: string;
+  headers: IncomingMessage['headers'];
+  body: Record<string, any>;
+  raw: Buffer;
+  aborted: boolean;
+}
+
+export interface FakeUpstream {
+  /** Base URL including /v1, as api_base takes it. */
+  url: string;
+  requests: RecordedRequest[];
+  close(): Promise<void>;
+}
+
+export interface FakeOptions {
+  /** Bearer token the fake requires (401 otherwise); unset accepts anything. */
+  apiKey?: string;
+  /** Words of the default answer. */
+  answer?: string;
+  port?: number;
+}
+
+const DEFAULT_ANSWER = 'Hello! I am a fake model and I am doing well, thank you for asking.';
+
+/** Whitespace-separated words of every message's text: the fake's token count. */
+export function countPromptTokens(messages: unknown): number {
+  let n = 0;
+  for (const m of Array.isArray(messages) ? messages : []) {
+    const c = (m as { content?: unknown }).content;
+    const text = typeof c === 'string' ? c : Array.isArray(c) ? c.map((p) => (p as { text?: string }).text ?? '').join(' ') : '';
+    n += text.split(/\s+/).filter(Boolean).length;
+  }
+  return n;
+}
+
+function lastText(messages: unknown): string {
+  if (!Array.isArray(messages) || messages.length === 0) return '';
+  const c = (messages[messages.length - 1] as { content?: unknown }).content;
+  return typeof c === 'string' ? c : Array.isArray(c) ? c.map((p) => (p as { text?: string }).text ?? '').join(' ') : '';
+}
+
+function directive(text: string, name: string): string | null {
+  const m = new RegExp(`\\[\\[${name}(?::([^\\]]*))?\\]\\]`).exec(text);
+  return m ? (m[1] ?? '') : null;
+}
+
+function sendError(res: ServerResponse, status: number, headers: Record<string, string> = {}): void {
+  const kinds: Record<number, [string, string | null, string]> = {
+    400: ['invalid_request_error', null, 'Invalid request.'],
+    401: ['invalid_request_error', 'invalid_api_key', 'Incorrect API key provided.'],
+    404: ['invalid_request_error', 'model_not_found', 'The model does not exist or you do not have access to it.'],
+    429: ['requests', 'rate_limit_exceeded', 'Rate limit reached for requests.'],
+    500: ['server_error', null, 'The server had an error while processing your request.'],
+    503: ['server_error', null, 'The engine is currently overloaded, please try again later.'],
+  };
+  const [type, code, message] = kinds[status] ?? ['server_error', null, `Error ${status}.`];
+  const body = JSON.stringify({ error: { message, type, param: null, code } });
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers });
+  res.end(body);
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function startFakeOpenAI(opts: FakeOptions = {}): Promise<FakeUpstream> {
+  const requests: RecordedRequest[] = [];
+  const seen = new Set<string>();
+  let counter = 0;
+
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const raw = Buffer.concat(chunks);
+      let body: Record<string, any> = {};
+      try {
+        body = JSON.parse(raw.toString('utf8'));
+      } catch {
+        sendError(res, 400);
+        return;
+      }
+      const rec: RecordedRequest = { path: req.url ?? '', headers: req.headers, body, raw, aborted: false };
+      requests.push(rec);
+      res.on('close', () => {
+        if (!res.writableFinished) rec.aborted = true;
+      });
+      void handle(req, res, body, rec).catch(() => res.destroy());
+    });
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse, body: Record<string, any>, _rec: RecordedRequest): Promise<void> {
+    if (opts.apiKey && req.headers.authorization !== `Bearer ${opts.apiKey}`) return sendError(res, 401);
+    const path = (req.url ?? '').split('?')[0];
+    if (path === '/v1/embeddings') return embeddings(res, body);
+    if (path !== '/v1/chat/completions') return sendError(res, 404);
+    const text = lastText(body.messages);
+    const delay = directive(text, 'delay');
+    if (delay) await sleep(Number(delay));
+    if (directive(text, 'hang') !== null) return;
+    const retryAfter = directive(text, 'retry-after');
+    const errHeaders: Record<string, string> = retryAfter !== null ? { 'retry-after': retryAfter } : {};
+    const status = directive(text, 'status');
+    if (status) return sendError(res, Number(status), errHeaders);
+    const once = directive(text, 'fail-once');
+    if (once && !seen.has(text)) {
+      seen.add(text);
+      return sendError(res, Number(once), errHeaders);
+    }
+
+    const id = `chatcmpl-fake${++counter}`;
+    const created = Math.floor(Date.now() / 1000);
+    const model = String(body.model);
+    let words = (opts.answer ?? DEFAULT_ANSWER).split(' ');
+    const wanted = directive(text, 'chunks');
+    if (wanted) words = Array.from({ length: Number(wanted) }, (_, i) => words[i % words.length]!);
+    const maxTokens = body.max_completion_tokens ?? body.max_tokens;
+    let finish = 'stop';
+    if (typeof maxTokens === 'number' && words.length > maxTokens) {
+      words = words.slice(0, maxTokens);
+      finish = 'length';
+    }
+    const usage = {
+      prompt_tokens: countPromptTokens(body.messages),
+      completion_tokens: words.length,
+      total_tokens: countPromptTokens(body.messages) + words.length,
+      prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
+      completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
+    };
+    const noUsage = directive(text, 'no-usage') !== null;
+
+    if (body.stream !== true) {
+      const out = JSON.stringify({
+        id,
+        object: 'chat.completion',
+        created,
+        model,
+        choices: [
+          {
+            index: 0,
+            message: { role: 'assistant', content: words.join(' '), refusal: null, annotations: [] },
+            logprobs: null,
+            finish_reason: finish,
+          },
+        ],
+        ...(noUsage ? {} : { usage }),
+        service_tier: 'default',
+        system_fingerprint: 'fp_fake',
+      });
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(out), 'x-request-id': `req_${counter}`, 'openai-processing-ms': '1' });
+      res.end(out);
+      return;
+    }
+
+    const includeUsage = body.stream_options?.include_usage === true && !noUsage;
+    const gap = Number(directive(text, 'gap') ?? 0);
+    const cut = directive(text, 'cut');
+    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'x-request-id': `req_${counter}` });
+    const frame = (choices: unknown[], extra: Record<string, unknown> = {}) =>
+      `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, system_fingerprint: 'fp_fake', choices, ...(includeUsage ? { usage: null } : {}), ...extra })}\n\n`;
+    res.write(frame([{ index: 0, delta: { role: 'assistant', content: '', refusal: null }, logprobs: null, finish_reason: null }]));
+    for (let i = 0; i < words.length; i++) {
+      if (cut !== null && i === Number(cut)) {
+        res.destroy();
+        return;
+      }
+      if (gap) await sleep(gap);
+      if (res.destroyed) return;
+      const content = i === 0 ? words[i] : ` ${words[i]}`;
+      res.write(frame([{ index: 0, delta: { content }, logprobs: null, finish_reason: null }]));
+    }
+    res.write(frame([{ index: 0, delta: {}, logprobs: null, finish_reason: finish }]));
+    if (includeUsage) res.write(frame([], { usage }));
+    res.end('data: [DONE]\n\n');
+  }
+
+  function embeddings(res: ServerResponse, body: Record<string, any>): void {
+    const inputs: unknown[] = Array.isArray(body.input) ? body.input : [body.input];
+    const tokens = inputs.reduce<number>((n, s) => n + (typeof s === 'string' ? s.split(/\s+/).filter(Boolean).length : 1), 0);
+    const out = JSON.stringify({
+      object: 'list',
+      data: inputs.map((_, index) => ({ object: 'embedding', index, embedding: [0.0023064255, -0.009327292, 0.015797347] })),
+      model: String(body.model),
+      usage: { prompt_tokens: tokens, total_tokens: tokens },
+    });
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(out) });
+    res.end(out);
+  }
+
+  await new Promise<void>((resolve) => server.listen(opts.port ?? 0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/v1`,
+    requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

@@ -1,0 +1,89 @@
+// Starting the gateway for tests: in-process (buildApp on a loopback port) or as the real process.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { AddressInfo } from 'node:net';
+import { pino } from 'pino';
+import { buildApp, type App } from '../../src/app.ts';
+import { loadConfig } from '../../src/config/load.ts';
+import { openSqlite } from '../../src/store/sqlite.ts';
+
+export const REPO = fileURLToPath(new URL('../..', import.meta.url));
+export const MASTER_KEY = 'sk-test-master-1234';
+
+export interface TestGateway {
+  url: string;
+  app: App;
+  close(): Promise<void>;
+}
+
+/** Writes a config file in a fresh temp dir and returns its path. */
+export function writeConfig(yaml: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'llm-proxy-test-'));
+  const file = join(dir, 'config.yaml');
+  writeFileSync(file, yaml);
+  return file;
+}
+
+/** A config with the given model groups, all on the fake upstream. */
+export function fakeModels(upstreamUrl: string, names: string[] = ['gpt-3.5-turbo', 'gpt-4'], apiKey = 'sk-upstream'): string {
+  const entries = names
+    .map((n) => `  - model_name: ${n}\n    litellm_params:\n      model: openai/${n}\n      api_base: ${upstreamUrl}\n      api_key: ${apiKey}\n`)
+    .join('');
+  return `model_list:\n${entries}`;
+}
+
+export async function startInProcess(yaml: string): Promise<TestGateway> {
+  const { config } = loadConfig(writeConfig(yaml), { ...process.env });
+  const app = await buildApp({ config, masterKey: MASTER_KEY, db: openSqlite(':memory:'), log: pino({ level: 'silent' }) });
+  await app.server.listen({ port: 0, host: '127.0.0.1' });
+  const { port } = app.server.server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}`, app, close: () => app.close() };
+}
+
+export interface GatewayProcess {
+  url: string;
+  proc: ChildProcess;
+  output: () => string;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** Spawns bin/llm-proxy.mjs with the Node running the tests; resolves once it listens. */
+export async function spawnGateway(opts: { cwd: string; args?: string[]; env?: NodeJS.ProcessEnv }): Promise<GatewayProcess> {
+  const proc = spawn(process.execPath, [join(REPO, 'bin/llm-proxy.mjs'), ...(opts.args ?? [])], {
+    cwd: opts.cwd,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  proc.stdout!.on('data', (c) => (out += c));
+  proc.stderr!.on('data', (c) => (out += c));
+  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`gateway did not start:\n${out}`)), 20_000);
+    const check = () => {
+      const m = /listening on http:\/\/[^:]+:(\d+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(`http://127.0.0.1:${m[1]}`);
+      }
+    };
+    proc.stdout!.on('data', check);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`gateway exited with ${code}:\n${out}`));
+    });
+  });
+  return {
+    url,
+    proc,
+    output: () => out,
+    async stop(signal = 'SIGTERM') {
+      if (proc.exitCode !== null) return proc.exitCode;
+      proc.kill(signal);
+      return exited;
+    },
+  };
+}
