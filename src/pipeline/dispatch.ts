@@ -21,6 +21,8 @@ export interface Attempt {
 export interface DispatchPlan {
   endpoint: Endpoint;
   group: string;
+  /** The model asked for, after the key's aliases (a wildcard group needs it). */
+  model: string;
   body: Record<string, unknown>;
   raw: Buffer;
   stream: boolean;
@@ -125,7 +127,7 @@ export async function dispatch(ctx: PipelineContext, plan: DispatchPlan, numRetr
   const groups = [plan.group, ...(plan.body.disable_fallbacks === true ? [] : (ctx.config.fallbacks[plan.group] ?? []))];
   let last: GatewayError | null = null;
   for (const group of groups) {
-    const resolved = ctx.router.resolve(group === plan.group ? (plan.body.model as string) : group);
+    const resolved = ctx.router.resolve(group === plan.group ? plan.model : group);
     if (!resolved) continue;
     const tried = new Set<string>();
     for (let i = 0; i <= numRetries; i++) {

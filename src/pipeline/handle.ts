@@ -44,13 +44,12 @@ export async function handleLlm(ctx: PipelineContext, endpoint: Endpoint, req: I
       });
     }
     admit(principal, resolved.group, call.model);
-    if (group !== call.model) call.body.model = group;
 
     const retries = typeof call.body.num_retries === 'number' ? call.body.num_retries : ctx.config.numRetries;
     const beforeUpstream = performance.now();
     const attempt = await dispatch(
       ctx,
-      { endpoint, group: resolved.group, body: call.body, raw: req.body!, stream: call.stream, headers: req.headers, signal: controller.signal },
+      { endpoint, group: resolved.group, model: group, body: call.body, raw: req.body!, stream: call.stream, headers: req.headers, signal: controller.signal },
       retries,
     );
     const preMs = beforeUpstream - req.startedAt;

@@ -23,6 +23,10 @@ export interface RelayResult {
 
 const SKIPPED_HEADERS = new Set(['content-length', 'content-encoding', 'transfer-encoding', 'connection', 'keep-alive', 'set-cookie', 'content-type']);
 const USAGE = /"usage"\s*:\s*\{/;
+const USAGE_OBJECT = Buffer.from('"usage":{');
+const USAGE_OBJECT_SPACED = Buffer.from('"usage": {');
+// With include_usage, OpenAI adds "usage":null to every chunk; a client that did not ask never sees it.
+const USAGE_NULL = Buffer.from(',"usage":null');
 
 /** Upstream headers passed back with LiteLLM's `llm_provider-` prefix. */
 export function providerHeaders(headers: Attempt['response']['headers']): Record<string, string> {
@@ -98,7 +102,8 @@ export async function relayStream(attempt: Attempt, res: ServerResponse, headers
       pending = end < buf.length ? buf.subarray(end) : null;
       if (end === 0) continue;
       let out = buf.subarray(0, end);
-      if (USAGE.test(out.toString('latin1'))) out = takeUsage(out, result, dropUsage);
+      if (dropUsage && out.indexOf(USAGE_NULL) >= 0) out = without(out, USAGE_NULL);
+      if (out.indexOf(USAGE_OBJECT) >= 0 || out.indexOf(USAGE_OBJECT_SPACED) >= 0) out = takeUsage(out, result, dropUsage);
       if (out.length === 0) continue;
       result.firstByteAt ??= performance.now();
       if (res.destroyed) break;
@@ -120,6 +125,18 @@ export async function relayStream(attempt: Attempt, res: ServerResponse, headers
     attempt.done();
   }
   return result;
+}
+
+/** buf with every occurrence of part removed. */
+function without(buf: Buffer, part: Buffer): Buffer {
+  const pieces: Buffer[] = [];
+  let from = 0;
+  for (let at = buf.indexOf(part); at >= 0; at = buf.indexOf(part, from)) {
+    pieces.push(buf.subarray(from, at));
+    from = at + part.length;
+  }
+  pieces.push(buf.subarray(from));
+  return Buffer.concat(pieces);
 }
 
 /** Reads usage from the frames that carry it; drops a usage-only chunk the client did not ask for. */

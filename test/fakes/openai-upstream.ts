@@ -175,11 +175,11 @@ export async function startFakeOpenAI(opts: FakeOptions = {}): Promise<FakeUpstr
       `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, system_fingerprint: 'fp_fake', choices, ...(includeUsage ? { usage: null } : {}), ...extra })}\n\n`;
     res.write(frame([{ index: 0, delta: { role: 'assistant', content: '', refusal: null }, logprobs: null, finish_reason: null }]));
     for (let i = 0; i < words.length; i++) {
+      if (gap) await sleep(gap);
       if (cut !== null && i === Number(cut)) {
         res.destroy();
         return;
       }
-      if (gap) await sleep(gap);
       if (res.destroyed) return;
       const content = i === 0 ? words[i] : ` ${words[i]}`;
       res.write(frame([{ index: 0, delta: { content }, logprobs: null, finish_reason: null }]));
