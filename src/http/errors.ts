@@ -21,9 +21,9 @@ export const ERRORS = {
   body_too_large: { status: 413, type: 'bad_request_error', doc: 'The body is over `general_settings.max_request_size_mb`.' },
   budget_exceeded: { status: 429, type: 'budget_exceeded', doc: 'Spend has reached the budget; sent with `x-should-retry: false`.' },
   rate_limited: { status: 429, type: 'rate_limit_error', doc: 'A rate or concurrency limit is reached; sent with `retry-after`.' },
-  upstream_error: { status: 502, type: 'upstream_error', doc: "The provider answered with an error: its status and message are kept (502 only when it sent no status)." },
+  upstream_error: { status: 502, type: 'api_error', doc: "The provider answered with an error: its status, message, type and code are kept." },
+  upstream_unreachable: { status: 502, type: 'api_connection_error', doc: 'The provider could not be reached, or its stream was cut (then as an error event).' },
   upstream_timeout: { status: 408, type: 'timeout_error', doc: 'The provider did not answer within `timeout` / `stream_timeout`.' },
-  unsupported_provider: { status: 400, type: 'bad_request_error', doc: "The deployment's provider is not supported by this version." },
   internal: { status: 500, type: 'internal_server_error', doc: 'A bug: logged with the request id.' },
 } as const satisfies Record<string, ErrorSpec>;
 

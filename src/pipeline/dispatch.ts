@@ -80,11 +80,7 @@ function connectionError(d: Deployment, err: unknown, timedOut: boolean): Gatewa
     return new GatewayError('upstream_timeout', `${d.provider} did not answer in time (model ${d.modelName}).`);
   }
   const code = (err as { code?: string }).code ?? (err as Error).name;
-  return new GatewayError('upstream_error', `Could not reach ${d.provider} for model ${d.modelName} (${code}).`, {
-    status: 502,
-    type: 'api_connection_error',
-    code: '502',
-  });
+  return new GatewayError('upstream_unreachable', `Could not reach ${d.provider} for model ${d.modelName} (${code}).`);
 }
 
 async function attemptOnce(d: Deployment, plan: DispatchPlan, capture: string | null): Promise<Attempt> {

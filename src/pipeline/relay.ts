@@ -116,10 +116,7 @@ export async function relayStream(attempt: Attempt, res: ServerResponse, headers
     const timedOut = (err as { code?: string }).code === 'UND_ERR_BODY_TIMEOUT';
     result.error = timedOut
       ? new GatewayError('upstream_timeout', `${attempt.deployment.provider} stopped sending within stream_timeout (model ${attempt.deployment.modelName}).`)
-      : new GatewayError('upstream_error', `The ${attempt.deployment.provider} stream was cut (model ${attempt.deployment.modelName}).`, {
-          status: 502,
-          type: 'api_connection_error',
-        });
+      : new GatewayError('upstream_unreachable', `The ${attempt.deployment.provider} stream was cut (model ${attempt.deployment.modelName}).`);
     writeSseError(res, result.error);
   } finally {
     attempt.done();

@@ -2,7 +2,7 @@
 // POST /v1/chat/completions (plain and SSE, with stream_options.include_usage) and POST /v1/embeddings.
 // Behaviour is steered by directives in the last message, e.g. "[[status:429]] [[retry-after:0]]":
 //   [[status:N]]      answer with an OpenAI error envelope and status N
-//   [[fail-once:N]]   answer N the first time this exact content is seen, then normally
+//   [[fail-once:N]]   answer N the first time this exact content is seen (by any fake), then normally
 //   [[retry-after:S]] add a retry-after header to an error
 //   [[delay:MS]]      wait before the response head
 //   [[hang]]          never answer (until the client goes away)
@@ -76,11 +76,13 @@ function sendError(res: ServerResponse, status: number, headers: Record<string, 
   res.end(body);
 }
 
+/** Contents already failed by [[fail-once]], shared by every fake of the process (a retry may go to another). */
+const seen = new Set<string>();
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function startFakeOpenAI(opts: FakeOptions = {}): Promise<FakeUpstream> {
   const requests: RecordedRequest[] = [];
-  const seen = new Set<string>();
   let counter = 0;
 
   const server: Server = createServer((req, res) => {

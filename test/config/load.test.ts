@@ -1,0 +1,155 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, loadConfig } from '../../src/config/load.ts';
+import { REPO, writeConfig } from '../helpers/gateway.ts';
+
+const load = (yaml: string, env: NodeJS.ProcessEnv = {}) => loadConfig(writeConfig(yaml), env);
+
+test('LiteLLM fields are read, os.environ/ references substituted anywhere', () => {
+  const { config, warnings } = load(
+    `model_list:
+  - model_name: gpt-4
+    litellm_params:
+      model: openai/gpt-4
+      api_key: os.environ/MY_KEY
+      api_base: os.environ/MY_BASE
+      timeout: 30
+      stream_timeout: 5
+      rpm: 100
+      tpm: os.environ/MY_TPM
+      input_cost_per_token: 0.00001
+    model_info:
+      base_model: gpt-4-0613
+      output_cost_per_token: 0.00003
+general_settings:
+  master_key: os.environ/MASTER
+  max_request_size_mb: 2
+litellm_settings:
+  drop_params: true
+  request_timeout: 120
+`,
+    { MY_KEY: 'sk-up', MY_BASE: 'http://10.0.0.1:8000/v1/', MY_TPM: '5000', MASTER: 'sk-master' },
+  );
+  assert.deepEqual(warnings, []);
+  const d = config.deployments[0]!;
+  assert.equal(d.apiKey, 'sk-up');
+  assert.equal(d.apiBase, 'http://10.0.0.1:8000/v1');
+  assert.equal(d.timeoutMs, 30_000);
+  assert.equal(d.streamTimeoutMs, 5_000);
+  assert.equal(d.tpm, 5000);
+  assert.equal(d.rpm, 100);
+  assert.deepEqual(d.prices, { input_cost_per_token: 0.00001, output_cost_per_token: 0.00003 });
+  assert.equal(d.baseModel, 'gpt-4-0613');
+  assert.ok(!('api_key' in d.publicParams));
+  assert.equal(config.masterKey, 'sk-master');
+  assert.equal(config.maxRequestSizeBytes, 2 * 1024 * 1024);
+  assert.equal(config.dropParams, true);
+});
+
+test('defaults: OpenAI base and key from the environment, 600 s timeout, 32 MB bodies', () => {
+  const { config } = load('model_list:\n  - model_name: m\n    litellm_params:\n      model: gpt-4o\n', { OPENAI_API_KEY: 'sk-env', OPENAI_API_BASE: 'http://local:1/v1' });
+  const d = config.deployments[0]!;
+  assert.equal(d.provider, 'openai');
+  assert.equal(d.upstreamModel, 'gpt-4o');
+  assert.equal(d.apiKey, 'sk-env');
+  assert.equal(d.apiBase, 'http://local:1/v1');
+  assert.equal(d.timeoutMs, 600_000);
+  assert.equal(config.maxRequestSizeBytes, 32 * 1024 * 1024);
+});
+
+test('environment_variables are set before references are resolved', () => {
+  const env: NodeJS.ProcessEnv = {};
+  const { config } = load('environment_variables:\n  UP_KEY: sk-from-config\nmodel_list:\n  - model_name: m\n    litellm_params:\n      model: openai/x\n      api_key: os.environ/UP_KEY\n', env);
+  assert.equal(config.deployments[0]!.apiKey, 'sk-from-config');
+  assert.equal(env.UP_KEY, 'sk-from-config');
+});
+
+test('unknown keys are warnings, with their path; missing provider keys too', () => {
+  const { config, warnings } = load(
+    `model_list:
+  - model_name: m
+    litellm_params: { model: openai/x }
+    extra_thing: 1
+general_settings:
+  alerting: ["slack"]
+router_settings:
+  routing_strategy: usage-based-routing
+`,
+  );
+  assert.equal(config.deployments.length, 1);
+  assert.ok(warnings.some((w) => w.includes('model_list[0].extra_thing is not a known setting')));
+  assert.ok(warnings.some((w) => w.includes('general_settings.alerting is not a known setting')));
+  assert.ok(warnings.some((w) => w.includes('router_settings.routing_strategy')));
+  assert.ok(warnings.some((w) => w.includes('has no api_key and OPENAI_API_KEY is not set')));
+});
+
+test('providers this version does not have yet are skipped with a warning', () => {
+  const { config, warnings } = load('model_list:\n  - model_name: claude\n    litellm_params: { model: anthropic/claude-sonnet-4-5 }\n');
+  assert.equal(config.deployments.length, 0);
+  assert.match(warnings[0]!, /provider "anthropic" is not supported by this version yet/);
+});
+
+const bad: [string, string, RegExp][] = [
+  ['a model without litellm_params.model', 'model_list:\n  - model_name: a\n    litellm_params: {}\n', /model_list\[0\]\.litellm_params\.model: is required/],
+  ['the third entry wrong', 'model_list:\n  - model_name: a\n    litellm_params: { model: openai/a }\n  - model_name: b\n    litellm_params: { model: openai/b }\n  - model_name: c\n    litellm_params: { model: 5 }\n', /model_list\[2\]\.litellm_params\.model/],
+  ['a bad api_base', 'model_list:\n  - model_name: a\n    litellm_params: { model: openai/a, api_base: "ftp://x" }\n', /model_list\[0\]\.litellm_params\.api_base: must be an http\(s\) URL/],
+  ['a negative rpm', 'model_list:\n  - model_name: a\n    litellm_params: { model: openai/a, rpm: -1 }\n', /litellm_params\.rpm: must be 0 or more/],
+  ['an unknown provider', 'model_list:\n  - model_name: a\n    litellm_params: { model: openai_like/a }\n', /api_base: is required for provider "openai_like"/],
+  ['invalid YAML', 'model_list: [\n', /is not valid YAML/],
+  ['a list at the top', '- a\n- b\n', /must be a mapping/],
+  ['a mistyped setting', 'litellm_settings:\n  drop_params: maybe\n', /litellm_settings\.drop_params/],
+];
+for (const [name, yaml, message] of bad) {
+  test(`a bad config is one clear message naming file and path: ${name}`, () => {
+    assert.throws(() => load(yaml), (e: unknown) => {
+      assert.ok(e instanceof ConfigError);
+      assert.match(e.message, /config\.yaml: /);
+      assert.match(e.message, message);
+      return true;
+    });
+  });
+}
+
+test('the gateway refuses to start on a bad config, with one line on stderr', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'llm-proxy-badcfg-'));
+  writeFileSync(join(dir, 'config.yaml'), 'model_list:\n  - model_name: a\n    litellm_params: {}\n');
+  const { code, out } = await runGateway(dir, []);
+  assert.equal(code, 1);
+  assert.equal(out.trim().split('\n').length, 1);
+  assert.match(out, /config\.yaml: model_list\[0\]\.litellm_params\.model: is required/);
+});
+
+test('postgres:// is refused clearly until PostgreSQL support lands', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'llm-proxy-pg-'));
+  const { code, out } = await runGateway(dir, [], { DATABASE_URL: 'postgres://u:secret@db/x', LITELLM_MASTER_KEY: 'sk-m-123456' });
+  assert.equal(code, 1);
+  assert.match(out, /PostgreSQL is not supported by this version yet/);
+  assert.ok(!out.includes('secret'));
+});
+
+test('a configured database without a master key refuses to start', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'llm-proxy-nokey-'));
+  const { code, out } = await runGateway(dir, [], { DATABASE_URL: 'sqlite:./x.db' });
+  assert.equal(code, 1);
+  assert.match(out, /no master key is set/);
+});
+
+test('--help lists the flags', async () => {
+  const { code, out } = await runGateway(REPO, ['--help']);
+  assert.equal(code, 0);
+  for (const flag of ['--config', '--port', '--host', 'LITELLM_MASTER_KEY', 'DATABASE_URL']) assert.ok(out.includes(flag), flag);
+});
+
+function runGateway(cwd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [join(REPO, 'bin/llm-proxy.mjs'), ...args], { cwd, env: { PATH: process.env.PATH, ...env } });
+    let out = '';
+    p.stdout.on('data', (c) => (out += c));
+    p.stderr.on('data', (c) => (out += c));
+    p.on('exit', (code) => resolve({ code, out }));
+  });
+}
