@@ -141,7 +141,8 @@ function buildDeployment(
     throw new ConfigError(`${file}: model_list[${index}].litellm_params.api_base: "${apiBase}" is not a URL`);
   }
   const apiKey = p.api_key ?? (spec.keyEnv ? env[spec.keyEnv] : undefined) ?? null;
-  if (!apiKey && spec.keyEnv && spec.defaultBase?.startsWith('https://')) {
+  const alreadyWarned = warnings.some((w) => w.includes(`model_list[${index}].litellm_params.api_key refers to`));
+  if (!apiKey && !alreadyWarned && spec.keyEnv && spec.defaultBase?.startsWith('https://')) {
     warnings.push(`${file}: model_list[${index}] (${entry.model_name}) has no api_key and ${spec.keyEnv} is not set: its calls will fail upstream`);
   }
   const info = (entry.model_info ?? {}) as Record<string, unknown>;

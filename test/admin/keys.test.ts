@@ -215,3 +215,12 @@ test('/key/list pages and filters', async () => {
   const all = new Set([...page1.body.keys, ...(await api('GET', '/key/list?user_id=lister&size=2&page=2')).body.keys, page3.body.keys[0].token]);
   assert.equal(all.size, 5);
 });
+
+test('/model/info lists deployments without their secrets', async () => {
+  const r = await api('GET', '/model/info');
+  assert.equal(r.status, 200);
+  assert.deepEqual(r.body.data.map((d: any) => d.model_name), ['gpt-3.5-turbo', 'gpt-4', 'openai/*']);
+  assert.equal(r.body.data[0].litellm_params.model, 'openai/gpt-3.5-turbo');
+  assert.ok(!JSON.stringify(r.body).includes('sk-upstream'));
+  assert.ok(r.body.data[0].model_info.id);
+});
