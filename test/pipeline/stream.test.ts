@@ -118,3 +118,49 @@ async function waitFor(cond: () => boolean): Promise<void> {
   for (let i = 0; i < 500 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
   assert.ok(cond(), 'condition not reached');
 }
+
+test('frames are relayed as they arrive, not held back: the upstream sends the next only once the client has the last', async () => {
+  // A provider that waits for the client to acknowledge each frame: a gateway that buffered or
+  // coalesced frames would deadlock here.
+  const { createServer } = await import('node:http');
+  let ack: (() => void) | null = null;
+  const upstream = createServer(async (req, res) => {
+    req.resume();
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    for (let i = 0; i < 10; i++) {
+      const got = new Promise<void>((r) => (ack = r));
+      res.write(`data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"${i}"},"finish_reason":null}]}\n\n`);
+      await got;
+    }
+    res.end('data: [DONE]\n\n');
+  });
+  await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+  const port = (upstream.address() as { port: number }).port;
+  const lockstep = await startInProcess(`model_list:\n  - model_name: m\n    litellm_params: { model: openai/m, api_base: "http://127.0.0.1:${port}/v1" }\n`);
+  try {
+    const got: string[] = [];
+    await new Promise<void>((resolve, reject) => {
+      const req = request(`${lockstep.url}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${MASTER_KEY}` } }, (res) => {
+        let buf = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => {
+          buf += c;
+          let at: number;
+          while ((at = buf.indexOf('\n\n')) >= 0) {
+            got.push(buf.slice(0, at));
+            buf = buf.slice(at + 2);
+            ack?.();
+          }
+        });
+        res.on('end', resolve);
+        res.on('error', reject);
+      });
+      req.end(JSON.stringify({ model: 'm', stream: true, messages: [{ role: 'user', content: 'hi' }] }));
+    });
+    assert.equal(got.length, 11);
+    assert.equal(got.at(-1), 'data: [DONE]');
+  } finally {
+    await lockstep.close();
+    upstream.close();
+  }
+});

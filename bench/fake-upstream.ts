@@ -1,0 +1,98 @@
+// The benchmark's provider: an OpenAI-format chat server built to never be the bottleneck
+// (answers prepared once, no JSON parsing). Its behaviour comes from the URL path, so one process
+// serves every scenario: /f/<latencyMs>/<chunks>/<gapMs>/<contentBytes>/v1/chat/completions
+// (plain /v1/chat/completions = /f/0/16/0/64). `"stream":true` in the body selects SSE.
+// Run: node bench/fake-upstream.ts [--port N]; prints "fake-upstream listening on PORT".
+import { createServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { parseArgs } from 'node:util';
+
+interface Shape {
+  latency: number;
+  chunks: number;
+  gap: number;
+  size: number;
+}
+
+const STREAM = Buffer.from('"stream":true');
+const STREAM_SPACED = Buffer.from('"stream": true');
+const cache = new Map<string, { whole: Buffer; frames: Buffer[] }>();
+
+function shapeOf(url: string): Shape {
+  const m = /^\/f\/(\d+)\/(\d+)\/(\d+)\/(\d+)\//.exec(url);
+  return m ? { latency: +m[1]!, chunks: +m[2]!, gap: +m[3]!, size: +m[4]! } : { latency: 0, chunks: 16, gap: 0, size: 64 };
+}
+
+function answers(s: Shape): { whole: Buffer; frames: Buffer[] } {
+  const key = `${s.chunks}/${s.size}`;
+  let a = cache.get(key);
+  if (a) return a;
+  const content = 'x'.repeat(s.size);
+  const usage = { prompt_tokens: 10, completion_tokens: s.chunks, total_tokens: 10 + s.chunks };
+  const base = { id: 'chatcmpl-bench', created: 1700000000, model: 'bench', system_fingerprint: 'fp_bench' };
+  const whole = Buffer.from(
+    JSON.stringify({
+      ...base,
+      object: 'chat.completion',
+      choices: [{ index: 0, message: { role: 'assistant', content, refusal: null }, logprobs: null, finish_reason: 'stop' }],
+      usage,
+    }),
+  );
+  const piece = 'x'.repeat(Math.max(1, Math.floor(s.size / Math.max(1, s.chunks))));
+  const frame = (o: object) => Buffer.from(`data: ${JSON.stringify({ ...base, object: 'chat.completion.chunk', ...o })}\n\n`);
+  const frames = [frame({ choices: [{ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }], usage: null })];
+  for (let i = 0; i < s.chunks; i++) frames.push(frame({ choices: [{ index: 0, delta: { content: piece }, logprobs: null, finish_reason: null }], usage: null }));
+  // The finish chunk, the usage chunk and [DONE] leave together, as OpenAI sends them.
+  frames.push(
+    Buffer.concat([
+      frame({ choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: 'stop' }], usage: null }),
+      frame({ choices: [], usage }),
+      Buffer.from('data: [DONE]\n\n'),
+    ]),
+  );
+  a = { whole, frames };
+  cache.set(key, a);
+  return a;
+}
+
+function streamOut(res: ServerResponse, frames: Buffer[], gap: number): void {
+  res.writeHead(200, { 'content-type': 'text/event-stream' });
+  if (gap === 0) {
+    for (const f of frames) res.write(f);
+    res.end();
+    return;
+  }
+  let i = 0;
+  const timer = setInterval(() => {
+    if (res.destroyed) return clearInterval(timer);
+    res.write(frames[i++]);
+    if (i === frames.length) {
+      clearInterval(timer);
+      res.end();
+    }
+  }, gap);
+}
+
+const server = createServer((req, res) => {
+  const parts: Buffer[] = [];
+  req.on('data', (c: Buffer) => parts.push(c));
+  req.on('end', () => {
+    const body = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+    const s = shapeOf(req.url ?? '');
+    const a = answers(s);
+    const stream = body.indexOf(STREAM) >= 0 || body.indexOf(STREAM_SPACED) >= 0;
+    const send = () => {
+      if (stream) return streamOut(res, a.frames, s.gap);
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': a.whole.length });
+      res.end(a.whole);
+    };
+    if (s.latency > 0) setTimeout(send, s.latency);
+    else send();
+  });
+});
+server.keepAliveTimeout = 120_000;
+
+const { values } = parseArgs({ options: { port: { type: 'string', default: '0' } } });
+server.listen(Number(values.port), '127.0.0.1', () => {
+  console.log(`fake-upstream listening on ${(server.address() as AddressInfo).port}`);
+});

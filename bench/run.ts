@@ -1,0 +1,335 @@
+// npm run bench [-- --scenario NAME] [--quick] [--out DIR] [--no-portkey]
+// Starts the fake upstream, the bare proxy, Portkey's gateway and this checkout's gateway (features
+// off: master key; features on: a virtual key with a model allow-list, a budget and an RPM limit),
+// runs the scenarios, prints a table and writes JSON results with the machine's description.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import { request } from 'undici';
+import { body, fixedRate, interleaved, streams, type Shape, type Target } from './load.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const SCENARIOS = ['latency', 'throughput', 'fixed-rate', 'streaming', 'large-body', 'cold-start'] as const;
+type Scenario = (typeof SCENARIOS)[number];
+
+const { values } = parseArgs({
+  options: {
+    scenario: { type: 'string', multiple: true },
+    quick: { type: 'boolean', default: false },
+    out: { type: 'string', default: join(ROOT, 'bench/results') },
+    'no-portkey': { type: 'boolean', default: false },
+  },
+});
+const chosen: Scenario[] = (values.scenario as Scenario[] | undefined) ?? [...SCENARIOS];
+for (const s of chosen) if (!SCENARIOS.includes(s)) throw new Error(`unknown scenario ${s}; one of ${SCENARIOS.join(', ')}`);
+const quick = values.quick;
+
+/** Upstream shapes, as path prefixes understood by bench/fake-upstream.ts. */
+const SHAPES = {
+  fast: { name: 'bench-fast', path: '/f/0/16/0/64' },
+  slow50: { name: 'bench-50ms', path: '/f/50/16/0/64' },
+  stream: { name: 'bench-stream', path: quick ? '/f/0/8/20/256' : '/f/0/64/100/256' },
+} satisfies Record<string, Shape>;
+const MASTER = 'sk-bench-master-key';
+
+// ---- processes -------------------------------------------------------------------------------
+
+const children: ChildProcess[] = [];
+process.on('exit', () => children.forEach((c) => c.kill('SIGKILL')));
+
+function start(name: string, args: string[], env: NodeJS.ProcessEnv, ready: RegExp): Promise<{ proc: ChildProcess; match: RegExpExecArray; startedAt: number }> {
+  const startedAt = performance.now();
+  const proc = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(proc);
+  let out = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name} did not start:\n${out}`)), 30_000);
+    const onData = (c: Buffer) => {
+      out += c;
+      const m = ready.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        out = '';
+        proc.stdout!.off('data', onData);
+        proc.stdout!.resume();
+        resolve({ proc, match: m, startedAt });
+      }
+      if (out.length > 100_000) out = out.slice(-10_000);
+    };
+    proc.stdout!.on('data', onData);
+    proc.stderr!.on('data', (c) => (out += c));
+    proc.on('exit', (code) => reject(new Error(`${name} exited with ${code}:\n${out}`)));
+  });
+}
+
+/** CPU time (ms) a process has used so far, from /proc. */
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // utime + stime, in USER_HZ (100)
+}
+
+function rssMb(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+function gatewayConfig(fakeUrl: string): string {
+  return `model_list:\n${Object.values(SHAPES)
+    .map((s) => `  - model_name: ${s.name}\n    litellm_params:\n      model: openai/${s.name}\n      api_base: ${fakeUrl}${s.path}/v1\n      api_key: sk-upstream\n`)
+    .join('')}`;
+}
+
+async function startGateway(fakeUrl: string): Promise<{ proc: ChildProcess; url: string; startedAt: number; dir: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'llm-proxy-bench-'));
+  writeFileSync(join(dir, 'config.yaml'), gatewayConfig(fakeUrl));
+  const g = await start(
+    'gateway',
+    ['bin/llm-proxy.mjs', '--config', join(dir, 'config.yaml'), '--port', '0', '--host', '127.0.0.1'],
+    { LITELLM_MASTER_KEY: MASTER, DATABASE_URL: `sqlite:${join(dir, 'bench.db')}`, LOG_LEVEL: 'info' },
+    /listening on http:\/\/[^:]+:(\d+)/,
+  );
+  return { proc: g.proc, url: `http://127.0.0.1:${g.match[1]}`, startedAt: g.startedAt, dir };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const srv = createNetServer().listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+// ---- statistics and output -------------------------------------------------------------------
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+};
+const ms = (us: number) => Math.round(us) / 1000;
+const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
+
+const results: Record<string, unknown> = {};
+const tables: string[] = [];
+function table(title: string, header: string[], rows: (string | number)[][]): void {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
+  const line = (r: (string | number)[]) => `| ${r.map((c, i) => String(c).padEnd(widths[i]!)).join(' | ')} |`;
+  const text = [`${title}`, line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n');
+  tables.push(text);
+  console.log(`\n${text}`);
+}
+
+// ---- main -------------------------------------------------------------------------------------
+
+const fake = await start('fake-upstream', ['bench/fake-upstream.ts'], {}, /listening on (\d+)/);
+const fakeUrl = `http://127.0.0.1:${fake.match[1]}`;
+const bare = await start('bare-proxy', ['bench/bare-proxy.ts', '--target', fakeUrl], {}, /listening on (\d+)/);
+const bareUrl = `http://127.0.0.1:${bare.match[1]}`;
+const gw = await startGateway(fakeUrl);
+
+const keyRes = await request(`${gw.url}/key/generate`, {
+  method: 'POST',
+  headers: { authorization: `Bearer ${MASTER}`, 'content-type': 'application/json' },
+  body: JSON.stringify({ models: Object.values(SHAPES).map((s) => s.name), max_budget: 1_000_000, rpm_limit: 10_000_000, tpm_limit: 10_000_000_000 }),
+});
+const virtualKey = ((await keyRes.body.json()) as { key: string }).key;
+
+const auth = { authorization: 'Bearer sk-upstream' };
+const direct: Target = { name: 'direct', url: (s) => `${fakeUrl}${s.path}/v1/chat/completions`, headers: auth, model: (s) => s.name };
+const bareT: Target = { name: 'bare proxy', url: (s) => `${bareUrl}${s.path}/v1/chat/completions`, headers: auth, model: (s) => s.name };
+const gwOff: Target = { name: 'llm-proxy (features off)', url: () => `${gw.url}/v1/chat/completions`, headers: { authorization: `Bearer ${MASTER}` }, model: (s) => s.name };
+const gwOn: Target = { name: 'llm-proxy (features on)', url: () => `${gw.url}/v1/chat/completions`, headers: { authorization: `Bearer ${virtualKey}` }, model: (s) => s.name };
+const targets: Target[] = [direct, bareT, gwOff, gwOn];
+const pids = new Map<string, number>([[bareT.name, bare.proc.pid!], [gwOff.name, gw.proc.pid!], [gwOn.name, gw.proc.pid!]]);
+
+/** Headers a target needs for a shape (Portkey takes the upstream from a header). */
+let shapeHeaders = (t: Target, _s: Shape): Record<string, string> => t.headers;
+if (!values['no-portkey']) {
+  const port = await freePort();
+  const pk = await start(
+    'portkey',
+    ['node_modules/@portkey-ai/gateway/build/start-server.js', `--port=${port}`, '--headless'],
+    { NODE_ENV: 'production' },
+    /Ready for connections/,
+  );
+  const withHost = (s: Shape) => ({ authorization: 'Bearer sk-upstream', 'x-portkey-provider': 'openai', 'x-portkey-custom-host': `${fakeUrl}${s.path}/v1` });
+  targets.push({ name: 'portkey', url: () => `http://127.0.0.1:${port}/v1/chat/completions`, headers: withHost(SHAPES.fast), model: (s) => s.name });
+  pids.set('portkey', pk.proc.pid!);
+  shapeHeaders = (t, s) => (t.name === 'portkey' ? withHost(s) : t.headers);
+}
+const forShape = (t: Target, s: Shape): Target => ({ ...t, headers: shapeHeaders(t, s) });
+
+// sanity: every target answers
+for (const t of targets) {
+  const s = SHAPES.fast;
+  const r = await request(t.url(s), { method: 'POST', headers: { 'content-type': 'application/json', ...forShape(t, s).headers }, body: body(s.name) });
+  const text = await r.body.text();
+  if (r.statusCode !== 200) throw new Error(`${t.name} answered ${r.statusCode}: ${text}`);
+}
+
+async function latency(): Promise<void> {
+  const rounds = quick ? 50 : 2000;
+  const ts = targets.map((t) => forShape(t, SHAPES.fast));
+  const lat = await interleaved(ts, SHAPES.fast, rounds);
+  const base = lat.get('direct')!;
+  const rows = ts.filter((t) => t.name !== 'direct').map((t) => {
+    const diffs = lat.get(t.name)!.map((v, i) => v - base[i]!);
+    return { target: t.name, addedP50Ms: ms(pct(diffs, 50)), addedP99Ms: ms(pct(diffs, 99)), p50Ms: ms(pct(lat.get(t.name)!, 50)) };
+  });
+  results.latency = { rounds, directP50Ms: ms(pct(base, 50)), rows };
+  table(`Added latency at concurrency 1 (${rounds} interleaved rounds; direct p50 ${ms(pct(base, 50))} ms)`, ['target', 'added p50 ms', 'added p99 ms'], rows.map((r) => [r.target, r.addedP50Ms, r.addedP99Ms]));
+}
+
+async function throughput(): Promise<void> {
+  const seconds = quick ? 2 : 15;
+  const rows: { target: string; rps: number; cpuMsPerRequest: number | null; errors: number; p99Ms: number }[] = [];
+  for (const t0 of targets) {
+    const t = forShape(t0, SHAPES.fast);
+    const pid = pids.get(t.name);
+    const options = {
+      url: t.url(SHAPES.fast),
+      method: 'POST' as const,
+      connections: 32,
+      headers: { 'content-type': 'application/json', ...t.headers },
+      body: body(SHAPES.fast.name),
+    };
+    await autocannon({ ...options, duration: quick ? 1 : 3 }); // warm-up, not counted
+    const cpu0 = pid ? cpuMs(pid) : 0;
+    const r = await autocannon({ ...options, duration: seconds });
+    const total = r.requests.total;
+    rows.push({
+      target: t.name,
+      rps: Math.round(r.requests.average),
+      cpuMsPerRequest: pid ? round((cpuMs(pid) - cpu0) / total, 4) : null,
+      errors: r.errors + r.non2xx,
+      p99Ms: r.latency.p99,
+    });
+    await sleep(500);
+  }
+  const ref = (name: string) => rows.find((r) => r.target === name)?.rps;
+  results.throughput = { seconds, connections: 32, rows };
+  table(`Throughput (0 ms upstream, 32 connections, ${seconds} s)`, ['target', 'req/s', 'x bare', 'x portkey', 'CPU ms/req', 'p99 ms', 'errors'], rows.map((r) => [
+    r.target, r.rps, round(r.rps / (ref('bare proxy') ?? NaN)), ref('portkey') ? round(r.rps / ref('portkey')!) : '-', r.cpuMsPerRequest ?? '-', r.p99Ms, r.errors,
+  ]));
+}
+
+async function fixedRateScenario(): Promise<void> {
+  const rate = quick ? 100 : 1000;
+  const seconds = quick ? 2 : 30;
+  const rows = [];
+  for (const t0 of targets) {
+    const r = await fixedRate(forShape(t0, SHAPES.slow50), SHAPES.slow50, rate, seconds);
+    rows.push({ target: t0.name, p50Ms: round(ms(r.p50) - 50), p99Ms: round(ms(r.p99) - 50), p999Ms: round(ms(r.p999) - 50), errors: r.errors, sent: r.sent });
+    await sleep(500);
+  }
+  results.fixedRate = { rate, seconds, upstreamMs: 50, rows };
+  table(`Fixed rate (${rate} req/s, 50 ms upstream, ${seconds} s): latency minus 50 ms`, ['target', 'p50 ms', 'p99 ms', 'p99.9 ms', 'errors'], rows.map((r) => [r.target, r.p50Ms, r.p99Ms, r.p999Ms, r.errors]));
+}
+
+async function streaming(): Promise<void> {
+  const count = quick ? 20 : 1000;
+  const gapMs = quick ? 20 : 100;
+  const rows = [];
+  let directTtft = 0;
+  for (const t0 of targets) {
+    const pid = pids.get(t0.name);
+    const cpu0 = pid ? cpuMs(pid) : 0;
+    let plateau = NaN;
+    const r = await streams(forShape(t0, SHAPES.stream), SHAPES.stream, count, quick ? 1 : 1, () => {
+      if (pid) plateau = rssMb(pid);
+    }, quick ? 50 : 1000);
+    await sleep(quick ? 100 : 2000);
+    const after = pid ? rssMb(pid) : NaN;
+    if (t0.name === 'direct') directTtft = r.ttftP50;
+    rows.push({
+      target: t0.name,
+      addedTtftP50Ms: round(ms(r.ttftP50 - directTtft)),
+      ttftP99Ms: ms(r.ttftP99),
+      gapP99Ms: round(ms(r.gapP99) - gapMs),
+      cpuUsPerFrame: pid ? round(((cpuMs(pid) - cpu0) * 1000) / Math.max(1, r.frames), 1) : null,
+      rssPlateauMb: round(plateau, 1),
+      rssAfterMb: round(after, 1),
+      frames: r.frames,
+      errors: r.errors,
+    });
+  }
+  results.streaming = { streams: count, chunkGapMs: gapMs, rows };
+  table(`Streaming (${count} concurrent streams, a chunk every ${gapMs} ms)`, ['target', 'added TTFT p50 ms', 'TTFT p99 ms', 'gap p99 - gap ms', 'CPU µs/frame', 'RSS plateau MB', 'RSS after MB', 'errors'],
+    rows.map((r) => [r.target, r.addedTtftP50Ms, r.ttftP99Ms, r.gapP99Ms, r.cpuUsPerFrame ?? '-', Number.isNaN(r.rssPlateauMb) ? '-' : r.rssPlateauMb, Number.isNaN(r.rssAfterMb) ? '-' : r.rssAfterMb, r.errors]));
+}
+
+async function largeBody(): Promise<void> {
+  const rows = [];
+  for (const [label, bytes] of [['50 KB', 50 * 1024], ['1 MB', 1024 * 1024]] as const) {
+    const prompt = 'lorem ipsum '.repeat(Math.ceil(bytes / 12)).slice(0, bytes);
+    const rounds = quick ? 10 : bytes > 100_000 ? 200 : 1000;
+    const ts = targets.map((t) => forShape(t, SHAPES.fast));
+    const lat = await interleaved(ts, SHAPES.fast, rounds, prompt);
+    const base = lat.get('direct')!;
+    for (const t of ts.filter((x) => x.name !== 'direct')) {
+      const diffs = lat.get(t.name)!.map((v, i) => v - base[i]!);
+      const pid = pids.get(t.name);
+      rows.push({ body: label, target: t.name, addedP50Ms: ms(pct(diffs, 50)), addedP99Ms: ms(pct(diffs, 99)), rssMb: pid ? round(rssMb(pid), 1) : null });
+    }
+  }
+  results.largeBody = { rows };
+  table('Large bodies (interleaved rounds at concurrency 1)', ['body', 'target', 'added p50 ms', 'added p99 ms', 'RSS MB'], rows.map((r) => [r.body, r.target, r.addedP50Ms, r.addedP99Ms, r.rssMb ?? '-']));
+}
+
+async function coldStart(): Promise<void> {
+  const runs = quick ? 1 : 5;
+  const times: number[] = [];
+  const idle: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const g = await startGateway(fakeUrl);
+    // first answered request, timed from the spawn
+    for (;;) {
+      try {
+        const r = await request(`${g.url}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${MASTER}` }, body: body(SHAPES.fast.name) });
+        await r.body.dump();
+        if (r.statusCode === 200) break;
+      } catch {
+        await sleep(2);
+      }
+    }
+    times.push(performance.now() - g.startedAt);
+    await sleep(quick ? 200 : 2000);
+    idle.push(rssMb(g.proc.pid!));
+    g.proc.kill('SIGTERM');
+    await new Promise((r) => g.proc.once('exit', r));
+  }
+  results.coldStart = { runs, startToFirstAnswerMs: round(pct(times, 50), 1), idleRssMb: round(pct(idle, 50), 1) };
+  table(`Cold start (node bin/llm-proxy.mjs to the first answered request; median of ${runs})`, ['start to first answer ms', 'idle RSS MB'], [[round(pct(times, 50), 1), round(pct(idle, 50), 1)]]);
+}
+
+const run: Record<Scenario, () => Promise<void>> = {
+  latency,
+  throughput,
+  'fixed-rate': fixedRateScenario,
+  streaming,
+  'large-body': largeBody,
+  'cold-start': coldStart,
+};
+for (const s of chosen) await run[s]();
+
+const machine = {
+  cpu: cpus()[0]?.model ?? 'unknown',
+  cores: cpus().length,
+  memoryGb: Math.round(totalmem() / 1024 ** 3),
+  node: process.version,
+  date: new Date().toISOString(),
+  quick,
+};
+mkdirSync(values.out!, { recursive: true });
+const file = join(values.out!, `bench-${machine.date.replace(/[:.]/g, '-')}.json`);
+writeFileSync(file, `${JSON.stringify({ machine, scenarios: results, tables }, null, 2)}\n`);
+console.log(`\nmachine: ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}\nresults: ${file}`);
+for (const c of children) c.kill('SIGTERM');
+process.exit(0);
