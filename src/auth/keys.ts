@@ -9,6 +9,11 @@ export function hashKey(key: string): string {
   return createHash('sha256').update(key).digest('hex');
 }
 
+/** SHA-256 of a presented credential, computed once per request for both checks below. */
+export function digestKey(key: string): Buffer {
+  return createHash('sha256').update(key).digest();
+}
+
 /** LiteLLM's display name: `sk-...` and the last four characters. */
 export function keyName(key: string): string {
   return `sk-...${key.slice(-4)}`;
@@ -26,8 +31,8 @@ export function looksLikeHash(value: string): boolean {
   return HASH_SHAPE.test(value);
 }
 
-/** Constant-time comparison of a presented credential with the master key (hashes equalize lengths). */
-export function makeMasterKeyCheck(masterKey: string): (presented: string) => boolean {
-  const expected = createHash('sha256').update(masterKey).digest();
-  return (presented) => timingSafeEqual(createHash('sha256').update(presented).digest(), expected);
+/** Constant-time comparison of a presented credential's digest with the master key's (digests equalize lengths). */
+export function makeMasterKeyCheck(masterKey: string): (presentedDigest: Buffer) => boolean {
+  const expected = digestKey(masterKey);
+  return (presentedDigest) => timingSafeEqual(presentedDigest, expected);
 }

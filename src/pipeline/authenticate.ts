@@ -1,5 +1,5 @@
 // Credential to Principal, from memory. A value that cannot be a key is refused before any lookup.
-import { hashKey, looksLikeKey } from '../auth/keys.ts';
+import { digestKey, looksLikeKey } from '../auth/keys.ts';
 import type { Principal } from '../auth/principal.ts';
 import { GatewayError } from '../http/errors.ts';
 import type { Headers, PipelineContext } from './context.ts';
@@ -22,10 +22,11 @@ export async function authenticate(ctx: PipelineContext, headers: Headers, now =
   if (credential === null) {
     throw new GatewayError('missing_key', 'Authentication Error: no API key passed. Send it as "Authorization: Bearer sk-...".');
   }
-  if (ctx.isMaster(credential)) return { kind: 'master' };
+  const digest = digestKey(credential);
+  if (ctx.isMaster(digest)) return { kind: 'master' };
   const invalid = () => new GatewayError('invalid_key', 'Authentication Error: invalid proxy server token passed.');
   if (!looksLikeKey(credential)) throw invalid();
-  const token = hashKey(credential);
+  const token = digest.toString('hex');
   const key = await ctx.keyCache.lookup(token, now);
   if (!key) throw invalid();
   if (key.blocked) throw new GatewayError('blocked_key', 'Authentication Error: this key is blocked. Ask an admin to unblock it (/key/unblock).');

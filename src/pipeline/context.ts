@@ -8,7 +8,8 @@ export interface PipelineContext {
   config: GatewayConfig;
   router: Router;
   keyCache: KeyCache;
-  isMaster: (credential: string) => boolean;
+  /** Constant-time check of a credential's SHA-256 digest against the master key's. */
+  isMaster: (credentialDigest: Buffer) => boolean;
   log: Logger;
 }
 

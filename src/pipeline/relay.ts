@@ -44,14 +44,15 @@ function overhead(preMs: number, since: number): string {
 }
 
 export async function relayWhole(attempt: Attempt, res: ServerResponse, headers: Record<string, string>, preMs: number): Promise<RelayResult> {
-  let body: Buffer;
+  const parts: Buffer[] = [];
   let arrived = 0;
   try {
-    body = Buffer.from(await attempt.response.body.arrayBuffer());
+    for await (const chunk of attempt.response.body as AsyncIterable<Buffer>) parts.push(chunk);
     arrived = performance.now();
   } finally {
     attempt.done();
   }
+  const body = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
   let usage: Usage | null = null;
   try {
     usage = (JSON.parse(body.toString('utf8')) as { usage?: Usage }).usage ?? null;
