@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { registerHealthRoutes } from './admin/health.ts';
 import { registerKeyRoutes } from './admin/keys.ts';
 import { registerModelRoutes } from './admin/models.ts';
+import { registerSpendRoutes } from './admin/spend.ts';
 import { KeyCache } from './auth/key-cache.ts';
 import { makeMasterKeyCheck } from './auth/keys.ts';
 import type { GatewayConfig } from './config/load.ts';
@@ -17,6 +18,11 @@ import { Router } from './router/router.ts';
 import type { Db } from './store/db.ts';
 import { KeyRepo } from './store/keys.ts';
 import { migrate } from './store/migrations.ts';
+import { Journal } from './metering/journal.ts';
+import { Ledger } from './metering/ledger.ts';
+import { PriceBook } from './metering/prices.ts';
+import { ExpectedOutput } from './policy/expected-output.ts';
+import { MemoryLimiter } from './policy/limiter.ts';
 
 export interface App {
   server: FastifyInstance;
@@ -24,15 +30,45 @@ export interface App {
   close(): Promise<void>;
 }
 
-export async function buildApp(opts: { config: GatewayConfig; masterKey: string; db: Db; log: Logger }): Promise<App> {
+export interface AppOptions {
+  config: GatewayConfig;
+  masterKey: string;
+  db: Db;
+  /** Folder of the spend journal (records not yet in the database). */
+  journalDir: string;
+  log: Logger;
+  /** How often the ledger writes to the database. */
+  flushIntervalMs?: number;
+}
+
+export async function buildApp(opts: AppOptions): Promise<App> {
   const { config, db, log } = opts;
   await migrate(db);
   const repo = new KeyRepo(db);
+  const keyCache = new KeyCache(repo);
+  const limiter = new MemoryLimiter();
+  const ledger = new Ledger({
+    db,
+    journal: new Journal(opts.journalDir),
+    log,
+    intervalMs: opts.flushIntervalMs,
+    onApplied: (batch) => {
+      for (const [token, nanos] of batch.keySpend) {
+        limiter.spendWritten(token, nanos);
+        keyCache.addSpend(token, nanos);
+      }
+    },
+  });
+  await ledger.start();
   const ctx: PipelineContext = {
     config,
     router: new Router(config.deployments),
-    keyCache: new KeyCache(repo),
+    keyCache,
     isMaster: makeMasterKeyCheck(opts.masterKey),
+    prices: new PriceBook(),
+    limiter,
+    expectedOutput: new ExpectedOutput(),
+    ledger,
     log,
   };
   const server = createServer({ bodyLimit: config.maxRequestSizeBytes, log });
@@ -56,6 +92,7 @@ export async function buildApp(opts: { config: GatewayConfig; masterKey: string;
   }
   registerKeyRoutes(server, ctx, repo);
   registerModelRoutes(server, ctx);
+  registerSpendRoutes(server, ctx, db);
   registerHealthRoutes(server, db);
 
   return {
@@ -63,6 +100,7 @@ export async function buildApp(opts: { config: GatewayConfig; masterKey: string;
     ctx,
     async close() {
       await server.close();
+      await ledger.close();
       await closeAgents();
       await db.close();
     },

@@ -1,6 +1,7 @@
 // Process entry: flags, .env, config, master key, database; build the app, listen, shut down cleanly.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildApp } from './app.ts';
 import { generateKey } from './auth/keys.ts';
@@ -119,7 +120,8 @@ async function main(): Promise<void> {
   }
 
   const db = openSqlite(dbTarget.path);
-  const app = await buildApp({ config, masterKey: master.key, db, log });
+  const journalDir = dbTarget.path === ':memory:' ? mkdtempSync(join(tmpdir(), 'llm-proxy-journal-')) : join(dirname(resolve(dbTarget.path)), 'journal');
+  const app = await buildApp({ config, masterKey: master.key, db, journalDir, log });
 
   const portArg = typeof values.port === 'string' ? values.port : (process.env.PORT ?? '4000');
   const port = Number(portArg);

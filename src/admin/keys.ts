@@ -114,13 +114,13 @@ function changesFrom(body: Fields & Record<string, unknown>, now: Date, current:
 }
 
 /** A key as LiteLLM's /key/info shows it (money in USD). */
-export function keyJson(k: KeyRecord): Record<string, unknown> {
+export function keyJson(k: KeyRecord, pendingNanos = 0): Record<string, unknown> {
   return {
     ...k.extra,
     token: k.token,
     key_name: k.key_name,
     key_alias: k.key_alias,
-    spend: nanosToUsd(k.spend_nanos),
+    spend: nanosToUsd(k.spend_nanos + pendingNanos),
     max_budget: k.max_budget_nanos === null ? null : nanosToUsd(k.max_budget_nanos),
     soft_budget: k.soft_budget_nanos === null ? null : nanosToUsd(k.soft_budget_nanos),
     budget_duration: k.budget_duration,
@@ -219,10 +219,12 @@ export function registerKeyRoutes(app: FastifyInstance, ctx: PipelineContext, re
         throw new GatewayError('admin_only', 'A virtual key may only read its own /key/info.');
       }
       const k = await findKey(repo, principal.token);
-      return { key: asked ?? principal.token, info: keyJson(k) };
+      return { key: asked ?? principal.token, info: keyJson(k, ctx.limiter.pending(k.token)) };
     }
     if (!asked) throw new GatewayError('bad_request', 'Give the key to look up: /key/info?key=sk-...', { param: 'key' });
-    return { key: asked, info: keyJson(await findKey(repo, asked)) };
+    const k = await findKey(repo, asked);
+    // Spend is current at once: the database's figure plus what the ledger has not written yet.
+    return { key: asked, info: keyJson(k, ctx.limiter.pending(k.token)) };
   });
 
   app.post('/key/update', async (req) => {

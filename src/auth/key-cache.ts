@@ -43,6 +43,12 @@ export class KeyCache {
     this.entries.set(token, { key, until: now + (key ? this.ttlMs : this.negativeTtlMs) });
   }
 
+  /** Spend just written to the database for a key, so the cached record stays current. */
+  addSpend(token: string, nanos: number): void {
+    const hit = this.entries.get(token);
+    if (hit?.key) hit.key.spend_nanos += nanos;
+  }
+
   delete(token: string): void {
     this.entries.delete(token);
   }

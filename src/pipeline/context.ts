@@ -1,6 +1,10 @@
 import type { Logger } from 'pino';
 import type { KeyCache } from '../auth/key-cache.ts';
 import type { GatewayConfig } from '../config/load.ts';
+import type { Ledger } from '../metering/ledger.ts';
+import type { PriceBook } from '../metering/prices.ts';
+import type { ExpectedOutput } from '../policy/expected-output.ts';
+import type { MemoryLimiter } from '../policy/limiter.ts';
 import type { Router } from '../router/router.ts';
 
 /** What the request path needs from the app: all of it in memory. */
@@ -10,6 +14,10 @@ export interface PipelineContext {
   keyCache: KeyCache;
   /** Constant-time check of a credential's SHA-256 digest against the master key's. */
   isMaster: (credentialDigest: Buffer) => boolean;
+  prices: PriceBook;
+  limiter: MemoryLimiter;
+  expectedOutput: ExpectedOutput;
+  ledger: Ledger;
   log: Logger;
 }
 

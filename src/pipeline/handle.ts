@@ -1,16 +1,24 @@
-// An OpenAI-format LLM call, read top to bottom: authenticate, parse, admit, route, dispatch, relay.
+// An OpenAI-format LLM call, read top to bottom: authenticate, parse, admit, route, dispatch, relay,
+// settle. Every exit (success, upstream error, timeout, client disconnect) goes through settle once.
 import type { ServerResponse } from 'node:http';
+import type { Principal } from '../auth/principal.ts';
 import { GatewayError } from '../http/errors.ts';
 import { asGatewayError, sendError } from '../http/respond.ts';
 import { writeSseError } from '../http/sse.ts';
+import { costNanos } from '../metering/cost.ts';
+import { CHARS_PER_TOKEN } from '../metering/estimate.ts';
+import { nanosToUsd } from '../metering/money.ts';
+import { EMPTY_USAGE } from '../metering/usage.ts';
 import { resolveAlias } from '../policy/model-access.ts';
-import { admit } from './admit.ts';
+import type { Endpoint } from '../providers/openai/request.ts';
+import { upstreamModelFor } from '../router/router.ts';
+import { admitLimits, admitModel, extendLease, type Lease } from './admit.ts';
 import { authenticate } from './authenticate.ts';
 import type { Headers, PipelineContext } from './context.ts';
 import { dispatch } from './dispatch.ts';
 import { parseChat, parseEmbeddings, type LlmRequest } from './parse.ts';
-import type { Endpoint } from '../providers/openai/request.ts';
-import { providerHeaders, relayStream, relayWhole } from './relay.ts';
+import { providerHeaders, readWhole, relayStream } from './relay.ts';
+import { settle, type Outcome } from './settle.ts';
 
 export interface Inbound {
   id: string;
@@ -25,6 +33,11 @@ const PARSERS: Record<Endpoint, (raw: Buffer | undefined) => LlmRequest> = {
   embeddings: parseEmbeddings,
 };
 
+function keySpendHeader(ctx: PipelineContext, p: Principal): Record<string, string> {
+  if (p.kind !== 'key') return {};
+  return { 'x-litellm-key-spend': String(nanosToUsd(p.key.spend_nanos + ctx.limiter.pending(p.token))) };
+}
+
 export async function handleLlm(ctx: PipelineContext, endpoint: Endpoint, req: Inbound, res: ServerResponse): Promise<void> {
   const base: Record<string, string> = { 'x-litellm-call-id': req.id };
   const controller = new AbortController();
@@ -32,26 +45,69 @@ export async function handleLlm(ctx: PipelineContext, endpoint: Endpoint, req: I
     if (!res.writableFinished) controller.abort(new Error('client disconnected'));
   };
   res.on('close', onClose);
-  let streaming = false;
+
+  let principal: Principal;
   try {
-    const principal = await authenticate(ctx, req.headers);
+    principal = await authenticate(ctx, req.headers);
+  } catch (err) {
+    // Failed authentication costs no record and no database write.
+    sendError(res, asGatewayError(err), base);
+    res.off('close', onClose);
+    return;
+  }
+
+  const outcome: Outcome = {
+    id: req.id,
+    principal,
+    call: null,
+    callType: endpoint === 'embeddings' ? 'embeddings' : 'chat',
+    group: '',
+    deployment: null,
+    upstreamModel: null,
+    upstreamId: null,
+    usage: null,
+    outputChars: 0,
+    reachedUpstream: false,
+    error: null,
+    httpStatus: 200,
+    startedAt: req.startedAt,
+    startedWall: Date.now(),
+    firstByteAt: null,
+  };
+  let lease: Lease | null = null;
+  let streaming = false;
+  let settled = false;
+  const settleOnce = () => {
+    if (settled) return Promise.resolve(0);
+    settled = true;
+    return settle(ctx, outcome, lease);
+  };
+
+  try {
     const call = PARSERS[endpoint](req.body);
+    outcome.call = call;
     const group = resolveAlias(principal, call.model);
+    outcome.group = group;
     const resolved = ctx.router.resolve(group);
     if (!resolved) {
       throw new GatewayError('unknown_model', `Invalid model name passed in model=${call.model}. Call GET /v1/models to list the models your key can use.`, {
         param: 'model',
       });
     }
-    admit(principal, resolved.group, call.model);
+    outcome.group = resolved.group;
+    admitModel(principal, resolved.group, call.model);
+    lease = admitLimits(ctx, principal, call, resolved.group, resolved.deployments, req.body!.length);
 
     const retries = typeof call.body.num_retries === 'number' ? call.body.num_retries : ctx.config.numRetries;
     const beforeUpstream = performance.now();
+    outcome.reachedUpstream = true;
     const attempt = await dispatch(
       ctx,
       { endpoint, group: resolved.group, model: group, body: call.body, raw: req.body!, stream: call.stream, headers: req.headers, signal: controller.signal },
       retries,
     );
+    outcome.deployment = attempt.deployment;
+    outcome.upstreamModel = upstreamModelFor(attempt.deployment, resolved.capture);
     const preMs = beforeUpstream - req.startedAt;
     const headers: Record<string, string> = {
       ...providerHeaders(attempt.response.headers),
@@ -62,17 +118,57 @@ export async function handleLlm(ctx: PipelineContext, endpoint: Endpoint, req: I
     const type = attempt.response.headers['content-type'];
     if (call.stream && typeof type === 'string' && type.startsWith('text/event-stream')) {
       streaming = true;
-      await relayStream(attempt, res, headers, preMs);
-    } else {
-      await relayWhole(attempt, res, headers, preMs);
+      const upstreamAt = performance.now();
+      const activeLease = lease;
+      headers['x-litellm-overhead-duration-ms'] = (preMs + performance.now() - upstreamAt).toFixed(3);
+      Object.assign(headers, keySpendHeader(ctx, principal));
+      await relayStream(attempt, res, headers, {
+        onOutput: (chars) => {
+          const needed = costNanos({ ...EMPTY_USAGE, input: activeLease.promptTokens, output: Math.ceil(chars / CHARS_PER_TOKEN) }, activeLease.price);
+          return extendLease(ctx, principal, activeLease, needed);
+        },
+        beforeEnd: (r) => {
+          outcome.usage = r.usage;
+          outcome.upstreamId = r.upstreamId;
+          outcome.outputChars = r.outputChars;
+          outcome.firstByteAt = r.firstByteAt;
+          if (r.error) {
+            outcome.error = r.error;
+            outcome.httpStatus = r.error.status;
+          }
+          // The record reaches the journal before the answer's last bytes.
+          void settleOnce();
+        },
+      });
+      return;
     }
+    const answer = await readWhole(attempt);
+    outcome.firstByteAt = answer.arrivedAt;
+    outcome.usage = (answer.json?.usage as Record<string, unknown> | undefined) ?? null;
+    outcome.upstreamId = typeof answer.json?.id === 'string' ? answer.json.id : null;
+    const cost = await settleOnce();
+    if (res.destroyed) return;
+    res.writeHead(attempt.response.statusCode, {
+      ...headers,
+      ...keySpendHeader(ctx, principal),
+      'x-litellm-response-cost': String(nanosToUsd(cost)),
+      'x-litellm-overhead-duration-ms': (preMs + performance.now() - answer.arrivedAt).toFixed(3),
+      'content-type': typeof type === 'string' ? type : 'application/json',
+      'content-length': answer.body.length,
+    });
+    res.end(answer.body);
   } catch (err) {
-    if (controller.signal.aborted && res.destroyed) return;
     const gerr = asGatewayError(err);
     if (gerr.name === 'internal') ctx.log.error({ err, requestId: req.id }, 'request failed');
+    const disconnected = controller.signal.aborted && res.destroyed;
+    outcome.error = disconnected ? new GatewayError('bad_request', 'Client disconnected.', { status: 499, type: 'client_disconnected' }) : gerr;
+    outcome.httpStatus = outcome.error.status;
+    await settleOnce();
+    if (disconnected) return;
     if (streaming || res.headersSent) writeSseError(res, gerr);
     else sendError(res, gerr, base);
   } finally {
+    if (!settled) await settleOnce();
     res.off('close', onClose);
   }
 }

@@ -1,0 +1,84 @@
+// /spend/logs and /global/spend, LiteLLM's shapes (money in USD at the edge).
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { hashKey, looksLikeHash } from '../auth/keys.ts';
+import { nanosToUsd } from '../metering/money.ts';
+import type { PipelineContext } from '../pipeline/context.ts';
+import type { Db } from '../store/db.ts';
+import { globalSpendNanos, querySpendLogs, type SpendLogRow } from '../store/spend.ts';
+import { requireMaster } from './auth.ts';
+import { parseBody } from './body.ts';
+
+const date = z
+  .string()
+  .refine((v) => !Number.isNaN(Date.parse(v)), 'must be a date (YYYY-MM-DD or ISO time)')
+  .transform((v) => new Date(v).toISOString())
+  .optional();
+
+const SpendLogsQuery = z.object({
+  request_id: z.string().optional(),
+  api_key: z.string().optional(),
+  user_id: z.string().optional(),
+  model: z.string().optional(),
+  status: z.enum(['success', 'error']).optional(),
+  start_date: date,
+  end_date: date,
+  page: z.coerce.number().int().min(1).default(1),
+  page_size: z.coerce.number().int().min(1).max(1000).default(50),
+});
+
+export function spendLogJson(r: SpendLogRow): Record<string, unknown> {
+  const prompt = r.input_tokens + r.cache_read_tokens + r.cache_write_tokens + r.cache_write_1h_tokens;
+  return {
+    request_id: r.request_id,
+    upstream_request_id: r.upstream_id,
+    call_type: r.call_type === 'chat' ? 'acompletion' : 'aembedding',
+    api_key: r.key_token ?? 'master_key',
+    user: r.user_id,
+    team_id: r.team_id,
+    end_user: r.end_user,
+    model_group: r.model_group,
+    model: r.model,
+    model_id: r.deployment_id,
+    custom_llm_provider: r.provider,
+    prompt_tokens: prompt,
+    completion_tokens: r.output_tokens,
+    total_tokens: prompt + r.output_tokens,
+    usage: {
+      input_tokens: r.input_tokens,
+      cache_read_tokens: r.cache_read_tokens,
+      cache_write_tokens: r.cache_write_tokens,
+      cache_write_1h_tokens: r.cache_write_1h_tokens,
+      output_tokens: r.output_tokens,
+      reasoning_tokens: r.reasoning_tokens,
+    },
+    spend: nanosToUsd(r.cost_nanos),
+    status: r.status,
+    http_status: r.http_status,
+    error_type: r.error_type,
+    stream: r.stream === 1,
+    estimated: r.estimated === 1,
+    latency_ms: r.latency_ms,
+    time_to_first_token_ms: r.ttft_ms,
+    request_tags: JSON.parse(r.tags),
+    startTime: r.started_at,
+  };
+}
+
+export function registerSpendRoutes(app: FastifyInstance, ctx: PipelineContext, db: Db): void {
+  app.get('/spend/logs', async (req) => {
+    await requireMaster(ctx, req.headers, '/spend/logs');
+    const q = parseBody(SpendLogsQuery, req.query);
+    // Records still in the journal are written first, so a log asked for right after a call is there.
+    await ctx.ledger.flush();
+    const key = q.api_key === undefined ? undefined : looksLikeHash(q.api_key) ? q.api_key : hashKey(q.api_key);
+    const { rows, total } = await querySpendLogs(db, { ...q, key_token: key });
+    return { data: rows.map(spendLogJson), total, page: q.page, page_size: q.page_size, total_pages: Math.ceil(total / q.page_size) };
+  });
+
+  app.get('/global/spend', async (req) => {
+    await requireMaster(ctx, req.headers, '/global/spend');
+    await ctx.ledger.flush();
+    return { spend: nanosToUsd(await globalSpendNanos(db)), max_budget: null };
+  });
+}

@@ -1,0 +1,70 @@
+// The ledger writer: records go to the journal at once (on the request path: one write), and from the
+// journal to the database in batches, off the request path, every `intervalMs`. While the database is
+// unreachable the segments stay on disk and the gateway keeps serving; they are written when it
+// comes back, or replayed at the next start. Writes are idempotent (keyed by request id).
+import type { Logger } from 'pino';
+import type { Db } from '../store/db.ts';
+import { applyLedger, type AppliedBatch } from '../store/ledger.ts';
+import type { Journal } from './journal.ts';
+import type { SpendRecord } from './record.ts';
+
+export class Ledger {
+  private readonly db: Db;
+  private readonly journal: Journal;
+  private readonly log: Logger;
+  private readonly intervalMs: number;
+  private readonly onApplied: (batch: AppliedBatch) => void;
+  private timer: NodeJS.Timeout | null = null;
+  private flushing: Promise<void> | null = null;
+  private failing = false;
+
+  constructor(opts: { db: Db; journal: Journal; log: Logger; intervalMs?: number; onApplied?: (batch: AppliedBatch) => void }) {
+    this.db = opts.db;
+    this.journal = opts.journal;
+    this.log = opts.log;
+    this.intervalMs = opts.intervalMs ?? 250;
+    this.onApplied = opts.onApplied ?? (() => {});
+  }
+
+  /** Replays what a previous process left, then flushes on a timer. */
+  async start(): Promise<void> {
+    await this.flush();
+    this.timer = setInterval(() => void this.flush(), this.intervalMs);
+    this.timer.unref();
+  }
+
+  record(r: SpendRecord): void {
+    this.journal.append(r);
+  }
+
+  /** Writes every closed journal segment to the database; one flush at a time. */
+  flush(): Promise<void> {
+    this.flushing ??= this.flushOnce().finally(() => (this.flushing = null));
+    return this.flushing;
+  }
+
+  private async flushOnce(): Promise<void> {
+    const segments = this.journal.rotate();
+    for (const segment of segments) {
+      const records = this.journal.read(segment);
+      try {
+        const batch = await applyLedger(this.db, records);
+        this.journal.remove([segment]);
+        this.onApplied(batch);
+        if (this.failing) this.log.info('spend ledger: database reachable again, queued records written');
+        this.failing = false;
+      } catch (err) {
+        if (!this.failing) this.log.error({ err }, 'spend ledger: cannot write to the database; records stay queued in the journal');
+        this.failing = true;
+        return;
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.flush();
+    await this.flush();
+    this.journal.close();
+  }
+}

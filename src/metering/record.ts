@@ -1,0 +1,28 @@
+import type { UsageRecord } from './usage.ts';
+
+/** One request's line in the ledger. Nothing of the prompt or the answer. */
+export interface SpendRecord {
+  /** The gateway's own id (x-litellm-call-id): the ledger's key, so a record counts once. */
+  request_id: string;
+  upstream_id: string | null;
+  key_token: string | null;
+  user_id: string | null;
+  team_id: string | null;
+  /** The `user` field of the request (an end customer). */
+  end_user: string | null;
+  model_group: string;
+  deployment_id: string | null;
+  provider: string | null;
+  model: string | null;
+  call_type: 'chat' | 'embeddings';
+  usage: UsageRecord;
+  cost_nanos: number;
+  status: 'success' | 'error';
+  http_status: number;
+  error_type: string | null;
+  stream: boolean;
+  latency_ms: number;
+  ttft_ms: number | null;
+  tags: string[];
+  started_at: string;
+}

@@ -1,0 +1,91 @@
+// The end of every call, whatever the exit: usage to cost, the spend record to the ledger, the live
+// counters updated, the lease given back.
+import type { Principal } from '../auth/principal.ts';
+import type { Deployment } from '../config/load.ts';
+import type { GatewayError } from '../http/errors.ts';
+import { costNanos } from '../metering/cost.ts';
+import { CHARS_PER_TOKEN, countTokens, messagesText } from '../metering/estimate.ts';
+import { NO_PRICE } from '../metering/prices.ts';
+import type { SpendRecord } from '../metering/record.ts';
+import { EMPTY_USAGE, fromOpenAI, totalTokens, type UsageRecord } from '../metering/usage.ts';
+import { release, type Lease } from './admit.ts';
+import type { PipelineContext } from './context.ts';
+import type { LlmRequest } from './parse.ts';
+
+export interface Outcome {
+  id: string;
+  principal: Principal;
+  call: LlmRequest | null;
+  callType: SpendRecord['call_type'];
+  group: string;
+  deployment: Deployment | null;
+  upstreamModel: string | null;
+  upstreamId: string | null;
+  /** The provider's usage object, if it sent one. */
+  usage: Record<string, unknown> | null;
+  /** Generated characters seen in a stream, for an estimate when usage is missing. */
+  outputChars: number;
+  /** Whether the upstream was reached (a request refused before it costs nothing). */
+  reachedUpstream: boolean;
+  error: GatewayError | null;
+  httpStatus: number;
+  startedAt: number;
+  startedWall: number;
+  firstByteAt: number | null;
+}
+
+async function usageOf(o: Outcome): Promise<UsageRecord> {
+  if (o.usage) return fromOpenAI(o.usage);
+  if (!o.reachedUpstream || !o.call) return EMPTY_USAGE;
+  // No usage from the provider: count what was sent and what was seen coming back.
+  const input = await countTokens(messagesText(o.call.body));
+  const output = Math.ceil(o.outputChars / CHARS_PER_TOKEN);
+  return { ...EMPTY_USAGE, input, output, estimated: true };
+}
+
+/** Settles a call; returns its cost in nano-dollars. Never throws. */
+export async function settle(ctx: PipelineContext, o: Outcome, lease: Lease | null): Promise<number> {
+  let cost = 0;
+  try {
+    const usage = await usageOf(o);
+    const price = o.deployment ? ctx.prices.priceFor(o.deployment, o.upstreamModel ?? o.deployment.upstreamModel) : NO_PRICE;
+    cost = costNanos(usage, price);
+    const key = o.principal.kind === 'key' ? o.principal.key : null;
+    const endUser = o.call?.body.user;
+    const tags = o.call?.body.tags ?? (o.call?.body.metadata as { tags?: unknown } | undefined)?.tags;
+    ctx.ledger.record({
+      request_id: o.id,
+      upstream_id: o.upstreamId,
+      key_token: o.principal.kind === 'key' ? o.principal.token : null,
+      user_id: key?.user_id ?? null,
+      team_id: key?.team_id ?? null,
+      end_user: typeof endUser === 'string' ? endUser : null,
+      model_group: o.group,
+      deployment_id: o.deployment?.id ?? null,
+      provider: o.deployment?.provider ?? null,
+      model: o.upstreamModel,
+      call_type: o.callType,
+      usage,
+      cost_nanos: cost,
+      status: o.error ? 'error' : 'success',
+      http_status: o.httpStatus,
+      error_type: o.error?.type ?? null,
+      stream: o.call?.stream ?? false,
+      latency_ms: Math.round((performance.now() - o.startedAt) * 1000) / 1000,
+      ttft_ms: o.firstByteAt === null ? null : Math.round((o.firstByteAt - o.startedAt) * 1000) / 1000,
+      tags: Array.isArray(tags) ? tags.filter((t): t is string => typeof t === 'string') : [],
+      started_at: new Date(o.startedWall).toISOString(),
+    });
+    if (o.principal.kind === 'key') {
+      ctx.limiter.addSpend(o.principal.token, cost);
+      ctx.limiter.addTokens(o.principal.token, totalTokens(usage), Date.now());
+      ctx.limiter.addTokens(`${o.principal.token}:${o.group}`, totalTokens(usage), Date.now());
+    }
+    if (!o.error && o.callType === 'chat' && !usage.estimated) ctx.expectedOutput.observe(o.group, usage.output);
+  } catch (err) {
+    ctx.log.error({ err, requestId: o.id }, 'settling a request failed');
+  } finally {
+    if (lease) release(ctx, lease);
+  }
+  return cost;
+}
