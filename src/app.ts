@@ -23,6 +23,7 @@ import { Ledger } from './metering/ledger.ts';
 import { PriceBook } from './metering/prices.ts';
 import { ExpectedOutput } from './policy/expected-output.ts';
 import { MemoryLimiter } from './policy/limiter.ts';
+import { resetDueBudgets, scheduleBudgetResets } from './policy/budget-reset.ts';
 
 export interface App {
   server: FastifyInstance;
@@ -39,6 +40,8 @@ export interface AppOptions {
   log: Logger;
   /** How often the ledger writes to the database. */
   flushIntervalMs?: number;
+  /** How often ended budget periods are looked for. */
+  budgetResetEveryMs?: number;
 }
 
 export async function buildApp(opts: AppOptions): Promise<App> {
@@ -71,6 +74,8 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     ledger,
     log,
   };
+  await resetDueBudgets(repo, keyCache, limiter);
+  const stopResets = scheduleBudgetResets(repo, keyCache, limiter, log, opts.budgetResetEveryMs);
   const server = createServer({ bodyLimit: config.maxRequestSizeBytes, log });
 
   const llmRoutes: [string, Endpoint][] = [
@@ -100,6 +105,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     ctx,
     async close() {
       await server.close();
+      stopResets();
       await ledger.close();
       await closeAgents();
       await db.close();

@@ -99,6 +99,7 @@ function changesFrom(body: Fields & Record<string, unknown>, now: Date, current:
   if (body.budget_duration !== undefined) {
     c.budget_duration = body.budget_duration;
     c.budget_reset_at = body.budget_duration ? addDuration(now, body.budget_duration).toISOString() : null;
+    c.budget_period_start = body.budget_duration ? now.toISOString() : null;
   }
   if (body.duration !== undefined) c.expires = body.duration ? addDuration(now, body.duration).toISOString() : null;
   const extra: Record<string, unknown> = { ...(current?.extra ?? {}) };
@@ -187,6 +188,7 @@ export function registerKeyRoutes(app: FastifyInstance, ctx: PipelineContext, re
       soft_budget_nanos: null,
       budget_duration: null,
       budget_reset_at: null,
+      budget_period_start: null,
       expires: null,
       tpm_limit: null,
       rpm_limit: null,

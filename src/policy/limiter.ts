@@ -68,6 +68,11 @@ export class MemoryLimiter {
     else this.pendingSpend.delete(key);
   }
 
+  /** A new budget period: spend recorded so far belongs to the old one. */
+  resetSpend(key: string): void {
+    this.pendingSpend.delete(key);
+  }
+
   reserved(key: string): number {
     return this.reservations.get(key) ?? 0;
   }

@@ -16,6 +16,8 @@ export interface KeyRecord {
   soft_budget_nanos: number | null;
   budget_duration: string | null;
   budget_reset_at: string | null;
+  /** Start of the current budget period: spend of requests started before it is not counted. */
+  budget_period_start: string | null;
   expires: string | null;
   tpm_limit: number | null;
   rpm_limit: number | null;
@@ -34,7 +36,7 @@ export interface KeyRecord {
 const JSON_COLUMNS = new Set(['models', 'aliases', 'metadata', 'tags', 'model_rpm_limit', 'model_tpm_limit', 'extra']);
 const COLUMNS = [
   'token', 'key_name', 'key_alias', 'models', 'aliases', 'metadata', 'tags', 'user_id', 'team_id', 'spend_nanos',
-  'max_budget_nanos', 'soft_budget_nanos', 'budget_duration', 'budget_reset_at', 'expires', 'tpm_limit', 'rpm_limit',
+  'max_budget_nanos', 'soft_budget_nanos', 'budget_duration', 'budget_reset_at', 'budget_period_start', 'expires', 'tpm_limit', 'rpm_limit',
   'max_parallel_requests', 'model_rpm_limit', 'model_tpm_limit', 'blocked', 'extra', 'created_by', 'updated_by',
   'created_at', 'updated_at',
 ] as const satisfies readonly (keyof KeyRecord)[];
@@ -114,6 +116,21 @@ export class KeyRepo {
       ]);
     }
     return this.get(changes.token ?? token);
+  }
+
+  /** Keys whose budget period has ended at `now`. */
+  async dueForReset(now: string): Promise<KeyRecord[]> {
+    const rows = await this.db.all('SELECT * FROM llmproxy_keys WHERE budget_reset_at IS NOT NULL AND budget_reset_at <= ?', [now]);
+    return rows.map(fromRow);
+  }
+
+  /** Starts a new budget period, unless another writer already did (compare-and-set on the reset time). */
+  async resetBudget(token: string, expectedResetAt: string, periodStart: string, nextResetAt: string): Promise<boolean> {
+    const r = await this.db.run(
+      'UPDATE llmproxy_keys SET spend_nanos = 0, budget_period_start = ?, budget_reset_at = ? WHERE token = ? AND budget_reset_at = ?',
+      [periodStart, nextResetAt, token, expectedResetAt],
+    );
+    return r.changes === 1;
   }
 
   async delete(tokens: string[]): Promise<number> {

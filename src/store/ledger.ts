@@ -35,6 +35,7 @@ export async function applyLedger(db: Db, records: SpendRecord[]): Promise<Appli
     const keySpend = new Map<string, number>();
     const rollup = new Map<string, { hour: string; key: string; group: string; n: number[] }>();
     let inserted = 0;
+    const insertedIds = new Set<string>();
     for (const r of records) {
       const u = r.usage;
       const { changes } = await db.run(INSERT, [
@@ -45,6 +46,7 @@ export async function applyLedger(db: Db, records: SpendRecord[]): Promise<Appli
       ]);
       if (changes === 0) continue;
       inserted++;
+      insertedIds.add(r.request_id);
       if (r.key_token && r.cost_nanos) keySpend.set(r.key_token, (keySpend.get(r.key_token) ?? 0) + r.cost_nanos);
       const hour = `${r.started_at.slice(0, 13)}:00:00Z`;
       const k = `${hour}\u0000${r.key_token ?? ''}\u0000${r.model_group}`;
@@ -52,6 +54,14 @@ export async function applyLedger(db: Db, records: SpendRecord[]): Promise<Appli
       const add = [1, r.status === 'error' ? 1 : 0, u.input, u.cacheRead, u.cacheWrite + u.cacheWrite1h, u.output, u.reasoning, r.cost_nanos];
       add.forEach((v, i) => (agg.n[i]! += v));
       rollup.set(k, agg);
+    }
+    // A request admitted before a budget reset is paid by the period that admitted it.
+    for (const token of [...keySpend.keys()]) {
+      const k = await db.get<{ start: string | null }>('SELECT budget_period_start AS start FROM llmproxy_keys WHERE token = ?', [token]);
+      if (k?.start) {
+        const inPeriod = records.filter((r) => r.key_token === token && r.started_at >= k.start! && insertedIds.has(r.request_id));
+        keySpend.set(token, inPeriod.reduce((s, r) => s + r.cost_nanos, 0));
+      }
     }
     for (const token of [...keySpend.keys()].sort()) {
       await db.run('UPDATE llmproxy_keys SET spend_nanos = spend_nanos + ? WHERE token = ?', [keySpend.get(token)!, token]);

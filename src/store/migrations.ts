@@ -23,6 +23,7 @@ const MIGRATIONS: { id: number; name: string; sql: string[] }[] = [
         soft_budget_nanos INTEGER,
         budget_duration TEXT,
         budget_reset_at TEXT,
+        budget_period_start TEXT,
         expires TEXT,
         tpm_limit INTEGER,
         rpm_limit INTEGER,
@@ -39,6 +40,7 @@ const MIGRATIONS: { id: number; name: string; sql: string[] }[] = [
       'CREATE INDEX llmproxy_keys_user ON llmproxy_keys (user_id)',
       'CREATE INDEX llmproxy_keys_team ON llmproxy_keys (team_id)',
       'CREATE INDEX llmproxy_keys_created ON llmproxy_keys (created_at, token)',
+      'CREATE INDEX llmproxy_keys_budget_reset ON llmproxy_keys (budget_reset_at)',
     ],
   },
   {

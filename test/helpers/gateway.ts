@@ -38,7 +38,7 @@ export function fakeModels(upstreamUrl: string, names: string[] = ['gpt-3.5-turb
 export async function startInProcess(yaml: string): Promise<TestGateway> {
   const { config } = loadConfig(writeConfig(yaml), { ...process.env });
   const journalDir = mkdtempSync(join(tmpdir(), 'llm-proxy-journal-'));
-  const app = await buildApp({ config, masterKey: MASTER_KEY, db: openSqlite(':memory:'), journalDir, log: pino({ level: 'silent' }), flushIntervalMs: 50 });
+  const app = await buildApp({ config, masterKey: MASTER_KEY, db: openSqlite(':memory:'), journalDir, log: pino({ level: 'silent' }), flushIntervalMs: 50, budgetResetEveryMs: 100 });
   await app.server.listen({ port: 0, host: '127.0.0.1' });
   const { port } = app.server.server.address() as AddressInfo;
   return { url: `http://127.0.0.1:${port}`, app, close: () => app.close() };

@@ -159,3 +159,19 @@ test('exactly once: the same batch written twice counts once', async () => {
   assert.deepEqual([hourly!.hour, hourly!.requests, hourly!.cost_nanos], ['2026-01-01T10:00:00Z', 4, 4000]);
   await db.close();
 });
+
+test('a request admitted before a budget reset is paid by the period that admitted it', async () => {
+  const db = openSqlite(':memory:');
+  await migrate(db);
+  await db.run(`INSERT INTO llmproxy_keys (token, key_name, created_at, updated_at, budget_period_start) VALUES ('t1', 'sk-...', 'x', 'x', '2026-01-01T12:00:00.000Z')`);
+  const rec = (id: string, started: string): SpendRecord => ({
+    request_id: id, upstream_id: null, key_token: 't1', user_id: null, team_id: null, end_user: null, model_group: 'g', deployment_id: 'd',
+    provider: 'openai', model: 'm', call_type: 'chat', usage: { input: 1, cacheRead: 0, cacheWrite: 0, cacheWrite1h: 0, output: 2, reasoning: 0, estimated: false },
+    cost_nanos: 1000, status: 'success', http_status: 200, error_type: null, stream: false, latency_ms: 1, ttft_ms: 1, tags: [], started_at: started,
+  });
+  const applied = await applyLedger(db, [rec('old', '2026-01-01T11:59:59.999Z'), rec('new', '2026-01-01T12:00:00.000Z')]);
+  assert.equal(applied.inserted, 2);
+  assert.equal(applied.keySpend.get('t1'), 1000);
+  assert.equal((await db.get<{ s: number }>('SELECT spend_nanos AS s FROM llmproxy_keys'))!.s, 1000);
+  await db.close();
+});
