@@ -82,7 +82,7 @@ function rssMb(pid: number): number {
 
 function gatewayConfig(fakeUrl: string): string {
   return `model_list:\n${Object.values(SHAPES)
-    .map((s) => `  - model_name: ${s.name}\n    litellm_params:\n      model: openai/${s.name}\n      api_base: ${fakeUrl}${s.path}/v1\n      api_key: sk-upstream\n`)
+    .map((s) => `  - model_name: ${s.name}\n    litellm_params:\n      model: openai/${s.name}\n      api_base: ${fakeUrl}${s.path}/v1\n      api_key: sk-upstream\n      input_cost_per_token: 0.0000025\n      output_cost_per_token: 0.00001\n`)
     .join('')}`;
 }
 

@@ -21,6 +21,8 @@ import { migrate } from './store/migrations.ts';
 import { Journal } from './metering/journal.ts';
 import { Ledger } from './metering/ledger.ts';
 import { PriceBook } from './metering/prices.ts';
+import { loadCostMap } from './metering/cost-map.ts';
+import { schedulePruning } from './metering/retention.ts';
 import { ExpectedOutput } from './policy/expected-output.ts';
 import { MemoryLimiter } from './policy/limiter.ts';
 import { resetDueBudgets, scheduleBudgetResets } from './policy/budget-reset.ts';
@@ -63,12 +65,26 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     },
   });
   await ledger.start();
+  let costMap = {};
+  if (config.modelCostMap) {
+    try {
+      costMap = await loadCostMap(config.modelCostMap);
+    } catch (err) {
+      log.warn(`model cost map ${config.modelCostMap} could not be loaded (${(err as Error).message}); using the built-in catalog`);
+    }
+  }
+  const prices = new PriceBook(costMap);
+  for (const d of config.deployments) {
+    if (!d.upstreamModel.includes('*') && prices.priceFor(d, d.upstreamModel).source === 'none') {
+      log.warn(`model "${d.modelName}" (${d.provider}/${d.upstreamModel}) has no known price: it is metered at 0; set input_cost_per_token / output_cost_per_token`);
+    }
+  }
   const ctx: PipelineContext = {
     config,
     router: new Router(config.deployments),
     keyCache,
     isMaster: makeMasterKeyCheck(opts.masterKey),
-    prices: new PriceBook(),
+    prices,
     limiter,
     expectedOutput: new ExpectedOutput(),
     ledger,
@@ -76,6 +92,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   };
   await resetDueBudgets(repo, keyCache, limiter);
   const stopResets = scheduleBudgetResets(repo, keyCache, limiter, log, opts.budgetResetEveryMs);
+  const stopPruning = config.spendLogsRetention ? schedulePruning(db, config.spendLogsRetention, log) : () => {};
   const server = createServer({ bodyLimit: config.maxRequestSizeBytes, log });
 
   const llmRoutes: [string, Endpoint][] = [
@@ -106,6 +123,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     async close() {
       await server.close();
       stopResets();
+      stopPruning();
       await ledger.close();
       await closeAgents();
       await db.close();

@@ -46,6 +46,12 @@ export interface GatewayConfig {
   dropParams: boolean;
   numRetries: number;
   fallbacks: Record<string, string[]>;
+  /** Whether keys with a budget may call models without a known price (they would cost 0). */
+  allowUnpricedWithBudget: boolean;
+  /** Spend logs older than this are deleted (hourly rollups are kept); null keeps them all. */
+  spendLogsRetention: string | null;
+  /** A LiteLLM-format model_prices_and_context_window.json to price from (path or URL). */
+  modelCostMap: string | null;
 }
 
 export interface LoadResult {
@@ -233,6 +239,9 @@ export function loadConfig(file: string | null, env: NodeJS.ProcessEnv = process
     dropParams: ls.drop_params ?? false,
     numRetries: rs.num_retries ?? ls.num_retries ?? 0,
     fallbacks,
+    allowUnpricedWithBudget: gs.allow_unpriced_models_with_budget ?? false,
+    spendLogsRetention: gs.maximum_spend_logs_retention_period ?? null,
+    modelCostMap: ls.model_cost_map_url ?? env.LITELLM_MODEL_COST_MAP_URL ?? null,
   };
   return { config: Object.freeze(config), warnings };
 }

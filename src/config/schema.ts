@@ -58,6 +58,8 @@ export const GeneralSettings = z.strictObject({
   master_key: str(),
   database_url: str(),
   max_request_size_mb: z.coerce.number<unknown>().positive('must be more than 0').nullish(),
+  allow_unpriced_models_with_budget: z.boolean().nullish(),
+  maximum_spend_logs_retention_period: z.string().regex(/^\d+\s*(s|m|h|d|w|mo)$/, 'must be a duration such as 30d').nullish(),
   // Accepted for compatibility; they change nothing in this version.
   store_model_in_db: z.unknown().optional(),
   disable_spend_logs: z.unknown().optional(),
@@ -65,6 +67,7 @@ export const GeneralSettings = z.strictObject({
 
 export const LitellmSettings = z.strictObject({
   drop_params: z.boolean().nullish(),
+  model_cost_map_url: str(),
   request_timeout: z.coerce.number<unknown>().positive('must be more than 0 seconds').nullish(),
   num_retries: posInt(),
   fallbacks: Fallbacks,

@@ -19,6 +19,7 @@ export const ERRORS = {
   bad_request: { status: 400, type: 'bad_request_error', doc: 'Malformed JSON, a missing or mistyped field; `param` names the field.' },
   not_found: { status: 404, type: 'not_found_error', doc: 'Unknown route or method, or an unknown key in a management call.' },
   body_too_large: { status: 413, type: 'bad_request_error', doc: 'The body is over `general_settings.max_request_size_mb`.' },
+  unpriced_model: { status: 400, type: 'bad_request_error', doc: 'A key with a budget asked for a model without a known price (see `allow_unpriced_models_with_budget`).' },
   budget_exceeded: { status: 429, type: 'budget_exceeded', doc: 'Spend has reached the budget; sent with `x-should-retry: false`.' },
   rate_limited: { status: 429, type: 'rate_limit_error', doc: 'A rate or concurrency limit is reached; sent with `retry-after`.' },
   upstream_error: { status: 502, type: 'api_error', doc: "The provider answered with an error: its status, message, type and code are kept." },

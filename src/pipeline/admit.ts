@@ -88,6 +88,13 @@ export function admitLimits(ctx: PipelineContext, principal: Principal, call: Ll
   }
   try {
     if (k.max_budget_nanos !== null) {
+      if (price.source === 'none' && !ctx.config.allowUnpricedWithBudget) {
+        throw new GatewayError(
+          'unpriced_model',
+          `Model "${group}" has no known price, so a budget cannot be kept: set its input_cost_per_token / output_cost_per_token, or general_settings.allow_unpriced_models_with_budget.`,
+          { param: 'model' },
+        );
+      }
       const maxTokens = call.body.max_completion_tokens ?? call.body.max_tokens;
       const coldMax = deployments.reduce<number | null>((m, d) => Math.max(m ?? 0, Number(d.modelInfo.max_output_tokens ?? d.modelInfo.max_tokens ?? 0)) || m, null);
       // A plain answer cannot be watched: its max_tokens is reserved. A stream is metered as it flows, so
