@@ -17,7 +17,6 @@ import { closeAgents } from './providers/http-client.ts';
 import { Router } from './router/router.ts';
 import type { Db } from './store/db.ts';
 import { KeyRepo } from './store/keys.ts';
-import { migrate } from './store/migrations.ts';
 import { Journal } from './metering/journal.ts';
 import { Ledger } from './metering/ledger.ts';
 import { PriceBook } from './metering/prices.ts';
@@ -48,7 +47,7 @@ export interface AppOptions {
 
 export async function buildApp(opts: AppOptions): Promise<App> {
   const { config, db, log } = opts;
-  await migrate(db);
+  await db.migrate();
   const repo = new KeyRepo(db);
   const keyCache = new KeyCache(repo);
   const limiter = new MemoryLimiter();

@@ -7,7 +7,7 @@ import { buildApp } from './app.ts';
 import { generateKey } from './auth/keys.ts';
 import { ConfigError, loadConfig } from './config/load.ts';
 import { parseDatabaseUrl } from './store/db.ts';
-import { openSqlite } from './store/sqlite.ts';
+import { openSqlite } from './store/sqlite-db.ts';
 import { createLogger } from './telemetry/log.ts';
 import { VERSION } from './version.ts';
 

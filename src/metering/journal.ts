@@ -1,7 +1,7 @@
 // The local spend journal: every record is appended (one write to the OS) before its answer
 // completes, so a killed process loses nothing it answered. Segments are closed by rotation, written
 // to the database, then deleted; at start, segments left over are replayed (the ledger is idempotent).
-import { closeSync, fdatasyncSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { close, closeSync, fdatasync, fdatasyncSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SpendRecord } from './record.ts';
 
@@ -38,14 +38,17 @@ export class Journal {
     this.dirty = true;
   }
 
-  /** Syncs and closes the current segment (if it holds anything); returns every closed segment. */
-  rotate(): string[] {
+  /**
+   * Starts a new segment (if the current one holds anything) and returns every closed segment once
+   * it is on disk. The sync runs on libuv's thread pool, not on the event loop.
+   */
+  async rotate(): Promise<string[]> {
     if (this.dirty) {
-      fdatasyncSync(this.fd);
-      closeSync(this.fd);
+      const fd = this.fd;
       this.seq++;
       this.fd = this.open();
       this.dirty = false;
+      await new Promise<void>((resolve) => fdatasync(fd, () => close(fd, () => resolve())));
     }
     const current = this.name(this.seq);
     return this.segments().filter((f) => f !== current);

@@ -4,7 +4,7 @@
 // comes back, or replayed at the next start. Writes are idempotent (keyed by request id).
 import type { Logger } from 'pino';
 import type { Db } from '../store/db.ts';
-import { applyLedger, type AppliedBatch } from '../store/ledger.ts';
+import type { AppliedBatch } from '../store/ledger.ts';
 import type { Journal } from './journal.ts';
 import type { SpendRecord } from './record.ts';
 
@@ -15,7 +15,9 @@ export class Ledger {
   private readonly intervalMs: number;
   private readonly onApplied: (batch: AppliedBatch) => void;
   private timer: NodeJS.Timeout | null = null;
-  private flushing: Promise<void> | null = null;
+  /** Flushes run one after another; a caller's flush covers every record appended before it. */
+  private chain: Promise<void> = Promise.resolve();
+  private queued = 0;
   private failing = false;
 
   constructor(opts: { db: Db; journal: Journal; log: Logger; intervalMs?: number; onApplied?: (batch: AppliedBatch) => void }) {
@@ -29,7 +31,9 @@ export class Ledger {
   /** Replays what a previous process left, then flushes on a timer. */
   async start(): Promise<void> {
     await this.flush();
-    this.timer = setInterval(() => void this.flush(), this.intervalMs);
+    this.timer = setInterval(() => {
+      if (this.queued === 0) void this.flush();
+    }, this.intervalMs);
     this.timer.unref();
   }
 
@@ -37,18 +41,22 @@ export class Ledger {
     this.journal.append(r);
   }
 
-  /** Writes every closed journal segment to the database; one flush at a time. */
+  /** Writes every record appended so far to the database (as far as it is reachable). */
   flush(): Promise<void> {
-    this.flushing ??= this.flushOnce().finally(() => (this.flushing = null));
-    return this.flushing;
+    this.queued++;
+    this.chain = this.chain
+      .then(() => this.flushOnce())
+      .catch((err) => this.log.error({ err }, 'spend ledger: flush failed'))
+      .finally(() => this.queued--);
+    return this.chain;
   }
 
   private async flushOnce(): Promise<void> {
-    const segments = this.journal.rotate();
+    const segments = await this.journal.rotate();
     for (const segment of segments) {
       const records = this.journal.read(segment);
       try {
-        const batch = await applyLedger(this.db, records);
+        const batch = await this.db.writeLedger(records);
         this.journal.remove([segment]);
         this.onApplied(batch);
         if (this.failing) this.log.info('spend ledger: database reachable again, queued records written');
@@ -63,7 +71,6 @@ export class Ledger {
 
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
-    await this.flush();
     await this.flush();
     this.journal.close();
   }

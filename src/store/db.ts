@@ -1,9 +1,13 @@
 // The one surface repositories use, so that SQLite and (later) PostgreSQL sit behind one adapter each.
 // SQL uses `?` placeholders; values are always bound, never spliced into the text.
 
+import type { SpendRecord } from '../metering/record.ts';
+import type { AppliedBatch } from './ledger.ts';
+
 export type SqlValue = string | number | bigint | null;
 
-export interface Db {
+/** Statements on one connection; what migrations and the ledger's transaction run on. */
+export interface SqlConnection {
   readonly dialect: 'sqlite' | 'postgres';
   run(sql: string, params?: SqlValue[]): Promise<{ changes: number }>;
   all<T = Record<string, unknown>>(sql: string, params?: SqlValue[]): Promise<T[]>;
@@ -12,6 +16,21 @@ export interface Db {
   transaction<T>(fn: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
+
+/** The store as the gateway uses it. */
+export interface Db {
+  readonly dialect: 'sqlite' | 'postgres';
+  run(sql: string, params?: SqlValue[]): Promise<{ changes: number }>;
+  all<T = Record<string, unknown>>(sql: string, params?: SqlValue[]): Promise<T[]>;
+  get<T = Record<string, unknown>>(sql: string, params?: SqlValue[]): Promise<T | undefined>;
+  migrate(): Promise<void>;
+  /** Writes spend records exactly once (store/ledger.ts), in one transaction. */
+  writeLedger(records: SpendRecord[]): Promise<AppliedBatch>;
+  close(): Promise<void>;
+}
+
+/** What a repository needs: statements, on the gateway's Db or on a bare connection. */
+export type Queryable = Pick<SqlConnection, 'run' | 'all' | 'get'>;
 
 /** Thrown for a unique-constraint violation, whatever the database. */
 export class UniqueViolation extends Error {}

@@ -1,5 +1,5 @@
 // Repository of virtual keys. Field names follow LiteLLM's API; money is integer nano-dollars.
-import type { Db, SqlValue } from './db.ts';
+import type { Queryable, SqlValue } from './db.ts';
 
 export interface KeyRecord {
   token: string;
@@ -80,9 +80,9 @@ export interface KeyListQuery {
 }
 
 export class KeyRepo {
-  private readonly db: Db;
+  private readonly db: Queryable;
 
-  constructor(db: Db) {
+  constructor(db: Queryable) {
     this.db = db;
   }
 

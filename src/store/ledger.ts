@@ -2,7 +2,7 @@
 // records actually inserted add their cost to the keys' spend and to the hourly rollup, all in one
 // transaction. Per-entity sums are applied in a fixed order so concurrent writers cannot deadlock.
 import type { SpendRecord } from '../metering/record.ts';
-import type { Db } from './db.ts';
+import type { SqlConnection } from './db.ts';
 
 const INSERT = `INSERT INTO llmproxy_spend_logs (
   request_id, upstream_id, key_token, user_id, team_id, end_user, model_group, deployment_id, provider, model,
@@ -30,7 +30,7 @@ export interface AppliedBatch {
   keySpend: Map<string, number>;
 }
 
-export async function applyLedger(db: Db, records: SpendRecord[]): Promise<AppliedBatch> {
+export async function applyLedger(db: SqlConnection, records: SpendRecord[]): Promise<AppliedBatch> {
   return db.transaction(async () => {
     const keySpend = new Map<string, number>();
     const rollup = new Map<string, { hour: string; key: string; group: string; n: number[] }>();

@@ -1,7 +1,7 @@
 // Schema changes, applied in order at start. Table names start with llmproxy_ so that a LiteLLM
 // database (LiteLLM_* tables) can sit beside ours. Times are ISO-8601 UTC text; money is integer
 // nano-dollars.
-import type { Db } from './db.ts';
+import type { SqlConnection } from './db.ts';
 
 const MIGRATIONS: { id: number; name: string; sql: string[] }[] = [
   {
@@ -97,7 +97,7 @@ const MIGRATIONS: { id: number; name: string; sql: string[] }[] = [
   },
 ];
 
-export async function migrate(db: Db): Promise<void> {
+export async function migrate(db: SqlConnection): Promise<void> {
   await db.run('CREATE TABLE IF NOT EXISTS llmproxy_migrations (id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
   const done = new Set((await db.all<{ id: number }>('SELECT id FROM llmproxy_migrations')).map((r) => Number(r.id)));
   for (const m of MIGRATIONS) {

@@ -1,5 +1,5 @@
 // Reports from the ledger: spend logs (filtered, paginated, newest first) and totals.
-import type { Db, SqlValue } from './db.ts';
+import type { Queryable, SqlValue } from './db.ts';
 
 export interface SpendLogQuery {
   request_id?: string;
@@ -43,7 +43,7 @@ export interface SpendLogRow {
   started_at: string;
 }
 
-export async function querySpendLogs(db: Db, q: SpendLogQuery): Promise<{ rows: SpendLogRow[]; total: number }> {
+export async function querySpendLogs(db: Queryable, q: SpendLogQuery): Promise<{ rows: SpendLogRow[]; total: number }> {
   const where: string[] = [];
   const params: SqlValue[] = [];
   if (q.request_id !== undefined) {
@@ -78,12 +78,12 @@ export async function querySpendLogs(db: Db, q: SpendLogQuery): Promise<{ rows: 
 }
 
 /** All-time spend, as a BigInt (a global total can pass 2^53 nano-dollars). */
-export async function globalSpendNanos(db: Db): Promise<bigint> {
+export async function globalSpendNanos(db: Queryable): Promise<bigint> {
   const r = await db.get<{ n: number | bigint | null }>('SELECT SUM(cost_nanos) AS n FROM llmproxy_spend_hourly');
   return BigInt(r?.n ?? 0);
 }
 
 /** Deletes spend logs older than `before` (ISO time); the hourly rollup is kept. */
-export async function pruneSpendLogs(db: Db, before: string): Promise<number> {
+export async function pruneSpendLogs(db: Queryable, before: string): Promise<number> {
   return (await db.run('DELETE FROM llmproxy_spend_logs WHERE started_at < ?', [before])).changes;
 }

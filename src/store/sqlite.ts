@@ -1,11 +1,11 @@
-// SQLite through node:sqlite. Key reads are single-row primary-key lookups (microseconds);
-// the ledger's batch writes move to a worker thread with the metering work.
+// One SQLite connection through node:sqlite (synchronous). The gateway opens it inside a worker
+// thread (sqlite-worker.ts); unit tests may open it directly.
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { UniqueViolation, type Db, type SqlValue } from './db.ts';
+import { UniqueViolation, type SqlConnection, type SqlValue } from './db.ts';
 
-export function openSqlite(path: string): Db {
+export function openSqliteConnection(path: string): SqlConnection {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const db = new DatabaseSync(path);
   db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;');

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { buildApp, type App } from '../../src/app.ts';
 import { loadConfig } from '../../src/config/load.ts';
-import { openSqlite } from '../../src/store/sqlite.ts';
+import { openSqlite } from '../../src/store/sqlite-db.ts';
 
 export const REPO = fileURLToPath(new URL('../..', import.meta.url));
 export const MASTER_KEY = 'sk-test-master-1234';

@@ -6,7 +6,7 @@ import OpenAI from 'openai';
 import { startFakeOpenAI, type FakeUpstream } from '../fakes/openai-upstream.ts';
 import { MASTER_KEY, startInProcess, type TestGateway } from '../helpers/gateway.ts';
 import { applyLedger } from '../../src/store/ledger.ts';
-import { openSqlite } from '../../src/store/sqlite.ts';
+import { openSqliteConnection as openSqlite } from '../../src/store/sqlite.ts';
 import { migrate } from '../../src/store/migrations.ts';
 import type { SpendRecord } from '../../src/metering/record.ts';
 

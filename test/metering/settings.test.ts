@@ -9,7 +9,7 @@ import { MASTER_KEY, startInProcess, type TestGateway } from '../helpers/gateway
 import { retentionCutoff } from '../../src/metering/retention.ts';
 import { pruneSpendLogs } from '../../src/store/spend.ts';
 import { applyLedger } from '../../src/store/ledger.ts';
-import { openSqlite } from '../../src/store/sqlite.ts';
+import { openSqliteConnection as openSqlite } from '../../src/store/sqlite.ts';
 import { migrate } from '../../src/store/migrations.ts';
 
 let fake: FakeUpstream;

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { MemoryLimiter } from '../../src/policy/limiter.ts';
 import { applyLedger } from '../../src/store/ledger.ts';
-import { openSqlite } from '../../src/store/sqlite.ts';
+import { openSqliteConnection as openSqlite } from '../../src/store/sqlite.ts';
 import { migrate } from '../../src/store/migrations.ts';
 import type { SpendRecord } from '../../src/metering/record.ts';
 

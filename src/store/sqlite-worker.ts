@@ -1,0 +1,43 @@
+// The thread that owns the SQLite connection: node:sqlite is synchronous, so every statement runs
+// here and the event loop of the request path never waits on the disk.
+import { parentPort, workerData } from 'node:worker_threads';
+import { openSqliteConnection } from './sqlite.ts';
+import { applyLedger } from './ledger.ts';
+import { migrate } from './migrations.ts';
+import { UniqueViolation } from './db.ts';
+
+export type Request =
+  | { id: number; op: 'run' | 'all' | 'get'; sql: string; params: unknown[] }
+  | { id: number; op: 'migrate' | 'close' }
+  | { id: number; op: 'ledger'; records: unknown[] };
+
+const conn = openSqliteConnection((workerData as { path: string }).path);
+
+parentPort!.on('message', async (req: Request) => {
+  try {
+    let result: unknown;
+    switch (req.op) {
+      case 'run':
+        result = await conn.run(req.sql, req.params as never);
+        break;
+      case 'all':
+        result = await conn.all(req.sql, req.params as never);
+        break;
+      case 'get':
+        result = await conn.get(req.sql, req.params as never);
+        break;
+      case 'migrate':
+        await migrate(conn);
+        break;
+      case 'ledger':
+        result = await applyLedger(conn, req.records as never);
+        break;
+      case 'close':
+        await conn.close();
+        break;
+    }
+    parentPort!.postMessage({ id: req.id, result });
+  } catch (err) {
+    parentPort!.postMessage({ id: req.id, error: { message: (err as Error).message, unique: err instanceof UniqueViolation } });
+  }
+});
