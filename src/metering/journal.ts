@@ -7,6 +7,20 @@ import type { SpendRecord } from './record.ts';
 
 const SEGMENT = /^spend-(\d{16})\.ndjson$/;
 
+/** The records of a closed segment (read by whoever writes them to the database). */
+export function readSegment(file: string): SpendRecord[] {
+  const out: SpendRecord[] = [];
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    if (!line) continue;
+    try {
+      out.push(JSON.parse(line) as SpendRecord);
+    } catch {
+      // a line cut by a crash mid-write: its request never completed
+    }
+  }
+  return out;
+}
+
 export class Journal {
   private readonly dir: string;
   private fd: number;
@@ -54,17 +68,8 @@ export class Journal {
     return this.segments().filter((f) => f !== current);
   }
 
-  read(segment: string): SpendRecord[] {
-    const out: SpendRecord[] = [];
-    for (const line of readFileSync(join(this.dir, segment), 'utf8').split('\n')) {
-      if (!line) continue;
-      try {
-        out.push(JSON.parse(line) as SpendRecord);
-      } catch {
-        // a line cut by a crash mid-write: its request never completed
-      }
-    }
-    return out;
+  path(segment: string): string {
+    return join(this.dir, segment);
   }
 
   remove(segments: string[]): void {

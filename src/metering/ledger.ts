@@ -54,9 +54,8 @@ export class Ledger {
   private async flushOnce(): Promise<void> {
     const segments = await this.journal.rotate();
     for (const segment of segments) {
-      const records = this.journal.read(segment);
       try {
-        const batch = await this.db.writeLedger(records);
+        const batch = await this.db.writeLedgerSegment(this.journal.path(segment));
         this.journal.remove([segment]);
         this.onApplied(batch);
         if (this.failing) this.log.info('spend ledger: database reachable again, queued records written');

@@ -1,7 +1,6 @@
 // The one surface repositories use, so that SQLite and (later) PostgreSQL sit behind one adapter each.
 // SQL uses `?` placeholders; values are always bound, never spliced into the text.
 
-import type { SpendRecord } from '../metering/record.ts';
 import type { AppliedBatch } from './ledger.ts';
 
 export type SqlValue = string | number | bigint | null;
@@ -24,8 +23,8 @@ export interface Db {
   all<T = Record<string, unknown>>(sql: string, params?: SqlValue[]): Promise<T[]>;
   get<T = Record<string, unknown>>(sql: string, params?: SqlValue[]): Promise<T | undefined>;
   migrate(): Promise<void>;
-  /** Writes spend records exactly once (store/ledger.ts), in one transaction. */
-  writeLedger(records: SpendRecord[]): Promise<AppliedBatch>;
+  /** Writes the spend records of a closed journal segment exactly once (store/ledger.ts), in one transaction. */
+  writeLedgerSegment(file: string): Promise<AppliedBatch>;
   close(): Promise<void>;
 }
 

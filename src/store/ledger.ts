@@ -4,12 +4,17 @@
 import type { SpendRecord } from '../metering/record.ts';
 import type { SqlConnection } from './db.ts';
 
-const INSERT = `INSERT INTO llmproxy_spend_logs (
-  request_id, upstream_id, key_token, user_id, team_id, end_user, model_group, deployment_id, provider, model,
+const COLUMNS = `request_id, upstream_id, key_token, user_id, team_id, end_user, model_group, deployment_id, provider, model,
   call_type, input_tokens, cache_read_tokens, cache_write_tokens, cache_write_1h_tokens, output_tokens,
-  reasoning_tokens, cost_nanos, status, http_status, error_type, stream, latency_ms, ttft_ms, estimated, tags, started_at
-) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (request_id) DO NOTHING`;
+  reasoning_tokens, cost_nanos, status, http_status, error_type, stream, latency_ms, ttft_ms, estimated, tags, started_at`;
+const ROW = `(${Array.from({ length: 27 }, () => '?').join(', ')})`;
+/** Rows per INSERT statement: far fewer statements, well under SQLite's limit of bound values. */
+const CHUNK = 100;
+
+function insertSql(rows: number): string {
+  return `INSERT INTO llmproxy_spend_logs (${COLUMNS}) VALUES ${Array.from({ length: rows }, () => ROW).join(', ')}
+ON CONFLICT (request_id) DO NOTHING RETURNING request_id`;
+}
 
 const ROLLUP = `INSERT INTO llmproxy_spend_hourly (hour, key_token, model_group, requests, errors, input_tokens,
   cache_read_tokens, cache_write_tokens, output_tokens, reasoning_tokens, cost_nanos)
@@ -34,19 +39,29 @@ export async function applyLedger(db: SqlConnection, records: SpendRecord[]): Pr
   return db.transaction(async () => {
     const keySpend = new Map<string, number>();
     const rollup = new Map<string, { hour: string; key: string; group: string; n: number[] }>();
-    let inserted = 0;
     const insertedIds = new Set<string>();
-    for (const r of records) {
+    // A batch may repeat a request id (a journal replayed twice): the first one counts.
+    const firsts = new Map<string, SpendRecord>();
+    for (const r of records) if (!firsts.has(r.request_id)) firsts.set(r.request_id, r);
+    const unique = [...firsts.values()];
+    for (let i = 0; i < unique.length; i += CHUNK) {
+      const chunk = unique.slice(i, i + CHUNK);
+      const params = chunk.flatMap((r) => {
+        const u = r.usage;
+        return [
+          r.request_id, r.upstream_id, r.key_token, r.user_id, r.team_id, r.end_user, r.model_group, r.deployment_id,
+          r.provider, r.model, r.call_type, u.input, u.cacheRead, u.cacheWrite, u.cacheWrite1h, u.output, u.reasoning,
+          r.cost_nanos, r.status, r.http_status, r.error_type, r.stream ? 1 : 0, r.latency_ms, r.ttft_ms,
+          u.estimated ? 1 : 0, JSON.stringify(r.tags), r.started_at,
+        ];
+      });
+      for (const row of await db.all<{ request_id: string }>(insertSql(chunk.length), params)) insertedIds.add(row.request_id);
+    }
+    let inserted = 0;
+    for (const r of unique) {
+      if (!insertedIds.has(r.request_id)) continue;
       const u = r.usage;
-      const { changes } = await db.run(INSERT, [
-        r.request_id, r.upstream_id, r.key_token, r.user_id, r.team_id, r.end_user, r.model_group, r.deployment_id,
-        r.provider, r.model, r.call_type, u.input, u.cacheRead, u.cacheWrite, u.cacheWrite1h, u.output, u.reasoning,
-        r.cost_nanos, r.status, r.http_status, r.error_type, r.stream ? 1 : 0, r.latency_ms, r.ttft_ms,
-        u.estimated ? 1 : 0, JSON.stringify(r.tags), r.started_at,
-      ]);
-      if (changes === 0) continue;
       inserted++;
-      insertedIds.add(r.request_id);
       if (r.key_token && r.cost_nanos) keySpend.set(r.key_token, (keySpend.get(r.key_token) ?? 0) + r.cost_nanos);
       const hour = `${r.started_at.slice(0, 13)}:00:00Z`;
       const k = `${hour}\u0000${r.key_token ?? ''}\u0000${r.model_group}`;
@@ -59,7 +74,7 @@ export async function applyLedger(db: SqlConnection, records: SpendRecord[]): Pr
     for (const token of [...keySpend.keys()]) {
       const k = await db.get<{ start: string | null }>('SELECT budget_period_start AS start FROM llmproxy_keys WHERE token = ?', [token]);
       if (k?.start) {
-        const inPeriod = records.filter((r) => r.key_token === token && r.started_at >= k.start! && insertedIds.has(r.request_id));
+        const inPeriod = unique.filter((r) => r.key_token === token && r.started_at >= k.start! && insertedIds.has(r.request_id));
         keySpend.set(token, inPeriod.reduce((s, r) => s + r.cost_nanos, 0));
       }
     }

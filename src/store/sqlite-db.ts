@@ -1,6 +1,5 @@
 // The SQLite Db of the gateway: every statement is sent to the worker thread that owns the connection.
 import { Worker } from 'node:worker_threads';
-import type { SpendRecord } from '../metering/record.ts';
 import { UniqueViolation, type Db, type SqlValue } from './db.ts';
 import type { AppliedBatch } from './ledger.ts';
 
@@ -40,7 +39,7 @@ export function openSqlite(path: string): Db {
     all: <T>(sql: string, params: SqlValue[] = []) => call<T[]>({ op: 'all', sql, params }),
     get: <T>(sql: string, params: SqlValue[] = []) => call<T | undefined>({ op: 'get', sql, params }),
     migrate: () => call<void>({ op: 'migrate' }),
-    writeLedger: (records: SpendRecord[]) => call<AppliedBatch>({ op: 'ledger', records }),
+    writeLedgerSegment: (file: string) => call<AppliedBatch>({ op: 'ledger', file }),
     async close() {
       if (!failure) await call<void>({ op: 'close' }).catch(() => {});
       await worker.terminate();

@@ -5,11 +5,12 @@ import { openSqliteConnection } from './sqlite.ts';
 import { applyLedger } from './ledger.ts';
 import { migrate } from './migrations.ts';
 import { UniqueViolation } from './db.ts';
+import { readSegment } from '../metering/journal.ts';
 
 export type Request =
   | { id: number; op: 'run' | 'all' | 'get'; sql: string; params: unknown[] }
   | { id: number; op: 'migrate' | 'close' }
-  | { id: number; op: 'ledger'; records: unknown[] };
+  | { id: number; op: 'ledger'; file: string };
 
 const conn = openSqliteConnection((workerData as { path: string }).path);
 
@@ -30,7 +31,7 @@ parentPort!.on('message', async (req: Request) => {
         await migrate(conn);
         break;
       case 'ledger':
-        result = await applyLedger(conn, req.records as never);
+        result = await applyLedger(conn, readSegment(req.file));
         break;
       case 'close':
         await conn.close();
