@@ -48,6 +48,10 @@ export interface GatewayConfig {
   fallbacks: Record<string, string[]>;
   /** Whether keys with a budget may call models without a known price (they would cost 0). */
   allowUnpricedWithBudget: boolean;
+  /** Reserve the worst case (max_tokens, else the model's maximum output) for every call. */
+  strictBudgetReservations: boolean;
+  /** Lower max_tokens to what the budget can pay for, instead of refusing (never with reasoning parameters). */
+  lowerMaxTokensToFit: boolean;
   /** Spend logs older than this are deleted (hourly rollups are kept); null keeps them all. */
   spendLogsRetention: string | null;
   /** A LiteLLM-format model_prices_and_context_window.json to price from (path or URL). */
@@ -240,6 +244,8 @@ export function loadConfig(file: string | null, env: NodeJS.ProcessEnv = process
     numRetries: rs.num_retries ?? ls.num_retries ?? 0,
     fallbacks,
     allowUnpricedWithBudget: gs.allow_unpriced_models_with_budget ?? false,
+    strictBudgetReservations: gs.strict_budget_reservations ?? false,
+    lowerMaxTokensToFit: gs.lower_max_tokens_to_fit_budget ?? false,
     spendLogsRetention: gs.maximum_spend_logs_retention_period ?? null,
     modelCostMap: ls.model_cost_map_url ?? env.LITELLM_MODEL_COST_MAP_URL ?? null,
   };

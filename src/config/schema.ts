@@ -59,6 +59,8 @@ export const GeneralSettings = z.strictObject({
   database_url: str(),
   max_request_size_mb: z.coerce.number<unknown>().positive('must be more than 0').nullish(),
   allow_unpriced_models_with_budget: z.boolean().nullish(),
+  strict_budget_reservations: z.boolean().nullish(),
+  lower_max_tokens_to_fit_budget: z.boolean().nullish(),
   maximum_spend_logs_retention_period: z.string().regex(/^\d+\s*(s|m|h|d|w|mo)$/, 'must be a duration such as 30d').nullish(),
   // Accepted for compatibility; they change nothing in this version.
   store_model_in_db: z.unknown().optional(),

@@ -25,6 +25,10 @@ export function admitModel(principal: Principal, group: string, requested: strin
 
 /** Above this max_tokens, a stream reserves its expected output instead. */
 const STREAM_RESERVE_MAX = 4096;
+/** A model's maximum output when its model_info does not say. */
+const COLD_MAX_OUTPUT = 4096;
+/** max_tokens is never lowered under these: thinking budgets depend on it. */
+const REASONING_PARAMS = ['reasoning_effort', 'reasoning', 'thinking'];
 
 export interface Lease {
   key: string | null;
@@ -99,11 +103,22 @@ export function admitLimits(ctx: PipelineContext, principal: Principal, call: Ll
       const coldMax = deployments.reduce<number | null>((m, d) => Math.max(m ?? 0, Number(d.modelInfo.max_output_tokens ?? d.modelInfo.max_tokens ?? 0)) || m, null);
       // A plain answer cannot be watched: its max_tokens is reserved. A stream is metered as it flows, so
       // a huge max_tokens (coding agents send 128000) reserves what such answers usually take.
-      const given = typeof maxTokens === 'number' && (!call.stream || maxTokens <= STREAM_RESERVE_MAX) ? maxTokens : null;
-      const output = ctx.expectedOutput.tokens(group, given, coldMax);
-      const expected = costNanos({ ...EMPTY_USAGE, input: promptTokens, output }, price);
+      const given = typeof maxTokens === 'number' && (ctx.config.strictBudgetReservations || !call.stream || maxTokens <= STREAM_RESERVE_MAX) ? maxTokens : null;
+      const output = ctx.config.strictBudgetReservations ? (given ?? coldMax ?? COLD_MAX_OUTPUT) : ctx.expectedOutput.tokens(group, given, coldMax);
+      let expected = costNanos({ ...EMPTY_USAGE, input: promptTokens, output }, price);
       const spent = k.spend_nanos + lim.pending(token);
-      if (!lim.reserve(token, expected, spent, k.max_budget_nanos)) {
+      let fits = lim.reserve(token, expected, spent, k.max_budget_nanos);
+      if (!fits && ctx.config.lowerMaxTokensToFit && !REASONING_PARAMS.some((p) => p in call.body)) {
+        const room = k.max_budget_nanos - spent - lim.reserved(token) - costNanos({ ...EMPTY_USAGE, input: promptTokens }, price);
+        const affordable = price.output > 0 ? Math.floor((room * 1000) / price.output) : 0;
+        if (affordable >= 1) {
+          call.body[typeof call.body.max_completion_tokens === 'number' ? 'max_completion_tokens' : 'max_tokens'] = affordable;
+          call.rewritten = true;
+          expected = costNanos({ ...EMPTY_USAGE, input: promptTokens, output: affordable }, price);
+          fits = lim.reserve(token, expected, spent, k.max_budget_nanos);
+        }
+      }
+      if (!fits) {
         throw new GatewayError(
           'budget_exceeded',
           `Budget has been exceeded! Current cost: ${nanosToUsd(spent)}, Max budget: ${nanosToUsd(k.max_budget_nanos)} (in flight: ${nanosToUsd(lim.reserved(token))}).`,

@@ -24,7 +24,7 @@ export interface DispatchPlan {
   /** The model asked for, after the key's aliases (a wildcard group needs it). */
   model: string;
   body: Record<string, unknown>;
-  raw: Buffer;
+  raw: Buffer | null;
   stream: boolean;
   headers: Headers;
   signal: AbortSignal;
@@ -119,6 +119,31 @@ async function attemptOnce(d: Deployment, plan: DispatchPlan, capture: string | 
   }
 }
 
+export const deploymentScope = (d: Deployment) => `deployment:${d.id}`;
+
+/** Deployments under their own `rpm` / `tpm`; when none is, a 429 saying when one will be. */
+function withinLimits(ctx: PipelineContext, deployments: Deployment[]): Deployment[] {
+  const now = Date.now();
+  let wait = Infinity;
+  const ok = deployments.filter((d) => {
+    for (const w of [
+      d.rpm === null ? null : ctx.limiter.requestsAllowed(deploymentScope(d), d.rpm, now),
+      d.tpm === null ? null : ctx.limiter.checkTokens(deploymentScope(d), d.tpm, now),
+    ]) {
+      if (w && !w.allowed) {
+        wait = Math.min(wait, w.retryAfterMs);
+        return false;
+      }
+    }
+    return true;
+  });
+  if (ok.length > 0) return ok;
+  const retry = Math.max(1, Math.ceil(wait / 1000));
+  throw new GatewayError('rate_limited', `Rate limit reached: every deployment of model ${deployments[0]!.modelName} is at its rpm / tpm. Try again in ${retry} s.`, {
+    headers: { 'retry-after': String(retry) },
+  });
+}
+
 export async function dispatch(ctx: PipelineContext, plan: DispatchPlan, numRetries: number): Promise<Attempt> {
   const groups = [plan.group, ...(plan.body.disable_fallbacks === true ? [] : (ctx.config.fallbacks[plan.group] ?? []))];
   let last: GatewayError | null = null;
@@ -127,7 +152,8 @@ export async function dispatch(ctx: PipelineContext, plan: DispatchPlan, numRetr
     if (!resolved) continue;
     const tried = new Set<string>();
     for (let i = 0; i <= numRetries; i++) {
-      const d = ctx.router.pick(resolved.deployments, tried);
+      const d = ctx.router.pick(withinLimits(ctx, resolved.deployments), tried);
+      if (d.rpm !== null) ctx.limiter.hitRequests(deploymentScope(d), d.rpm, Date.now());
       tried.add(d.id);
       let waitMs = Math.min(500 * 2 ** i, 8000) * (0.75 + Math.random() * 0.5);
       try {

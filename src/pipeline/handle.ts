@@ -103,7 +103,7 @@ export async function handleLlm(ctx: PipelineContext, endpoint: Endpoint, req: I
     outcome.reachedUpstream = true;
     const attempt = await dispatch(
       ctx,
-      { endpoint, group: resolved.group, model: group, body: call.body, raw: req.body!, stream: call.stream, headers: req.headers, signal: controller.signal },
+      { endpoint, group: resolved.group, model: group, body: call.body, raw: call.rewritten ? null : req.body!, stream: call.stream, headers: req.headers, signal: controller.signal },
       retries,
     );
     outcome.deployment = attempt.deployment;

@@ -21,6 +21,8 @@ export interface LlmRequest {
   body: Record<string, unknown>;
   model: string;
   stream: boolean;
+  /** Set when the gateway changed the body (the client's bytes can no longer be sent as they are). */
+  rewritten?: boolean;
 }
 
 const bad = (param: string, message: string) => new GatewayError('bad_request', message, { param });

@@ -9,6 +9,7 @@ import { NO_PRICE } from '../metering/prices.ts';
 import type { SpendRecord } from '../metering/record.ts';
 import { EMPTY_USAGE, fromOpenAI, totalTokens, type UsageRecord } from '../metering/usage.ts';
 import { release, type Lease } from './admit.ts';
+import { deploymentScope } from './dispatch.ts';
 import type { PipelineContext } from './context.ts';
 import type { LlmRequest } from './parse.ts';
 
@@ -81,6 +82,7 @@ export async function settle(ctx: PipelineContext, o: Outcome, lease: Lease | nu
       ctx.limiter.addTokens(o.principal.token, totalTokens(usage), Date.now());
       ctx.limiter.addTokens(`${o.principal.token}:${o.group}`, totalTokens(usage), Date.now());
     }
+    if (o.deployment?.tpm != null) ctx.limiter.addTokens(deploymentScope(o.deployment), totalTokens(usage), Date.now());
     if (!o.error && o.callType === 'chat' && !usage.estimated) ctx.expectedOutput.observe(o.group, usage.output);
   } catch (err) {
     ctx.log.error({ err, requestId: o.id }, 'settling a request failed');

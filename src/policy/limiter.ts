@@ -126,6 +126,13 @@ export class MemoryLimiter {
     return { allowed: true, remaining: Math.max(0, Math.floor(limit - used - 1)), retryAfterMs: 0 };
   }
 
+  /** Whether one more request fits a per-minute limit, without counting it. */
+  requestsAllowed(key: string, limit: number, now: number): RateWindow {
+    const w = this.window(this.requests, key);
+    const used = w.count(now);
+    return used + 1 > limit ? { allowed: false, remaining: 0, retryAfterMs: w.retryAfterMs(limit, now) } : { allowed: true, remaining: Math.floor(limit - used), retryAfterMs: 0 };
+  }
+
   /** Whether tokens used in the last minute leave room under a per-minute token limit. */
   checkTokens(key: string, limit: number, now: number): RateWindow {
     const w = this.window(this.tokens, key);

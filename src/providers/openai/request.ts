@@ -28,7 +28,8 @@ export type Endpoint = 'chat/completions' | 'embeddings';
 export function buildRequest(
   endpoint: Endpoint,
   body: Record<string, unknown>,
-  raw: Buffer,
+  /** The client's bytes, sent as they are when nothing changed; null when the gateway rewrote the body. */
+  raw: Buffer | null,
   d: Deployment,
   upstreamModel: string,
   clientHeaders: Record<string, string | string[] | undefined>,
@@ -74,7 +75,7 @@ export function buildRequest(
   return {
     url: `${d.apiBase}/${endpoint}`,
     headers,
-    body: changed ? JSON.stringify(out) : raw,
+    body: changed || raw === null ? JSON.stringify(out) : raw,
     clientWantsUsage,
   };
 }
