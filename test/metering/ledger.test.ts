@@ -8,7 +8,7 @@ import { MASTER_KEY, startInProcess, type TestGateway } from '../helpers/gateway
 import { applyLedger } from '../../src/store/ledger.ts';
 import { openSqliteConnection as openSqlite } from '../../src/store/sqlite.ts';
 import { migrate } from '../../src/store/migrations.ts';
-import type { SpendRecord } from '../../src/metering/record.ts';
+import { spendRecord } from '../helpers/records.ts';
 
 let fake: FakeUpstream;
 let gw: TestGateway;
@@ -145,11 +145,7 @@ test('exactly once: the same batch written twice counts once', async () => {
   const db = openSqlite(':memory:');
   await migrate(db);
   await db.run(`INSERT INTO llmproxy_keys (token, key_name, created_at, updated_at) VALUES ('t1', 'sk-...', 'x', 'x')`);
-  const rec = (id: string): SpendRecord => ({
-    request_id: id, upstream_id: null, key_token: 't1', user_id: null, team_id: null, end_user: null, model_group: 'g', deployment_id: 'd',
-    provider: 'openai', model: 'm', call_type: 'chat', usage: { input: 1, cacheRead: 0, cacheWrite: 0, cacheWrite1h: 0, output: 2, reasoning: 0, estimated: false },
-    cost_nanos: 1000, status: 'success', http_status: 200, error_type: null, stream: false, latency_ms: 1, ttft_ms: 1, tags: [], started_at: '2026-01-01T10:30:00.000Z',
-  });
+  const rec = (id: string) => spendRecord(id);
   const batch = [rec('a'), rec('b'), rec('c')];
   assert.equal((await applyLedger(db, batch)).inserted, 3);
   assert.equal((await applyLedger(db, batch)).inserted, 0);
@@ -164,11 +160,7 @@ test('a request admitted before a budget reset is paid by the period that admitt
   const db = openSqlite(':memory:');
   await migrate(db);
   await db.run(`INSERT INTO llmproxy_keys (token, key_name, created_at, updated_at, budget_period_start) VALUES ('t1', 'sk-...', 'x', 'x', '2026-01-01T12:00:00.000Z')`);
-  const rec = (id: string, started: string): SpendRecord => ({
-    request_id: id, upstream_id: null, key_token: 't1', user_id: null, team_id: null, end_user: null, model_group: 'g', deployment_id: 'd',
-    provider: 'openai', model: 'm', call_type: 'chat', usage: { input: 1, cacheRead: 0, cacheWrite: 0, cacheWrite1h: 0, output: 2, reasoning: 0, estimated: false },
-    cost_nanos: 1000, status: 'success', http_status: 200, error_type: null, stream: false, latency_ms: 1, ttft_ms: 1, tags: [], started_at: started,
-  });
+  const rec = (id: string, started: string) => spendRecord(id, { started_at: started });
   const applied = await applyLedger(db, [rec('old', '2026-01-01T11:59:59.999Z'), rec('new', '2026-01-01T12:00:00.000Z')]);
   assert.equal(applied.inserted, 2);
   assert.equal(applied.keySpend.get('t1'), 1000);

@@ -11,6 +11,7 @@ import { pruneSpendLogs } from '../../src/store/spend.ts';
 import { applyLedger } from '../../src/store/ledger.ts';
 import { openSqliteConnection as openSqlite } from '../../src/store/sqlite.ts';
 import { migrate } from '../../src/store/migrations.ts';
+import { spendRecord } from '../helpers/records.ts';
 
 let fake: FakeUpstream;
 let gw: TestGateway;
@@ -68,11 +69,7 @@ test('an unpriced model costs 0, and keys with a budget are refused it unless al
 test('retention prunes spend logs and keeps the hourly rollup', async () => {
   const db = openSqlite(':memory:');
   await migrate(db);
-  const rec = (id: string, started: string) => ({
-    request_id: id, upstream_id: null, key_token: null, user_id: null, team_id: null, end_user: null, model_group: 'g', deployment_id: 'd',
-    provider: 'openai', model: 'm', call_type: 'chat' as const, usage: { input: 1, cacheRead: 0, cacheWrite: 0, cacheWrite1h: 0, output: 1, reasoning: 0, estimated: false },
-    cost_nanos: 5, status: 'success' as const, http_status: 200, error_type: null, stream: false, latency_ms: 1, ttft_ms: null, tags: [], started_at: started,
-  });
+  const rec = (id: string, started: string) => spendRecord(id, { key_token: null, cost_nanos: 5, started_at: started });
   await applyLedger(db, [rec('a', '2026-01-01T00:00:00.000Z'), rec('b', '2026-03-01T00:00:00.000Z')]);
   const cutoff = retentionCutoff(new Date('2026-03-02T00:00:00Z'), '30d');
   assert.equal(await pruneSpendLogs(db, cutoff.toISOString()), 1);

@@ -6,7 +6,7 @@ import { MemoryLimiter } from '../../src/policy/limiter.ts';
 import { applyLedger } from '../../src/store/ledger.ts';
 import { openSqliteConnection as openSqlite } from '../../src/store/sqlite.ts';
 import { migrate } from '../../src/store/migrations.ts';
-import type { SpendRecord } from '../../src/metering/record.ts';
+import { spendRecord } from '../helpers/records.ts';
 
 type Op = { kind: 'reserve'; amount: number } | { kind: 'settle'; index: number; actual: number } | { kind: 'slot' } | { kind: 'unslot' };
 
@@ -100,10 +100,6 @@ test('the ledger counts each request id once, whatever the batches and repeats',
   );
 });
 
-function record(id: string, cost: number): SpendRecord {
-  return {
-    request_id: id, upstream_id: null, key_token: 't', user_id: null, team_id: null, end_user: null, model_group: 'g', deployment_id: 'd',
-    provider: 'openai', model: 'm', call_type: 'chat', usage: { input: 1, cacheRead: 0, cacheWrite: 0, cacheWrite1h: 0, output: 1, reasoning: 0, estimated: false },
-    cost_nanos: cost, status: 'success', http_status: 200, error_type: null, stream: false, latency_ms: 1, ttft_ms: null, tags: [], started_at: '2026-01-01T00:00:00.000Z',
-  };
+function record(id: string, cost: number) {
+  return spendRecord(id, { key_token: 't', cost_nanos: cost, started_at: '2026-01-01T00:00:00.000Z' });
 }
