@@ -28,7 +28,7 @@ LiteLLM's other flags (--num_workers, --run_gunicorn, ...) are accepted and igno
 Environment (.env in the working directory is loaded at start; see .env.sample):
   LITELLM_MASTER_KEY  admin credential; without it one is generated into ./data/master_key
   DATABASE_URL        sqlite:PATH or sqlite::memory: (default sqlite:./data/llm-proxy.db)
-  PORT, CONFIG_FILE_PATH, OPENAI_API_KEY, OPENAI_API_BASE, LOG_LEVEL
+  PORT, CONFIG_FILE_PATH, OPENAI_API_KEY, OPENAI_API_BASE, LOG_LEVEL, LITELLM_MODEL_COST_MAP_URL
 `;
 
 const DATA_DIR = 'data';

@@ -4,7 +4,7 @@ import type { GatewayConfig } from '../config/load.ts';
 import type { Ledger } from '../metering/ledger.ts';
 import type { PriceBook } from '../metering/prices.ts';
 import type { ExpectedOutput } from '../policy/expected-output.ts';
-import type { MemoryLimiter } from '../policy/limiter.ts';
+import type { Limiter } from '../policy/limiter.ts';
 import type { Router } from '../router/router.ts';
 
 /** What the request path needs from the app: all of it in memory. */
@@ -15,7 +15,7 @@ export interface PipelineContext {
   /** Constant-time check of a credential's SHA-256 digest against the master key's. */
   isMaster: (credentialDigest: Buffer) => boolean;
   prices: PriceBook;
-  limiter: MemoryLimiter;
+  limiter: Limiter;
   expectedOutput: ExpectedOutput;
   ledger: Ledger;
   log: Logger;

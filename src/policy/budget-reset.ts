@@ -5,9 +5,9 @@ import type { Logger } from 'pino';
 import { addDuration } from '../admin/durations.ts';
 import type { KeyCache } from '../auth/key-cache.ts';
 import type { KeyRepo } from '../store/keys.ts';
-import type { MemoryLimiter } from './limiter.ts';
+import type { Limiter } from './limiter.ts';
 
-export async function resetDueBudgets(repo: KeyRepo, cache: KeyCache, limiter: MemoryLimiter, now = new Date()): Promise<number> {
+export async function resetDueBudgets(repo: KeyRepo, cache: KeyCache, limiter: Limiter, now = new Date()): Promise<number> {
   let n = 0;
   for (const k of await repo.dueForReset(now.toISOString())) {
     if (!k.budget_duration || !k.budget_reset_at) continue;
@@ -24,7 +24,7 @@ export async function resetDueBudgets(repo: KeyRepo, cache: KeyCache, limiter: M
   return n;
 }
 
-export function scheduleBudgetResets(repo: KeyRepo, cache: KeyCache, limiter: MemoryLimiter, log: Logger, everyMs = 5_000): () => void {
+export function scheduleBudgetResets(repo: KeyRepo, cache: KeyCache, limiter: Limiter, log: Logger, everyMs = 5_000): () => void {
   const timer = setInterval(() => {
     resetDueBudgets(repo, cache, limiter).catch((err) => log.warn({ err }, 'budget reset failed; retrying'));
   }, everyMs);

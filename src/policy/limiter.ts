@@ -9,6 +9,30 @@ export interface RateWindow {
   retryAfterMs: number;
 }
 
+/**
+ * The contract every implementation keeps (test/policy/limiter.contract.ts runs the same cases
+ * against each). All amounts are integers: nano-dollars, requests, tokens.
+ */
+export interface Limiter {
+  /** Spend recorded but not yet written to the database. */
+  pending(key: string): number;
+  addSpend(key: string, nanos: number): void;
+  spendWritten(key: string, nanos: number): void;
+  resetSpend(key: string): void;
+  reserved(key: string): number;
+  /** Reserves `amount` if spend + reservations + amount stays within `limit`, atomically. */
+  reserve(key: string, amount: number, spent: number, limit: number): boolean;
+  release(key: string, amount: number): void;
+  acquireSlot(key: string, max: number): boolean;
+  releaseSlot(key: string): void;
+  inFlight(key: string): number;
+  hitRequests(key: string, limit: number, now: number): RateWindow;
+  requestsAllowed(key: string, limit: number, now: number): RateWindow;
+  checkTokens(key: string, limit: number, now: number): RateWindow;
+  addTokens(key: string, n: number, now: number): void;
+  held(): { reservations: number; slots: number };
+}
+
 const WINDOW_MS = 60_000;
 
 /** A sliding one-minute window, approximated from the current and previous fixed minutes. */
@@ -45,7 +69,7 @@ class Window {
   }
 }
 
-export class MemoryLimiter {
+export class MemoryLimiter implements Limiter {
   private readonly pendingSpend = new Map<string, number>();
   private readonly reservations = new Map<string, number>();
   private readonly slots = new Map<string, number>();
