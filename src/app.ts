@@ -24,12 +24,17 @@ import { loadCostMap } from './metering/cost-map.ts';
 import { schedulePruning } from './metering/retention.ts';
 import { ExpectedOutput } from './policy/expected-output.ts';
 import { MemoryLimiter } from './policy/limiter.ts';
+import { Metrics } from './telemetry/metrics.ts';
 import { resetDueBudgets, scheduleBudgetResets } from './policy/budget-reset.ts';
 
 export interface App {
   server: FastifyInstance;
   ctx: PipelineContext;
-  close(): Promise<void>;
+  /**
+   * Stops accepting, lets calls in flight finish for up to `graceMs` (then cuts them: their streams end
+   * with an error event and they are settled), writes every pending record, closes the database.
+   */
+  close(graceMs?: number): Promise<void>;
 }
 
 export interface AppOptions {
@@ -87,6 +92,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     limiter,
     expectedOutput: new ExpectedOutput(),
     ledger,
+    metrics: new Metrics(),
     log,
   };
   await resetDueBudgets(repo, keyCache, limiter);
@@ -114,13 +120,22 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   registerKeyRoutes(server, ctx, repo);
   registerModelRoutes(server, ctx);
   registerSpendRoutes(server, ctx, db);
-  registerHealthRoutes(server, db);
+  registerHealthRoutes(server, ctx, db);
+  server.get('/metrics', async (_req, reply) => {
+    reply.header('content-type', ctx.metrics.registry.contentType);
+    return ctx.metrics.registry.metrics();
+  });
 
   return {
     server,
     ctx,
-    async close() {
+    async close(graceMs = config.shutdownGraceMs) {
+      const cut = setTimeout(() => server.server.closeAllConnections(), graceMs);
+      // Keep-alive connections whose call ends during the grace period are closed as they go idle.
+      const idle = setInterval(() => server.server.closeIdleConnections(), 50);
       await server.close();
+      clearTimeout(cut);
+      clearInterval(idle);
       stopResets();
       stopPruning();
       await ledger.close();

@@ -140,7 +140,7 @@ async function main(): Promise<void> {
   const stop = (signal: string) => {
     if (stopping) process.exit(1);
     stopping = true;
-    log.info(`${signal}: finishing in-flight requests`);
+    log.info(`${signal}: no new connections; finishing calls in flight (a second signal exits at once)`);
     app.close().then(
       () => process.exit(0),
       (err) => {

@@ -1,10 +1,34 @@
+// Health: liveliness (the process), readiness (the database), and /health, a cheap check of every
+// deployment (GET {api_base}/models with its key), in LiteLLM's shape and without secrets.
 import type { FastifyInstance } from 'fastify';
+import { request } from 'undici';
+import type { Deployment } from '../config/load.ts';
+import type { PipelineContext } from '../pipeline/context.ts';
+import { dispatcherFor } from '../providers/http-client.ts';
 import type { Db } from '../store/db.ts';
 import { VERSION } from '../version.ts';
+import { requireMaster } from './auth.ts';
 
-export function registerHealthRoutes(app: FastifyInstance, db: Db): void {
-  app.get('/health/liveliness', async () => 'I\'m alive!');
-  app.get('/health/liveness', async () => 'I\'m alive!');
+async function checkDeployment(d: Deployment): Promise<{ ok: boolean; error?: string }> {
+  try {
+    const url = new URL(`${d.apiBase}/models`);
+    const res = await request(url, {
+      headers: d.apiKey ? { authorization: `Bearer ${d.apiKey}` } : {},
+      dispatcher: dispatcherFor(url.origin),
+      headersTimeout: 5_000,
+      bodyTimeout: 5_000,
+      signal: AbortSignal.timeout(6_000),
+    });
+    await res.body.dump();
+    return res.statusCode < 400 ? { ok: true } : { ok: false, error: `status ${res.statusCode}` };
+  } catch (err) {
+    return { ok: false, error: (err as { code?: string }).code ?? (err as Error).name };
+  }
+}
+
+export function registerHealthRoutes(app: FastifyInstance, ctx: PipelineContext, db: Db): void {
+  app.get('/health/liveliness', async () => "I'm alive!");
+  app.get('/health/liveness', async () => "I'm alive!");
   app.get('/health/readiness', async (_req, reply) => {
     try {
       await db.get('SELECT 1 AS ok');
@@ -12,5 +36,19 @@ export function registerHealthRoutes(app: FastifyInstance, db: Db): void {
     } catch {
       return reply.code(503).send({ status: 'unhealthy', db: 'disconnected', litellm_version: VERSION });
     }
+  });
+  app.get('/health', async (req) => {
+    await requireMaster(ctx, req.headers, '/health');
+    const checks = await Promise.all(ctx.config.deployments.map(async (d) => ({ d, r: await checkDeployment(d) })));
+    const entry = ({ d, r }: (typeof checks)[number]) => ({
+      model: `${d.provider}/${d.upstreamModel}`,
+      model_name: d.modelName,
+      model_id: d.id,
+      api_base: d.apiBase,
+      ...(r.error ? { error: r.error } : {}),
+    });
+    const healthy = checks.filter((c) => c.r.ok).map(entry);
+    const unhealthy = checks.filter((c) => !c.r.ok).map(entry);
+    return { healthy_endpoints: healthy, unhealthy_endpoints: unhealthy, healthy_count: healthy.length, unhealthy_count: unhealthy.length };
   });
 }

@@ -6,6 +6,7 @@ import type { PriceBook } from '../metering/prices.ts';
 import type { ExpectedOutput } from '../policy/expected-output.ts';
 import type { Limiter } from '../policy/limiter.ts';
 import type { Router } from '../router/router.ts';
+import type { Metrics } from '../telemetry/metrics.ts';
 
 /** What the request path needs from the app: all of it in memory. */
 export interface PipelineContext {
@@ -18,6 +19,7 @@ export interface PipelineContext {
   limiter: Limiter;
   expectedOutput: ExpectedOutput;
   ledger: Ledger;
+  metrics: Metrics;
   log: Logger;
 }
 

@@ -54,7 +54,7 @@ export async function settle(ctx: PipelineContext, o: Outcome, lease: Lease | nu
     const key = o.principal.kind === 'key' ? o.principal.key : null;
     const endUser = o.call?.body.user;
     const tags = o.call?.body.tags ?? (o.call?.body.metadata as { tags?: unknown } | undefined)?.tags;
-    ctx.ledger.record({
+    const record: SpendRecord = {
       request_id: o.id,
       upstream_id: o.upstreamId,
       key_token: o.principal.kind === 'key' ? o.principal.token : null,
@@ -76,7 +76,27 @@ export async function settle(ctx: PipelineContext, o: Outcome, lease: Lease | nu
       ttft_ms: o.firstByteAt === null ? null : Math.round((o.firstByteAt - o.startedAt) * 1000) / 1000,
       tags: Array.isArray(tags) ? tags.filter((t): t is string => typeof t === 'string') : [],
       started_at: new Date(o.startedWall).toISOString(),
-    });
+    };
+    ctx.ledger.record(record);
+    ctx.metrics.observe(record);
+    // The access log: one line per call, no prompt, no answer, no credential.
+    ctx.log.info(
+      {
+        requestId: o.id,
+        keyName: key?.key_alias ?? key?.key_name ?? (o.principal.kind === 'master' ? 'master' : null),
+        model: o.group,
+        deployment: record.deployment_id,
+        status: o.httpStatus,
+        error: record.error_type ?? undefined,
+        stream: record.stream,
+        latencyMs: record.latency_ms,
+        ttftMs: record.ttft_ms ?? undefined,
+        tokens: { input: usage.input + usage.cacheRead + usage.cacheWrite + usage.cacheWrite1h, output: usage.output },
+        costUsd: cost / 1e9,
+        estimated: usage.estimated || undefined,
+      },
+      'call',
+    );
     if (o.principal.kind === 'key') {
       ctx.limiter.addSpend(o.principal.token, cost);
       ctx.limiter.addTokens(o.principal.token, totalTokens(usage), Date.now());

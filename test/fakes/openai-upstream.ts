@@ -10,6 +10,7 @@
 //   [[gap:MS]]        wait between stream chunks
 //   [[cut:N]]         destroy the connection after N content chunks
 //   [[no-usage]]      send no usage at all
+// GET /v1/models answers a model list (the gateway's /health checks it).
 // Every request is recorded, with whether the client went away before the answer ended.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -92,7 +93,7 @@ export async function startFakeOpenAI(opts: FakeOptions = {}): Promise<FakeUpstr
       const raw = Buffer.concat(chunks);
       let body: Record<string, any> = {};
       try {
-        body = JSON.parse(raw.toString('utf8'));
+        if (raw.length > 0) body = JSON.parse(raw.toString('utf8'));
       } catch {
         sendError(res, 400);
         return;
@@ -110,6 +111,11 @@ export async function startFakeOpenAI(opts: FakeOptions = {}): Promise<FakeUpstr
     if (opts.apiKey && req.headers.authorization !== `Bearer ${opts.apiKey}`) return sendError(res, 401);
     const path = (req.url ?? '').split('?')[0];
     if (path === '/v1/embeddings') return embeddings(res, body);
+    if (path === '/v1/models' && req.method === 'GET') {
+      const out = JSON.stringify({ object: 'list', data: [{ id: 'gpt-4', object: 'model', created: 1687882411, owned_by: 'openai' }] });
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(out) });
+      return res.end(out);
+    }
     if (path !== '/v1/chat/completions') return sendError(res, 404);
     const text = lastText(body.messages);
     const delay = directive(text, 'delay');
