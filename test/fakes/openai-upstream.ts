@@ -114,7 +114,8 @@ export async function startFakeOpenAI(opts: FakeOptions = {}): Promise<FakeUpstr
     if (path === '/v1/models' && req.method === 'GET') {
       const out = JSON.stringify({ object: 'list', data: [{ id: 'gpt-4', object: 'model', created: 1687882411, owned_by: 'openai' }] });
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(out) });
-      return res.end(out);
+      res.end(out);
+      return;
     }
     if (path !== '/v1/chat/completions') return sendError(res, 404);
     const text = lastText(body.messages);
