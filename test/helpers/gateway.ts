@@ -52,8 +52,10 @@ export interface GatewayProcess {
 }
 
 /** Spawns bin/llm-proxy.mjs with the Node running the tests; resolves once it listens. */
-export async function spawnGateway(opts: { cwd: string; args?: string[]; env?: NodeJS.ProcessEnv }): Promise<GatewayProcess> {
-  const proc = spawn(process.execPath, [join(REPO, 'bin/llm-proxy.mjs'), ...(opts.args ?? [])], {
+export async function spawnGateway(opts: { cwd: string; args?: string[]; env?: NodeJS.ProcessEnv; node?: string }): Promise<GatewayProcess> {
+  // The entry of the checkout in opts.cwd when it has one (a production install), else this repo's.
+  const entry = opts.node ? join(opts.cwd, 'bin/llm-proxy.mjs') : join(REPO, 'bin/llm-proxy.mjs');
+  const proc = spawn(opts.node ?? process.execPath, [entry, ...(opts.args ?? [])], {
     cwd: opts.cwd,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],

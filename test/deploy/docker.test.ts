@@ -1,0 +1,66 @@
+// What can be checked of the Docker set-up without a Docker engine: the compose file and the
+// Dockerfile say what the README promises, and a production install (npm ci --omit=dev) starts on the
+// pinned Node and answers.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+import { parse } from 'yaml';
+import { startFakeOpenAI, type FakeUpstream } from '../fakes/openai-upstream.ts';
+import { REPO, spawnGateway } from '../helpers/gateway.ts';
+
+const run = promisify(execFile);
+let fake: FakeUpstream;
+before(async () => {
+  fake = await startFakeOpenAI();
+});
+after(async () => {
+  await fake.close();
+});
+
+test('compose.yaml: the gateway on port 4000, settings from .env, a volume for its data', () => {
+  const compose = parse(readFileSync(join(REPO, 'compose.yaml'), 'utf8'));
+  const gw = compose.services['llm-proxy'];
+  assert.equal(gw.build, '.');
+  assert.deepEqual(gw.ports, ['4000:4000']);
+  assert.equal(gw.env_file, '.env');
+  assert.ok(gw.volumes.some((v: string) => v.endsWith(':/app/data')), 'data volume');
+  assert.ok(gw.volumes.includes('./config.yaml:/app/config.yaml:ro'));
+  assert.ok('llm-proxy-data' in compose.volumes);
+  // .env.sample holds what the seed's curl calls use
+  const sample = readFileSync(join(REPO, '.env.sample'), 'utf8');
+  for (const v of ['LITELLM_MASTER_KEY', 'OPENAI_API_KEY', 'PORT']) assert.match(sample, new RegExp(`^${v}=\\S+$`, 'm'), v);
+});
+
+test('Dockerfile: Node 24 slim, production dependencies, non-root, the entry the README starts', () => {
+  const df = readFileSync(join(REPO, 'Dockerfile'), 'utf8');
+  assert.match(df, /^FROM node:24-slim$/m);
+  assert.match(df, /npm ci --omit=dev/);
+  assert.match(df, /^USER node$/m);
+  assert.match(df, /^EXPOSE 4000$/m);
+  assert.match(df, /CMD \["node", "bin\/llm-proxy\.mjs"/);
+  for (const path of ['bin', 'src', 'config.yaml', 'package-lock.json']) assert.match(df, new RegExp(`COPY [^\\n]*${path.replace('.', '\\.')}`), path);
+});
+
+test('a production install (npm ci --omit=dev) starts with the pinned Node and answers', { timeout: 240_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'llm-proxy-prod-'));
+  const { stdout } = await run('git', ['ls-files'], { cwd: REPO });
+  for (const f of stdout.split('\n').filter((f) => f && !f.startsWith('test/') && !f.startsWith('bench/'))) {
+    cpSync(join(REPO, f), join(dir, f), { recursive: true });
+  }
+  await run('npm', ['ci', '--omit=dev', '--no-audit', '--no-fund'], { cwd: dir, timeout: 200_000 });
+  const pinned = join(dir, 'node_modules/.bin/node');
+  const { stdout: version } = await run(pinned, ['--version']);
+  assert.match(version, /^v24\./);
+  writeFileSync(join(dir, 'config.yaml'), `model_list:\n  - model_name: gpt-4\n    litellm_params: { model: openai/gpt-4, api_base: "${fake.url}" }\n`);
+  const gw = await spawnGateway({ cwd: dir, args: ['--port', '0', '--host', '127.0.0.1'], env: { LITELLM_MASTER_KEY: 'sk-prod-master', PATH: `${dirname(pinned)}:${process.env.PATH}` }, node: pinned });
+  try {
+    const res = await fetch(`${gw.url}/chat/completions`, { method: 'POST', headers: { authorization: 'Bearer sk-prod-master' }, body: JSON.stringify({ model: 'gpt-4', messages: [{ role: 'user', content: 'hi' }] }) });
+    assert.equal(res.status, 200);
+  } finally {
+    await gw.stop();
+  }
+});
