@@ -8,6 +8,7 @@ import { generateKey } from './auth/keys.ts';
 import { ConfigError, loadConfig } from './config/load.ts';
 import { parseDatabaseUrl } from './store/db.ts';
 import { openSqlite } from './store/sqlite-db.ts';
+import { openPostgres } from './store/postgres.ts';
 import { createLogger } from './telemetry/log.ts';
 import { VERSION } from './version.ts';
 
@@ -27,7 +28,7 @@ LiteLLM's other flags (--num_workers, --run_gunicorn, ...) are accepted and igno
 
 Environment (.env in the working directory is loaded at start; see .env.sample):
   LITELLM_MASTER_KEY  admin credential; without it one is generated into ./data/master_key
-  DATABASE_URL        sqlite:PATH or sqlite::memory: (default sqlite:./data/llm-proxy.db)
+  DATABASE_URL        postgresql://..., sqlite:PATH or sqlite::memory: (default sqlite:./data/llm-proxy.db)
   PORT, CONFIG_FILE_PATH, OPENAI_API_KEY, OPENAI_API_BASE, LOG_LEVEL, LITELLM_MODEL_COST_MAP_URL
 `;
 
@@ -119,9 +120,22 @@ async function main(): Promise<void> {
     );
   }
 
-  const db = openSqlite(dbTarget.path);
-  const journalDir = dbTarget.path === ':memory:' ? mkdtempSync(join(tmpdir(), 'llm-proxy-journal-')) : join(dirname(resolve(dbTarget.path)), 'journal');
-  const app = await buildApp({ config, masterKey: master.key, db, journalDir, log });
+  const db = dbTarget.kind === 'postgres' ? openPostgres(dbTarget.url) : openSqlite(dbTarget.path);
+  // The journal sits beside a SQLite file; with PostgreSQL (or in memory) under ./data.
+  const journalDir =
+    dbTarget.kind === 'sqlite' && dbTarget.path !== ':memory:'
+      ? join(dirname(resolve(dbTarget.path)), 'journal')
+      : dbTarget.kind === 'postgres'
+        ? resolve(DATA_DIR, 'journal')
+        : mkdtempSync(join(tmpdir(), 'llm-proxy-journal-'));
+  const database = dbTarget.kind === 'postgres' ? dbTarget.url.replace(/\/\/[^@]*@/, '//***@') : dbTarget.path;
+  let app;
+  try {
+    app = await buildApp({ config, masterKey: master.key, db, journalDir, log });
+  } catch (err) {
+    await db.close().catch(() => {});
+    fail(`cannot open the database ${database}: ${(err as Error).message}`);
+  }
 
   const portArg = typeof values.port === 'string' ? values.port : (process.env.PORT ?? '4000');
   const port = Number(portArg);
@@ -134,7 +148,7 @@ async function main(): Promise<void> {
   }
   const address = app.server.server.address();
   const actualPort = typeof address === 'object' && address ? address.port : port;
-  log.info({ config: configPath, database: dbTarget.path, models: config.deployments.length }, `llm-proxy ${VERSION} listening on http://${host}:${actualPort}`);
+  log.info({ config: configPath, database, models: config.deployments.length }, `llm-proxy ${VERSION} listening on http://${host}:${actualPort}`);
 
   let stopping = false;
   const stop = (signal: string) => {

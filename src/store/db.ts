@@ -11,8 +11,8 @@ export interface SqlConnection {
   run(sql: string, params?: SqlValue[]): Promise<{ changes: number }>;
   all<T = Record<string, unknown>>(sql: string, params?: SqlValue[]): Promise<T[]>;
   get<T = Record<string, unknown>>(sql: string, params?: SqlValue[]): Promise<T | undefined>;
-  /** Runs fn in one transaction. */
-  transaction<T>(fn: () => Promise<T>): Promise<T>;
+  /** Runs fn in one transaction, on the connection it is given. */
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -34,13 +34,13 @@ export type Queryable = Pick<SqlConnection, 'run' | 'all' | 'get'>;
 /** Thrown for a unique-constraint violation, whatever the database. */
 export class UniqueViolation extends Error {}
 
-/** Parses DATABASE_URL. PostgreSQL comes in a later version and is refused clearly until then. */
-export function parseDatabaseUrl(url: string): { kind: 'sqlite'; path: string } {
+export type DatabaseTarget = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string };
+
+/** Parses DATABASE_URL: sqlite:PATH, sqlite::memory:, postgres:// or postgresql://. */
+export function parseDatabaseUrl(url: string): DatabaseTarget {
   if (url === 'sqlite::memory:' || url === ':memory:') return { kind: 'sqlite', path: ':memory:' };
   const m = /^sqlite:(?:\/\/)?(.+)$/.exec(url) ?? /^file:(.+)$/.exec(url);
   if (m) return { kind: 'sqlite', path: m[1]! };
-  if (/^postgres(ql)?:\/\//.test(url)) {
-    throw new Error('DATABASE_URL: PostgreSQL is not supported by this version yet; use sqlite:PATH (or leave DATABASE_URL unset for ./data/llm-proxy.db)');
-  }
-  throw new Error(`DATABASE_URL: "${url.replace(/\/\/[^@]*@/, '//***@')}" is not understood; use sqlite:PATH or sqlite::memory:`);
+  if (/^postgres(ql)?:\/\//.test(url)) return { kind: 'postgres', url };
+  throw new Error(`DATABASE_URL: "${url.replace(/\/\/[^@]*@/, '//***@')}" is not understood; use postgresql://..., sqlite:PATH or sqlite::memory:`);
 }

@@ -35,8 +35,8 @@ export interface AppliedBatch {
   keySpend: Map<string, number>;
 }
 
-export async function applyLedger(db: SqlConnection, records: SpendRecord[]): Promise<AppliedBatch> {
-  return db.transaction(async () => {
+export async function applyLedger(conn: SqlConnection, records: SpendRecord[]): Promise<AppliedBatch> {
+  return conn.transaction(async (db) => {
     const keySpend = new Map<string, number>();
     const rollup = new Map<string, { hour: string; key: string; group: string; n: number[] }>();
     const insertedIds = new Set<string>();

@@ -97,14 +97,19 @@ const MIGRATIONS: { id: number; name: string; sql: string[] }[] = [
   },
 ];
 
+/** The schema is written for SQLite; PostgreSQL needs 64-bit integers and doubles spelled out. */
+function forPostgres(sql: string): string {
+  return sql.replace(/\bINTEGER\b/g, 'BIGINT').replace(/\bREAL\b/g, 'DOUBLE PRECISION');
+}
+
 export async function migrate(db: SqlConnection): Promise<void> {
   await db.run('CREATE TABLE IF NOT EXISTS llmproxy_migrations (id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
   const done = new Set((await db.all<{ id: number }>('SELECT id FROM llmproxy_migrations')).map((r) => Number(r.id)));
   for (const m of MIGRATIONS) {
     if (done.has(m.id)) continue;
-    await db.transaction(async () => {
-      for (const sql of m.sql) await db.run(sql);
-      await db.run('INSERT INTO llmproxy_migrations (id, name, applied_at) VALUES (?, ?, ?)', [m.id, m.name, new Date().toISOString()]);
+    await db.transaction(async (tx) => {
+      for (const sql of m.sql) await tx.run(db.dialect === 'postgres' ? forPostgres(sql) : sql);
+      await tx.run('INSERT INTO llmproxy_migrations (id, name, applied_at) VALUES (?, ?, ?)', [m.id, m.name, new Date().toISOString()]);
     });
   }
 }

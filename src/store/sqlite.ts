@@ -29,7 +29,7 @@ export function openSqliteConnection(path: string): SqlConnection {
     }
   };
   let depth = 0;
-  return {
+  const conn: SqlConnection = {
     dialect: 'sqlite',
     async run(sql, params: SqlValue[] = []) {
       return wrap(() => ({ changes: Number(stmt(sql).run(...params).changes) }));
@@ -40,13 +40,13 @@ export function openSqliteConnection(path: string): SqlConnection {
     async get<T>(sql: string, params: SqlValue[] = []) {
       return wrap(() => stmt(sql).get(...params) as T | undefined);
     },
-    async transaction<T>(fn: () => Promise<T>): Promise<T> {
-      // Callers hold no other work between statements, so a plain BEGIN/COMMIT is enough here.
-      if (depth > 0) return fn();
+    async transaction<T>(fn: (tx: SqlConnection) => Promise<T>): Promise<T> {
+      // One connection, and callers hold no other work between statements: BEGIN/COMMIT is enough.
+      if (depth > 0) return fn(conn);
       depth++;
       db.exec('BEGIN IMMEDIATE');
       try {
-        const out = await fn();
+        const out = await fn(conn);
         db.exec('COMMIT');
         return out;
       } catch (err) {
@@ -60,4 +60,5 @@ export function openSqliteConnection(path: string): SqlConnection {
       if (db.isOpen) db.close();
     },
   };
+  return conn;
 }

@@ -123,12 +123,20 @@ test('the gateway refuses to start on a bad config, with one line on stderr', as
   assert.match(out, /config\.yaml: model_list\[0\]\.litellm_params\.model: is required/);
 });
 
-test('postgres:// is refused clearly until PostgreSQL support lands', async () => {
+test('an unreachable database stops the start with one clear line, without its password', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'llm-proxy-pg-'));
-  const { code, out } = await runGateway(dir, [], { DATABASE_URL: 'postgres://u:secret@db/x', LITELLM_MASTER_KEY: 'sk-m-123456' });
+  const { code, out } = await runGateway(dir, [], { DATABASE_URL: 'postgresql://u:secret@127.0.0.1:1/x', LITELLM_MASTER_KEY: 'sk-m-123456' });
   assert.equal(code, 1);
-  assert.match(out, /PostgreSQL is not supported by this version yet/);
+  assert.match(out, /cannot open the database postgresql:\/\/\*\*\*@127\.0\.0\.1:1\/x/);
   assert.ok(!out.includes('secret'));
+});
+
+test('a DATABASE_URL that is no database URL is refused', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'llm-proxy-badurl-'));
+  const { code, out } = await runGateway(dir, [], { DATABASE_URL: 'mysql://u:pw@h/x', LITELLM_MASTER_KEY: 'sk-m-123456' });
+  assert.equal(code, 1);
+  assert.match(out, /is not understood; use postgresql:\/\/\.\.\., sqlite:PATH or sqlite::memory:/);
+  assert.ok(!out.includes(':pw@'));
 });
 
 test('a configured database without a master key refuses to start', async () => {

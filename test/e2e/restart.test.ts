@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startFakeOpenAI, type FakeUpstream } from '../fakes/openai-upstream.ts';
 import { fakeModels, spawnGateway } from '../helpers/gateway.ts';
+import { databaseUrls } from '../helpers/databases.ts';
 
 let fake: FakeUpstream;
 before(async () => {
@@ -16,17 +17,18 @@ after(async () => {
   await fake.close();
 });
 
-function setup() {
+function setup(databaseUrl: string | null = null) {
   const dir = mkdtempSync(join(tmpdir(), 'llm-proxy-restart-'));
   writeFileSync(join(dir, 'config.yaml'), fakeModels(fake.url));
-  const env = { LITELLM_MASTER_KEY: 'sk-master-restart', DATABASE_URL: `sqlite:${join(dir, 'data/llm-proxy.db')}` };
+  const env = { LITELLM_MASTER_KEY: 'sk-master-restart', DATABASE_URL: databaseUrl ?? `sqlite:${join(dir, 'data/llm-proxy.db')}` };
   return { dir, env, args: ['--port', '0', '--host', '127.0.0.1'] };
 }
 
-test('SIGTERM with 50 calls in flight: all finish, each is recorded once, exit 0', async () => {
-  const { dir, env, args } = setup();
+for (const { name, url } of await databaseUrls()) test(`SIGTERM with 50 calls in flight: all finish, each is recorded once, exit 0 (${name})`, async () => {
+  const { dir, env, args } = setup(url);
   let gw = await spawnGateway({ cwd: dir, args, env });
   const auth = { authorization: 'Bearer sk-master-restart' };
+  const seen = fake.requests.length;
   const inFlight = Array.from({ length: 50 }, (_, i) =>
     fetch(`${gw.url}/chat/completions`, {
       method: 'POST',
@@ -35,7 +37,7 @@ test('SIGTERM with 50 calls in flight: all finish, each is recorded once, exit 0
     }).then(async (res) => ({ status: res.status, id: res.headers.get('x-litellm-call-id'), body: await res.text() })),
   );
   // every call has reached the upstream before the signal
-  while (fake.requests.filter((r) => String(r.body.messages?.[0]?.content).includes('[[delay:300]]')).length < 50) await new Promise((r) => setTimeout(r, 5));
+  while (fake.requests.length - seen < 50) await new Promise((r) => setTimeout(r, 5));
   const exit = gw.stop('SIGTERM');
   const results = await Promise.all(inFlight);
   assert.equal(await exit, 0);

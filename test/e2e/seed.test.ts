@@ -11,35 +11,50 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startFakeOpenAI, type FakeUpstream } from '../fakes/openai-upstream.ts';
 import { REPO, spawnGateway, type GatewayProcess } from '../helpers/gateway.ts';
+import { databaseUrls } from '../helpers/databases.ts';
 
 // Async: the fake upstream answers from this same process.
 const run = promisify(execFile);
 
 let fake: FakeUpstream;
-let gw: GatewayProcess;
-let dir: string;
 
 before(async () => {
   fake = await startFakeOpenAI({ apiKey: 'sk-your-openai-key' });
-  dir = mkdtempSync(join(tmpdir(), 'llm-proxy-seed-'));
-  copyFileSync(join(REPO, 'config.yaml'), join(dir, 'config.yaml'));
-  // "rename .env.sample to .env and provide missing values"
-  const env = readFileSync(join(REPO, '.env.sample'), 'utf8').replace(/^# OPENAI_API_BASE=.*$/m, `OPENAI_API_BASE=${fake.url}`);
-  writeFileSync(join(dir, '.env'), env);
-  gw = await spawnGateway({ cwd: dir });
 });
 
 after(async () => {
-  await gw?.stop();
   await fake?.close();
 });
+
+/** A fresh folder set up as the seed says, started with no arguments (like npm start). */
+async function startAsTheSeedSays(databaseUrl: string | null): Promise<{ dir: string; gw: GatewayProcess }> {
+  const dir = mkdtempSync(join(tmpdir(), 'llm-proxy-seed-'));
+  copyFileSync(join(REPO, 'config.yaml'), join(dir, 'config.yaml'));
+  // "rename .env.sample to .env and provide missing values"
+  let env = readFileSync(join(REPO, '.env.sample'), 'utf8').replace(/^# OPENAI_API_BASE=.*$/m, `OPENAI_API_BASE=${fake.url}`);
+  if (databaseUrl) env = env.replace(/^# DATABASE_URL=.*$/m, `DATABASE_URL=${databaseUrl}`);
+  writeFileSync(join(dir, '.env'), env);
+  return { dir, gw: await spawnGateway({ cwd: dir }) };
+}
 
 function seedBlocks(): string[] {
   const md = readFileSync(join(REPO, 'test/fixtures/seed/README.md'), 'utf8');
   return [...md.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!);
 }
 
-test('every step of the seed README works verbatim', async () => {
+for (const { name, url } of await databaseUrls()) {
+  test(`every step of the seed README works verbatim (${name})`, async () => {
+    const { dir, gw } = await startAsTheSeedSays(url);
+    try {
+      await seedSteps(dir);
+    } finally {
+      await gw.stop();
+    }
+  });
+}
+
+async function seedSteps(dir: string): Promise<void> {
+  const before = fake.requests.length;
   const blocks = seedBlocks().filter((b) => !b.includes('docker compose up') && !b.includes('api.openai.com'));
   assert.equal(blocks.length, 7, 'the seed has seven steps to run against the gateway');
   const script = blocks.map((b, i) => `echo "@@STEP ${i}@@"\n${b}\necho\n`).join('') + 'echo "@@KEY=$VIRTUAL_KEY@@"\n';
@@ -69,8 +84,9 @@ test('every step of the seed README works verbatim', async () => {
   assert.deepEqual(json(6), { deleted_keys: [virtualKey] });
 
   // Upstream saw the provider key from .env, never a client credential, and the right models.
-  assert.deepEqual(fake.requests.map((r) => r.body.model), ['gpt-3.5-turbo', 'gpt-4']);
-  for (const r of fake.requests) assert.equal(r.headers.authorization, 'Bearer sk-your-openai-key');
+  const mine = fake.requests.slice(before);
+  assert.deepEqual(mine.map((r) => r.body.model), ['gpt-3.5-turbo', 'gpt-4']);
+  for (const r of mine) assert.equal(r.headers.authorization, 'Bearer sk-your-openai-key');
 
   // The deleted key is refused from now on.
   const { stdout: after } = await run('curl', ['-s', '-w', '\n%{http_code}', 'http://0.0.0.0:4000/chat/completions', '-H', `Authorization: Bearer ${virtualKey}`,
@@ -78,5 +94,5 @@ test('every step of the seed README works verbatim', async () => {
   const [body, status] = after.trim().split('\n');
   assert.equal(status, '401');
   assert.equal(JSON.parse(body!).error.type, 'auth_error');
-  assert.equal(fake.requests.length, 2);
-});
+  assert.equal(fake.requests.length, before + 2);
+}

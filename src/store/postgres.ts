@@ -1,0 +1,91 @@
+// PostgreSQL through pg. Statements are written with `?` placeholders (shared with SQLite) and
+// numbered here; BIGINT columns come back as numbers (per-key totals stay below 2^53 nano-dollars;
+// global sums are NUMERIC strings, read as BigInt by their callers). Migrations take an advisory lock,
+// so several instances starting at once apply them once.
+import pg from 'pg';
+import { readSegment } from '../metering/journal.ts';
+import { UniqueViolation, type Db, type Queryable, type SqlConnection, type SqlValue } from './db.ts';
+import { applyLedger, type AppliedBatch } from './ledger.ts';
+import { migrate } from './migrations.ts';
+
+pg.types.setTypeParser(20, (v) => {
+  const n = Number(v);
+  if (!Number.isSafeInteger(n)) throw new Error(`BIGINT ${v} does not fit a JavaScript number`);
+  return n;
+});
+
+const numbered = new Map<string, string>();
+function toPg(sql: string): string {
+  let out = numbered.get(sql);
+  if (out === undefined) {
+    let i = 0;
+    out = sql.replace(/\?/g, () => `$${++i}`);
+    numbered.set(sql, out);
+  }
+  return out;
+}
+
+type Client = pg.Pool | pg.PoolClient;
+
+function queries(client: Client): Queryable {
+  const q = async (sql: string, params: SqlValue[] = []) => {
+    try {
+      return await client.query(toPg(sql), params as unknown[]);
+    } catch (err) {
+      if ((err as { code?: string }).code === '23505') throw new UniqueViolation((err as Error).message);
+      throw err;
+    }
+  };
+  return {
+    run: async (sql, params) => ({ changes: (await q(sql, params)).rowCount ?? 0 }),
+    all: async <T>(sql: string, params?: SqlValue[]) => (await q(sql, params)).rows as T[],
+    get: async <T>(sql: string, params?: SqlValue[]) => (await q(sql, params)).rows[0] as T | undefined,
+  };
+}
+
+const MIGRATION_LOCK = 7_405_661_001;
+
+export function openPostgres(url: string): Db {
+  const pool = new pg.Pool({ connectionString: url, max: 10, connectionTimeoutMillis: 5_000 });
+  // An idle client's error (the server restarted) must not crash the process; the next query reconnects.
+  pool.on('error', () => {});
+  const base = queries(pool);
+  const connection = (client: Client): SqlConnection => ({
+    dialect: 'postgres',
+    ...queries(client),
+    async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+      const c = await pool.connect();
+      try {
+        await c.query('BEGIN');
+        const out = await fn(queries(c));
+        await c.query('COMMIT');
+        return out;
+      } catch (err) {
+        await c.query('ROLLBACK').catch(() => {});
+        throw err;
+      } finally {
+        c.release();
+      }
+    },
+    close: async () => {},
+  });
+  return {
+    dialect: 'postgres',
+    ...base,
+    async migrate() {
+      const c = await pool.connect();
+      try {
+        await c.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+        try {
+          await migrate(connection(c));
+        } finally {
+          await c.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
+        }
+      } finally {
+        c.release();
+      }
+    },
+    writeLedgerSegment: (file: string): Promise<AppliedBatch> => applyLedger(connection(pool), readSegment(file)),
+    close: () => pool.end(),
+  };
+}
