@@ -30,6 +30,10 @@ test('compose.yaml: the gateway on port 4000, settings from .env, a volume for i
   assert.ok(gw.volumes.some((v: string) => v.endsWith(':/app/data')), 'data volume');
   assert.ok(gw.volumes.includes('./config.yaml:/app/config.yaml:ro'));
   assert.ok('llm-proxy-data' in compose.volumes);
+  // PostgreSQL beside it, started first, and the gateway pointed at it
+  assert.match(compose.services.postgres.image, /^postgres:/);
+  assert.equal(gw.depends_on.postgres.condition, 'service_healthy');
+  assert.match(gw.environment.DATABASE_URL, /^postgresql:\/\/llmproxy:.*@postgres:5432\/llmproxy$/);
   // .env.sample holds what the seed's curl calls use
   const sample = readFileSync(join(REPO, '.env.sample'), 'utf8');
   for (const v of ['LITELLM_MASTER_KEY', 'OPENAI_API_KEY', 'PORT']) assert.match(sample, new RegExp(`^${v}=\\S+$`, 'm'), v);
