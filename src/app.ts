@@ -55,6 +55,8 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   await db.migrate();
   const repo = new KeyRepo(db);
   const keyCache = new KeyCache(repo);
+  // Keys changed on another instance are read again at once.
+  await db.onKeyChanged((token) => keyCache.delete(token));
   const limiter = new MemoryLimiter();
   const ledger = new Ledger({
     db,
@@ -117,7 +119,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       });
     });
   }
-  registerKeyRoutes(server, ctx, repo);
+  registerKeyRoutes(server, ctx, repo, db);
   registerModelRoutes(server, ctx);
   registerSpendRoutes(server, ctx, db);
   registerHealthRoutes(server, ctx, db);

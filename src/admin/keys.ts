@@ -9,6 +9,7 @@ import { authenticate } from '../pipeline/authenticate.ts';
 import type { Headers, PipelineContext } from '../pipeline/context.ts';
 import { UniqueViolation } from '../store/db.ts';
 import type { KeyRecord, KeyRepo } from '../store/keys.ts';
+import type { Db } from '../store/db.ts';
 import { requireMaster } from './auth.ts';
 import { parseBody } from './body.ts';
 import { addDuration, isDuration } from './durations.ts';
@@ -164,8 +165,13 @@ async function checkAliasFree(repo: KeyRepo, alias: string | null | undefined, s
   if (other && other.token !== self) throw new GatewayError('bad_request', `Key alias "${alias}" is already in use.`, { param: 'key_alias' });
 }
 
-export function registerKeyRoutes(app: FastifyInstance, ctx: PipelineContext, repo: KeyRepo): void {
-  const cacheSet = (k: KeyRecord) => ctx.keyCache.set(k.token, k);
+export function registerKeyRoutes(app: FastifyInstance, ctx: PipelineContext, repo: KeyRepo, db: Db): void {
+  // This instance's cache at once, and every other instance on the database through a notification.
+  const changed = (token: string, k: KeyRecord | null) => {
+    ctx.keyCache.set(token, k);
+    db.notifyKeyChanged(token).catch((err) => ctx.log.warn({ err }, 'could not tell other instances of a key change'));
+  };
+  const cacheSet = (k: KeyRecord) => changed(k.token, k);
 
   app.post('/key/generate', async (req) => {
     await requireMaster(ctx, req.headers, '/key/generate');
@@ -251,7 +257,7 @@ export function registerKeyRoutes(app: FastifyInstance, ctx: PipelineContext, re
       tokens.push(k.token);
     }
     await repo.delete(tokens);
-    for (const t of tokens) ctx.keyCache.set(t, null);
+    for (const t of tokens) changed(t, null);
     return { deleted_keys: [...(body.keys ?? []), ...(body.key_aliases ?? [])] };
   });
 
@@ -289,7 +295,7 @@ export function registerKeyRoutes(app: FastifyInstance, ctx: PipelineContext, re
       if (err instanceof UniqueViolation) throw new GatewayError('bad_request', 'new_key already exists.', { param: 'new_key' });
       throw err;
     }
-    ctx.keyCache.set(current.token, null);
+    changed(current.token, null);
     cacheSet(updated!);
     return generatedJson(updated!, raw, body.duration);
   };

@@ -49,7 +49,9 @@ export class KeyCache {
     if (hit?.key) hit.key.spend_nanos += nanos;
   }
 
+  /** Forgets a key (another instance changed it); '*' forgets them all. */
   delete(token: string): void {
-    this.entries.delete(token);
+    if (token === '*') this.entries.clear();
+    else this.entries.delete(token);
   }
 }

@@ -25,6 +25,10 @@ export interface Db {
   migrate(): Promise<void>;
   /** Writes the spend records of a closed journal segment exactly once (store/ledger.ts), in one transaction. */
   writeLedgerSegment(file: string): Promise<AppliedBatch>;
+  /** Tells every instance on this database that a key changed (PostgreSQL NOTIFY; nothing to tell with SQLite). */
+  notifyKeyChanged(token: string): Promise<void>;
+  /** Calls back when an instance on this database changed a key. */
+  onKeyChanged(listener: (token: string) => void): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -44,9 +44,12 @@ function queries(client: Client): Queryable {
 }
 
 const MIGRATION_LOCK = 7_405_661_001;
+const KEY_CHANNEL = 'llmproxy_keys';
 
 export function openPostgres(url: string): Db {
   const pool = new pg.Pool({ connectionString: url, max: 10, connectionTimeoutMillis: 5_000 });
+  let listener: pg.Client | null = null;
+  let closing = false;
   // An idle client's error (the server restarted) must not crash the process; the next query reconnects.
   pool.on('error', () => {});
   const base = queries(pool);
@@ -86,6 +89,31 @@ export function openPostgres(url: string): Db {
       }
     },
     writeLedgerSegment: (file: string): Promise<AppliedBatch> => applyLedger(connection(pool), readSegment(file)),
-    close: () => pool.end(),
+    async notifyKeyChanged(token: string) {
+      await pool.query('SELECT pg_notify($1, $2)', [KEY_CHANNEL, token]);
+    },
+    async onKeyChanged(callback: (token: string) => void) {
+      // One connection that only listens; after a failure it reconnects, and every cached key is
+      // dropped (changes made meanwhile were missed) by telling the callback '*'.
+      const listen = async (): Promise<void> => {
+        const c = new pg.Client({ connectionString: url });
+        c.on('notification', (n) => n.channel === KEY_CHANNEL && n.payload && callback(n.payload));
+        c.on('error', () => {
+          c.end().catch(() => {});
+          if (closing) return;
+          callback('*');
+          setTimeout(() => void listen().catch(() => {}), 1000).unref();
+        });
+        await c.connect();
+        await c.query(`LISTEN ${KEY_CHANNEL}`);
+        listener = c;
+      };
+      await listen();
+    },
+    async close() {
+      closing = true;
+      await listener?.end().catch(() => {});
+      await pool.end();
+    },
   };
 }

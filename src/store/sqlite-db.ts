@@ -40,6 +40,9 @@ export function openSqlite(path: string): Db {
     get: <T>(sql: string, params: SqlValue[] = []) => call<T | undefined>({ op: 'get', sql, params }),
     migrate: () => call<void>({ op: 'migrate' }),
     writeLedgerSegment: (file: string) => call<AppliedBatch>({ op: 'ledger', file }),
+    // A SQLite file has one gateway process: there is no other instance to tell.
+    notifyKeyChanged: async () => {},
+    onKeyChanged: async () => {},
     async close() {
       if (!failure) await call<void>({ op: 'close' }).catch(() => {});
       await worker.terminate();
