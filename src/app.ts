@@ -54,7 +54,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   const { config, db, log } = opts;
   await db.migrate();
   const repo = new KeyRepo(db);
-  const keyCache = new KeyCache(repo);
+  const keyCache = new KeyCache(repo, { serveStale: config.allowRequestsOnDbUnavailable });
   // Keys changed on another instance are read again at once.
   await db.onKeyChanged((token) => keyCache.delete(token));
   const limiter = new MemoryLimiter();

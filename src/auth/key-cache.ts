@@ -2,6 +2,7 @@
 // unknown for a while so that a flood of the same bad credential costs none either.
 // Admin changes on this instance update the cache at once; the TTL bounds staleness otherwise.
 import type { KeyRecord, KeyRepo } from '../store/keys.ts';
+import { GatewayError } from '../http/errors.ts';
 
 interface Entry {
   key: KeyRecord | null;
@@ -15,8 +16,12 @@ export class KeyCache {
   private readonly negativeTtlMs: number;
   private readonly maxEntries: number;
 
-  constructor(repo: KeyRepo, opts: { ttlMs?: number; negativeTtlMs?: number; maxEntries?: number } = {}) {
+  private readonly serveStale: boolean;
+
+  /** `serveStale`: while the database is unreachable, keys seen before keep working (allow_requests_on_db_unavailable). */
+  constructor(repo: KeyRepo, opts: { ttlMs?: number; negativeTtlMs?: number; maxEntries?: number; serveStale?: boolean } = {}) {
     this.repo = repo;
+    this.serveStale = opts.serveStale ?? false;
     this.ttlMs = opts.ttlMs ?? 60_000;
     this.negativeTtlMs = opts.negativeTtlMs ?? 10_000;
     this.maxEntries = opts.maxEntries ?? 100_000;
@@ -25,7 +30,13 @@ export class KeyCache {
   async lookup(token: string, now = Date.now()): Promise<KeyRecord | null> {
     const hit = this.entries.get(token);
     if (hit && hit.until > now) return hit.key;
-    const key = (await this.repo.get(token)) ?? null;
+    let key: KeyRecord | null;
+    try {
+      key = (await this.repo.get(token)) ?? null;
+    } catch {
+      if (hit && this.serveStale) return hit.key;
+      throw new GatewayError('db_unavailable', 'The database is unreachable and this key is not in the cache; try again shortly.');
+    }
     this.set(token, key, now);
     return key;
   }

@@ -52,6 +52,8 @@ export interface GatewayConfig {
   strictBudgetReservations: boolean;
   /** Lower max_tokens to what the budget can pay for, instead of refusing (never with reasoning parameters). */
   lowerMaxTokensToFit: boolean;
+  /** While the database is unreachable, keys seen before keep working. */
+  allowRequestsOnDbUnavailable: boolean;
   /** How long calls in flight may take to finish on SIGTERM before they are cut. */
   shutdownGraceMs: number;
   /** Spend logs older than this are deleted (hourly rollups are kept); null keeps them all. */
@@ -248,6 +250,7 @@ export function loadConfig(file: string | null, env: NodeJS.ProcessEnv = process
     allowUnpricedWithBudget: gs.allow_unpriced_models_with_budget ?? false,
     strictBudgetReservations: gs.strict_budget_reservations ?? false,
     lowerMaxTokensToFit: gs.lower_max_tokens_to_fit_budget ?? false,
+    allowRequestsOnDbUnavailable: gs.allow_requests_on_db_unavailable ?? false,
     shutdownGraceMs: Math.round((gs.graceful_shutdown_timeout ?? 30) * 1000),
     spendLogsRetention: gs.maximum_spend_logs_retention_period ?? null,
     modelCostMap: ls.model_cost_map_url ?? env.LITELLM_MODEL_COST_MAP_URL ?? null,

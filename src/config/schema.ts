@@ -60,6 +60,7 @@ export const GeneralSettings = z.strictObject({
   max_request_size_mb: z.coerce.number<unknown>().positive('must be more than 0').nullish(),
   allow_unpriced_models_with_budget: z.boolean().nullish(),
   strict_budget_reservations: z.boolean().nullish(),
+  allow_requests_on_db_unavailable: z.boolean().nullish(),
   graceful_shutdown_timeout: z.coerce.number<unknown>().min(0, 'must be 0 or more seconds').nullish(),
   lower_max_tokens_to_fit_budget: z.boolean().nullish(),
   maximum_spend_logs_retention_period: z.string().regex(/^\d+\s*(s|m|h|d|w|mo)$/, 'must be a duration such as 30d').nullish(),

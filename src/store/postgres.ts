@@ -2,6 +2,7 @@
 // numbered here; BIGINT columns come back as numbers (per-key totals stay below 2^53 nano-dollars;
 // global sums are NUMERIC strings, read as BigInt by their callers). Migrations take an advisory lock,
 // so several instances starting at once apply them once.
+import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { readSegment } from '../metering/journal.ts';
 import { UniqueViolation, type Db, type Queryable, type SqlConnection, type SqlValue } from './db.ts';
@@ -45,6 +46,8 @@ function queries(client: Client): Queryable {
 
 const MIGRATION_LOCK = 7_405_661_001;
 const KEY_CHANNEL = 'llmproxy_keys';
+/** Tags this process's notifications, so that it does not drop its own fresh cache entries. */
+const INSTANCE = randomUUID();
 
 export function openPostgres(url: string): Db {
   const pool = new pg.Pool({ connectionString: url, max: 10, connectionTimeoutMillis: 5_000 });
@@ -90,25 +93,39 @@ export function openPostgres(url: string): Db {
     },
     writeLedgerSegment: (file: string): Promise<AppliedBatch> => applyLedger(connection(pool), readSegment(file)),
     async notifyKeyChanged(token: string) {
-      await pool.query('SELECT pg_notify($1, $2)', [KEY_CHANNEL, token]);
+      await pool.query('SELECT pg_notify($1, $2)', [KEY_CHANNEL, `${INSTANCE} ${token}`]);
     },
     async onKeyChanged(callback: (token: string) => void) {
-      // One connection that only listens; after a failure it reconnects, and every cached key is
-      // dropped (changes made meanwhile were missed) by telling the callback '*'.
-      const listen = async (): Promise<void> => {
+      // One connection that only listens. After a failure it reconnects; once it is back, every cached
+      // key is dropped (callback '*'), since changes made meanwhile were missed. While it is down the
+      // cache is kept: during a database outage the keys it holds are all that can be checked.
+      const listen = async (reconnect: boolean): Promise<void> => {
         const c = new pg.Client({ connectionString: url });
-        c.on('notification', (n) => n.channel === KEY_CHANNEL && n.payload && callback(n.payload));
-        c.on('error', () => {
+        let failed = false;
+        const retry = () => {
+          if (failed || closing) return;
+          failed = true;
           c.end().catch(() => {});
-          if (closing) return;
-          callback('*');
-          setTimeout(() => void listen().catch(() => {}), 1000).unref();
+          setTimeout(() => void listen(true).catch(() => {}), 1000).unref();
+        };
+        c.on('notification', (n) => {
+          const [from, token] = (n.payload ?? '').split(' ');
+          if (n.channel === KEY_CHANNEL && token && from !== INSTANCE) callback(token);
         });
-        await c.connect();
-        await c.query(`LISTEN ${KEY_CHANNEL}`);
+        c.on('error', retry);
+        c.on('end', retry);
+        try {
+          await c.connect();
+          await c.query(`LISTEN ${KEY_CHANNEL}`);
+        } catch (err) {
+          if (!reconnect) throw err;
+          retry();
+          return;
+        }
         listener = c;
+        if (reconnect) callback('*');
       };
-      await listen();
+      await listen(false);
     },
     async close() {
       closing = true;

@@ -37,3 +37,20 @@ test('the cache stays bounded', async () => {
   for (let i = 0; i < 1000; i++) await cache.lookup(hashKey(`sk-key-number-${i}`));
   assert.ok((cache as unknown as { entries: Map<string, unknown> }).entries.size <= 100);
 });
+
+test('database unreachable: a key not in the cache gets 503; seen keys keep working only when allowed', async () => {
+  const key = { token: 'k', blocked: false } as never;
+  let down = false;
+  const repo = { get: async () => (down ? Promise.reject(new Error('ECONNREFUSED')) : key) } as unknown as KeyRepo;
+  for (const serveStale of [false, true]) {
+    down = false;
+    const cache = new KeyCache(repo, { serveStale, ttlMs: 1000 });
+    const t0 = Date.now();
+    assert.equal(await cache.lookup('k', t0), key);
+    down = true;
+    assert.equal(await cache.lookup('k', t0 + 500), key, 'fresh entries need no database');
+    await assert.rejects(cache.lookup('other', t0), (e: any) => e.status === 503 && e.type === 'no_db_connection');
+    if (serveStale) assert.equal(await cache.lookup('k', t0 + 5000), key);
+    else await assert.rejects(cache.lookup('k', t0 + 5000), (e: any) => e.status === 503);
+  }
+});

@@ -1,0 +1,78 @@
+// The database goes away while the gateway runs (a TCP relay to PostgreSQL is cut): readiness says
+// 503, keys not in the cache get 503, calls already admitted keep working and their records wait in
+// the journal; when the database is back, readiness recovers by itself and the records are written.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startFakeOpenAI, type FakeUpstream } from '../fakes/openai-upstream.ts';
+import { fakeModels, spawnGateway, type GatewayProcess } from '../helpers/gateway.ts';
+import { freshPostgresUrl, POSTGRES } from '../helpers/databases.ts';
+
+let fake: FakeUpstream;
+let gw: GatewayProcess | null = null;
+let relay: Server | null = null;
+const sockets = new Set<Socket>();
+
+before(async () => {
+  fake = await startFakeOpenAI();
+});
+after(async () => {
+  await gw?.stop();
+  relay?.close();
+  for (const s of sockets) s.destroy();
+  await fake.close();
+});
+
+/** A relay to PostgreSQL that can be cut and restored on the same port. */
+async function startRelay(target: URL, port = 0): Promise<number> {
+  relay = createServer((client) => {
+    const upstream = connect(Number(target.port || 5432), target.hostname);
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+      s.on('error', () => {});
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((r) => relay!.listen(port, '127.0.0.1', r));
+  return (relay.address() as { port: number }).port;
+}
+
+async function cutRelay(): Promise<void> {
+  const closed = new Promise<void>((r) => relay!.close(() => r()));
+  for (const s of sockets) s.destroy();
+  await closed;
+}
+
+test('database outage and recovery', { skip: POSTGRES ? false : 'TEST_POSTGRES_URL is not set (.ci/run sets it)' }, async () => {
+  const direct = new URL(await freshPostgresUrl());
+  const port = await startRelay(direct);
+  const viaRelay = new URL(direct);
+  viaRelay.hostname = '127.0.0.1';
+  viaRelay.port = String(port);
+  const dir = mkdtempSync(join(tmpdir(), 'llm-proxy-outage-'));
+  writeFileSync(join(dir, 'config.yaml'), fakeModels(fake.url));
+  gw = await spawnGateway({ cwd: dir, args: ['--port', '0', '--host', '127.0.0.1'], env: { LITELLM_MASTER_KEY: 'sk-master-outage', DATABASE_URL: viaRelay.toString() } });
+  const master = { authorization: 'Bearer sk-master-outage' };
+  const key = ((await (await fetch(`${gw.url}/key/generate`, { method: 'POST', headers: master, body: '{}' })).json()) as { key: string }).key;
+  const chat = async (k: string) =>
+    (await fetch(`${gw!.url}/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${k}` }, body: JSON.stringify({ model: 'gpt-4', messages: [{ role: 'user', content: 'hi' }] }) })).status;
+  assert.equal(await chat(key), 200); // now cached
+
+  await cutRelay();
+  assert.equal((await fetch(`${gw.url}/health/readiness`)).status, 503);
+  assert.equal(await chat(key), 200, 'a cached key keeps working');
+  assert.equal(await chat(MASTER_LIKE), 401, 'a credential that cannot be a key needs no database');
+  assert.equal(await chat('sk-never-seen-key-123'), 503, 'a key that must be read from the database: 503');
+
+  await startRelay(direct, port);
+  for (let i = 0; i < 100 && (await fetch(`${gw.url}/health/readiness`)).status !== 200; i++) await new Promise((r) => setTimeout(r, 100));
+  assert.equal((await fetch(`${gw.url}/health/readiness`)).status, 200, 'readiness recovers by itself');
+  const logs = (await (await fetch(`${gw.url}/spend/logs?api_key=${key}`, { headers: master })).json()) as { total: number };
+  assert.equal(logs.total, 2, 'the call made during the outage was written when the database came back');
+});
+
+const MASTER_LIKE = 'not-a-key';
