@@ -52,7 +52,24 @@ export interface AppOptions {
 
 export async function buildApp(opts: AppOptions): Promise<App> {
   const { config, db, log } = opts;
-  await db.migrate();
+  if (config.allowRequestsOnDbUnavailable) {
+    // Serve what can be served without the database (the master key) while it comes up.
+    await db.migrate().catch((err: Error) => {
+      log.error(`the database is unreachable (${err.message}); serving without it, retrying every 5 s`);
+      const retry = setInterval(() => {
+        db.migrate().then(
+          () => {
+            clearInterval(retry);
+            log.info('database reachable: migrations applied');
+          },
+          () => {},
+        );
+      }, 5_000);
+      retry.unref();
+    });
+  } else {
+    await db.migrate();
+  }
   const repo = new KeyRepo(db);
   const keyCache = new KeyCache(repo, { serveStale: config.allowRequestsOnDbUnavailable });
   // Keys changed on another instance are read again at once.
@@ -97,7 +114,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     metrics: new Metrics(),
     log,
   };
-  await resetDueBudgets(repo, keyCache, limiter);
+  await resetDueBudgets(repo, keyCache, limiter).catch((err) => log.warn({ err }, 'budget resets will be retried'));
   const stopResets = scheduleBudgetResets(repo, keyCache, limiter, log, opts.budgetResetEveryMs);
   const stopPruning = config.spendLogsRetention ? schedulePruning(db, config.spendLogsRetention, log) : () => {};
   const server = createServer({ bodyLimit: config.maxRequestSizeBytes, log });

@@ -25,7 +25,7 @@ export const ERRORS = {
   upstream_error: { status: 502, type: 'api_error', doc: "The provider answered with an error: its status, message, type and code are kept." },
   upstream_unreachable: { status: 502, type: 'api_connection_error', doc: 'The provider could not be reached, or its stream was cut (then as an error event).' },
   upstream_timeout: { status: 408, type: 'timeout_error', doc: 'The provider did not answer within `timeout` / `stream_timeout`.' },
-  db_unavailable: { status: 503, type: 'no_db_connection', doc: 'A key had to be read from the database and it is unreachable (see `allow_requests_on_db_unavailable`).' },
+  db_unavailable: { status: 503, type: 'no_db_connection', doc: 'The database is unreachable and the call needed it (a key not in the cache, a management call); see `allow_requests_on_db_unavailable`.' },
   internal: { status: 500, type: 'internal_server_error', doc: 'A bug: logged with the request id.' },
 } as const satisfies Record<string, ErrorSpec>;
 

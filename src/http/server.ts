@@ -4,6 +4,7 @@ import Fastify, { type FastifyInstance, type FastifyError } from 'fastify';
 import type { Logger } from 'pino';
 import { GatewayError, openaiErrorBody } from './errors.ts';
 import { errorHeaders } from './respond.ts';
+import { DatabaseUnavailable } from '../store/db.ts';
 
 export function createServer(opts: { bodyLimit: number; log: Logger }): FastifyInstance {
   const app = Fastify({
@@ -31,6 +32,7 @@ export function createServer(opts: { bodyLimit: number; log: Logger }): FastifyI
   app.setErrorHandler((error: FastifyError | GatewayError, req, reply) => {
     let err: GatewayError;
     if (error instanceof GatewayError) err = error;
+    else if (error instanceof DatabaseUnavailable) err = new GatewayError('db_unavailable', 'The database is unreachable; try again shortly.');
     else if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
       err = new GatewayError('body_too_large', `Request body is larger than the ${Math.round(opts.bodyLimit / 1048576)} MB limit (general_settings.max_request_size_mb).`, { status: 413 });
     } else if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {

@@ -38,6 +38,9 @@ export type Queryable = Pick<SqlConnection, 'run' | 'all' | 'get'>;
 /** Thrown for a unique-constraint violation, whatever the database. */
 export class UniqueViolation extends Error {}
 
+/** Thrown when the database cannot be reached (as opposed to a statement it refused). */
+export class DatabaseUnavailable extends Error {}
+
 export type DatabaseTarget = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string };
 
 /** Parses DATABASE_URL: sqlite:PATH, sqlite::memory:, postgres:// or postgresql://. */

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { readSegment } from '../metering/journal.ts';
-import { UniqueViolation, type Db, type Queryable, type SqlConnection, type SqlValue } from './db.ts';
+import { DatabaseUnavailable, UniqueViolation, type Db, type Queryable, type SqlConnection, type SqlValue } from './db.ts';
 import { applyLedger, type AppliedBatch } from './ledger.ts';
 import { migrate } from './migrations.ts';
 
@@ -33,7 +33,12 @@ function queries(client: Client): Queryable {
     try {
       return await client.query(toPg(sql), params as unknown[]);
     } catch (err) {
-      if ((err as { code?: string }).code === '23505') throw new UniqueViolation((err as Error).message);
+      const code = (err as { code?: string }).code;
+      if (code === '23505') throw new UniqueViolation((err as Error).message);
+      // No SQLSTATE (a socket error, a timeout) or a connection class (08xxx, 57P0x): unreachable.
+      if (code === undefined || !/^[0-9A-Z]{5}$/.test(code) || code.startsWith('08') || code.startsWith('57P')) {
+        throw new DatabaseUnavailable((err as Error).message);
+      }
       throw err;
     }
   };
@@ -117,8 +122,7 @@ export function openPostgres(url: string): Db {
         try {
           await c.connect();
           await c.query(`LISTEN ${KEY_CHANNEL}`);
-        } catch (err) {
-          if (!reconnect) throw err;
+        } catch {
           retry();
           return;
         }
