@@ -44,6 +44,8 @@ export interface AppOptions {
   /** Folder of the spend journal (records not yet in the database). */
   journalDir: string;
   log: Logger;
+  /** One line per call (no secrets in it by construction); defaults to `log`. */
+  accessLog?: Logger;
   /** How often the ledger writes to the database. */
   flushIntervalMs?: number;
   /** How often ended budget periods are looked for. */
@@ -113,6 +115,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     ledger,
     metrics: new Metrics(),
     log,
+    accessLog: opts.accessLog ?? log,
   };
   await resetDueBudgets(repo, keyCache, limiter).catch((err) => log.warn({ err }, 'budget resets will be retried'));
   const stopResets = scheduleBudgetResets(repo, keyCache, limiter, log, opts.budgetResetEveryMs);

@@ -9,7 +9,7 @@ import { ConfigError, loadConfig } from './config/load.ts';
 import { parseDatabaseUrl } from './store/db.ts';
 import { openSqlite } from './store/sqlite-db.ts';
 import { openPostgres } from './store/postgres.ts';
-import { createLogger } from './telemetry/log.ts';
+import { createLoggers } from './telemetry/log.ts';
 import { VERSION } from './version.ts';
 
 const HELP = `llm-proxy ${VERSION}: an LLM gateway, drop-in for the LiteLLM proxy.
@@ -77,7 +77,7 @@ async function main(): Promise<void> {
   }
   if (existsSync('.env')) process.loadEnvFile('.env');
 
-  const log = createLogger(values.detailed_debug ? 'debug' : (process.env.LOG_LEVEL ?? 'info'));
+  const { log, access } = createLoggers(values.detailed_debug ? 'debug' : (process.env.LOG_LEVEL ?? 'info'));
   const known = new Set(['config', 'port', 'host', 'help', 'version', 'detailed_debug']);
   // An unknown flag's value (`--num_workers 4`) arrives as the positional right after it.
   const flagValues = new Set<number>();
@@ -131,7 +131,7 @@ async function main(): Promise<void> {
   const database = dbTarget.kind === 'postgres' ? dbTarget.url.replace(/\/\/[^@]*@/, '//***@') : dbTarget.path;
   let app;
   try {
-    app = await buildApp({ config, masterKey: master.key, db, journalDir, log });
+    app = await buildApp({ config, masterKey: master.key, db, journalDir, log, accessLog: access });
   } catch (err) {
     await db.close().catch(() => {});
     fail(`cannot open the database ${database}: ${(err as Error).message}`);

@@ -21,6 +21,7 @@ export interface PipelineContext {
   ledger: Ledger;
   metrics: Metrics;
   log: Logger;
+  accessLog: Logger;
 }
 
 export type Headers = Record<string, string | string[] | undefined>;
