@@ -106,6 +106,7 @@ export async function handleLlm(ctx: PipelineContext, endpoint: Endpoint, req: I
       { endpoint, group: resolved.group, model: group, body: call.body, raw: call.rewritten ? null : req.body!, stream: call.stream, headers: req.headers, signal: controller.signal },
       retries,
     );
+    const upstreamAt = performance.now();
     outcome.deployment = attempt.deployment;
     outcome.upstreamModel = upstreamModelFor(attempt.deployment, resolved.capture);
     const preMs = beforeUpstream - req.startedAt;
@@ -118,7 +119,6 @@ export async function handleLlm(ctx: PipelineContext, endpoint: Endpoint, req: I
     const type = attempt.response.headers['content-type'];
     if (call.stream && typeof type === 'string' && type.startsWith('text/event-stream')) {
       streaming = true;
-      const upstreamAt = performance.now();
       const activeLease = lease;
       headers['x-litellm-overhead-duration-ms'] = (preMs + performance.now() - upstreamAt).toFixed(3);
       Object.assign(headers, keySpendHeader(ctx, principal));
@@ -137,7 +137,7 @@ export async function handleLlm(ctx: PipelineContext, endpoint: Endpoint, req: I
             outcome.httpStatus = r.error.status;
           }
           // The record reaches the journal before the answer's last bytes.
-          void settleOnce();
+          return settleOnce();
         },
       });
       return;

@@ -31,7 +31,7 @@ export interface StreamHooks {
   /** Called as output flows; false ends the stream with `budget_exceeded`. */
   onOutput(outputChars: number): boolean;
   /** Called once the answer is complete, before its last bytes are written (the ledger's moment). */
-  beforeEnd(result: StreamResult): void;
+  beforeEnd(result: StreamResult): Promise<unknown>;
 }
 
 const SKIPPED_HEADERS = new Set(['content-length', 'content-encoding', 'transfer-encoding', 'connection', 'keep-alive', 'set-cookie', 'content-type']);
@@ -144,7 +144,7 @@ export async function relayStream(attempt: Attempt, res: ServerResponse, headers
     attempt.done();
     if (result.error) attempt.response.body.destroy();
   }
-  hooks.beforeEnd(result);
+  await hooks.beforeEnd(result);
   if (res.destroyed) return result;
   if (result.error) writeSseError(res, result.error);
   else res.end(tail && pending ? Buffer.concat([tail, pending]) : (tail ?? pending ?? undefined));

@@ -18,16 +18,41 @@ export class Metrics {
     collectDefaultMetrics({ register: this.registry, prefix: 'llmproxy_' });
   }
 
+  /** Labelled series per model group, looked up once: prom-client hashes label objects on every call. */
+  private readonly byModel = new Map<string, ReturnType<Metrics['seriesFor']>>();
+
+  private seriesFor(model: string) {
+    return {
+      input: this.tokens.labels(model, 'input'),
+      cacheRead: this.tokens.labels(model, 'cache_read'),
+      cacheWrite: this.tokens.labels(model, 'cache_write'),
+      output: this.tokens.labels(model, 'output'),
+      reasoning: this.tokens.labels(model, 'reasoning'),
+      spend: this.spend.labels(model),
+      latency: this.latency.labels(model),
+      ttft: this.ttft.labels(model),
+      ok: this.requests.labels(model, '200'),
+    };
+  }
+
   observe(r: SpendRecord): void {
     const model = r.model_group || 'unknown';
-    this.requests.inc({ model, status: String(r.http_status) });
+    let s = this.byModel.get(model);
+    if (!s) {
+      s = this.seriesFor(model);
+      this.byModel.set(model, s);
+    }
+    if (r.http_status === 200) s.ok.inc();
+    else this.requests.inc({ model, status: String(r.http_status) });
     if (r.status === 'error') this.errors.inc({ model, type: r.error_type ?? 'unknown' });
     const u = r.usage;
-    for (const [kind, n] of [['input', u.input], ['cache_read', u.cacheRead], ['cache_write', u.cacheWrite + u.cacheWrite1h], ['output', u.output], ['reasoning', u.reasoning]] as const) {
-      if (n > 0) this.tokens.inc({ model, kind }, n);
-    }
-    if (r.cost_nanos > 0) this.spend.inc({ model }, nanosToUsd(r.cost_nanos));
-    this.latency.observe({ model }, r.latency_ms / 1000);
-    if (r.ttft_ms !== null) this.ttft.observe({ model }, r.ttft_ms / 1000);
+    if (u.input > 0) s.input.inc(u.input);
+    if (u.cacheRead > 0) s.cacheRead.inc(u.cacheRead);
+    if (u.cacheWrite + u.cacheWrite1h > 0) s.cacheWrite.inc(u.cacheWrite + u.cacheWrite1h);
+    if (u.output > 0) s.output.inc(u.output);
+    if (u.reasoning > 0) s.reasoning.inc(u.reasoning);
+    if (r.cost_nanos > 0) s.spend.inc(nanosToUsd(r.cost_nanos));
+    s.latency.observe(r.latency_ms / 1000);
+    if (r.ttft_ms !== null) s.ttft.observe(r.ttft_ms / 1000);
   }
 }
