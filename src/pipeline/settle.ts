@@ -37,8 +37,10 @@ export interface Outcome {
 
 async function usageOf(o: Outcome): Promise<UsageRecord> {
   if (o.usage) return fromOpenAI(o.usage);
-  if (!o.reachedUpstream || !o.call) return EMPTY_USAGE;
-  // No usage from the provider: count what was sent and what was seen coming back.
+  // Refused before the provider, or the provider never answered (an error status, unreachable): no cost.
+  if (!o.reachedUpstream || !o.call || !o.deployment) return EMPTY_USAGE;
+  // An answer without usage (a cut stream, a server that does not report it): count what was sent
+  // and what was seen coming back.
   const input = await countTokens(messagesText(o.call.body));
   const output = Math.ceil(o.outputChars / CHARS_PER_TOKEN);
   return { ...EMPTY_USAGE, input, output, estimated: true };

@@ -90,7 +90,7 @@ describe('metering', () => {
     await api('POST', '/chat/completions', { model: 'emb', messages: [] }, key);
     await api('POST', '/chat/completions', { model: 'gpt-4', messages: [] }, 'sk-unknown-key-000000');
     const logs = (await api('GET', `/spend/logs?api_key=${key}&status=error`)).body.data;
-    assert.deepEqual(logs.map((l: any) => [l.http_status, l.error_type, l.spend]).sort(), [[403, 'key_model_access_denied', 0], [500, 'server_error', 0]]);
+    assert.deepEqual(logs.map((l: any) => [l.http_status, l.error_type, l.spend, l.prompt_tokens]).sort(), [[403, 'key_model_access_denied', 0, 0], [500, 'server_error', 0, 0]]);
   });
 
   test('a stream without usage is estimated and marked so', async () => {
