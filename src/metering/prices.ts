@@ -131,7 +131,8 @@ function fromLitellm(e: LitellmPriceEntry, source: Price['source']): Price {
 }
 
 export class PriceBook {
-  private readonly cache = new Map<string, Price>();
+  /** Per deployment, per upstream model: no key to build on the request path. */
+  private readonly cache = new WeakMap<Deployment, Map<string, Price>>();
   private readonly file: Record<string, LitellmPriceEntry>;
 
   /** `file`: entries of a LiteLLM-format price file, by model name (optional). */
@@ -141,11 +142,15 @@ export class PriceBook {
 
   /** The price of one deployment for one upstream model (wildcard deployments vary by request). */
   priceFor(d: Deployment, upstreamModel: string): Price {
-    const key = `${d.id}\u0000${upstreamModel}`;
-    let p = this.cache.get(key);
+    let byModel = this.cache.get(d);
+    if (!byModel) {
+      byModel = new Map();
+      this.cache.set(d, byModel);
+    }
+    let p = byModel.get(upstreamModel);
     if (!p) {
       p = this.resolve(d, upstreamModel);
-      this.cache.set(key, p);
+      byModel.set(upstreamModel, p);
     }
     return p;
   }

@@ -67,7 +67,6 @@ export async function handleLlm(ctx: PipelineContext, endpoint: Endpoint, req: I
     upstreamId: null,
     usage: null,
     outputChars: 0,
-    reachedUpstream: false,
     error: null,
     httpStatus: 200,
     startedAt: req.startedAt,
@@ -100,7 +99,6 @@ export async function handleLlm(ctx: PipelineContext, endpoint: Endpoint, req: I
 
     const retries = typeof call.body.num_retries === 'number' ? call.body.num_retries : ctx.config.numRetries;
     const beforeUpstream = performance.now();
-    outcome.reachedUpstream = true;
     const attempt = await dispatch(
       ctx,
       { endpoint, group: resolved.group, model: group, body: call.body, raw: call.rewritten ? null : req.body!, stream: call.stream, headers: req.headers, signal: controller.signal },

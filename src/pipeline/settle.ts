@@ -26,8 +26,6 @@ export interface Outcome {
   usage: Record<string, unknown> | null;
   /** Generated characters seen in a stream, for an estimate when usage is missing. */
   outputChars: number;
-  /** Whether the upstream was reached (a request refused before it costs nothing). */
-  reachedUpstream: boolean;
   error: GatewayError | null;
   httpStatus: number;
   startedAt: number;
@@ -38,7 +36,7 @@ export interface Outcome {
 async function usageOf(o: Outcome): Promise<UsageRecord> {
   if (o.usage) return fromOpenAI(o.usage);
   // Refused before the provider, or the provider never answered (an error status, unreachable): no cost.
-  if (!o.reachedUpstream || !o.call || !o.deployment) return EMPTY_USAGE;
+  if (!o.call || !o.deployment) return EMPTY_USAGE;
   // An answer without usage (a cut stream, a server that does not report it): count what was sent
   // and what was seen coming back.
   const input = await countTokens(messagesText(o.call.body));
