@@ -10,8 +10,8 @@ import { KeyCache } from './auth/key-cache.ts';
 import { makeMasterKeyCheck } from './auth/keys.ts';
 import type { GatewayConfig } from './config/load.ts';
 import { createServer } from './http/server.ts';
-import { handleLlm } from './pipeline/handle.ts';
-import type { Endpoint } from './providers/openai/request.ts';
+import { handleCountTokens } from './pipeline/count-tokens.ts';
+import { handleLlm, type Inbound, type Route } from './pipeline/handle.ts';
 import type { PipelineContext } from './pipeline/context.ts';
 import { closeAgents } from './providers/http-client.ts';
 import { Router } from './router/router.ts';
@@ -122,17 +122,24 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   const stopPruning = config.spendLogsRetention ? schedulePruning(db, config.spendLogsRetention, log) : () => {};
   const server = createServer({ bodyLimit: config.maxRequestSizeBytes, log });
 
-  const llmRoutes: [string, Endpoint][] = [
-    ['/chat/completions', 'chat/completions'],
-    ['/v1/chat/completions', 'chat/completions'],
-    ['/embeddings', 'embeddings'],
-    ['/v1/embeddings', 'embeddings'],
+  const chat: Route = { dialect: 'openai', endpoint: 'chat/completions' };
+  const embeddings: Route = { dialect: 'openai', endpoint: 'embeddings' };
+  const messages: Route = { dialect: 'anthropic', endpoint: 'messages' };
+  const llmRoutes: [string, Route | 'count_tokens'][] = [
+    ['/chat/completions', chat],
+    ['/v1/chat/completions', chat],
+    ['/embeddings', embeddings],
+    ['/v1/embeddings', embeddings],
+    // Anthropic's Messages API (Claude Code adds ?beta=true, which the router ignores).
+    ['/v1/messages', messages],
+    ['/v1/messages/count_tokens', 'count_tokens'],
   ];
-  for (const [path, endpoint] of llmRoutes) {
+  for (const [path, route] of llmRoutes) {
     server.post(path, (req, reply) => {
       reply.hijack();
-      const inbound = { id: randomUUID(), headers: req.headers, body: req.body as Buffer | undefined, startedAt: performance.now() };
-      handleLlm(ctx, endpoint, inbound, reply.raw).catch((err) => {
+      const inbound: Inbound = { id: randomUUID(), headers: req.headers, body: req.body as Buffer | undefined, startedAt: performance.now() };
+      const handled = route === 'count_tokens' ? handleCountTokens(ctx, inbound, reply.raw) : handleLlm(ctx, route, inbound, reply.raw);
+      handled.catch((err) => {
         log.error({ err, requestId: inbound.id }, 'LLM handler failed');
         if (!reply.raw.headersSent) reply.raw.writeHead(500).end();
         else reply.raw.destroy();

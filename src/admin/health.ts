@@ -1,9 +1,10 @@
 // Health: liveliness (the process), readiness (the database), and /health, a cheap check of every
-// deployment (GET {api_base}/models with its key), in LiteLLM's shape and without secrets.
+// deployment (its provider's model list, with its key), in LiteLLM's shape and without secrets.
 import type { FastifyInstance } from 'fastify';
 import { request } from 'undici';
 import type { Deployment } from '../config/load.ts';
 import type { PipelineContext } from '../pipeline/context.ts';
+import { ANTHROPIC_VERSION, anthropicUrl } from '../providers/anthropic/request.ts';
 import { dispatcherFor } from '../providers/http-client.ts';
 import type { Db } from '../store/db.ts';
 import { VERSION } from '../version.ts';
@@ -11,9 +12,12 @@ import { requireMaster } from './auth.ts';
 
 async function checkDeployment(d: Deployment): Promise<{ ok: boolean; error?: string }> {
   try {
-    const url = new URL(`${d.apiBase}/models`);
+    const anthropic = d.wire === 'anthropic';
+    const url = new URL(anthropic ? anthropicUrl(d.apiBase, 'models') : `${d.apiBase}/models`);
+    const headers: Record<string, string> = anthropic ? { 'anthropic-version': ANTHROPIC_VERSION } : {};
+    if (d.apiKey) headers[anthropic ? 'x-api-key' : 'authorization'] = anthropic ? d.apiKey : `Bearer ${d.apiKey}`;
     const res = await request(url, {
-      headers: d.apiKey ? { authorization: `Bearer ${d.apiKey}` } : {},
+      headers,
       dispatcher: dispatcherFor(url.origin),
       headersTimeout: 5_000,
       bodyTimeout: 5_000,

@@ -7,6 +7,9 @@ import type { PipelineContext } from '../pipeline/context.ts';
 import type { Db } from '../store/db.ts';
 import { globalSpendNanos, querySpendLogs, type SpendLogRow } from '../store/spend.ts';
 import { requireMaster } from './auth.ts';
+
+/** LiteLLM's names for the kinds of call in spend logs. */
+const CALL_TYPES: Record<string, string> = { chat: 'acompletion', embeddings: 'aembedding', anthropic_messages: 'anthropic_messages' };
 import { parseBody } from './body.ts';
 
 const date = z
@@ -32,7 +35,7 @@ export function spendLogJson(r: SpendLogRow): Record<string, unknown> {
   return {
     request_id: r.request_id,
     upstream_request_id: r.upstream_id,
-    call_type: r.call_type === 'chat' ? 'acompletion' : 'aembedding',
+    call_type: CALL_TYPES[r.call_type] ?? r.call_type,
     api_key: r.key_token ?? 'master_key',
     user: r.user_id,
     team_id: r.team_id,

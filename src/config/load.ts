@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { ConfigFile, PRICE_FIELDS, type ModelEntryShape } from './schema.ts';
-import { PROVIDERS, splitProviderModel } from '../providers/registry.ts';
+import { PROVIDERS, splitProviderModel, type Wire } from '../providers/registry.ts';
 
 export class ConfigError extends Error {}
 
@@ -15,6 +15,8 @@ export interface Deployment {
   id: string;
   modelName: string;
   provider: string;
+  /** The wire format the provider speaks. */
+  wire: Wire;
   /** Model name sent upstream; may hold one `*` for wildcard entries. */
   upstreamModel: string;
   apiBase: string;
@@ -177,6 +179,7 @@ function buildDeployment(
     id,
     modelName: entry.model_name,
     provider,
+    wire: spec.wire,
     upstreamModel: name,
     apiBase: apiBase.replace(/\/+$/, ''),
     apiKey,

@@ -58,3 +58,37 @@ export class GatewayError extends Error {
 export function openaiErrorBody(err: GatewayError): { error: { message: string; type: string; param: string | null; code: string } } {
   return { error: { message: err.message, type: err.type, param: err.param, code: err.code } };
 }
+
+/** Anthropic's error types, by the HTTP status they come with. */
+const TYPES_BY_STATUS: Record<number, string> = {
+  400: 'invalid_request_error',
+  401: 'authentication_error',
+  402: 'billing_error',
+  403: 'permission_error',
+  404: 'not_found_error',
+  408: 'timeout_error',
+  409: 'conflict_error',
+  413: 'request_too_large',
+  429: 'rate_limit_error',
+  500: 'api_error',
+  504: 'timeout_error',
+  529: 'overloaded_error',
+};
+const ANTHROPIC_TYPES = new Set(Object.values(TYPES_BY_STATUS));
+
+/** The Anthropic type for an error: the provider's own when it is one, else by status. */
+export function anthropicErrorType(err: GatewayError): string {
+  if (ANTHROPIC_TYPES.has(err.type)) return err.type;
+  return TYPES_BY_STATUS[err.status] ?? (err.status >= 500 ? 'api_error' : 'invalid_request_error');
+}
+
+export function anthropicErrorBody(err: GatewayError): { type: 'error'; error: { type: string; message: string } } {
+  return { type: 'error', error: { type: anthropicErrorType(err), message: err.message } };
+}
+
+/** The dialect a client speaks, which decides the envelope of its errors. */
+export type ErrorDialect = 'openai' | 'anthropic';
+
+export function errorBody(dialect: ErrorDialect, err: GatewayError): object {
+  return dialect === 'anthropic' ? anthropicErrorBody(err) : openaiErrorBody(err);
+}

@@ -1,7 +1,7 @@
 // Writing answers on the raw response, for the routes that bypass the framework's reply (the LLM
 // routes hijack it to stream and to keep the hot path short).
 import type { ServerResponse } from 'node:http';
-import { GatewayError, openaiErrorBody } from './errors.ts';
+import { type ErrorDialect, GatewayError, errorBody } from './errors.ts';
 
 export function sendJson(res: ServerResponse, status: number, body: string | Buffer, headers: Record<string, string> = {}): void {
   if (res.destroyed) return;
@@ -13,8 +13,8 @@ export function errorHeaders(err: GatewayError): Record<string, string> {
   return err.type === 'budget_exceeded' ? { ...err.headers, 'x-should-retry': 'false' } : err.headers;
 }
 
-export function sendError(res: ServerResponse, err: GatewayError, headers: Record<string, string> = {}): void {
-  sendJson(res, err.status, JSON.stringify(openaiErrorBody(err)), { ...headers, ...errorHeaders(err) });
+export function sendError(res: ServerResponse, err: GatewayError, headers: Record<string, string> = {}, dialect: ErrorDialect = 'openai'): void {
+  sendJson(res, err.status, JSON.stringify(errorBody(dialect, err)), { ...headers, ...errorHeaders(err) });
 }
 
 /** Turns anything thrown into a GatewayError; unknown errors become a 500 that hides the details. */

@@ -1,6 +1,6 @@
 // Server-sent events: finding frame boundaries in a byte stream, and writing an error frame.
 import type { ServerResponse } from 'node:http';
-import { type GatewayError, openaiErrorBody } from './errors.ts';
+import { type ErrorDialect, type GatewayError, errorBody } from './errors.ts';
 
 const LF2 = Buffer.from('\n\n');
 const CRLF2 = Buffer.from('\r\n\r\n');
@@ -41,7 +41,13 @@ export function frameData(frame: Buffer): string | null {
   return data;
 }
 
-export function writeSseError(res: ServerResponse, err: GatewayError): void {
+/** An error as the last frame of a stream: OpenAI's `data:` line, or Anthropic's `error` event. */
+export function errorFrame(dialect: ErrorDialect, err: GatewayError): string {
+  const data = `data: ${JSON.stringify(errorBody(dialect, err))}\n\n`;
+  return dialect === 'anthropic' ? `event: error\n${data}` : data;
+}
+
+export function writeSseError(res: ServerResponse, err: GatewayError, dialect: ErrorDialect = 'openai'): void {
   if (res.destroyed || res.writableEnded) return;
-  res.end(`data: ${JSON.stringify(openaiErrorBody(err))}\n\n`);
+  res.end(errorFrame(dialect, err));
 }

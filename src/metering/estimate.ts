@@ -17,14 +17,18 @@ export async function countTokens(text: string): Promise<number> {
   return counter!(text);
 }
 
-/** Text of a chat request's messages, as a tokenizer would see it. */
+/** Binary payloads (images, documents) and signatures: not text a tokenizer would count. */
+const NOT_TEXT = new Set(['image_url', 'source', 'signature', 'data']);
+
+/** Text of a chat or messages request (system, messages, tools), as a tokenizer would see it. */
 export function messagesText(body: Record<string, unknown>): string {
   const parts: string[] = [];
   const walk = (v: unknown): void => {
     if (typeof v === 'string') parts.push(v);
     else if (Array.isArray(v)) v.forEach(walk);
-    else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) if (k !== 'image_url') walk(x);
+    else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) if (!NOT_TEXT.has(k)) walk(x);
   };
+  if (body.system) walk(body.system);
   walk(body.messages ?? body.input ?? '');
   if (body.tools) walk(JSON.stringify(body.tools));
   return parts.join('\n');

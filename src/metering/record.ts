@@ -14,7 +14,7 @@ export interface SpendRecord {
   deployment_id: string | null;
   provider: string | null;
   model: string | null;
-  call_type: 'chat' | 'embeddings';
+  call_type: 'chat' | 'embeddings' | 'anthropic_messages';
   usage: UsageRecord;
   cost_nanos: number;
   status: 'success' | 'error';

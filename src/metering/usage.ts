@@ -30,6 +30,59 @@ export function fromOpenAI(u: Record<string, any>): UsageRecord {
   return { input: prompt - cacheRead - cacheWrite, cacheRead, cacheWrite, cacheWrite1h: 0, output, reasoning, estimated: false };
 }
 
+/**
+ * Anthropic's convention: input_tokens exclude cache reads and writes, which come in their own fields;
+ * cache writes are split by lifetime in `cache_creation` (5 minutes and 1 hour, priced differently).
+ * Thinking is part of output_tokens and not reported apart.
+ */
+export function fromAnthropic(u: Record<string, any>): UsageRecord {
+  const writes = int(u.cache_creation_input_tokens);
+  const split = u.cache_creation ?? {};
+  const cacheWrite1h = int(split.ephemeral_1h_input_tokens);
+  const cacheWrite = split.ephemeral_5m_input_tokens !== undefined ? int(split.ephemeral_5m_input_tokens) : Math.max(0, writes - cacheWrite1h);
+  return {
+    input: int(u.input_tokens),
+    cacheRead: int(u.cache_read_input_tokens),
+    cacheWrite,
+    cacheWrite1h,
+    output: int(u.output_tokens),
+    reasoning: 0,
+    estimated: false,
+  };
+}
+
+/**
+ * Anthropic streams give usage twice: in message_start, then cumulative in message_delta, which may
+ * restate the input side or leave it null. Later non-null values win; nothing is summed.
+ */
+export function mergeAnthropicUsage(into: Record<string, unknown>, later: Record<string, unknown> | undefined): Record<string, unknown> {
+  if (later) for (const [k, v] of Object.entries(later)) if (v !== null && v !== undefined) into[k] = v;
+  return into;
+}
+
+/** A usage record in Anthropic's convention (the inverse of fromAnthropic). */
+export function toAnthropic(u: UsageRecord): Record<string, unknown> {
+  return {
+    input_tokens: u.input,
+    cache_creation_input_tokens: u.cacheWrite + u.cacheWrite1h,
+    cache_read_input_tokens: u.cacheRead,
+    cache_creation: { ephemeral_5m_input_tokens: u.cacheWrite, ephemeral_1h_input_tokens: u.cacheWrite1h },
+    output_tokens: u.output,
+  };
+}
+
+/** A usage record in OpenAI's convention (the inverse of fromOpenAI). */
+export function toOpenAI(u: UsageRecord): Record<string, unknown> {
+  const prompt = promptTokens(u);
+  return {
+    prompt_tokens: prompt,
+    completion_tokens: u.output,
+    total_tokens: prompt + u.output,
+    prompt_tokens_details: { cached_tokens: u.cacheRead, cache_creation_tokens: u.cacheWrite + u.cacheWrite1h },
+    completion_tokens_details: { reasoning_tokens: u.reasoning },
+  };
+}
+
 export function totalTokens(u: UsageRecord): number {
   return u.input + u.cacheRead + u.cacheWrite + u.cacheWrite1h + u.output;
 }

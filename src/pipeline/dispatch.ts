@@ -5,13 +5,16 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { request, type Dispatcher } from 'undici';
 import type { Deployment } from '../config/load.ts';
 import { GatewayError } from '../http/errors.ts';
-import { buildRequest, type Endpoint, type UpstreamRequest } from '../providers/openai/request.ts';
+import type { Adapter, CallPlan, Dialect, Endpoint, UpstreamRequest } from '../providers/adapter.ts';
+import { ADAPTERS } from '../providers/adapters.ts';
 import { dispatcherFor } from '../providers/http-client.ts';
 import { upstreamModelFor } from '../router/router.ts';
 import type { Headers, PipelineContext } from './context.ts';
 
 export interface Attempt {
   deployment: Deployment;
+  /** Translates (or passes on) between the client's dialect and this deployment's wire format. */
+  adapter: Adapter;
   upstream: UpstreamRequest;
   response: Dispatcher.ResponseData;
   /** Ends the attempt's deadline timer (the relay calls it when the answer is complete). */
@@ -19,6 +22,7 @@ export interface Attempt {
 }
 
 export interface DispatchPlan {
+  dialect: Dialect;
   endpoint: Endpoint;
   group: string;
   /** The model asked for, after the key's aliases (a wildcard group needs it). */
@@ -27,6 +31,7 @@ export interface DispatchPlan {
   raw: Buffer | null;
   stream: boolean;
   headers: Headers;
+  dropParams: boolean;
   signal: AbortSignal;
 }
 
@@ -84,7 +89,12 @@ function connectionError(d: Deployment, err: unknown, timedOut: boolean): Gatewa
 }
 
 async function attemptOnce(d: Deployment, plan: DispatchPlan, capture: string | null): Promise<Attempt> {
-  const upstream = buildRequest(plan.endpoint, plan.body, plan.raw, d, upstreamModelFor(d, capture), plan.headers);
+  if (plan.endpoint === 'embeddings' && d.wire !== 'openai') {
+    throw new GatewayError('bad_request', `Model ${d.modelName} (${d.provider}) does not serve embeddings.`, { param: 'model' });
+  }
+  const adapter = ADAPTERS[plan.dialect][d.wire];
+  const call: CallPlan = { endpoint: plan.endpoint, body: plan.body, raw: plan.raw, headers: plan.headers, dropParams: plan.dropParams };
+  const upstream = adapter.request(call, d, upstreamModelFor(d, capture));
   const controller = new AbortController();
   let timedOut = false;
   const onClientAbort = () => controller.abort(plan.signal.reason);
@@ -111,7 +121,7 @@ async function attemptOnce(d: Deployment, plan: DispatchPlan, capture: string | 
       bodyTimeout: plan.stream ? d.streamTimeoutMs : limit,
     });
     if (plan.stream) clearTimeout(timer);
-    return { deployment: d, upstream, response, done };
+    return { deployment: d, adapter, upstream, response, done };
   } catch (err) {
     done();
     if (plan.signal.aborted) throw err;
@@ -170,7 +180,8 @@ export async function dispatch(ctx: PipelineContext, plan: DispatchPlan, numRetr
         }
       } catch (err) {
         if (plan.signal.aborted) throw err;
-        if (!(err instanceof GatewayError) || err === last && !retryable(err.status)) throw err;
+        // Refusals that another try cannot change (a bad translation, a 400) end the call.
+        if (!(err instanceof GatewayError) || !retryable(err.status)) throw err;
         last = err;
       }
       if (i < numRetries) await sleep(waitMs, undefined, { signal: plan.signal });

@@ -1,5 +1,6 @@
-// An OpenAI-format LLM call, read top to bottom: authenticate, parse, admit, route, dispatch, relay,
-// settle. Every exit (success, upstream error, timeout, client disconnect) goes through settle once.
+// An LLM call in either dialect (OpenAI chat and embeddings, Anthropic messages), read top to bottom:
+// authenticate, parse, admit, route, dispatch, relay, settle. Every exit (success, upstream error,
+// timeout, client disconnect) goes through settle once; errors answer in the client's dialect.
 import type { ServerResponse } from 'node:http';
 import type { Principal } from '../auth/principal.ts';
 import { GatewayError } from '../http/errors.ts';
@@ -10,7 +11,8 @@ import { CHARS_PER_TOKEN } from '../metering/estimate.ts';
 import { nanosToUsd } from '../metering/money.ts';
 import { EMPTY_USAGE } from '../metering/usage.ts';
 import { resolveAlias } from '../policy/model-access.ts';
-import type { Endpoint } from '../providers/openai/request.ts';
+import { parseMessages } from '../dialects/anthropic-messages.ts';
+import type { Dialect, Endpoint } from '../providers/adapter.ts';
 import { upstreamModelFor } from '../router/router.ts';
 import { admitLimits, admitModel, extendLease, type Lease } from './admit.ts';
 import { authenticate } from './authenticate.ts';
@@ -28,9 +30,22 @@ export interface Inbound {
   startedAt: number;
 }
 
+/** What the client called: its dialect and endpoint. */
+export interface Route {
+  dialect: Dialect;
+  endpoint: Endpoint;
+}
+
 const PARSERS: Record<Endpoint, (raw: Buffer | undefined) => LlmRequest> = {
   'chat/completions': parseChat,
   embeddings: parseEmbeddings,
+  messages: parseMessages,
+};
+
+const CALL_TYPES: Record<Endpoint, Outcome['callType']> = {
+  'chat/completions': 'chat',
+  embeddings: 'embeddings',
+  messages: 'anthropic_messages',
 };
 
 function keySpendHeader(ctx: PipelineContext, p: Principal): Record<string, string> {
@@ -38,7 +53,8 @@ function keySpendHeader(ctx: PipelineContext, p: Principal): Record<string, stri
   return { 'x-litellm-key-spend': String(nanosToUsd(p.key.spend_nanos + ctx.limiter.pending(p.token))) };
 }
 
-export async function handleLlm(ctx: PipelineContext, endpoint: Endpoint, req: Inbound, res: ServerResponse): Promise<void> {
+export async function handleLlm(ctx: PipelineContext, route: Route, req: Inbound, res: ServerResponse): Promise<void> {
+  const { dialect, endpoint } = route;
   const base: Record<string, string> = { 'x-litellm-call-id': req.id };
   const controller = new AbortController();
   const onClose = () => {
@@ -51,7 +67,7 @@ export async function handleLlm(ctx: PipelineContext, endpoint: Endpoint, req: I
     principal = await authenticate(ctx, req.headers);
   } catch (err) {
     // Failed authentication costs no record and no database write.
-    sendError(res, asGatewayError(err), base);
+    sendError(res, asGatewayError(err), base, dialect);
     res.off('close', onClose);
     return;
   }
@@ -60,7 +76,7 @@ export async function handleLlm(ctx: PipelineContext, endpoint: Endpoint, req: I
     id: req.id,
     principal,
     call: null,
-    callType: endpoint === 'embeddings' ? 'embeddings' : 'chat',
+    callType: CALL_TYPES[endpoint],
     group: '',
     deployment: null,
     upstreamModel: null,
@@ -101,7 +117,18 @@ export async function handleLlm(ctx: PipelineContext, endpoint: Endpoint, req: I
     const beforeUpstream = performance.now();
     const attempt = await dispatch(
       ctx,
-      { endpoint, group: resolved.group, model: group, body: call.body, raw: call.rewritten ? null : req.body!, stream: call.stream, headers: req.headers, signal: controller.signal },
+      {
+        dialect,
+        endpoint,
+        group: resolved.group,
+        model: group,
+        body: call.body,
+        raw: call.rewritten ? null : req.body!,
+        stream: call.stream,
+        headers: req.headers,
+        dropParams: ctx.config.dropParams,
+        signal: controller.signal,
+      },
       retries,
     );
     const upstreamAt = performance.now();
@@ -120,7 +147,7 @@ export async function handleLlm(ctx: PipelineContext, endpoint: Endpoint, req: I
       const activeLease = lease;
       headers['x-litellm-overhead-duration-ms'] = (preMs + performance.now() - upstreamAt).toFixed(3);
       Object.assign(headers, keySpendHeader(ctx, principal));
-      await relayStream(attempt, res, headers, {
+      await relayStream(attempt, res, headers, dialect, {
         onOutput: (chars) => {
           const needed = costNanos({ ...EMPTY_USAGE, input: activeLease.promptTokens, output: Math.ceil(chars / CHARS_PER_TOKEN) }, activeLease.price);
           return extendLease(ctx, principal, activeLease, needed);
@@ -142,8 +169,9 @@ export async function handleLlm(ctx: PipelineContext, endpoint: Endpoint, req: I
     }
     const answer = await readWhole(attempt);
     outcome.firstByteAt = answer.arrivedAt;
-    outcome.usage = (answer.json?.usage as Record<string, unknown> | undefined) ?? null;
-    outcome.upstreamId = typeof answer.json?.id === 'string' ? answer.json.id : null;
+    const translated = attempt.adapter.answer(answer.body, attempt.upstream);
+    outcome.usage = translated.usage;
+    outcome.upstreamId = translated.upstreamId;
     const cost = await settleOnce();
     if (res.destroyed) return;
     res.writeHead(attempt.response.statusCode, {
@@ -151,10 +179,10 @@ export async function handleLlm(ctx: PipelineContext, endpoint: Endpoint, req: I
       ...keySpendHeader(ctx, principal),
       'x-litellm-response-cost': String(nanosToUsd(cost)),
       'x-litellm-overhead-duration-ms': (preMs + performance.now() - answer.arrivedAt).toFixed(3),
-      'content-type': typeof type === 'string' ? type : 'application/json',
-      'content-length': answer.body.length,
+      'content-type': translated.body === answer.body && typeof type === 'string' ? type : 'application/json',
+      'content-length': Buffer.byteLength(translated.body),
     });
-    res.end(answer.body);
+    res.end(translated.body);
   } catch (err) {
     const gerr = asGatewayError(err);
     if (gerr.name === 'internal') ctx.log.error({ err, requestId: req.id }, 'request failed');
@@ -163,8 +191,8 @@ export async function handleLlm(ctx: PipelineContext, endpoint: Endpoint, req: I
     outcome.httpStatus = outcome.error.status;
     await settleOnce();
     if (disconnected) return;
-    if (streaming || res.headersSent) writeSseError(res, gerr);
-    else sendError(res, gerr, base);
+    if (streaming || res.headersSent) writeSseError(res, gerr, dialect);
+    else sendError(res, gerr, base, dialect);
   } finally {
     if (!settled) await settleOnce();
     res.off('close', onClose);

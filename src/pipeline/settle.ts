@@ -7,7 +7,7 @@ import { costNanos } from '../metering/cost.ts';
 import { CHARS_PER_TOKEN, countTokens, messagesText } from '../metering/estimate.ts';
 import { NO_PRICE } from '../metering/prices.ts';
 import type { SpendRecord } from '../metering/record.ts';
-import { EMPTY_USAGE, fromOpenAI, totalTokens, type UsageRecord } from '../metering/usage.ts';
+import { EMPTY_USAGE, totalTokens, type UsageRecord } from '../metering/usage.ts';
 import { release, type Lease } from './admit.ts';
 import { deploymentScope } from './dispatch.ts';
 import type { PipelineContext } from './context.ts';
@@ -22,8 +22,8 @@ export interface Outcome {
   deployment: Deployment | null;
   upstreamModel: string | null;
   upstreamId: string | null;
-  /** The provider's usage object, if it sent one. */
-  usage: Record<string, unknown> | null;
+  /** The provider's usage, if it sent one, in the common record. */
+  usage: UsageRecord | null;
   /** Generated characters seen in a stream, for an estimate when usage is missing. */
   outputChars: number;
   error: GatewayError | null;
@@ -34,7 +34,7 @@ export interface Outcome {
 }
 
 async function usageOf(o: Outcome): Promise<UsageRecord> {
-  if (o.usage) return fromOpenAI(o.usage);
+  if (o.usage) return o.usage;
   // Refused before the provider, or the provider never answered (an error status, unreachable): no cost.
   if (!o.call || !o.deployment) return EMPTY_USAGE;
   // An answer without usage (a cut stream, a server that does not report it): count what was sent
@@ -106,7 +106,7 @@ export async function settle(ctx: PipelineContext, o: Outcome, lease: Lease | nu
       ctx.limiter.addTokens(`${o.principal.token}:${o.group}`, totalTokens(usage), Date.now());
     }
     if (o.deployment?.tpm != null) ctx.limiter.addTokens(deploymentScope(o.deployment), totalTokens(usage), Date.now());
-    if (!o.error && o.callType === 'chat' && !usage.estimated) ctx.expectedOutput.observe(o.group, usage.output);
+    if (!o.error && o.callType !== 'embeddings' && !usage.estimated) ctx.expectedOutput.observe(o.group, usage.output);
   } catch (err) {
     ctx.log.error({ err, requestId: o.id }, 'settling a request failed');
   } finally {

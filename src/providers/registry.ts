@@ -1,7 +1,12 @@
-// Providers this version can call, all of them OpenAI-compatible on the wire. Each entry says where
-// the provider lives by default and which environment variables LiteLLM reads for it.
+// Providers this version can call: Anthropic's Messages API and the OpenAI-compatible ones. Each entry
+// says which wire format it speaks, where it lives by default and which environment variables LiteLLM
+// reads for it.
+
+/** The two wire formats: OpenAI chat completions, and Anthropic messages. */
+export type Wire = 'openai' | 'anthropic';
 
 export interface ProviderSpec {
+  wire: Wire;
   /** Default API base; null when the operator must give `api_base`. */
   defaultBase: string | null;
   keyEnv: string | null;
@@ -11,6 +16,7 @@ export interface ProviderSpec {
 }
 
 const openaiCompatible = (defaultBase: string | null, keyEnv: string | null, baseEnv: string | null = null): ProviderSpec => ({
+  wire: 'openai',
   defaultBase,
   keyEnv,
   baseEnv,
@@ -18,6 +24,7 @@ const openaiCompatible = (defaultBase: string | null, keyEnv: string | null, bas
 });
 
 export const PROVIDERS: Record<string, ProviderSpec> = {
+  anthropic: { wire: 'anthropic', defaultBase: 'https://api.anthropic.com', keyEnv: 'ANTHROPIC_API_KEY', baseEnv: 'ANTHROPIC_API_BASE', streamUsage: false },
   openai: openaiCompatible('https://api.openai.com/v1', 'OPENAI_API_KEY', 'OPENAI_API_BASE'),
   custom_openai: openaiCompatible(null, 'OPENAI_API_KEY'),
   openai_like: openaiCompatible(null, null),
@@ -40,7 +47,7 @@ export const PROVIDERS: Record<string, ProviderSpec> = {
 
 /** Providers LiteLLM knows that need their own adapter; they come in later versions. */
 export const PLANNED_PROVIDERS = new Set([
-  'anthropic', 'azure', 'azure_ai', 'bedrock', 'gemini', 'vertex_ai', 'cohere', 'sagemaker', 'huggingface', 'replicate', 'watsonx',
+  'azure', 'azure_ai', 'bedrock', 'gemini', 'vertex_ai', 'cohere', 'sagemaker', 'huggingface', 'replicate', 'watsonx',
 ]);
 
 /** Splits `provider/model`; a bare model name is an OpenAI model, as in LiteLLM. */

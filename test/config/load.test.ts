@@ -88,9 +88,18 @@ router_settings:
 });
 
 test('providers this version does not have yet are skipped with a warning', () => {
-  const { config, warnings } = load('model_list:\n  - model_name: claude\n    litellm_params: { model: anthropic/claude-sonnet-4-5 }\n');
+  const { config, warnings } = load('model_list:\n  - model_name: g\n    litellm_params: { model: gemini/gemini-2.5-pro }\n');
   assert.equal(config.deployments.length, 0);
-  assert.match(warnings[0]!, /provider "anthropic" is not supported by this version yet/);
+  assert.match(warnings[0]!, /provider "gemini" is not supported by this version yet/);
+});
+
+test('anthropic deployments speak the Anthropic wire format, with its default base and key variable', () => {
+  const { config } = load('model_list:\n  - model_name: claude\n    litellm_params: { model: anthropic/claude-sonnet-4-5 }\n', { ANTHROPIC_API_KEY: 'sk-ant-x' });
+  const d = config.deployments[0]!;
+  assert.equal(d.wire, 'anthropic');
+  assert.equal(d.apiBase, 'https://api.anthropic.com');
+  assert.equal(d.apiKey, 'sk-ant-x');
+  assert.equal(d.upstreamModel, 'claude-sonnet-4-5');
 });
 
 const bad: [string, string, RegExp][] = [

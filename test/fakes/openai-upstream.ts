@@ -10,6 +10,8 @@
 //   [[gap:MS]]        wait between stream chunks
 //   [[cut:N]]         destroy the connection after N content chunks
 //   [[no-usage]]      send no usage at all
+//   [[tool-call]]     call the first tool of the request with {"path":"README.md"} (arguments streamed in two pieces)
+//   [[reasoning]]     send reasoning_content before the answer, as DeepSeek and vLLM do
 // GET /v1/models answers a model list (the gateway's /health checks it).
 // Every request is recorded, with whether the client went away before the answer ended.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -152,6 +154,10 @@ export async function startFakeOpenAI(opts: FakeOptions = {}): Promise<FakeUpstr
       completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
     };
     const noUsage = directive(text, 'no-usage') !== null;
+    const toolName = directive(text, 'tool-call') !== null ? String(body.tools?.[0]?.function?.name ?? 'none') : null;
+    if (toolName) finish = 'tool_calls';
+    const ARGS = ['{"path":', '"README.md"}'];
+    const reasoning = directive(text, 'reasoning') !== null ? 'Thinking about it.' : null;
 
     if (body.stream !== true) {
       const out = JSON.stringify({
@@ -162,7 +168,14 @@ export async function startFakeOpenAI(opts: FakeOptions = {}): Promise<FakeUpstr
         choices: [
           {
             index: 0,
-            message: { role: 'assistant', content: words.join(' '), refusal: null, annotations: [] },
+            message: {
+              role: 'assistant',
+              content: toolName ? null : words.join(' '),
+              refusal: null,
+              annotations: [],
+              ...(reasoning ? { reasoning_content: reasoning } : {}),
+              ...(toolName ? { tool_calls: [{ id: 'call_fake1', type: 'function', function: { name: toolName, arguments: ARGS.join('') } }] } : {}),
+            },
             logprobs: null,
             finish_reason: finish,
           },
@@ -183,6 +196,12 @@ export async function startFakeOpenAI(opts: FakeOptions = {}): Promise<FakeUpstr
     const frame = (choices: unknown[], extra: Record<string, unknown> = {}) =>
       `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, system_fingerprint: 'fp_fake', choices, ...(includeUsage ? { usage: null } : {}), ...extra })}\n\n`;
     res.write(frame([{ index: 0, delta: { role: 'assistant', content: '', refusal: null }, logprobs: null, finish_reason: null }]));
+    if (reasoning) res.write(frame([{ index: 0, delta: { reasoning_content: reasoning }, logprobs: null, finish_reason: null }]));
+    if (toolName) {
+      res.write(frame([{ index: 0, delta: { tool_calls: [{ index: 0, id: 'call_fake1', type: 'function', function: { name: toolName, arguments: '' } }] }, logprobs: null, finish_reason: null }]));
+      for (const part of ARGS) res.write(frame([{ index: 0, delta: { tool_calls: [{ index: 0, function: { arguments: part } }] }, logprobs: null, finish_reason: null }]));
+      words = [];
+    }
     for (let i = 0; i < words.length; i++) {
       if (gap) await sleep(gap);
       if (cut !== null && i === Number(cut)) {

@@ -1,10 +1,11 @@
 // OpenAI chat completions and embeddings to an OpenAI-compatible upstream: the same dialect on both sides, so the
 // body is changed as little as possible (model rewritten, gateway-only fields removed, usage asked for).
 import type { Deployment } from '../../config/load.ts';
+import type { CallPlan, UpstreamRequest } from '../adapter.ts';
 import { PROVIDERS } from '../registry.ts';
 
 /** Fields LiteLLM clients send for the gateway itself; they never reach the provider. */
-const GATEWAY_FIELDS = [
+export const GATEWAY_FIELDS = [
   'metadata', 'litellm_metadata', 'tags', 'fallbacks', 'context_window_fallback_dict', 'num_retries', 'max_retries',
   'mock_response', 'mock_testing_fallbacks', 'mock_timeout', 'caching', 'cache', 'guardrails', 'api_key', 'api_base',
   'base_url', 'api_version', 'timeout', 'stream_timeout', 'request_timeout', 'extra_headers', 'drop_params',
@@ -15,25 +16,9 @@ const GATEWAY_FIELDS = [
 /** Client headers passed on to the provider; nothing else is, the client's credential least of all. */
 const FORWARDED_HEADERS = ['openai-organization', 'openai-project', 'openai-beta'];
 
-export interface UpstreamRequest {
-  url: string;
-  headers: Record<string, string>;
-  body: string | Buffer;
-  /** Whether the client itself asked for a usage chunk (else the one the gateway asked for is dropped). */
-  clientWantsUsage: boolean;
-}
-
-export type Endpoint = 'chat/completions' | 'embeddings';
-
-export function buildRequest(
-  endpoint: Endpoint,
-  body: Record<string, unknown>,
-  /** The client's bytes, sent as they are when nothing changed; null when the gateway rewrote the body. */
-  raw: Buffer | null,
-  d: Deployment,
-  upstreamModel: string,
-  clientHeaders: Record<string, string | string[] | undefined>,
-): UpstreamRequest {
+export function buildRequest(plan: CallPlan, d: Deployment, upstreamModel: string): UpstreamRequest {
+  const { body, raw, headers: clientHeaders } = plan;
+  const endpoint = plan.endpoint === 'embeddings' ? 'embeddings' : 'chat/completions';
   let changed = false;
   let out = body;
   const copy = () => {

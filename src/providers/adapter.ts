@@ -1,0 +1,61 @@
+// What a call needs from the provider side, whatever the two dialects: the request to send, and the
+// answer turned back into the client's dialect (whole, or as a stream codec fed frame by frame) with
+// the usage read on the way. One adapter per pair of client dialect and upstream wire format.
+import type { Deployment } from '../config/load.ts';
+import type { GatewayError } from '../http/errors.ts';
+import type { UsageRecord } from '../metering/usage.ts';
+import type { Wire } from './registry.ts';
+
+/** The dialect the client speaks; `embeddings` is OpenAI's, answered only by OpenAI-wire providers. */
+export type Dialect = 'openai' | 'anthropic';
+
+export type Endpoint = 'chat/completions' | 'embeddings' | 'messages';
+
+export interface CallPlan {
+  endpoint: Endpoint;
+  body: Record<string, unknown>;
+  /** The client's bytes, sent as they are when nothing changed; null when the gateway rewrote the body. */
+  raw: Buffer | null;
+  headers: Record<string, string | string[] | undefined>;
+  dropParams: boolean;
+}
+
+export interface UpstreamRequest {
+  url: string;
+  headers: Record<string, string>;
+  body: string | Buffer;
+  /** Whether the client itself asked for a usage chunk (else the one the gateway asked for is dropped). */
+  clientWantsUsage: boolean;
+}
+
+export interface Translated {
+  /** The answer in the client's dialect. */
+  body: Buffer | string;
+  usage: UsageRecord | null;
+  upstreamId: string | null;
+}
+
+/**
+ * Turns runs of complete upstream SSE frames into the client's frames. The closing frames (`[DONE]`,
+ * `message_stop`) are held back and given by `finish()`, written once the spend record is journaled.
+ */
+export interface StreamCodec {
+  push(frames: Buffer): Buffer | string;
+  finish(): Buffer | string;
+  usage: UsageRecord | null;
+  upstreamId: string | null;
+  /** Characters of generated text seen so far (text, reasoning, tool arguments): the running meter. */
+  outputChars: number;
+  /** An error the upstream sent inside the stream (already relayed to the client in its dialect). */
+  upstreamError: GatewayError | null;
+  /** Whether the upstream ended its stream properly; a stream that stops short is an error. */
+  complete: boolean;
+}
+
+export interface Adapter {
+  request(plan: CallPlan, d: Deployment, upstreamModel: string): UpstreamRequest;
+  answer(body: Buffer, up: UpstreamRequest): Translated;
+  stream(up: UpstreamRequest): StreamCodec;
+}
+
+export type AdapterTable = Record<Dialect, Record<Wire, Adapter>>;

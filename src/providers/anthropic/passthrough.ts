@@ -1,0 +1,78 @@
+// Anthropic dialect to an Anthropic upstream: the answer goes back as Anthropic wrote it, frame by
+// frame, while usage is read from `message_start` and `message_delta`, output is metered from the text,
+// thinking and tool-input deltas, and `message_stop` is held back until the spend record is journaled.
+import type { GatewayError } from '../../http/errors.ts';
+import { frameData, splitFrames } from '../../http/sse.ts';
+import { fromAnthropic, mergeAnthropicUsage, type UsageRecord } from '../../metering/usage.ts';
+import type { Adapter, StreamCodec, Translated } from '../adapter.ts';
+import { parseJsonAnswer, textChars } from '../openai/passthrough.ts';
+import { passthroughRequest } from './request.ts';
+import { anthropicStreamError } from './response.ts';
+
+const TEXT_FIELDS = ['"text":"', '"thinking":"', '"partial_json":"'].map((s) => Buffer.from(s));
+const USAGE = Buffer.from('"usage"');
+const STOP = Buffer.from('"message_stop"');
+const ERROR = Buffer.from('event: error');
+const EMPTY = Buffer.alloc(0);
+
+class AnthropicPassthroughStream implements StreamCodec {
+  usage: UsageRecord | null = null;
+  upstreamId: string | null = null;
+  outputChars = 0;
+  upstreamError: GatewayError | null = null;
+  complete = false;
+  private rawUsage: Record<string, unknown> = {};
+  private tail: Buffer | null = null;
+
+  push(run: Buffer): Buffer {
+    this.outputChars += textChars(run, TEXT_FIELDS);
+    if (run.indexOf(USAGE) < 0 && run.indexOf(STOP) < 0 && run.indexOf(ERROR) < 0 && this.tail === null) return run;
+    const keep: Buffer[] = [];
+    for (const frame of splitFrames(run)) {
+      if (this.tail) {
+        this.tail = Buffer.concat([this.tail, frame]);
+        continue;
+      }
+      const data = frame.indexOf(USAGE) >= 0 || frame.indexOf(STOP) >= 0 || frame.indexOf(ERROR) >= 0 ? frameData(frame) : null;
+      let ev: Record<string, any> | null = null;
+      try {
+        ev = data === null ? null : JSON.parse(data);
+      } catch {
+        // not JSON: relayed untouched
+      }
+      if (ev?.type === 'message_start') {
+        this.upstreamId = typeof ev.message?.id === 'string' ? ev.message.id : null;
+        this.rawUsage = mergeAnthropicUsage({}, ev.message?.usage);
+        this.usage = fromAnthropic(this.rawUsage);
+      } else if (ev?.type === 'message_delta' && ev.usage) {
+        this.usage = fromAnthropic(mergeAnthropicUsage(this.rawUsage, ev.usage));
+      } else if (ev?.type === 'message_stop') {
+        this.complete = true;
+        this.tail = frame;
+        continue;
+      } else if (ev?.type === 'error') {
+        this.upstreamError = anthropicStreamError(ev);
+      }
+      keep.push(frame);
+    }
+    return Buffer.concat(keep);
+  }
+
+  finish(): Buffer {
+    return this.tail ?? EMPTY;
+  }
+
+}
+
+export const anthropicPassthrough: Adapter = {
+  request: passthroughRequest,
+  answer(body: Buffer): Translated {
+    const json = parseJsonAnswer(body);
+    return {
+      body,
+      usage: json?.usage && typeof json.usage === 'object' ? fromAnthropic(json.usage) : null,
+      upstreamId: typeof json?.id === 'string' ? json.id : null,
+    };
+  },
+  stream: () => new AnthropicPassthroughStream(),
+};

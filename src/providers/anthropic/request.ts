@@ -1,0 +1,291 @@
+// Requests to Anthropic's Messages API: where they go, the headers (the deployment's key, the client's
+// `anthropic-version` and `anthropic-beta`), the passthrough of an Anthropic-format body (only the model
+// rewritten), and the translation of an OpenAI chat request.
+import type { Deployment } from '../../config/load.ts';
+import { GatewayError } from '../../http/errors.ts';
+import type { CallPlan, UpstreamRequest } from '../adapter.ts';
+import { GATEWAY_FIELDS } from '../openai/request.ts';
+
+export const ANTHROPIC_VERSION = '2023-06-01';
+/** max_tokens is required by Anthropic; LiteLLM's default when an OpenAI client gives none. */
+export const DEFAULT_MAX_TOKENS = 4096;
+/** Thinking budgets for `reasoning_effort` on models before adaptive thinking, as LiteLLM maps them. */
+const EFFORT_BUDGETS: Record<string, number> = { minimal: 1024, low: 1024, medium: 2048, high: 4096, xhigh: 8192, max: 16384 };
+const MIN_THINKING_BUDGET = 1024;
+
+/**
+ * Claude 4.6 and later think adaptively, steered by `output_config.effort` (a thinking budget is
+ * refused from Opus 4.7 on); earlier models take a budget.
+ */
+export function thinksAdaptively(model: string): boolean {
+  const m = /claude-(?:opus|sonnet|haiku)-(\d+)(?:-(\d+))?/.exec(model) ?? /claude-(\d+)(?:-(\d+))?-(?:opus|sonnet|haiku)/.exec(model);
+  if (!m) return false;
+  const major = Number(m[1]);
+  const minor = m[2] !== undefined && m[2].length <= 2 ? Number(m[2]) : 0;
+  return major > 4 || (major === 4 && minor >= 6);
+}
+
+/** `api_base` may be the host, `…/v1` or the full `…/v1/messages`, as LiteLLM accepts. */
+export function anthropicUrl(apiBase: string, path: 'messages' | 'messages/count_tokens' | 'models'): string {
+  const base = apiBase.replace(/\/v1\/messages$/, '').replace(/\/v1$/, '');
+  return `${base}/v1/${path}`;
+}
+
+export function anthropicHeaders(d: Deployment, clientHeaders: CallPlan['headers'], stream: boolean): Record<string, string> {
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    accept: stream ? 'text/event-stream' : 'application/json',
+    // Identity so that usage can be read from the answer as it passes.
+    'accept-encoding': 'identity',
+    'anthropic-version': typeof clientHeaders['anthropic-version'] === 'string' ? clientHeaders['anthropic-version'] : ANTHROPIC_VERSION,
+  };
+  if (d.apiKey) headers['x-api-key'] = d.apiKey;
+  const beta = clientHeaders['anthropic-beta'];
+  if (typeof beta === 'string' && beta !== '') headers['anthropic-beta'] = beta;
+  for (const [k, v] of Object.entries(d.extraHeaders)) headers[k.toLowerCase()] = v;
+  return headers;
+}
+
+/** Gateway-only fields; `metadata` is Anthropic's own (`user_id`), so it stays. */
+const PASSTHROUGH_DROPPED = GATEWAY_FIELDS.filter((f) => f !== 'metadata');
+
+/** An Anthropic-format body to an Anthropic upstream: the model rewritten, gateway fields removed. */
+export function passthroughRequest(plan: CallPlan, d: Deployment, upstreamModel: string): UpstreamRequest {
+  const { body, raw } = plan;
+  let out = body;
+  let changed = false;
+  if (body.model !== upstreamModel || PASSTHROUGH_DROPPED.some((f) => f in body)) {
+    out = { ...body, model: upstreamModel };
+    for (const f of PASSTHROUGH_DROPPED) delete out[f];
+    changed = true;
+  }
+  return {
+    url: anthropicUrl(d.apiBase, 'messages'),
+    headers: anthropicHeaders(d, plan.headers, body.stream === true),
+    body: changed || raw === null ? JSON.stringify(out) : raw,
+    clientWantsUsage: true,
+  };
+}
+
+// ---- OpenAI chat → Anthropic messages -------------------------------------------------------------
+
+type Block = Record<string, unknown>;
+interface Turn {
+  role: 'user' | 'assistant';
+  content: Block[];
+}
+
+const bad = (param: string, message: string) => new GatewayError('bad_request', message, { param });
+
+function withCache(block: Block, part: Record<string, unknown>): Block {
+  if (part.cache_control !== undefined) block.cache_control = part.cache_control;
+  return block;
+}
+
+const DATA_URL = /^data:([^;,]+);base64,(.*)$/s;
+
+function imageBlock(part: Record<string, unknown>, path: string): Block {
+  const ref = part.image_url;
+  const url = typeof ref === 'string' ? ref : (ref as { url?: unknown } | undefined)?.url;
+  if (typeof url !== 'string') throw bad(`${path}.image_url.url`, `${path}.image_url.url must be a string.`);
+  const m = DATA_URL.exec(url);
+  const source = m ? { type: 'base64', media_type: m[1], data: m[2] } : { type: 'url', url };
+  return withCache({ type: 'image', source }, part);
+}
+
+function fileBlock(part: Record<string, unknown>, path: string): Block {
+  const file = (part.file ?? {}) as { file_data?: unknown; file_id?: unknown };
+  const m = typeof file.file_data === 'string' ? DATA_URL.exec(file.file_data) : null;
+  if (!m) throw bad(`${path}.file`, `${path}.file: only inline file_data (a base64 data URL) can be sent to Anthropic models.`);
+  return withCache({ type: 'document', source: { type: 'base64', media_type: m[1], data: m[2] } }, part);
+}
+
+/** Content (a string or parts) as Anthropic blocks; empty text is left out (Anthropic refuses it). */
+function contentBlocks(content: unknown, path: string, allowMedia: boolean): Block[] {
+  if (content === null || content === undefined) return [];
+  if (typeof content === 'string') return content === '' ? [] : [{ type: 'text', text: content }];
+  if (!Array.isArray(content)) throw bad(path, `${path} must be a string or an array of content parts.`);
+  const blocks: Block[] = [];
+  content.forEach((part: Record<string, unknown>, i) => {
+    const at = `${path}[${i}]`;
+    if (!part || typeof part !== 'object') throw bad(at, `${at} must be an object.`);
+    switch (part.type) {
+      case 'text':
+      case 'input_text':
+        if (typeof part.text !== 'string') throw bad(`${at}.text`, `${at}.text must be a string.`);
+        if (part.text !== '') blocks.push(withCache({ type: 'text', text: part.text }, part));
+        break;
+      case 'refusal':
+        if (typeof part.refusal === 'string' && part.refusal !== '') blocks.push({ type: 'text', text: part.refusal });
+        break;
+      case 'image_url':
+        if (!allowMedia) throw bad(at, `${at}: images are only accepted in user messages.`);
+        blocks.push(imageBlock(part, at));
+        break;
+      case 'file':
+        if (!allowMedia) throw bad(at, `${at}: files are only accepted in user messages.`);
+        blocks.push(fileBlock(part, at));
+        break;
+      default:
+        throw bad(`${at}.type`, `${at}.type "${String(part.type)}" cannot be sent to Anthropic models.`);
+    }
+  });
+  return blocks;
+}
+
+function toolUse(call: Record<string, any>, path: string): Block {
+  const fn = call?.function;
+  if (typeof fn?.name !== 'string') throw bad(`${path}.function.name`, `${path}.function.name must be a string.`);
+  let input: unknown = {};
+  const args = fn.arguments;
+  if (typeof args === 'string' && args.trim() !== '') {
+    try {
+      input = JSON.parse(args);
+    } catch {
+      throw bad(`${path}.function.arguments`, `${path}.function.arguments is not valid JSON.`);
+    }
+  } else if (args && typeof args === 'object') input = args;
+  return { type: 'tool_use', id: String(call.id ?? ''), name: fn.name, input };
+}
+
+function toolResultContent(content: unknown, path: string): string | Block[] {
+  if (typeof content === 'string') return content;
+  return contentBlocks(content, path, true);
+}
+
+function messagesToTurns(messages: Record<string, any>[]): { system: Block[]; turns: Turn[] } {
+  const system: Block[] = [];
+  const turns: Turn[] = [];
+  const push = (role: Turn['role'], blocks: Block[]) => {
+    if (blocks.length === 0) return;
+    const last = turns[turns.length - 1];
+    // Anthropic wants user and assistant turns to alternate: consecutive ones are merged.
+    if (last && last.role === role) last.content.push(...blocks);
+    else turns.push({ role, content: blocks });
+  };
+  messages.forEach((m, i) => {
+    const path = `messages[${i}]`;
+    switch (m.role) {
+      case 'system':
+      case 'developer':
+        system.push(...contentBlocks(m.content, `${path}.content`, false));
+        break;
+      case 'user':
+        push('user', contentBlocks(m.content, `${path}.content`, true));
+        break;
+      case 'assistant': {
+        const blocks: Block[] = [];
+        // Thinking blocks go back first and byte for byte: their signatures are checked upstream.
+        if (Array.isArray(m.thinking_blocks)) blocks.push(...m.thinking_blocks);
+        blocks.push(...contentBlocks(m.content, `${path}.content`, false));
+        if (Array.isArray(m.tool_calls)) m.tool_calls.forEach((c, j) => blocks.push(toolUse(c, `${path}.tool_calls[${j}]`)));
+        push('assistant', blocks);
+        break;
+      }
+      case 'tool':
+        if (typeof m.tool_call_id !== 'string') throw bad(`${path}.tool_call_id`, `${path}.tool_call_id must be a string.`);
+        push('user', [{ type: 'tool_result', tool_use_id: m.tool_call_id, content: toolResultContent(m.content, `${path}.content`) }]);
+        break;
+      default:
+        throw bad(`${path}.role`, `${path}.role "${String(m.role)}" cannot be sent to Anthropic models.`);
+    }
+  });
+  return { system, turns };
+}
+
+function toolChoice(choice: unknown, parallel: unknown): Block | undefined {
+  let out: Block | undefined;
+  if (choice === 'auto') out = { type: 'auto' };
+  else if (choice === 'required') out = { type: 'any' };
+  else if (choice === 'none') out = { type: 'none' };
+  else if (choice && typeof choice === 'object') {
+    const name = (choice as { function?: { name?: unknown } }).function?.name;
+    if (typeof name !== 'string') throw bad('tool_choice.function.name', 'tool_choice.function.name must be a string.');
+    out = { type: 'tool', name };
+  } else if (choice !== undefined && choice !== null) throw bad('tool_choice', 'tool_choice must be "auto", "required", "none" or a function.');
+  if (parallel === false) out = { ...(out ?? { type: 'auto' }), disable_parallel_tool_use: true };
+  return out;
+}
+
+function tools(list: unknown): Block[] | undefined {
+  if (list === undefined || list === null) return undefined;
+  if (!Array.isArray(list)) throw bad('tools', 'tools must be an array.');
+  return list.map((t: Record<string, any>, i) => {
+    const fn = t?.function;
+    if (t?.type !== 'function' || typeof fn?.name !== 'string') throw bad(`tools[${i}]`, `tools[${i}] must be a function tool with a name.`);
+    const out: Block = { name: fn.name, input_schema: fn.parameters ?? { type: 'object', properties: {} } };
+    if (typeof fn.description === 'string') out.description = fn.description;
+    if (t.cache_control !== undefined) out.cache_control = t.cache_control;
+    return out;
+  });
+}
+
+/** OpenAI parameters Anthropic has no counterpart for: refused unless `drop_params`. */
+const UNSUPPORTED = ['logprobs', 'top_logprobs', 'logit_bias', 'presence_penalty', 'frequency_penalty', 'seed', 'audio', 'modalities', 'prediction'];
+/** Anthropic's own fields an OpenAI client may send through the gateway (as LiteLLM lets it). */
+const NATIVE = ['top_k', 'thinking', 'output_config', 'service_tier', 'container', 'mcp_servers', 'context_management'];
+
+export function chatRequestToAnthropic(body: Record<string, any>, upstreamModel: string, dropParams: boolean): Record<string, unknown> {
+  const drop = dropParams || body.drop_params === true;
+  const refuse = (param: string, why: string) => {
+    if (!drop) throw bad(param, `${param} ${why} (set drop_params to leave it out).`);
+  };
+  for (const p of UNSUPPORTED) if (body[p] !== undefined && body[p] !== null && body[p] !== false) refuse(p, 'is not supported by Anthropic models');
+  if (typeof body.n === 'number' && body.n > 1) refuse('n', 'above 1 is not supported by Anthropic models');
+
+  const { system, turns } = messagesToTurns(body.messages);
+  const out: Record<string, unknown> = { model: upstreamModel, messages: turns };
+  if (system.length > 0) out.system = system;
+  const given = body.max_completion_tokens ?? body.max_tokens;
+  let maxTokens = typeof given === 'number' ? given : DEFAULT_MAX_TOKENS;
+  for (const f of ['temperature', 'top_p', ...NATIVE]) if (body[f] !== undefined && body[f] !== null) out[f] = body[f];
+  if (body.stop !== undefined && body.stop !== null) out.stop_sequences = Array.isArray(body.stop) ? body.stop : [body.stop];
+  if (body.stream === true) out.stream = true;
+  const t = tools(body.tools);
+  if (t) out.tools = t;
+  const tc = toolChoice(body.tool_choice, body.parallel_tool_calls);
+  if (tc) out.tool_choice = tc;
+  if (typeof body.user === 'string') out.metadata = { user_id: body.user };
+
+  const outputConfig: Record<string, unknown> = {};
+  const effort = body.reasoning_effort;
+  if (typeof effort === 'string' && out.thinking === undefined) {
+    const budget = EFFORT_BUDGETS[effort];
+    if (budget !== undefined && thinksAdaptively(upstreamModel)) {
+      out.thinking = { type: 'adaptive' };
+      outputConfig.effort = effort === 'minimal' ? 'low' : effort;
+    } else if (budget !== undefined) {
+      out.thinking = { type: 'enabled', budget_tokens: budget };
+      // The thinking budget is part of max_tokens and must stay below it.
+      if (typeof given !== 'number') maxTokens = budget + DEFAULT_MAX_TOKENS;
+      else if (given <= budget) {
+        if (given - 1 < MIN_THINKING_BUDGET) throw bad('max_tokens', `max_tokens must be above ${MIN_THINKING_BUDGET} with reasoning_effort (Anthropic's smallest thinking budget).`);
+        out.thinking = { type: 'enabled', budget_tokens: given - 1 };
+      }
+    } else if (effort !== 'none') throw bad('reasoning_effort', 'reasoning_effort must be one of none, minimal, low, medium, high, xhigh, max.');
+  }
+  out.max_tokens = maxTokens;
+
+  const rf = body.response_format;
+  if (rf && typeof rf === 'object' && rf.type !== 'text') {
+    if (rf.type === 'json_schema' && rf.json_schema && typeof rf.json_schema.schema === 'object') {
+      // Native structured output (generally available: no beta header).
+      outputConfig.format = { type: 'json_schema', schema: rf.json_schema.schema };
+    } else if (rf.type === 'json_schema') {
+      throw bad('response_format.json_schema.schema', 'response_format.json_schema.schema must be a JSON schema object.');
+    } else refuse('response_format', `of type "${String(rf.type)}" has no Anthropic counterpart: use json_schema`);
+  }
+  if (Object.keys(outputConfig).length > 0) out.output_config = { ...(body.output_config as object | undefined), ...outputConfig };
+  return out;
+}
+
+export function translatedRequest(plan: CallPlan, d: Deployment, upstreamModel: string): UpstreamRequest {
+  const body = chatRequestToAnthropic(plan.body, upstreamModel, plan.dropParams);
+  const stream = plan.body.stream === true;
+  return {
+    url: anthropicUrl(d.apiBase, 'messages'),
+    headers: anthropicHeaders(d, plan.headers, stream),
+    body: JSON.stringify(body),
+    clientWantsUsage: (plan.body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true,
+  };
+}

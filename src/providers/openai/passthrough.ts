@@ -1,0 +1,130 @@
+// OpenAI dialect to an OpenAI-wire upstream: the answer goes back as the upstream wrote it. Streams are
+// relayed frame by frame (N upstream frames, N client frames); the usage chunk the gateway asked for is
+// read on the side and dropped when the client did not ask for it, and the output is metered by
+// scanning the bytes for the text fields, without parsing every chunk.
+import type { GatewayError } from '../../http/errors.ts';
+import { frameData, splitFrames } from '../../http/sse.ts';
+import { fromOpenAI, type UsageRecord } from '../../metering/usage.ts';
+import type { Adapter, StreamCodec, Translated, UpstreamRequest } from '../adapter.ts';
+import { buildRequest } from './request.ts';
+
+const USAGE_OBJECT = Buffer.from('"usage":{');
+const USAGE_OBJECT_SPACED = Buffer.from('"usage": {');
+const USAGE = /"usage"\s*:\s*\{/;
+// With include_usage, OpenAI adds "usage":null to every chunk; a client that did not ask never sees it.
+const USAGE_NULL = Buffer.from(',"usage":null');
+const DONE = Buffer.from('data: [DONE]');
+const TEXT_FIELDS = ['"content":"', '"reasoning_content":"', '"arguments":"'].map((s) => Buffer.from(s));
+const ID = /"id"\s*:\s*"([^"]+)"/;
+const EMPTY = Buffer.alloc(0);
+
+/** Characters inside JSON string values of the given fields in a run of frames (escapes counted as written). */
+export function textChars(buf: Buffer, fields: readonly Buffer[] = TEXT_FIELDS): number {
+  let n = 0;
+  for (const field of fields) {
+    for (let at = buf.indexOf(field); at >= 0; at = buf.indexOf(field, at + 1)) {
+      let i = at + field.length;
+      const start = i;
+      while (i < buf.length && buf[i] !== 0x22) i += buf[i] === 0x5c ? 2 : 1;
+      n += i - start;
+    }
+  }
+  return n;
+}
+
+/** buf with every occurrence of part removed. */
+function without(buf: Buffer, part: Buffer): Buffer {
+  const pieces: Buffer[] = [];
+  let from = 0;
+  for (let at = buf.indexOf(part); at >= 0; at = buf.indexOf(part, from)) {
+    pieces.push(buf.subarray(from, at));
+    from = at + part.length;
+  }
+  pieces.push(buf.subarray(from));
+  return Buffer.concat(pieces);
+}
+
+class OpenAIPassthroughStream implements StreamCodec {
+  usage: UsageRecord | null = null;
+  upstreamId: string | null = null;
+  outputChars = 0;
+  upstreamError: GatewayError | null = null;
+  // OpenAI-compatible servers do not all end with [DONE]: an end of stream is taken as it comes.
+  complete = true;
+  private tail: Buffer | null = null;
+  private readonly dropUsage: boolean;
+
+  constructor(up: UpstreamRequest) {
+    this.dropUsage = !up.clientWantsUsage;
+  }
+
+  push(run: Buffer): Buffer {
+    let out = run;
+    if (this.upstreamId === null) this.upstreamId = ID.exec(out.subarray(0, 512).toString('latin1'))?.[1] ?? null;
+    if (this.dropUsage && out.indexOf(USAGE_NULL) >= 0) out = without(out, USAGE_NULL);
+    if (out.indexOf(USAGE_OBJECT) >= 0 || out.indexOf(USAGE_OBJECT_SPACED) >= 0) out = this.takeUsage(out);
+    this.outputChars += textChars(out);
+    // The [DONE] frame waits until the ledger has the record.
+    const done = out.indexOf(DONE);
+    if (done >= 0) {
+      this.tail = this.tail ? Buffer.concat([this.tail, out.subarray(done)]) : out.subarray(done);
+      return out.subarray(0, done);
+    }
+    if (this.tail) {
+      this.tail = Buffer.concat([this.tail, out]);
+      return EMPTY;
+    }
+    return out;
+  }
+
+  finish(): Buffer {
+    return this.tail ?? EMPTY;
+  }
+
+
+  /** Reads usage from the frames that carry it; drops a usage-only chunk the client did not ask for. */
+  private takeUsage(run: Buffer): Buffer {
+    const keep: Buffer[] = [];
+    let dropped = false;
+    for (const frame of splitFrames(run)) {
+      const data = frameData(frame);
+      if (data !== null && USAGE.test(data)) {
+        try {
+          const chunk = JSON.parse(data) as { usage?: Record<string, unknown>; choices?: unknown[] };
+          if (chunk.usage) this.usage = fromOpenAI(chunk.usage);
+          if (this.dropUsage && Array.isArray(chunk.choices) && chunk.choices.length === 0) {
+            dropped = true;
+            continue;
+          }
+        } catch {
+          // not JSON: relay it untouched
+        }
+      }
+      keep.push(frame);
+    }
+    return dropped ? Buffer.concat(keep) : run;
+  }
+}
+
+export function parseJsonAnswer(body: Buffer): Record<string, any> | null {
+  try {
+    const json = JSON.parse(body.toString('utf8'));
+    return json && typeof json === 'object' && !Array.isArray(json) ? json : null;
+  } catch {
+    return null;
+  }
+}
+
+export const openaiPassthrough: Adapter = {
+  request: buildRequest,
+  answer(body: Buffer): Translated {
+    const json = parseJsonAnswer(body);
+    const usage = json?.usage;
+    return {
+      body,
+      usage: usage && typeof usage === 'object' ? fromOpenAI(usage) : null,
+      upstreamId: typeof json?.id === 'string' ? json.id : null,
+    };
+  },
+  stream: (up) => new OpenAIPassthroughStream(up),
+};
