@@ -267,6 +267,33 @@ describe('the openai SDK on an anthropic/ model', () => {
   });
 });
 
+describe('interrupted streams across dialects end with an error in the client\'s dialect', () => {
+  const post = (path: string, key: string, body: unknown) =>
+    fetch(`${gw.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${key}` }, body: JSON.stringify(body) });
+
+  test('an OpenAI client of an anthropic/ model: an error data frame, no [DONE]; the record counts what was seen', async () => {
+    const key = (await api('POST', '/key/generate', {})).key;
+    const text = await (await post('/v1/chat/completions', key, { model: 'claude-sonnet-4-5', stream: true, messages: [{ role: 'user', content: 'cut [[cut:4]]' }] })).text();
+    assert.ok(!text.includes('[DONE]'));
+    assert.match(text, /data: \{"error":\{"message":"The anthropic stream was cut[^"]*","type":"api_connection_error"/);
+    const [log] = await logsOf(key);
+    assert.equal(log.status, 'error');
+    assert.equal(log.error_type, 'api_connection_error');
+    assert.ok(log.completion_tokens >= 1);
+  });
+
+  test('an Anthropic client of an OpenAI model: an error event, no message_stop', async () => {
+    const key = (await api('POST', '/key/generate', {})).key;
+    const text = await (await post('/v1/messages', key, { model: 'gpt-4o', max_tokens: 100, stream: true, messages: [{ role: 'user', content: 'cut [[cut:4]] [[gap:20]]' }] })).text();
+    assert.match(text, /^event: message_start\n/);
+    assert.ok(!text.includes('message_stop'));
+    assert.match(text, /event: error\ndata: \{"type":"error","error":\{"type":"api_error","message":"The openai stream was cut/);
+    const [log] = await logsOf(key);
+    assert.equal(log.status, 'error');
+    assert.ok(log.completion_tokens >= 1);
+  });
+});
+
 describe('/v1/messages: keys, access and bad input in the Anthropic envelope', () => {
   test('credentials in x-api-key or Authorization; a bad key is an authentication_error', async () => {
     const bad = await anthropic('sk-wrong').messages.create({ model: 'claude-sonnet-4-5', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] }).catch((e) => e);
