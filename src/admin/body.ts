@@ -2,7 +2,7 @@
 import type { z } from 'zod';
 import { GatewayError } from '../http/errors.ts';
 import { formatPath } from '../config/load.ts';
-import { parseJsonObject } from '../pipeline/parse.ts';
+import { parseJsonObject } from '../dialects/openai-chat.ts';
 
 export function parseBody<S extends z.ZodType>(schema: S, raw: unknown): z.infer<S> {
   const obj = Buffer.isBuffer(raw) ? (raw.length > 0 ? parseJsonObject(raw) : {}) : (raw ?? {});

@@ -1,7 +1,7 @@
 // Anthropic's Messages API as an inbound dialect: the request checked as far as the gateway relies on
 // it (the rest passes on as it is).
 import { GatewayError } from '../http/errors.ts';
-import { parseJsonObject, type LlmRequest } from '../pipeline/parse.ts';
+import { parseJsonObject, type LlmRequest } from './openai-chat.ts';
 
 const bad = (param: string, message: string) => new GatewayError('bad_request', message, { param });
 

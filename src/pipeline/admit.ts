@@ -11,7 +11,7 @@ import { EMPTY_USAGE } from '../metering/usage.ts';
 import { modelAllowed } from '../policy/model-access.ts';
 import type { RateWindow } from '../policy/limiter.ts';
 import type { PipelineContext } from './context.ts';
-import type { LlmRequest } from './parse.ts';
+import type { LlmRequest } from '../dialects/openai-chat.ts';
 
 export function admitModel(principal: Principal, group: string, requested: string): void {
   if (!modelAllowed(principal, group) && !modelAllowed(principal, requested)) {

@@ -18,7 +18,7 @@ import { admitLimits, admitModel, extendLease, type Lease } from './admit.ts';
 import { authenticate } from './authenticate.ts';
 import type { Headers, PipelineContext } from './context.ts';
 import { dispatch } from './dispatch.ts';
-import { parseChat, parseEmbeddings, type LlmRequest } from './parse.ts';
+import { parseChat, parseEmbeddings, type LlmRequest } from '../dialects/openai-chat.ts';
 import { providerHeaders, readWhole, relayStream } from './relay.ts';
 import { settle, type Outcome } from './settle.ts';
 

@@ -11,7 +11,7 @@ import { EMPTY_USAGE, totalTokens, type UsageRecord } from '../metering/usage.ts
 import { release, type Lease } from './admit.ts';
 import { deploymentScope } from './dispatch.ts';
 import type { PipelineContext } from './context.ts';
-import type { LlmRequest } from './parse.ts';
+import type { LlmRequest } from '../dialects/openai-chat.ts';
 
 export interface Outcome {
   id: string;

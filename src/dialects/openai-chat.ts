@@ -1,4 +1,4 @@
-// Request bodies: JSON parsed once, and the few fields the gateway relies on checked by hand
+// OpenAI chat and embeddings requests: JSON parsed once, and the few fields the gateway relies on checked by hand
 // (LLM bodies change monthly, so the rest is passed on as it is).
 import { GatewayError } from '../http/errors.ts';
 
