@@ -1,7 +1,7 @@
 // Anthropic's Messages API as an inbound dialect: the request checked as far as the gateway relies on
 // it (the rest passes on as it is).
 import { GatewayError } from '../http/errors.ts';
-import { parseJsonObject, type LlmRequest } from './openai-chat.ts';
+import { checkRetries, parseJsonObject, type LlmRequest } from './openai-chat.ts';
 
 const bad = (param: string, message: string) => new GatewayError('bad_request', message, { param });
 
@@ -31,11 +31,12 @@ export function parseMessages(raw: Buffer | undefined): LlmRequest {
   if (system !== undefined && typeof system !== 'string' && !Array.isArray(system)) throw bad('system', 'system must be a string or an array of text blocks.');
   const stream = body.stream;
   if (stream !== undefined && stream !== null && typeof stream !== 'boolean') throw bad('stream', 'stream must be a boolean.');
+  checkRetries(body);
   return { body, model, stream: stream === true };
 }
 
 /** count_tokens takes the same body without max_tokens. */
 export function parseCountTokens(raw: Buffer | undefined): LlmRequest {
   const body = parseJsonObject(raw);
-  return parseMessages(Buffer.from(JSON.stringify({ max_tokens: 1, ...body, stream: false })));
+  return parseMessages(Buffer.from(JSON.stringify({ ...body, max_tokens: 1, stream: false })));
 }

@@ -13,7 +13,7 @@ function textOf(content: unknown): string {
   if (typeof content === 'string') return content;
   if (!Array.isArray(content)) return '';
   return content
-    .filter((b) => b?.type === 'text' && typeof b.text === 'string')
+    .filter((b) => b?.type === 'text' && typeof b?.text === 'string')
     .map((b) => b.text as string)
     .join('\n');
 }
@@ -38,6 +38,7 @@ function userMessages(content: unknown, path: string): Message[] {
     const at = `${path}.${i}`;
     switch (b?.type) {
       case 'text':
+        if (typeof b.text !== 'string') throw bad(`${at}.text`, `${at}.text must be a string.`);
         parts.push({ type: 'text', text: b.text });
         break;
       case 'image':
@@ -45,8 +46,9 @@ function userMessages(content: unknown, path: string): Message[] {
         parts.push(mediaPart(b, at));
         break;
       case 'tool_result': {
+        // OpenAI's tool messages have no error flag: an error says so in its text.
         const text = textOf(b.content);
-        tools.push({ role: 'tool', tool_call_id: b.tool_use_id, content: b.is_error === true && text === '' ? 'error' : text });
+        tools.push({ role: 'tool', tool_call_id: b.tool_use_id, content: b.is_error === true ? `Error: ${text}` : text });
         break;
       }
       default:
@@ -68,7 +70,7 @@ function assistantMessage(content: unknown): Message {
   let text = '';
   const calls: Record<string, unknown>[] = [];
   for (const b of content as Record<string, any>[]) {
-    if (b?.type === 'text') text += b.text;
+    if (b?.type === 'text' && typeof b.text === 'string') text += b.text;
     else if (b?.type === 'tool_use') calls.push({ id: b.id, type: 'function', function: { name: b.name, arguments: JSON.stringify(b.input ?? {}) } });
     // Thinking blocks are Anthropic's own: signed for Anthropic models, meaningless to others.
   }
@@ -123,7 +125,7 @@ export function anthropicRequestToChat(body: Record<string, any>, d: Deployment,
   const system = textOf(body.system);
   if (system !== '') messages.push({ role: 'system', content: system });
   (body.messages as Record<string, any>[]).forEach((m, i) => {
-    if (m.role === 'user') messages.push(...userMessages(m.content, `messages.${i}.content`));
+    if (m.role === 'user') for (const u of userMessages(m.content, `messages.${i}.content`)) messages.push(u);
     else if (m.role === 'system') messages.push({ role: 'system', content: textOf(m.content) });
     else messages.push(assistantMessage(m.content));
   });

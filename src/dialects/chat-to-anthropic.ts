@@ -1,11 +1,13 @@
 // OpenAI chat answers in Anthropic's Messages form, for Anthropic clients of OpenAI-wire deployments:
 // whole messages, and streams as Anthropic's exact event sequence (message_start, content blocks
-// opened, filled and closed one at a time, message_delta with the usage, message_stop).
-import { GatewayError } from '../http/errors.ts';
+// opened, filled and closed one at a time, message_delta with the usage, message_stop). Text and
+// thinking stream as they come; tool calls go out whole once complete, since OpenAI-compatible
+// servers may interleave the arguments of parallel calls, which Anthropic's sequence cannot express.
+import type { GatewayError } from '../http/errors.ts';
 import { errorFrame, frameData, splitFrames } from '../http/sse.ts';
 import { EMPTY_USAGE, fromOpenAI, toAnthropic, type UsageRecord } from '../metering/usage.ts';
 import type { StreamCodec, Translated } from '../providers/adapter.ts';
-import { parseJsonAnswer } from '../providers/openai/passthrough.ts';
+import { openaiStreamError, parseJsonAnswer } from '../providers/openai/passthrough.ts';
 
 const STOP: Record<string, string> = {
   stop: 'end_turn',
@@ -39,7 +41,11 @@ export function chatAnswerToAnthropic(body: Buffer): Translated {
   const reasoning = reasoningOf(m);
   if (reasoning) content.push({ type: 'thinking', thinking: reasoning, signature: '' });
   if (typeof m.content === 'string' && m.content !== '') content.push({ type: 'text', text: m.content });
-  for (const c of m.tool_calls ?? []) content.push({ type: 'tool_use', id: c.id, name: c.function?.name, input: toolInput(c.function?.arguments) });
+  const refused = typeof m.refusal === 'string' && m.refusal !== '';
+  if (refused) content.push({ type: 'text', text: m.refusal });
+  for (const c of Array.isArray(m.tool_calls) ? m.tool_calls : []) {
+    if (c && typeof c === 'object') content.push({ type: 'tool_use', id: c.id, name: c.function?.name, input: toolInput(c.function?.arguments) });
+  }
   const usage = json.usage ? fromOpenAI(json.usage) : null;
   const out = {
     id: json.id,
@@ -47,11 +53,17 @@ export function chatAnswerToAnthropic(body: Buffer): Translated {
     role: 'assistant',
     model: json.model,
     content,
-    stop_reason: stopReason(choice.finish_reason),
+    stop_reason: refused ? 'refusal' : stopReason(choice.finish_reason),
     stop_sequence: null,
     usage: toAnthropic(usage ?? EMPTY_USAGE),
   };
   return { body: JSON.stringify(out), usage, upstreamId: typeof json.id === 'string' ? json.id : null };
+}
+
+interface ToolCall {
+  id: string;
+  name: string;
+  args: string;
 }
 
 const event = (type: string, data: Record<string, unknown>): string => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
@@ -66,10 +78,11 @@ export class ChatToAnthropicStream implements StreamCodec {
   private started = false;
   private model = '';
   /** The open content block: its Anthropic index and kind. */
-  private open: { index: number; kind: 'text' | 'thinking' | 'tool' } | null = null;
+  private open: { index: number; kind: 'text' | 'thinking' } | null = null;
   private nextIndex = 0;
-  /** OpenAI tool call index → Anthropic block index. */
-  private readonly toolBlocks = new Map<number, number>();
+  /** Tool calls in the order they began, and the one each OpenAI index is filling. */
+  private readonly tools: ToolCall[] = [];
+  private readonly toolAt = new Map<number, ToolCall>();
   private stop: string | null = null;
 
   push(run: Buffer): string {
@@ -118,7 +131,7 @@ export class ChatToAnthropicStream implements StreamCodec {
     return out;
   }
 
-  private openBlock(kind: 'text' | 'thinking' | 'tool', block: Record<string, unknown>): string {
+  private openBlock(kind: 'text' | 'thinking', block: Record<string, unknown>): string {
     const out = this.close();
     this.open = { index: this.nextIndex++, kind };
     return out + event('content_block_start', { index: this.open.index, content_block: block });
@@ -126,8 +139,7 @@ export class ChatToAnthropicStream implements StreamCodec {
 
   private chunk(chunk: Record<string, any>): string {
     if (chunk.error) {
-      const e = chunk.error;
-      this.upstreamError = new GatewayError('upstream_error', String(e.message ?? 'The provider sent an error in the stream.'), { status: 500, type: String(e.type ?? 'api_error') });
+      this.upstreamError = openaiStreamError(chunk.error);
       return this.start(chunk) + errorFrame('anthropic', this.upstreamError);
     }
     let out = this.start(chunk);
@@ -135,28 +147,33 @@ export class ChatToAnthropicStream implements StreamCodec {
     const choice = chunk.choices?.[0];
     if (!choice) return out;
     const delta = choice.delta ?? {};
+    const text = typeof delta.content === 'string' && delta.content !== '' ? delta.content : typeof delta.refusal === 'string' ? delta.refusal : '';
     const reasoning = reasoningOf(delta);
     if (reasoning) {
       if (this.open?.kind !== 'thinking') out += this.openBlock('thinking', { type: 'thinking', thinking: '', signature: '' });
       out += event('content_block_delta', { index: this.open!.index, delta: { type: 'thinking_delta', thinking: reasoning } });
       this.outputChars += reasoning.length;
     }
-    if (typeof delta.content === 'string' && delta.content !== '') {
+    if (text !== '') {
       if (this.open?.kind !== 'text') out += this.openBlock('text', { type: 'text', text: '' });
-      out += event('content_block_delta', { index: this.open!.index, delta: { type: 'text_delta', text: delta.content } });
-      this.outputChars += delta.content.length;
+      out += event('content_block_delta', { index: this.open!.index, delta: { type: 'text_delta', text } });
+      this.outputChars += text.length;
     }
     for (const call of Array.isArray(delta.tool_calls) ? delta.tool_calls : []) {
+      if (!call || typeof call !== 'object') continue;
       const n = typeof call.index === 'number' ? call.index : 0;
-      let index = this.toolBlocks.get(n);
-      if (index === undefined) {
-        out += this.openBlock('tool', { type: 'tool_use', id: call.id, name: call.function?.name, input: {} });
-        index = this.open!.index;
-        this.toolBlocks.set(n, index);
+      let tool = this.toolAt.get(n);
+      // A new id at a known index is a new call (some servers number every call 0).
+      if (!tool || (typeof call.id === 'string' && call.id !== '' && tool.id !== '' && call.id !== tool.id)) {
+        tool = { id: '', name: '', args: '' };
+        this.tools.push(tool);
+        this.toolAt.set(n, tool);
       }
+      if (typeof call.id === 'string' && call.id !== '') tool.id = call.id;
+      if (typeof call.function?.name === 'string') tool.name += call.function.name;
       const args = call.function?.arguments;
-      if (typeof args === 'string' && args !== '') {
-        out += event('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json: args } });
+      if (typeof args === 'string') {
+        tool.args += args;
         this.outputChars += args.length;
       }
     }
@@ -167,12 +184,24 @@ export class ChatToAnthropicStream implements StreamCodec {
     return out;
   }
 
+  /** The tool calls as whole tool_use blocks, after the text and thinking. */
+  private toolBlocks(): string {
+    let out = this.close();
+    for (const t of this.tools) {
+      const index = this.nextIndex++;
+      out += event('content_block_start', { index, content_block: { type: 'tool_use', id: t.id, name: t.name, input: {} } });
+      out += event('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json: t.args } });
+      out += event('content_block_stop', { index });
+    }
+    return out;
+  }
+
   finish(): string {
     if (!this.complete) return '';
     const usage = toAnthropic(this.usage ?? EMPTY_USAGE);
     return (
       this.start({}) +
-      this.close() +
+      this.toolBlocks() +
       event('message_delta', { delta: { stop_reason: this.stop ?? 'end_turn', stop_sequence: null }, usage }) +
       event('message_stop', {})
     );

@@ -34,7 +34,7 @@ function parseModel(body: Record<string, unknown>): string {
   return model;
 }
 
-function checkRetries(body: Record<string, unknown>): void {
+export function checkRetries(body: Record<string, unknown>): void {
   const retries = body.num_retries;
   if (retries !== undefined && (!Number.isInteger(retries) || (retries as number) < 0)) {
     throw bad('num_retries', 'num_retries must be a whole number, 0 or more.');

@@ -2,7 +2,7 @@
 // the body limit, keep-alive above load balancers' idle timeouts, and errors in the OpenAI envelope.
 import Fastify, { type FastifyInstance, type FastifyError } from 'fastify';
 import type { Logger } from 'pino';
-import { GatewayError, openaiErrorBody } from './errors.ts';
+import { GatewayError, errorBody, openaiErrorBody } from './errors.ts';
 import { errorHeaders } from './respond.ts';
 import { DatabaseUnavailable } from '../store/db.ts';
 
@@ -41,7 +41,9 @@ export function createServer(opts: { bodyLimit: number; log: Logger }): FastifyI
       opts.log.error({ err: error, url: req.url }, 'unhandled error');
       err = new GatewayError('internal', 'Internal error in the gateway.');
     }
-    reply.code(err.status).headers(errorHeaders(err)).send(openaiErrorBody(err));
+    // Anthropic's routes answer in Anthropic's envelope, even for what the framework refuses (a body too large).
+    const dialect = req.url.startsWith('/v1/messages') ? 'anthropic' : 'openai';
+    reply.code(err.status).headers(errorHeaders(err)).send(errorBody(dialect, err));
   });
   return app;
 }

@@ -8,7 +8,7 @@ import { GatewayError } from '../http/errors.ts';
 import { asGatewayError, sendError, sendJson } from '../http/respond.ts';
 import { countTokens, messagesText } from '../metering/estimate.ts';
 import { resolveAlias } from '../policy/model-access.ts';
-import { anthropicHeaders, anthropicUrl } from '../providers/anthropic/request.ts';
+import { anthropicBody, anthropicHeaders, anthropicUrl } from '../providers/anthropic/request.ts';
 import { dispatcherFor } from '../providers/http-client.ts';
 import { upstreamModelFor } from '../router/router.ts';
 import { admitModel } from './admit.ts';
@@ -34,10 +34,13 @@ export async function handleCountTokens(ctx: PipelineContext, req: Inbound, res:
       return;
     }
     const url = new URL(anthropicUrl(d.apiBase, 'messages/count_tokens'));
+    const model = upstreamModelFor(d, resolved.capture);
+    // count_tokens takes neither max_tokens nor stream (parsing added them).
+    const { max_tokens: _m, stream: _s, ...body } = anthropicBody(call.body, model) ?? call.body;
     const upstream = await request(url, {
       method: 'POST',
       headers: anthropicHeaders(d, req.headers, false),
-      body: JSON.stringify({ ...call.body, model: upstreamModelFor(d, resolved.capture), max_tokens: undefined, stream: undefined }),
+      body: JSON.stringify(body),
       dispatcher: dispatcherFor(url.origin),
       headersTimeout: COUNT_TIMEOUT_MS,
       bodyTimeout: COUNT_TIMEOUT_MS,

@@ -30,6 +30,8 @@ export interface Inbound {
   startedAt: number;
 }
 
+const MAX_CLIENT_RETRIES = 10;
+
 /** What the client called: its dialect and endpoint. */
 export interface Route {
   dialect: Dialect;
@@ -113,7 +115,8 @@ export async function handleLlm(ctx: PipelineContext, route: Route, req: Inbound
     admitModel(principal, resolved.group, call.model);
     lease = admitLimits(ctx, principal, call, resolved.group, resolved.deployments, req.body!.length);
 
-    const retries = typeof call.body.num_retries === 'number' ? call.body.num_retries : ctx.config.numRetries;
+    // A client may ask for retries, within reason: each one holds the call's slot and reservation.
+    const retries = typeof call.body.num_retries === 'number' ? Math.min(call.body.num_retries, MAX_CLIENT_RETRIES) : ctx.config.numRetries;
     const beforeUpstream = performance.now();
     const attempt = await dispatch(
       ctx,

@@ -54,6 +54,11 @@ export async function readWhole(attempt: Attempt): Promise<WholeAnswer> {
   return { body: parts.length === 1 ? parts[0]! : Buffer.concat(parts), arrivedAt: performance.now() };
 }
 
+type Step = 0 | 1 | 2;
+const CONTINUE = 0;
+const DRAIN = 1;
+const STOP = 2;
+
 const disconnected = () => new GatewayError('bad_request', 'Client disconnected.', { status: 499, type: 'client_disconnected' });
 
 function waitDrain(res: ServerResponse): Promise<void> {
@@ -81,38 +86,38 @@ export async function relayStream(
   res.flushHeaders();
   let pending: Buffer | null = null;
   let metered = 0;
-  /** Relays a run of complete frames; false when the stream must stop. */
-  const relay = async (run: Buffer): Promise<boolean> => {
+  /** Relays a run of complete frames: CONTINUE, DRAIN (the client is behind) or STOP. */
+  const relay = (run: Buffer): Step => {
     const out = codec.push(run);
     if (codec.outputChars > metered) {
       metered = codec.outputChars;
       if (!hooks.onOutput(metered)) {
         result.error = new GatewayError('budget_exceeded', 'Budget exceeded: the stream was stopped because the budget cannot pay for more output.');
-        return false;
+        return STOP;
       }
     }
-    if (out.length === 0) return true;
+    if (out.length === 0) return CONTINUE;
     result.firstByteAt ??= performance.now();
     if (res.destroyed) {
       result.error = disconnected();
-      return false;
+      return STOP;
     }
-    if (!res.write(out)) await waitDrain(res);
-    return codec.upstreamError === null;
+    const written = res.write(out);
+    return codec.upstreamError !== null ? STOP : written ? CONTINUE : DRAIN;
   };
-  let stopped = false;
+  let step: Step = CONTINUE;
   try {
     for await (const chunk of attempt.response.body as AsyncIterable<Buffer>) {
       const buf: Buffer = pending ? Buffer.concat([pending, chunk]) : chunk;
       const end = lastFrameEnd(buf);
       pending = end < buf.length ? buf.subarray(end) : null;
-      if (end > 0 && !(await relay(buf.subarray(0, end)))) {
-        stopped = true;
-        break;
-      }
+      if (end === 0) continue;
+      step = relay(buf.subarray(0, end));
+      if (step === STOP) break;
+      if (step === DRAIN) await waitDrain(res);
     }
     // A last frame without its blank line still counts.
-    if (!stopped && pending && pending.toString('latin1').trim() !== '') await relay(Buffer.concat([pending, FRAME_END]));
+    if (step !== STOP && pending && pending.toString('latin1').trim() !== '') relay(Buffer.concat([pending, FRAME_END]));
     if (!result.error && !codec.upstreamError && !codec.complete && !res.destroyed) {
       result.error = new GatewayError('upstream_unreachable', `The ${attempt.deployment.provider} stream ended before the answer was complete (model ${attempt.deployment.modelName}).`);
     }

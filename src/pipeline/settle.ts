@@ -34,6 +34,8 @@ export interface Outcome {
 }
 
 async function usageOf(o: Outcome): Promise<UsageRecord> {
+  // A stream cut before its final usage: the provider's input count, and the output seen.
+  if (o.usage?.estimated) return { ...o.usage, output: Math.max(o.usage.output, Math.ceil(o.outputChars / CHARS_PER_TOKEN)) };
   if (o.usage) return o.usage;
   // Refused before the provider, or the provider never answered (an error status, unreachable): no cost.
   if (!o.call || !o.deployment) return EMPTY_USAGE;

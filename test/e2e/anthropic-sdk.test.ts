@@ -28,6 +28,8 @@ const config = (anthropicUrl: string, openaiUrl: string) => `model_list:
   - model_name: gpt-4o
     litellm_params: { model: openai/gpt-4o, api_base: "${openaiUrl}", api_key: sk-upstream, input_cost_per_token: 0.0000025, output_cost_per_token: 0.00001 }
     model_info: { max_output_tokens: 8192 }
+general_settings:
+  max_request_size_mb: 1
 `;
 
 before(async () => {
@@ -158,7 +160,25 @@ describe('@anthropic-ai/sdk to an Anthropic deployment (passthrough)', () => {
     assert.match(text, /event: error\ndata: \{"type":"error","error":\{"type":"api_error","message":"The anthropic stream was cut/);
     const [log] = await logsOf(key);
     assert.equal(log.status, 'error');
-    assert.ok(log.completion_tokens >= 1, 'the output seen is counted');
+    // The provider's input count (message_start), and the output seen since, marked estimated.
+    assert.equal(log.prompt_tokens, 3);
+    assert.equal(log.estimated, true);
+    assert.equal(log.completion_tokens, Math.ceil('Hello! I am'.length / 4));
+  });
+
+  test('metadata goes upstream with user_id only; gateway fields never reach Anthropic', async () => {
+    await fetch(`${gw.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'x-api-key': MASTER_KEY },
+      body: JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 10, metadata: { user_id: 'u-2', tags: ['team-a'] }, num_retries: 1, messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    const sent = claude.requests.at(-1)!.body;
+    assert.deepEqual(sent.metadata, { user_id: 'u-2' });
+    assert.equal(sent.num_retries, undefined);
+    await anthropic(MASTER_KEY).messages.countTokens({ model: 'claude-sonnet-4-5', messages: [{ role: 'user', content: 'hi' }], ...({ tags: ['x'], num_retries: 2 } as object) });
+    const counted = claude.requests.at(-1)!;
+    assert.equal(counted.path, '/v1/messages/count_tokens');
+    assert.deepEqual(Object.keys(counted.body).sort(), ['messages', 'model']);
   });
 });
 
@@ -328,6 +348,15 @@ describe('/v1/messages: keys, access and bad input in the Anthropic envelope', (
       assert.equal(json.error.type, 'invalid_request_error');
       assert.ok(json.error.message.includes(field), `${json.error.message} names ${field}`);
     }
+  });
+
+  test('num_retries must be a whole number; a body over the size limit is request_too_large', async () => {
+    const res = await fetch(`${gw.url}/v1/messages`, { method: 'POST', headers: { 'x-api-key': MASTER_KEY }, body: JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 5, num_retries: -1, messages: [{ role: 'user', content: 'hi' }] }) });
+    assert.equal(res.status, 400);
+    assert.match(((await res.json()) as any).error.message, /num_retries/);
+    const big = await fetch(`${gw.url}/v1/messages`, { method: 'POST', headers: { 'x-api-key': MASTER_KEY }, body: JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 5, messages: [{ role: 'user', content: 'x'.repeat(1_200_000) }] }) });
+    assert.equal(big.status, 413);
+    assert.deepEqual(((await big.json()) as any).error.type, 'request_too_large');
   });
 
   test('a budget applies: budget_exceeded as a rate_limit_error the SDK will not retry', async () => {

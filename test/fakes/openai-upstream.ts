@@ -12,6 +12,8 @@
 //   [[no-usage]]      send no usage at all
 //   [[tool-call]]     call the first tool of the request with {"path":"README.md"} (arguments streamed in two pieces)
 //   [[reasoning]]     send reasoning_content before the answer, as DeepSeek and vLLM do
+//   [[stream-error]]  after two content chunks, send an error frame and end (as OpenAI does on a server error)
+//   [[no-end]]        end the stream after the content, without a finish_reason or [DONE]
 // GET /v1/models answers a model list (the gateway's /health checks it).
 // Every request is recorded, with whether the client went away before the answer ended.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -209,9 +211,14 @@ export async function startFakeOpenAI(opts: FakeOptions = {}): Promise<FakeUpstr
         return;
       }
       if (res.destroyed) return;
+      if (i === 2 && directive(text, 'stream-error') !== null) {
+        res.end(`data: ${JSON.stringify({ error: { message: 'The server had an error while processing your request.', type: 'server_error', param: null, code: null } })}\n\n`);
+        return;
+      }
       const content = i === 0 ? words[i] : ` ${words[i]}`;
       res.write(frame([{ index: 0, delta: { content }, logprobs: null, finish_reason: null }]));
     }
+    if (directive(text, 'no-end') !== null) return void res.end();
     res.write(frame([{ index: 0, delta: {}, logprobs: null, finish_reason: finish }]));
     if (includeUsage) res.write(frame([], { usage }));
     res.end('data: [DONE]\n\n');

@@ -68,6 +68,21 @@ test('a stream cut by the upstream ends with an error event, never a clean end',
   assert.equal(r.frames.length, 1 + 3 + 1);
 });
 
+test("an error frame from the provider is relayed, ends the stream and is recorded as an error", async () => {
+  const r = await stream('[[stream-error]]');
+  assert.ok(!r.raw.includes('[DONE]'));
+  assert.match(r.frames.at(-1)!, /^data: \{"error":\{"message":"The server had an error/);
+  const id = r.raw.match(/"id":"(chatcmpl-fake\d+)"/)![1];
+  const logs = (await (await fetch(`${gw.url}/spend/logs?request_id=${id}`, { headers: { authorization: `Bearer ${MASTER_KEY}` } })).json()) as any;
+  assert.equal(logs.data[0].status, 'error');
+  assert.equal(logs.data[0].error_type, 'server_error');
+});
+
+test('a stream that stops without a finish_reason or [DONE] ends with an error event', async () => {
+  const r = await stream('[[no-end]]');
+  assert.match(r.frames.at(-1)!, /^data: \{"error":\{"message":"The openai stream ended before the answer was complete/);
+});
+
 test('an upstream that goes silent mid-stream is cut at stream_timeout with an error event', async () => {
   const r = await stream('[[chunks:3]] [[gap:2000]]', 'impatient');
   const err = JSON.parse(r.frames.at(-1)!.slice('data: '.length)).error;

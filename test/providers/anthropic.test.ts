@@ -1,10 +1,11 @@
-// The anthropic/ provider's translation, case by case: OpenAI chat requests into the Messages API,
-// and Anthropic answers (fixtures in the documented wire format) back into OpenAI completions and chunks.
+// Translation case by case: OpenAI chat requests into the Messages API, Anthropic answers (fixtures in
+// the documented wire format) into OpenAI completions and chunks, and OpenAI answers into Anthropic's.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chatRequestToAnthropic, thinksAdaptively } from '../../src/providers/anthropic/request.ts';
 import { AnthropicToChatStream, anthropicAnswerToChat } from '../../src/providers/anthropic/response.ts';
 import { fromAnthropic } from '../../src/metering/usage.ts';
+import { ChatToAnthropicStream, chatAnswerToAnthropic } from '../../src/dialects/chat-to-anthropic.ts';
 import { fixture } from '../fakes/anthropic-upstream.ts';
 import type { UpstreamRequest } from '../../src/providers/adapter.ts';
 
@@ -126,6 +127,12 @@ describe('OpenAI chat request to Anthropic', () => {
     assert.equal(chatRequestToAnthropic({ messages: [], response_format: { type: 'json_object' } }, M, true).output_config, undefined);
   });
 
+  test('thinking_blocks must be thinking blocks', () => {
+    for (const blocks of [[null], [1], 'x', [{ type: 'text', text: 'a' }]]) {
+      assert.throws(() => chatRequestToAnthropic({ messages: [{ role: 'assistant', content: 'a', thinking_blocks: blocks }] }, M, false), (e: any) => e.status === 400 && /thinking_blocks/.test(e.param));
+    }
+  });
+
   test('parameters without an Anthropic counterpart are refused with the field named, or dropped with drop_params', () => {
     for (const [field, value] of [['n', 2], ['logprobs', true], ['seed', 7], ['frequency_penalty', 0.5]] as const) {
       assert.throws(() => chatRequestToAnthropic({ messages: [], [field]: value }, M, false), (e: any) => e.status === 400 && e.param === field);
@@ -222,5 +229,57 @@ describe('Anthropic answers to OpenAI', () => {
     assert.match(text, /data: \{"error":\{"message":"anthropic error: Overloaded","type":"overloaded_error"/);
     assert.equal(codec.complete, false);
     assert.equal(codec.finish(), '');
+  });
+});
+
+describe('OpenAI answers to Anthropic', () => {
+  /** Events of an Anthropic SSE text, as [type, data]. */
+  const events = (sse: string) =>
+    sse
+      .split('\n\n')
+      .filter(Boolean)
+      .map((f) => {
+        const [ev, data] = f.split('\n');
+        return [ev!.slice(7), JSON.parse(data!.slice(6))] as const;
+      });
+  const run = (chunks: unknown[]) => {
+    const codec = new ChatToAnthropicStream();
+    const sse = chunks.map((c) => `data: ${JSON.stringify(c)}\n\n`).join('') + 'data: [DONE]\n\n';
+    return events(String(codec.push(Buffer.from(sse))) + codec.finish());
+  };
+  const chunk = (delta: unknown, finish: string | null = null) => ({ id: 'c1', model: 'm', choices: [{ index: 0, delta, finish_reason: finish }] });
+
+  test('interleaved arguments of parallel tool calls still make a valid sequence, one whole block per call', () => {
+    const out = run([
+      chunk({ role: 'assistant', content: 'Reading.' }),
+      chunk({ tool_calls: [{ index: 0, id: 'call_a', type: 'function', function: { name: 'read', arguments: '{"pa' } }, { index: 1, id: 'call_b', type: 'function', function: { name: 'read', arguments: '{"path"' } }] }),
+      chunk({ tool_calls: [{ index: 0, function: { arguments: 'th":"a"}' } }, { index: 1, function: { arguments: ':"b"}' } }] }),
+      chunk({}, 'tool_calls'),
+    ]);
+    const open = new Set<number>();
+    const closed = new Set<number>();
+    for (const [type, data] of out) {
+      if (type === 'content_block_start') {
+        assert.equal(open.size, 0, 'one block at a time');
+        open.add(data.index);
+      } else if (type === 'content_block_delta') assert.ok(open.has(data.index) && !closed.has(data.index));
+      else if (type === 'content_block_stop') {
+        open.delete(data.index);
+        closed.add(data.index);
+      }
+    }
+    const tools = out.filter(([t, d]) => t === 'content_block_start' && d.content_block.type === 'tool_use').map(([, d]) => d);
+    const args = out.filter(([t, d]) => t === 'content_block_delta' && d.delta.type === 'input_json_delta').map(([, d]) => JSON.parse(d.delta.partial_json));
+    assert.deepEqual(tools.map((d) => d.content_block.id), ['call_a', 'call_b']);
+    assert.deepEqual(args, [{ path: 'a' }, { path: 'b' }]);
+    assert.deepEqual(out.map(([t]) => t).slice(-2), ['message_delta', 'message_stop']);
+    assert.equal(out.at(-2)![1].delta.stop_reason, 'tool_use');
+  });
+
+  test('a refusal comes back as text with stop_reason refusal', () => {
+    const body = { id: 'c', model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: null, refusal: 'I cannot help with that.' }, finish_reason: 'stop' }] };
+    const msg = JSON.parse(String(chatAnswerToAnthropic(Buffer.from(JSON.stringify(body))).body));
+    assert.deepEqual(msg.content, [{ type: 'text', text: 'I cannot help with that.' }]);
+    assert.equal(msg.stop_reason, 'refusal');
   });
 });

@@ -7,7 +7,7 @@ import { fromAnthropic, mergeAnthropicUsage, type UsageRecord } from '../../mete
 import type { Adapter, StreamCodec, Translated } from '../adapter.ts';
 import { parseJsonAnswer, textChars } from '../openai/passthrough.ts';
 import { passthroughRequest } from './request.ts';
-import { anthropicStreamError } from './response.ts';
+import { anthropicStreamError, provisional } from './response.ts';
 
 const TEXT_FIELDS = ['"text":"', '"thinking":"', '"partial_json":"'].map((s) => Buffer.from(s));
 const USAGE = Buffer.from('"usage"');
@@ -43,7 +43,7 @@ class AnthropicPassthroughStream implements StreamCodec {
       if (ev?.type === 'message_start') {
         this.upstreamId = typeof ev.message?.id === 'string' ? ev.message.id : null;
         this.rawUsage = mergeAnthropicUsage({}, ev.message?.usage);
-        this.usage = fromAnthropic(this.rawUsage);
+        this.usage = provisional(this.rawUsage);
       } else if (ev?.type === 'message_delta' && ev.usage) {
         this.usage = fromAnthropic(mergeAnthropicUsage(this.rawUsage, ev.usage));
       } else if (ev?.type === 'message_stop') {

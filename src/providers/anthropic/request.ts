@@ -46,19 +46,26 @@ export function anthropicHeaders(d: Deployment, clientHeaders: CallPlan['headers
   return headers;
 }
 
-/** Gateway-only fields; `metadata` is Anthropic's own (`user_id`), so it stays. */
-const PASSTHROUGH_DROPPED = GATEWAY_FIELDS.filter((f) => f !== 'metadata');
+/**
+ * An Anthropic-format body for an Anthropic upstream: the model rewritten, gateway-only fields removed.
+ * `metadata` is also Anthropic's own, but it takes only `user_id` (LiteLLM clients put `tags` there).
+ */
+export function anthropicBody(body: Record<string, unknown>, upstreamModel: string): Record<string, unknown> | null {
+  const meta = body.metadata as Record<string, unknown> | undefined;
+  const metaOk = meta === undefined || (meta !== null && typeof meta === 'object' && Object.keys(meta).every((k) => k === 'user_id'));
+  if (body.model === upstreamModel && metaOk && !GATEWAY_FIELDS.some((f) => f !== 'metadata' && f in body)) return null;
+  const out: Record<string, unknown> = { ...body, model: upstreamModel };
+  for (const f of GATEWAY_FIELDS) delete out[f];
+  if (meta && typeof meta === 'object' && typeof meta.user_id === 'string') out.metadata = { user_id: meta.user_id };
+  return out;
+}
 
-/** An Anthropic-format body to an Anthropic upstream: the model rewritten, gateway fields removed. */
+/** An Anthropic-format body to an Anthropic upstream: the client's bytes when nothing had to change. */
 export function passthroughRequest(plan: CallPlan, d: Deployment, upstreamModel: string): UpstreamRequest {
   const { body, raw } = plan;
-  let out = body;
-  let changed = false;
-  if (body.model !== upstreamModel || PASSTHROUGH_DROPPED.some((f) => f in body)) {
-    out = { ...body, model: upstreamModel };
-    for (const f of PASSTHROUGH_DROPPED) delete out[f];
-    changed = true;
-  }
+  const rewritten = anthropicBody(body, upstreamModel);
+  const out = rewritten ?? body;
+  const changed = rewritten !== null;
   return {
     url: anthropicUrl(d.apiBase, 'messages'),
     headers: anthropicHeaders(d, plan.headers, body.stream === true),
@@ -133,6 +140,15 @@ function contentBlocks(content: unknown, path: string, allowMedia: boolean): Blo
   return blocks;
 }
 
+function thinkingBlocks(list: unknown, path: string): Block[] {
+  if (list === undefined || list === null) return [];
+  if (!Array.isArray(list)) throw bad(path, `${path} must be an array.`);
+  return list.map((b, i) => {
+    if (!b || (b.type !== 'thinking' && b.type !== 'redacted_thinking')) throw bad(`${path}[${i}]`, `${path}[${i}] must be a thinking or redacted_thinking block.`);
+    return b as Block;
+  });
+}
+
 function toolUse(call: Record<string, any>, path: string): Block {
   const fn = call?.function;
   if (typeof fn?.name !== 'string') throw bad(`${path}.function.name`, `${path}.function.name must be a string.`);
@@ -145,6 +161,7 @@ function toolUse(call: Record<string, any>, path: string): Block {
       throw bad(`${path}.function.arguments`, `${path}.function.arguments is not valid JSON.`);
     }
   } else if (args && typeof args === 'object') input = args;
+  if (!input || typeof input !== 'object' || Array.isArray(input)) throw bad(`${path}.function.arguments`, `${path}.function.arguments must be a JSON object.`);
   return { type: 'tool_use', id: String(call.id ?? ''), name: fn.name, input };
 }
 
@@ -160,7 +177,7 @@ function messagesToTurns(messages: Record<string, any>[]): { system: Block[]; tu
     if (blocks.length === 0) return;
     const last = turns[turns.length - 1];
     // Anthropic wants user and assistant turns to alternate: consecutive ones are merged.
-    if (last && last.role === role) last.content.push(...blocks);
+    if (last && last.role === role) for (const b of blocks) last.content.push(b);
     else turns.push({ role, content: blocks });
   };
   messages.forEach((m, i) => {
@@ -168,16 +185,15 @@ function messagesToTurns(messages: Record<string, any>[]): { system: Block[]; tu
     switch (m.role) {
       case 'system':
       case 'developer':
-        system.push(...contentBlocks(m.content, `${path}.content`, false));
+        for (const b of contentBlocks(m.content, `${path}.content`, false)) system.push(b);
         break;
       case 'user':
         push('user', contentBlocks(m.content, `${path}.content`, true));
         break;
       case 'assistant': {
-        const blocks: Block[] = [];
         // Thinking blocks go back first and byte for byte: their signatures are checked upstream.
-        if (Array.isArray(m.thinking_blocks)) blocks.push(...m.thinking_blocks);
-        blocks.push(...contentBlocks(m.content, `${path}.content`, false));
+        const blocks: Block[] = thinkingBlocks(m.thinking_blocks, `${path}.thinking_blocks`);
+        for (const b of contentBlocks(m.content, `${path}.content`, false)) blocks.push(b);
         if (Array.isArray(m.tool_calls)) m.tool_calls.forEach((c, j) => blocks.push(toolUse(c, `${path}.tool_calls[${j}]`)));
         push('assistant', blocks);
         break;
@@ -223,7 +239,7 @@ function tools(list: unknown): Block[] | undefined {
 /** OpenAI parameters Anthropic has no counterpart for: refused unless `drop_params`. */
 const UNSUPPORTED = ['logprobs', 'top_logprobs', 'logit_bias', 'presence_penalty', 'frequency_penalty', 'seed', 'audio', 'modalities', 'prediction'];
 /** Anthropic's own fields an OpenAI client may send through the gateway (as LiteLLM lets it). */
-const NATIVE = ['top_k', 'thinking', 'output_config', 'service_tier', 'container', 'mcp_servers', 'context_management'];
+const NATIVE = ['top_k', 'thinking', 'output_config', 'service_tier', 'context_management'];
 
 export function chatRequestToAnthropic(body: Record<string, any>, upstreamModel: string, dropParams: boolean): Record<string, unknown> {
   const drop = dropParams || body.drop_params === true;
@@ -239,7 +255,11 @@ export function chatRequestToAnthropic(body: Record<string, any>, upstreamModel:
   const given = body.max_completion_tokens ?? body.max_tokens;
   let maxTokens = typeof given === 'number' ? given : DEFAULT_MAX_TOKENS;
   for (const f of ['temperature', 'top_p', ...NATIVE]) if (body[f] !== undefined && body[f] !== null) out[f] = body[f];
-  if (body.stop !== undefined && body.stop !== null) out.stop_sequences = Array.isArray(body.stop) ? body.stop : [body.stop];
+  if (body.stop !== undefined && body.stop !== null) {
+    const stops = Array.isArray(body.stop) ? body.stop : [body.stop];
+    if (!stops.every((s) => typeof s === 'string' && s !== '')) throw bad('stop', 'stop must be a non-empty string or an array of them.');
+    if (stops.length > 0) out.stop_sequences = stops;
+  }
   if (body.stream === true) out.stream = true;
   const t = tools(body.tools);
   if (t) out.tools = t;
@@ -268,7 +288,7 @@ export function chatRequestToAnthropic(body: Record<string, any>, upstreamModel:
 
   const rf = body.response_format;
   if (rf && typeof rf === 'object' && rf.type !== 'text') {
-    if (rf.type === 'json_schema' && rf.json_schema && typeof rf.json_schema.schema === 'object') {
+    if (rf.type === 'json_schema' && rf.json_schema?.schema && typeof rf.json_schema.schema === 'object') {
       // Native structured output (generally available: no beta header).
       outputConfig.format = { type: 'json_schema', schema: rf.json_schema.schema };
     } else if (rf.type === 'json_schema') {

@@ -27,6 +27,14 @@ export function anthropicStreamError(payload: Record<string, any>): GatewayError
   return new GatewayError('upstream_error', `anthropic error: ${typeof e.message === 'string' ? e.message : type}`, { status, type });
 }
 
+/**
+ * The usage of message_start: the input side is final, the output is not (a stream cut before
+ * message_delta is billed for the output the gateway saw), hence estimated until message_delta.
+ */
+export function provisional(raw: Record<string, unknown>): UsageRecord {
+  return { ...fromAnthropic(raw), estimated: true };
+}
+
 export function anthropicAnswerToChat(body: Buffer): Translated {
   const msg = parseJsonAnswer(body);
   if (!msg || !Array.isArray(msg.content)) return { body, usage: null, upstreamId: null };
@@ -35,8 +43,9 @@ export function anthropicAnswerToChat(body: Buffer): Translated {
   const thinkingBlocks: Record<string, unknown>[] = [];
   const toolCalls: Record<string, unknown>[] = [];
   for (const block of msg.content) {
-    if (block.type === 'text') text += block.text;
-    else if (block.type === 'thinking') {
+    if (!block || typeof block !== 'object') continue;
+    if (block.type === 'text' && typeof block.text === 'string') text += block.text;
+    else if (block.type === 'thinking' && typeof block.thinking === 'string') {
       reasoning += block.thinking;
       thinkingBlocks.push(block);
     } else if (block.type === 'redacted_thinking') thinkingBlocks.push(block);
@@ -117,7 +126,7 @@ export class AnthropicToChatStream implements StreamCodec {
         this.upstreamId = typeof m.id === 'string' ? m.id : null;
         this.model = String(m.model ?? '');
         this.rawUsage = mergeAnthropicUsage({}, m.usage);
-        this.usage = fromAnthropic(this.rawUsage);
+        this.usage = provisional(this.rawUsage);
         return this.chunk({ role: 'assistant', content: '' });
       }
       case 'content_block_start': {
@@ -137,20 +146,21 @@ export class AnthropicToChatStream implements StreamCodec {
       case 'content_block_delta': {
         const d = ev.delta ?? {};
         const open = this.blocks.get(ev.index);
-        if (d.type === 'text_delta') {
+        if (d.type === 'text_delta' && typeof d.text === 'string') {
           this.outputChars += d.text.length;
           return this.chunk({ content: d.text });
         }
-        if (d.type === 'thinking_delta') {
+        if (d.type === 'thinking_delta' && typeof d.thinking === 'string') {
           this.outputChars += d.thinking.length;
           if (open) open.thinking += d.thinking;
           return this.chunk({ reasoning_content: d.thinking });
         }
-        if (d.type === 'signature_delta') {
+        if (d.type === 'signature_delta' && typeof d.signature === 'string') {
           if (open) open.signature += d.signature;
           return '';
         }
-        if (d.type === 'input_json_delta' && open) {
+        // Only the client's own tools become tool calls (server tools run inside Anthropic).
+        if (d.type === 'input_json_delta' && open?.type === 'tool_use' && typeof d.partial_json === 'string') {
           this.outputChars += d.partial_json.length;
           return this.chunk({ tool_calls: [{ index: open.tool, function: { arguments: d.partial_json } }] });
         }

@@ -2,7 +2,7 @@
 // relayed frame by frame (N upstream frames, N client frames); the usage chunk the gateway asked for is
 // read on the side and dropped when the client did not ask for it, and the output is metered by
 // scanning the bytes for the text fields, without parsing every chunk.
-import type { GatewayError } from '../../http/errors.ts';
+import { GatewayError } from '../../http/errors.ts';
 import { frameData, splitFrames } from '../../http/sse.ts';
 import { fromOpenAI, type UsageRecord } from '../../metering/usage.ts';
 import type { Adapter, StreamCodec, Translated, UpstreamRequest } from '../adapter.ts';
@@ -14,6 +14,9 @@ const USAGE = /"usage"\s*:\s*\{/;
 // With include_usage, OpenAI adds "usage":null to every chunk; a client that did not ask never sees it.
 const USAGE_NULL = Buffer.from(',"usage":null');
 const DONE = Buffer.from('data: [DONE]');
+// A string finish_reason (not null) ends the answer, as [DONE] does (not every server sends [DONE]).
+const FINISHED = [Buffer.from('"finish_reason":"'), Buffer.from('"finish_reason": "')];
+const ERROR = Buffer.from('{"error"');
 const TEXT_FIELDS = ['"content":"', '"reasoning_content":"', '"arguments":"'].map((s) => Buffer.from(s));
 const ID = /"id"\s*:\s*"([^"]+)"/;
 const EMPTY = Buffer.alloc(0);
@@ -44,13 +47,20 @@ function without(buf: Buffer, part: Buffer): Buffer {
   return Buffer.concat(pieces);
 }
 
+/** The `error` object of an OpenAI stream's error frame as a GatewayError. */
+export function openaiStreamError(e: Record<string, unknown> | undefined): GatewayError {
+  return new GatewayError('upstream_error', String(e?.message ?? 'The provider sent an error in the stream.'), {
+    status: 500,
+    type: typeof e?.type === 'string' ? e.type : 'api_error',
+  });
+}
+
 class OpenAIPassthroughStream implements StreamCodec {
   usage: UsageRecord | null = null;
   upstreamId: string | null = null;
   outputChars = 0;
   upstreamError: GatewayError | null = null;
-  // OpenAI-compatible servers do not all end with [DONE]: an end of stream is taken as it comes.
-  complete = true;
+  complete = false;
   private tail: Buffer | null = null;
   private readonly dropUsage: boolean;
 
@@ -64,6 +74,8 @@ class OpenAIPassthroughStream implements StreamCodec {
     if (this.dropUsage && out.indexOf(USAGE_NULL) >= 0) out = without(out, USAGE_NULL);
     if (out.indexOf(USAGE_OBJECT) >= 0 || out.indexOf(USAGE_OBJECT_SPACED) >= 0) out = this.takeUsage(out);
     this.outputChars += textChars(out);
+    if (!this.complete && (out.indexOf(FINISHED[0]!) >= 0 || out.indexOf(FINISHED[1]!) >= 0 || out.indexOf(DONE) >= 0)) this.complete = true;
+    if (out.indexOf(ERROR) >= 0) this.readError(out);
     // The [DONE] frame waits until the ledger has the record.
     const done = out.indexOf(DONE);
     if (done >= 0) {
@@ -81,6 +93,20 @@ class OpenAIPassthroughStream implements StreamCodec {
     return this.tail ?? EMPTY;
   }
 
+
+  /** An error frame in the stream (relayed as it is): the answer ends there, as an error. */
+  private readError(run: Buffer): void {
+    for (const frame of splitFrames(run)) {
+      const data = frameData(frame);
+      if (data === null || !data.startsWith('{"error"')) continue;
+      try {
+        this.upstreamError = openaiStreamError((JSON.parse(data) as { error?: Record<string, unknown> }).error);
+        return;
+      } catch {
+        // not JSON: not an error frame
+      }
+    }
+  }
 
   /** Reads usage from the frames that carry it; drops a usage-only chunk the client did not ask for. */
   private takeUsage(run: Buffer): Buffer {
