@@ -279,6 +279,19 @@ describe('the openai SDK on an anthropic/ model', () => {
     assert.equal(usage!.completion_tokens, 15);
   });
 
+  test('the same request streamed and not records identical usage and cost', async () => {
+    const key = (await api('POST', '/key/generate', {})).key;
+    const client = new OpenAI({ apiKey: key, baseURL: gw.url, maxRetries: 0 });
+    const messages = [{ role: 'user' as const, content: 'same words both times' }];
+    await client.chat.completions.create({ model: 'claude-sonnet-4-5', messages });
+    for await (const _ of await client.chat.completions.create({ model: 'claude-sonnet-4-5', messages, stream: true }));
+    const logs = await logsOf(key);
+    assert.equal(logs.length, 2);
+    assert.deepEqual(logs[0].usage, logs[1].usage);
+    assert.equal(logs[0].spend, logs[1].spend);
+    assert.equal(logs[0].estimated || logs[1].estimated, false);
+  });
+
   test('an unsupported parameter is refused with the field named', async () => {
     const client = new OpenAI({ apiKey: MASTER_KEY, baseURL: gw.url, maxRetries: 0 });
     const err = await client.chat.completions.create({ model: 'claude-sonnet-4-5', n: 2, messages: [{ role: 'user', content: 'hi' }] }).catch((e) => e);
