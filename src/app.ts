@@ -6,6 +6,9 @@ import { registerHealthRoutes } from './admin/health.ts';
 import { registerKeyRoutes } from './admin/keys.ts';
 import { registerModelRoutes } from './admin/models.ts';
 import { registerSpendRoutes } from './admin/spend.ts';
+import { registerUiRoutes } from './admin/ui.ts';
+import { UiSessions } from './auth/session.ts';
+import { SessionRepo } from './store/sessions.ts';
 import { KeyCache } from './auth/key-cache.ts';
 import { makeMasterKeyCheck } from './auth/keys.ts';
 import type { GatewayConfig } from './config/load.ts';
@@ -50,7 +53,11 @@ export interface AppOptions {
   flushIntervalMs?: number;
   /** How often ended budget periods are looked for. */
   budgetResetEveryMs?: number;
+  /** Dashboard sign-in; the password defaults to the master key, as in LiteLLM. */
+  ui?: { username?: string; password?: string; sessionTtlMs?: number };
 }
+
+const UI_SESSION_TTL_MS = 12 * 3600_000;
 
 export async function buildApp(opts: AppOptions): Promise<App> {
   const { config, db, log } = opts;
@@ -104,6 +111,11 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       log.warn(`model "${d.modelName}" (${d.provider}/${d.upstreamModel}) has no known price: it is metered at 0; set input_cost_per_token / output_cost_per_token`);
     }
   }
+  const sessions = new UiSessions(new SessionRepo(db), {
+    username: opts.ui?.username || 'admin',
+    password: opts.ui?.password || opts.masterKey,
+    ttlMs: opts.ui?.sessionTtlMs ?? UI_SESSION_TTL_MS,
+  });
   const ctx: PipelineContext = {
     config,
     router: new Router(config.deployments),
@@ -116,6 +128,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     metrics: new Metrics(),
     log,
     accessLog: opts.accessLog ?? log,
+    sessions,
   };
   await resetDueBudgets(repo, keyCache, limiter).catch((err) => log.warn({ err }, 'budget resets will be retried'));
   const stopResets = scheduleBudgetResets(repo, keyCache, limiter, log, opts.budgetResetEveryMs);
@@ -150,6 +163,11 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   registerModelRoutes(server, ctx);
   registerSpendRoutes(server, ctx, db);
   registerHealthRoutes(server, ctx, db);
+  registerUiRoutes(server, ctx, sessions, repo, db);
+  const sweepSessions = setInterval(() => {
+    new SessionRepo(db).deleteExpired(new Date().toISOString()).catch(() => {});
+  }, 3600_000);
+  sweepSessions.unref();
   server.get('/metrics', async (_req, reply) => {
     reply.header('content-type', ctx.metrics.registry.contentType);
     return ctx.metrics.registry.metrics();
@@ -167,6 +185,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       clearInterval(idle);
       stopResets();
       stopPruning();
+      clearInterval(sweepSessions);
       await ledger.close();
       await closeAgents();
       await db.close();

@@ -29,7 +29,8 @@ LiteLLM's other flags (--num_workers, --run_gunicorn, ...) are accepted and igno
 Environment (.env in the working directory is loaded at start; see .env.sample):
   LITELLM_MASTER_KEY  admin credential; without it one is generated into ./data/master_key
   DATABASE_URL        postgresql://..., sqlite:PATH or sqlite::memory: (default sqlite:./data/llm-proxy.db)
-  PORT, CONFIG_FILE_PATH, OPENAI_API_KEY, OPENAI_API_BASE, LOG_LEVEL, LITELLM_MODEL_COST_MAP_URL
+  UI_USERNAME, UI_PASSWORD  dashboard sign-in at /ui (default admin, and the master key)
+  PORT, CONFIG_FILE_PATH, OPENAI_API_KEY, OPENAI_API_BASE, ANTHROPIC_API_KEY, LOG_LEVEL, LITELLM_MODEL_COST_MAP_URL
 `;
 
 const DATA_DIR = 'data';
@@ -131,7 +132,15 @@ async function main(): Promise<void> {
   const database = dbTarget.kind === 'postgres' ? dbTarget.url.replace(/\/\/[^@]*@/, '//***@') : dbTarget.path;
   let app;
   try {
-    app = await buildApp({ config, masterKey: master.key, db, journalDir, log, accessLog: access });
+    app = await buildApp({
+      config,
+      masterKey: master.key,
+      db,
+      journalDir,
+      log,
+      accessLog: access,
+      ui: { username: process.env.UI_USERNAME, password: process.env.UI_PASSWORD },
+    });
   } catch (err) {
     await db.close().catch(() => {});
     fail(`cannot open the database ${database}: ${(err as Error).message}`);

@@ -10,7 +10,7 @@ import type { Db } from '../store/db.ts';
 import { VERSION } from '../version.ts';
 import { requireMaster } from './auth.ts';
 
-async function checkDeployment(d: Deployment): Promise<{ ok: boolean; error?: string }> {
+export async function checkDeployment(d: Deployment): Promise<{ ok: boolean; error?: string }> {
   try {
     const anthropic = d.wire === 'anthropic';
     const url = new URL(anthropic ? anthropicUrl(d.apiBase, 'models') : `${d.apiBase}/models`);

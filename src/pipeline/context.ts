@@ -7,6 +7,7 @@ import type { ExpectedOutput } from '../policy/expected-output.ts';
 import type { Limiter } from '../policy/limiter.ts';
 import type { Router } from '../router/router.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
+import type { UiSessions } from '../auth/session.ts';
 
 /** What the request path needs from the app: all of it in memory. */
 export interface PipelineContext {
@@ -22,6 +23,8 @@ export interface PipelineContext {
   metrics: Metrics;
   log: Logger;
   accessLog: Logger;
+  /** Dashboard sessions, which the management API takes as the master key. */
+  sessions?: UiSessions;
 }
 
 export type Headers = Record<string, string | string[] | undefined>;

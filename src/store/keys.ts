@@ -79,6 +79,55 @@ export interface KeyListQuery {
   sort_order: 'asc' | 'desc';
 }
 
+export interface KeyPageQuery {
+  /** A key alias prefix, a key name (`sk-...abcd`), or a whole key. */
+  search?: string;
+  status?: 'all' | 'active' | 'blocked' | 'expired';
+  /** The cursor of the previous page's last key. */
+  after?: { created_at: string; token: string };
+  limit: number;
+  now: string;
+}
+
+/**
+ * A page of keys, newest first, by keyset (no OFFSET: a page costs the same wherever it is, read from
+ * the (created_at, token) index). Exported so that tests can check the plan.
+ */
+export function keyPageSql(q: KeyPageQuery, tokenOf: (raw: string) => string): { sql: string; params: SqlValue[] } {
+  const where: string[] = [];
+  const params: SqlValue[] = [];
+  const s = q.search?.trim();
+  if (s) {
+    if (s.startsWith('sk-...')) {
+      where.push('key_name = ?');
+      params.push(s);
+    } else if (s.startsWith('sk-')) {
+      where.push('token = ?');
+      params.push(tokenOf(s));
+    } else {
+      // A prefix as a range (up to the prefix with its last character incremented), which both
+      // databases read from the alias index.
+      where.push('key_alias >= ? AND key_alias < ?');
+      params.push(s, s.slice(0, -1) + String.fromCodePoint(s.codePointAt(s.length - 1)! + 1));
+    }
+  }
+  if (q.status === 'blocked') where.push('blocked = 1');
+  else if (q.status === 'active') {
+    where.push('blocked = 0 AND (expires IS NULL OR expires > ?)');
+    params.push(q.now);
+  } else if (q.status === 'expired') {
+    where.push('expires <= ?');
+    params.push(q.now);
+  }
+  if (q.after) {
+    // A row value, which both databases turn into a seek in the (created_at, token) index.
+    where.push('(created_at, token) < (?, ?)');
+    params.push(q.after.created_at, q.after.token);
+  }
+  const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
+  return { sql: `SELECT * FROM llmproxy_keys ${clause} ORDER BY created_at DESC, token DESC LIMIT ?`, params: [...params, q.limit] };
+}
+
 export class KeyRepo {
   private readonly db: Queryable;
 
@@ -137,6 +186,11 @@ export class KeyRepo {
     if (tokens.length === 0) return 0;
     const r = await this.db.run(`DELETE FROM llmproxy_keys WHERE token IN (${tokens.map(() => '?').join(', ')})`, tokens);
     return r.changes;
+  }
+
+  async page(q: KeyPageQuery, tokenOf: (raw: string) => string): Promise<KeyRecord[]> {
+    const { sql, params } = keyPageSql(q, tokenOf);
+    return (await this.db.all(sql, params)).map(fromRow);
   }
 
   async list(q: KeyListQuery): Promise<{ keys: KeyRecord[]; total: number }> {

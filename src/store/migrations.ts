@@ -95,6 +95,21 @@ const MIGRATIONS: { id: number; name: string; sql: string[] }[] = [
       )`,
     ],
   },
+  {
+    id: 3,
+    name: 'ui sessions',
+    sql: [
+      // A session id is stored as its SHA-256 only, like keys.
+      `CREATE TABLE llmproxy_ui_sessions (
+        id_hash TEXT PRIMARY KEY,
+        username TEXT NOT NULL,
+        csrf TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        created_at TEXT NOT NULL
+      )`,
+      'CREATE INDEX llmproxy_ui_sessions_expires ON llmproxy_ui_sessions (expires_at)',
+    ],
+  },
 ];
 
 /** The schema is written for SQLite; PostgreSQL needs 64-bit integers and doubles spelled out. */

@@ -87,3 +87,51 @@ export async function globalSpendNanos(db: Queryable): Promise<bigint> {
 export async function pruneSpendLogs(db: Queryable, before: string): Promise<number> {
   return (await db.run('DELETE FROM llmproxy_spend_logs WHERE started_at < ?', [before])).changes;
 }
+
+export interface UsageQuery {
+  /** ISO times; the range is [start, end). */
+  start: string;
+  end: string;
+  bucket: 'hour' | 'day';
+}
+
+export interface UsageSums {
+  requests: number;
+  errors: number;
+  input_tokens: number;
+  output_tokens: number;
+  cost_nanos: number;
+}
+
+export interface UsageReport {
+  series: (UsageSums & { t: string })[];
+  byModel: (UsageSums & { model_group: string })[];
+  /** The top spenders; `key_token` is '' for the master key. */
+  byKey: (UsageSums & { key_token: string })[];
+  totals: UsageSums;
+}
+
+const SUMS = `SUM(requests) AS requests, SUM(errors) AS errors,
+  SUM(input_tokens + cache_read_tokens + cache_write_tokens) AS input_tokens, SUM(output_tokens) AS output_tokens,
+  SUM(cost_nanos) AS cost_nanos`;
+
+/** PostgreSQL's SUM of BIGINT is NUMERIC, read as a string: every sum as a number. */
+function sums<T extends Record<string, unknown>>(row: T): T & UsageSums {
+  const out: Record<string, unknown> = { ...row };
+  for (const k of ['requests', 'errors', 'input_tokens', 'output_tokens', 'cost_nanos']) out[k] = Number(row[k] ?? 0);
+  return out as T & UsageSums;
+}
+
+/** Spend, tokens and requests over time, by model group and by key, from the hourly rollup. */
+export async function usageReport(db: Queryable, q: UsageQuery, topKeys = 10): Promise<UsageReport> {
+  const t = q.bucket === 'day' ? 'substr(hour, 1, 10)' : 'hour';
+  const range = 'FROM llmproxy_spend_hourly WHERE hour >= ? AND hour < ?';
+  const params = [q.start, q.end];
+  const [series, byModel, byKey, totals] = await Promise.all([
+    db.all<{ t: string }>(`SELECT ${t} AS t, ${SUMS} ${range} GROUP BY ${t} ORDER BY 1`, params),
+    db.all<{ model_group: string }>(`SELECT model_group, ${SUMS} ${range} GROUP BY model_group ORDER BY 6 DESC`, params),
+    db.all<{ key_token: string }>(`SELECT key_token, ${SUMS} ${range} GROUP BY key_token ORDER BY 6 DESC LIMIT ?`, [...params, topKeys]),
+    db.get<Record<string, unknown>>(`SELECT ${SUMS} ${range}`, params),
+  ]);
+  return { series: series.map(sums), byModel: byModel.map(sums), byKey: byKey.map(sums), totals: sums(totals ?? {}) };
+}

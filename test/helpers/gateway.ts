@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
-import { buildApp, type App } from '../../src/app.ts';
+import { buildApp, type App, type AppOptions } from '../../src/app.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import { openSqlite } from '../../src/store/sqlite-db.ts';
 
@@ -35,10 +35,19 @@ export function fakeModels(upstreamUrl: string, names: string[] = ['gpt-3.5-turb
   return `model_list:\n${entries}`;
 }
 
-export async function startInProcess(yaml: string): Promise<TestGateway> {
+export async function startInProcess(yaml: string, opts: Partial<AppOptions> = {}): Promise<TestGateway> {
   const { config } = loadConfig(writeConfig(yaml), { ...process.env });
   const journalDir = mkdtempSync(join(tmpdir(), 'llm-proxy-journal-'));
-  const app = await buildApp({ config, masterKey: MASTER_KEY, db: openSqlite(':memory:'), journalDir, log: pino({ level: 'silent' }), flushIntervalMs: 50, budgetResetEveryMs: 100 });
+  const app = await buildApp({
+    config,
+    masterKey: MASTER_KEY,
+    db: openSqlite(':memory:'),
+    journalDir,
+    log: pino({ level: 'silent' }),
+    flushIntervalMs: 50,
+    budgetResetEveryMs: 100,
+    ...opts,
+  });
   await app.server.listen({ port: 0, host: '127.0.0.1' });
   const { port } = app.server.server.address() as AddressInfo;
   return { url: `http://127.0.0.1:${port}`, app, close: () => app.close() };

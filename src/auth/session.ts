@@ -1,0 +1,112 @@
+// Dashboard sign-in as LiteLLM does it (UI_USERNAME / UI_PASSWORD, the password defaulting to the
+// master key): a random session id in an HttpOnly, SameSite=Strict cookie (stored hashed), and a CSRF
+// token the page holds in memory and sends as `x-csrf-token` on every call. A session acts as the
+// master key on the management API; the master key itself never reaches the browser.
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { GatewayError } from '../http/errors.ts';
+type Headers = Record<string, string | string[] | undefined>;
+import type { SessionRepo, SessionRow } from '../store/sessions.ts';
+
+export const SESSION_COOKIE = 'llmproxy_session';
+const CSRF_HEADER = 'x-csrf-token';
+
+export interface UiCredentials {
+  username: string;
+  password: string;
+  /** How long a session lasts. */
+  ttlMs: number;
+}
+
+const sha256 = (s: string) => createHash('sha256').update(s).digest();
+
+function cookie(headers: Headers, name: string): string | null {
+  const raw = headers.cookie;
+  if (typeof raw !== 'string') return null;
+  for (const part of raw.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return decodeURIComponent(part.slice(eq + 1).trim());
+  }
+  return null;
+}
+
+function header(headers: Headers, name: string): string | null {
+  const v = headers[name];
+  return typeof v === 'string' ? v : null;
+}
+
+/** A request from another site: its Origin (sent by browsers on every POST) is not this host. */
+function crossSite(headers: Headers): boolean {
+  const origin = header(headers, 'origin');
+  if (origin === null) return false;
+  try {
+    return new URL(origin).host !== header(headers, 'host');
+  } catch {
+    return true;
+  }
+}
+
+export class UiSessions {
+  private readonly repo: SessionRepo;
+  private readonly creds: UiCredentials;
+  private readonly userDigest: Buffer;
+  private readonly passwordDigest: Buffer;
+
+  constructor(repo: SessionRepo, creds: UiCredentials) {
+    this.repo = repo;
+    this.creds = creds;
+    this.userDigest = sha256(creds.username);
+    this.passwordDigest = sha256(creds.password);
+  }
+
+  /** Both compared in constant time, both always. */
+  credentialsMatch(username: string, password: string): boolean {
+    const user = timingSafeEqual(sha256(username), this.userDigest);
+    const pass = timingSafeEqual(sha256(password), this.passwordDigest);
+    return user && pass;
+  }
+
+  async start(username: string, now = Date.now()): Promise<{ id: string; csrf: string; maxAgeS: number }> {
+    const id = randomBytes(32).toString('base64url');
+    const csrf = randomBytes(24).toString('base64url');
+    await this.repo.insert({
+      id_hash: sha256(id).toString('hex'),
+      username,
+      csrf,
+      expires_at: new Date(now + this.creds.ttlMs).toISOString(),
+      created_at: new Date(now).toISOString(),
+    });
+    return { id, csrf, maxAgeS: Math.floor(this.creds.ttlMs / 1000) };
+  }
+
+  /** Whether the request carries a session cookie at all (else other credentials apply). */
+  hasCookie(headers: Headers): boolean {
+    return cookie(headers, SESSION_COOKIE) !== null;
+  }
+
+  /**
+   * The request's live session, checked against cross-site use: the CSRF token must come with every
+   * call (a page of another site cannot read it nor set the header without CORS, which is off).
+   */
+  async verify(headers: Headers, opts: { csrf: boolean } = { csrf: true }): Promise<SessionRow> {
+    const id = cookie(headers, SESSION_COOKIE);
+    const session = id === null ? undefined : await this.repo.live(sha256(id).toString('hex'), new Date().toISOString());
+    if (!session) throw new GatewayError('invalid_key', 'Your dashboard session has ended: sign in again.');
+    if (crossSite(headers)) throw new GatewayError('admin_only', 'Cross-site request refused.');
+    if (opts.csrf) {
+      const sent = header(headers, CSRF_HEADER) ?? '';
+      const ok = sent.length === session.csrf.length && timingSafeEqual(Buffer.from(sent), Buffer.from(session.csrf));
+      if (!ok) throw new GatewayError('admin_only', 'Missing or wrong CSRF token.');
+    }
+    return session;
+  }
+
+  async end(headers: Headers): Promise<void> {
+    const id = cookie(headers, SESSION_COOKIE);
+    if (id !== null) await this.repo.delete(sha256(id).toString('hex'));
+  }
+
+  /** The Set-Cookie value for a new session, or to clear it (maxAgeS 0). */
+  static setCookie(id: string, maxAgeS: number, secure: boolean): string {
+    return `${SESSION_COOKIE}=${id}; Path=/; Max-Age=${maxAgeS}; HttpOnly; SameSite=Strict${secure ? '; Secure' : ''}`;
+  }
+}

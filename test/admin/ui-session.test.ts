@@ -1,0 +1,114 @@
+// Dashboard sign-in and sessions: UI_USERNAME / UI_PASSWORD (the master key by default), an HttpOnly
+// SameSite=Strict cookie, a CSRF token on every call, refusals of wrong passwords, ended or expired
+// sessions and cross-site requests; the session acts as the master key on the management API.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { MASTER_KEY, startInProcess, type TestGateway } from '../helpers/gateway.ts';
+
+let gw: TestGateway;
+let shortLived: TestGateway;
+
+before(async () => {
+  gw = await startInProcess('model_list: []\n');
+  shortLived = await startInProcess('model_list: []\n', { ui: { sessionTtlMs: 1000 } });
+});
+after(async () => {
+  await gw.close();
+  await shortLived.close();
+});
+
+async function login(g: TestGateway, username: string, password: string) {
+  const res = await fetch(`${g.url}/ui/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password }) });
+  const cookie = res.headers.get('set-cookie');
+  return { res, body: (await res.json()) as any, cookie: cookie?.split(';')[0] ?? '' };
+}
+
+const call = (g: TestGateway, path: string, headers: Record<string, string>, body?: unknown) =>
+  fetch(`${g.url}${path}`, { method: body === undefined ? 'GET' : 'POST', headers, body: body === undefined ? undefined : JSON.stringify(body) });
+
+describe('dashboard sessions', () => {
+  test('sign-in with the master key as password: an HttpOnly, SameSite=Strict cookie and a CSRF token; never the master key', async () => {
+    const { res, body } = await login(gw, 'admin', MASTER_KEY);
+    assert.equal(res.status, 200);
+    const cookie = res.headers.get('set-cookie')!;
+    assert.match(cookie, /^llmproxy_session=[A-Za-z0-9_-]{43}; Path=\/; Max-Age=43200; HttpOnly; SameSite=Strict$/);
+    assert.equal(body.username, 'admin');
+    assert.match(body.csrf, /^[A-Za-z0-9_-]{32}$/);
+    assert.ok(!JSON.stringify(body).includes(MASTER_KEY) && !cookie.includes(MASTER_KEY));
+    assert.equal(res.headers.get('cache-control'), 'no-store');
+  });
+
+  test('a wrong username or password is refused, and repeated failures are slowed down', async () => {
+    const g = await startInProcess('model_list: []\n');
+    try {
+      for (const [u, p] of [['admin', 'wrong'], ['root', MASTER_KEY], ['', '']]) {
+        const { res, body, cookie } = await login(g, u!, p!);
+        assert.equal(res.status, 401);
+        assert.equal(body.error.message, 'Invalid username or password.');
+        assert.equal(cookie, '');
+      }
+      let last = 0;
+      for (let i = 0; i < 10; i++) last = (await login(g, 'admin', 'wrong')).res.status;
+      assert.equal(last, 429);
+      // Even the right password waits out the window: no guessing around the limit.
+      assert.equal((await login(g, 'admin', MASTER_KEY)).res.status, 429);
+    } finally {
+      await g.close();
+    }
+  });
+
+  test('the session stands in for the master key on the management API, with its CSRF token', async () => {
+    const { body, cookie } = await login(gw, 'admin', MASTER_KEY);
+    const ok = await call(gw, '/key/generate', { cookie, 'x-csrf-token': body.csrf }, { key_alias: 'from-ui' });
+    assert.equal(ok.status, 200);
+    assert.match(((await ok.json()) as any).key, /^sk-/);
+    const list = await call(gw, '/ui/api/keys?search=from-', { cookie, 'x-csrf-token': body.csrf });
+    assert.deepEqual(((await list.json()) as any).data.map((k: any) => k.key_alias), ['from-ui']);
+  });
+
+  test('a forged cross-site request is refused: no CSRF token, a wrong one, or another origin', async () => {
+    const { body, cookie } = await login(gw, 'admin', MASTER_KEY);
+    const forged: Record<string, string>[] = [{ cookie }, { cookie, 'x-csrf-token': 'x'.repeat(32) }, { cookie, 'x-csrf-token': body.csrf, origin: 'https://evil.example' }];
+    for (const headers of forged) {
+      const res = await call(gw, '/key/generate', headers, { key_alias: 'forged' });
+      assert.equal(res.status, 403);
+      assert.match(((await res.json()) as any).error.message, /CSRF|Cross-site/);
+    }
+    const same = await call(gw, '/key/list', { cookie, 'x-csrf-token': body.csrf, origin: gw.url });
+    assert.equal(same.status, 200);
+  });
+
+  test('signing out ends the session everywhere; an unknown cookie is refused', async () => {
+    const { body, cookie } = await login(gw, 'admin', MASTER_KEY);
+    const out = await call(gw, '/ui/api/logout', { cookie, 'x-csrf-token': body.csrf }, {});
+    assert.equal(out.status, 200);
+    assert.match(out.headers.get('set-cookie')!, /^llmproxy_session=; Path=\/; Max-Age=0; HttpOnly; SameSite=Strict$/);
+    assert.equal((await call(gw, '/ui/api/session', { cookie })).status, 401);
+    assert.equal((await call(gw, '/key/list', { cookie, 'x-csrf-token': body.csrf })).status, 401);
+    assert.equal((await call(gw, '/ui/api/session', { cookie: 'llmproxy_session=made-up' })).status, 401);
+  });
+
+  test('an expired session is refused', async () => {
+    const { body, cookie } = await login(shortLived, 'admin', MASTER_KEY);
+    assert.equal((await call(shortLived, '/ui/api/session', { cookie })).status, 200);
+    await new Promise((r) => setTimeout(r, 1100));
+    const res = await call(shortLived, '/key/list', { cookie, 'x-csrf-token': body.csrf });
+    assert.equal(res.status, 401);
+    assert.match(((await res.json()) as any).error.message, /session has ended/);
+  });
+
+  test('UI_USERNAME and UI_PASSWORD replace the defaults', async () => {
+    const g = await startInProcess('model_list: []\n', { ui: { username: 'ops', password: 'correct horse' } });
+    try {
+      assert.equal((await login(g, 'admin', MASTER_KEY)).res.status, 401);
+      assert.equal((await login(g, 'ops', 'correct horse')).res.status, 200);
+    } finally {
+      await g.close();
+    }
+  });
+
+  test('a bearer credential is judged on its own, whatever cookie comes with it', async () => {
+    const { cookie } = await login(gw, 'admin', MASTER_KEY);
+    assert.equal((await call(gw, '/key/list', { cookie, authorization: 'Bearer sk-wrong' })).status, 401);
+  });
+});
