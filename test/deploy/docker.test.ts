@@ -49,7 +49,7 @@ test('Dockerfile: Node 24 slim, production dependencies, non-root, the entry the
   for (const path of ['bin', 'src', 'config.yaml', 'package-lock.json']) assert.match(df, new RegExp(`COPY [^\\n]*${path.replace('.', '\\.')}`), path);
 });
 
-test('a production install (npm ci --omit=dev) starts with the pinned Node and answers', { timeout: 240_000 }, async () => {
+test('a production install (npm ci --omit=dev) starts with the pinned Node, answers and serves the dashboard', { timeout: 240_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'llm-proxy-prod-'));
   const { stdout } = await run('git', ['ls-files'], { cwd: REPO });
   for (const f of stdout.split('\n').filter((f) => f && !f.startsWith('test/') && !f.startsWith('bench/'))) {
@@ -64,6 +64,8 @@ test('a production install (npm ci --omit=dev) starts with the pinned Node and a
   try {
     const res = await fetch(`${gw.url}/chat/completions`, { method: 'POST', headers: { authorization: 'Bearer sk-prod-master' }, body: JSON.stringify({ model: 'gpt-4', messages: [{ role: 'user', content: 'hi' }] }) });
     assert.equal(res.status, 200);
+    // The dashboard needs nothing the production install leaves out.
+    for (const path of ['/ui', '/ui/app.js', '/ui/vendor/preact.js', '/ui/vendor/uplot.js']) assert.equal((await fetch(`${gw.url}${path}`)).status, 200, path);
   } finally {
     await gw.stop();
   }
