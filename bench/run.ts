@@ -1,10 +1,10 @@
-// npm run bench [-- --scenario NAME] [--quick] [--out DIR] [--no-portkey]
+// npm run bench [-- --scenario NAME] [--quick] [--out DIR] [--no-portkey]  (scenarios: see SCENARIOS)
 // Starts the fake upstream, the bare proxy, Portkey's gateway and this checkout's gateway (features
 // off: master key; features on: a virtual key with a model allow-list, a budget and an RPM limit),
 // runs the scenarios, prints a table and writes JSON results with the machine's description.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -15,7 +15,7 @@ import { request } from 'undici';
 import { body, fixedRate, interleaved, streams, type Shape, type Target } from './load.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const SCENARIOS = ['latency', 'throughput', 'fixed-rate', 'streaming', 'large-body', 'cold-start'] as const;
+const SCENARIOS = ['latency', 'throughput', 'fixed-rate', 'streaming', 'large-body', 'cold-start', 'dashboard'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 const { values } = parseArgs({
@@ -321,6 +321,91 @@ async function coldStart(): Promise<void> {
   table(`Cold start (node bin/llm-proxy.mjs to the first answered request; median of ${runs})`, ['start to first answer ms', 'idle RSS MB'], [[round(pct(times, 50), 1), round(pct(idle, 50), 1)]]);
 }
 
+/**
+ * The dashboard in Chromium (when installed): signed in, from navigation to the key list on screen,
+ * and to the usage chart drawn; bytes on the wire; the key list over 10,000 keys.
+ */
+async function dashboard(): Promise<void> {
+  const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+  if (!existsSync(chromiumPath)) {
+    console.log(`\nDashboard: skipped (no Chromium at ${chromiumPath})`);
+    return;
+  }
+  const { chromium } = await import('playwright-core');
+  // Enough keys that a page read by OFFSET would show; key creation goes through the API.
+  const keys = quick ? 500 : 10_000;
+  for (let i = 0; i < keys; i += 50) {
+    await Promise.all(
+      Array.from({ length: 50 }, (_, j) =>
+        request(`${gw.url}/key/generate`, { method: 'POST', headers: { authorization: `Bearer ${MASTER}` }, body: JSON.stringify({ key_alias: `bench-${i + j}`, max_budget: 10 }) }).then((r) => r.body.dump()),
+      ),
+    );
+  }
+  const browser = await chromium.launch({
+    executablePath: chromiumPath,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const login = await request(`${gw.url}/ui/api/login`, { method: 'POST', body: JSON.stringify({ username: 'admin', password: MASTER }) });
+  await login.body.dump();
+  const [name, value] = String(login.headers['set-cookie']).split(';')[0]!.split('=') as [string, string];
+  await context.addCookies([{ name, value, url: gw.url }]);
+  const page = await context.newPage();
+  const rounds = quick ? 3 : 20;
+  const keysMs: number[] = [];
+  const usageMs: number[] = [];
+  let bytes = 0;
+  for (let i = 0; i < rounds; i++) {
+    let t = performance.now();
+    await page.goto(`${gw.url}/ui#/keys`);
+    await page.getByTestId('key-row').first().waitFor();
+    keysMs.push(performance.now() - t);
+    if (i === 0) {
+      bytes = (await page.evaluate(
+        "performance.getEntriesByType('navigation').concat(performance.getEntriesByType('resource')).reduce((n, e) => n + e.encodedBodySize, 0)",
+      )) as number;
+    }
+    t = performance.now();
+    await page.goto(`${gw.url}/ui#/usage`);
+    await page.getByTestId('usage-chart').locator('canvas').first().waitFor();
+    usageMs.push(performance.now() - t);
+  }
+  // The last page of the key list, by its cursor, against the first: keyset pages cost the same.
+  const deep: number[] = [];
+  let after: string | null = null;
+  for (let p = 0; p < Math.floor(keys / 100) - 1; p++) {
+    const url: string = `${gw.url}/ui/api/keys?limit=100${after ? `&after=${after}` : ''}`;
+    const res = await request(url, { headers: { authorization: `Bearer ${MASTER}` } });
+    after = ((await res.body.json()) as { next: string }).next;
+  }
+  for (let i = 0; i < 20; i++) {
+    const t = performance.now();
+    const r = await request(`${gw.url}/ui/api/keys?limit=100&after=${after}`, { headers: { authorization: `Bearer ${MASTER}` } });
+    await r.body.dump();
+    deep.push(performance.now() - t);
+  }
+  const first: number[] = [];
+  for (let i = 0; i < 20; i++) {
+    const t = performance.now();
+    const r = await request(`${gw.url}/ui/api/keys?limit=100`, { headers: { authorization: `Bearer ${MASTER}` } });
+    await r.body.dump();
+    first.push(performance.now() - t);
+  }
+  await browser.close();
+  const row = {
+    keys,
+    keysPageMs: round(pct(keysMs, 50), 1),
+    usagePageMs: round(pct(usageMs, 50), 1),
+    firstLoadKb: round(bytes / 1024, 1),
+    apiFirstPageMs: round(pct(first, 50), 2),
+    apiDeepPageMs: round(pct(deep, 50), 2),
+  };
+  results.dashboard = row;
+  table(`Dashboard in Chromium (median of ${rounds} loads; ${keys} keys)`, ['key list shown ms', 'usage chart drawn ms', 'first load KB (gzip)', 'API first page ms', 'API last page ms'], [
+    [row.keysPageMs, row.usagePageMs, row.firstLoadKb, row.apiFirstPageMs, row.apiDeepPageMs],
+  ]);
+}
+
 const run: Record<Scenario, () => Promise<void>> = {
   latency,
   throughput,
@@ -328,6 +413,7 @@ const run: Record<Scenario, () => Promise<void>> = {
   streaming,
   'large-body': largeBody,
   'cold-start': coldStart,
+  dashboard,
 };
 for (const s of chosen) await run[s]();
 
