@@ -5,6 +5,7 @@ import type { Deployment } from '../../config/load.ts';
 import { GatewayError } from '../../http/errors.ts';
 import type { CallPlan, UpstreamRequest } from '../adapter.ts';
 import { GATEWAY_FIELDS } from '../openai/request.ts';
+import { withModel } from '../raw-body.ts';
 
 export const ANTHROPIC_VERSION = '2023-06-01';
 /** max_tokens is required by Anthropic; LiteLLM's default when an OpenAI client gives none. */
@@ -64,12 +65,15 @@ export function anthropicBody(body: Record<string, unknown>, upstreamModel: stri
 export function passthroughRequest(plan: CallPlan, d: Deployment, upstreamModel: string): UpstreamRequest {
   const { body, raw } = plan;
   const rewritten = anthropicBody(body, upstreamModel);
-  const out = rewritten ?? body;
-  const changed = rewritten !== null;
+  let bytes: string | Buffer | null = rewritten === null ? raw : null;
+  if (rewritten && raw && anthropicBody({ ...body, model: upstreamModel }, upstreamModel) === null) {
+    // Only the model differs (Claude Code's case, 50-80 KB a turn): splice it into the client's bytes.
+    bytes = withModel(raw, String(body.model), upstreamModel);
+  }
   return {
     url: anthropicUrl(d.apiBase, 'messages'),
     headers: anthropicHeaders(d, plan.headers, body.stream === true),
-    body: changed || raw === null ? JSON.stringify(out) : raw,
+    body: bytes ?? JSON.stringify(rewritten ?? body),
     clientWantsUsage: true,
   };
 }

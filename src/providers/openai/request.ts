@@ -2,6 +2,7 @@
 // body is changed as little as possible (model rewritten, gateway-only fields removed, usage asked for).
 import type { Deployment } from '../../config/load.ts';
 import type { CallPlan, UpstreamRequest } from '../adapter.ts';
+import { withModel } from '../raw-body.ts';
 import { PROVIDERS } from '../registry.ts';
 
 /** Fields LiteLLM clients send for the gateway itself; they never reach the provider. */
@@ -27,10 +28,7 @@ export function buildRequest(plan: CallPlan, d: Deployment, upstreamModel: strin
       changed = true;
     }
   };
-  if (body.model !== upstreamModel) {
-    copy();
-    out.model = upstreamModel;
-  }
+  const newModel = body.model !== upstreamModel;
   for (const f of GATEWAY_FIELDS) {
     if (f in body) {
       copy();
@@ -42,6 +40,13 @@ export function buildRequest(plan: CallPlan, d: Deployment, upstreamModel: strin
   if (body.stream === true && !clientWantsUsage && PROVIDERS[d.provider]?.streamUsage) {
     copy();
     out.stream_options = { ...streamOptions, include_usage: true };
+  }
+  let bytes: string | Buffer | null = changed ? null : raw;
+  if (newModel) {
+    // Only the model differs: the client's bytes with the model spliced in, when that can be done safely.
+    bytes = bytes && withModel(bytes as Buffer, String(body.model), upstreamModel);
+    copy();
+    out.model = upstreamModel;
   }
 
   const headers: Record<string, string> = {
@@ -60,7 +65,7 @@ export function buildRequest(plan: CallPlan, d: Deployment, upstreamModel: strin
   return {
     url: `${d.apiBase}/${endpoint}`,
     headers,
-    body: changed || raw === null ? JSON.stringify(out) : raw,
+    body: bytes ?? JSON.stringify(out),
     clientWantsUsage,
   };
 }

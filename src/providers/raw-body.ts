@@ -1,0 +1,26 @@
+// The client's bytes with only `model` changed, without serializing the whole body again (a Claude
+// Code request is 50-80 KB: JSON.stringify would cost about half a millisecond on every call).
+const KEY = Buffer.from('"model"');
+
+/**
+ * `raw` with its top-level `"model": "<current>"` replaced by `next`, or null when that member cannot be
+ * found exactly once as written (escapes, odd spacing, the same pair nested elsewhere): then the caller
+ * serializes the parsed body instead.
+ */
+export function withModel(raw: Buffer, current: string, next: string): Buffer | null {
+  const value = Buffer.from(JSON.stringify(current));
+  let found: { start: number; end: number } | null = null;
+  for (let at = raw.indexOf(KEY); at >= 0; at = raw.indexOf(KEY, at + KEY.length)) {
+    let i = at + KEY.length;
+    while (raw[i] === 0x20 || raw[i] === 0x0a || raw[i] === 0x0d || raw[i] === 0x09) i++;
+    if (raw[i] !== 0x3a) continue; // ':'
+    i++;
+    while (raw[i] === 0x20 || raw[i] === 0x0a || raw[i] === 0x0d || raw[i] === 0x09) i++;
+    if (!raw.subarray(i, i + value.length).equals(value)) continue;
+    // A second "model": "<current>" pair (say, in a tool's input) makes the top-level one ambiguous.
+    if (found) return null;
+    found = { start: i, end: i + value.length };
+  }
+  if (!found) return null;
+  return Buffer.concat([raw.subarray(0, found.start), Buffer.from(JSON.stringify(next)), raw.subarray(found.end)]);
+}
