@@ -74,7 +74,8 @@ export function registerSpendRoutes(app: FastifyInstance, ctx: PipelineContext, 
     const q = parseBody(SpendLogsQuery, req.query);
     // Records still in the journal are written first, so a log asked for right after a call is there.
     await ctx.ledger.flush();
-    const key = q.api_key === undefined ? undefined : looksLikeHash(q.api_key) ? q.api_key : hashKey(q.api_key);
+    // `master_key` is how the logs name the master key's calls (they have no key hash).
+    const key = q.api_key === undefined ? undefined : q.api_key === 'master_key' ? null : looksLikeHash(q.api_key) ? q.api_key : hashKey(q.api_key);
     const { rows, total } = await querySpendLogs(db, { ...q, key_token: key });
     return { data: rows.map(spendLogJson), total, page: q.page, page_size: q.page_size, total_pages: Math.ceil(total / q.page_size) };
   });

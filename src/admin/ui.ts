@@ -92,7 +92,10 @@ const KeysQuery = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(25),
 });
 
-const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date (YYYY-MM-DD)');
+const day = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date (YYYY-MM-DD)')
+  .refine((v) => !Number.isNaN(Date.parse(`${v}T00:00:00Z`)) && new Date(`${v}T00:00:00Z`).toISOString().startsWith(v), 'must be a date that exists');
 const UsageQuery = z.object({ start: day, end: day, bucket: z.enum(['hour', 'day']).default('day') });
 
 const cursorOf = (k: { created_at: string; token: string }) => Buffer.from(`${k.created_at}|${k.token}`).toString('base64url');

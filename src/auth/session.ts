@@ -8,6 +8,8 @@ type Headers = Record<string, string | string[] | undefined>;
 import type { SessionRepo, SessionRow } from '../store/sessions.ts';
 
 export const SESSION_COOKIE = 'llmproxy_session';
+/** Over HTTPS the cookie takes the __Host- prefix: only this host, over TLS, can set it. */
+export const SECURE_SESSION_COOKIE = `__Host-${SESSION_COOKIE}`;
 const CSRF_HEADER = 'x-csrf-token';
 
 export interface UiCredentials {
@@ -19,14 +21,17 @@ export interface UiCredentials {
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest();
 
-function cookie(headers: Headers, name: string): string | null {
+/** Every value of the session cookies (a cookie planted by a sibling host may come first). */
+function sessionIds(headers: Headers): string[] {
   const raw = headers.cookie;
-  if (typeof raw !== 'string') return null;
+  if (typeof raw !== 'string') return [];
+  const out: string[] = [];
   for (const part of raw.split(';')) {
     const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === name) return decodeURIComponent(part.slice(eq + 1).trim());
+    const name = eq > 0 ? part.slice(0, eq).trim() : '';
+    if (name === SECURE_SESSION_COOKIE || name === SESSION_COOKIE) out.push(part.slice(eq + 1).trim());
   }
-  return null;
+  return out;
 }
 
 function header(headers: Headers, name: string): string | null {
@@ -34,12 +39,17 @@ function header(headers: Headers, name: string): string | null {
   return typeof v === 'string' ? v : null;
 }
 
-/** A request from another site: its Origin (sent by browsers on every POST) is not this host. */
+/**
+ * A request another site made the browser send. Browsers say so in Sec-Fetch-Site; older ones only in
+ * Origin, compared with the host the browser addressed (a proxy in front may rewrite Host).
+ */
 function crossSite(headers: Headers): boolean {
+  const site = header(headers, 'sec-fetch-site');
+  if (site !== null) return site !== 'same-origin' && site !== 'none';
   const origin = header(headers, 'origin');
   if (origin === null) return false;
   try {
-    return new URL(origin).host !== header(headers, 'host');
+    return new URL(origin).host !== (header(headers, 'x-forwarded-host') ?? header(headers, 'host'));
   } catch {
     return true;
   }
@@ -50,12 +60,14 @@ export class UiSessions {
   private readonly creds: UiCredentials;
   private readonly userDigest: Buffer;
   private readonly passwordDigest: Buffer;
+  private readonly credentialsHash: string;
 
   constructor(repo: SessionRepo, creds: UiCredentials) {
     this.repo = repo;
     this.creds = creds;
     this.userDigest = sha256(creds.username);
     this.passwordDigest = sha256(creds.password);
+    this.credentialsHash = sha256(`llm-proxy ui\0${creds.username}\0${creds.password}`).toString('hex');
   }
 
   /** Both compared in constant time, both always. */
@@ -71,6 +83,7 @@ export class UiSessions {
     await this.repo.insert({
       id_hash: sha256(id).toString('hex'),
       username,
+      credentials_hash: this.credentialsHash,
       csrf,
       expires_at: new Date(now + this.creds.ttlMs).toISOString(),
       created_at: new Date(now).toISOString(),
@@ -80,7 +93,17 @@ export class UiSessions {
 
   /** Whether the request carries a session cookie at all (else other credentials apply). */
   hasCookie(headers: Headers): boolean {
-    return cookie(headers, SESSION_COOKIE) !== null;
+    return sessionIds(headers).length > 0;
+  }
+
+  private async live(headers: Headers): Promise<SessionRow | undefined> {
+    const now = new Date().toISOString();
+    for (const id of sessionIds(headers)) {
+      const s = await this.repo.live(sha256(id).toString('hex'), now);
+      // Sessions opened with credentials since replaced are over.
+      if (s && s.credentials_hash === this.credentialsHash) return s;
+    }
+    return undefined;
   }
 
   /**
@@ -88,25 +111,28 @@ export class UiSessions {
    * call (a page of another site cannot read it nor set the header without CORS, which is off).
    */
   async verify(headers: Headers, opts: { csrf: boolean } = { csrf: true }): Promise<SessionRow> {
-    const id = cookie(headers, SESSION_COOKIE);
-    const session = id === null ? undefined : await this.repo.live(sha256(id).toString('hex'), new Date().toISOString());
+    const session = await this.live(headers);
     if (!session) throw new GatewayError('invalid_key', 'Your dashboard session has ended: sign in again.');
     if (crossSite(headers)) throw new GatewayError('admin_only', 'Cross-site request refused.');
     if (opts.csrf) {
       const sent = header(headers, CSRF_HEADER) ?? '';
       const ok = sent.length === session.csrf.length && timingSafeEqual(Buffer.from(sent), Buffer.from(session.csrf));
-      if (!ok) throw new GatewayError('admin_only', 'Missing or wrong CSRF token.');
+      // Its own code, so that a page holding an old token (signed in again elsewhere) can fetch the new one.
+      if (!ok) throw new GatewayError('admin_only', 'Missing or wrong CSRF token.', { code: 'csrf_token' });
     }
     return session;
   }
 
   async end(headers: Headers): Promise<void> {
-    const id = cookie(headers, SESSION_COOKIE);
-    if (id !== null) await this.repo.delete(sha256(id).toString('hex'));
+    for (const id of sessionIds(headers)) await this.repo.delete(sha256(id).toString('hex'));
   }
 
-  /** The Set-Cookie value for a new session, or to clear it (maxAgeS 0). */
+  /**
+   * The Set-Cookie value for a new session, or to clear it (maxAgeS 0). Over HTTPS: Secure and the
+   * __Host- prefix; over plain HTTP (a gateway on a private network) neither is possible.
+   */
   static setCookie(id: string, maxAgeS: number, secure: boolean): string {
-    return `${SESSION_COOKIE}=${id}; Path=/; Max-Age=${maxAgeS}; HttpOnly; SameSite=Strict${secure ? '; Secure' : ''}`;
+    const name = secure ? SECURE_SESSION_COOKIE : SESSION_COOKIE;
+    return `${name}=${id}; Path=/; Max-Age=${maxAgeS}; HttpOnly; SameSite=Strict${secure ? '; Secure' : ''}`;
   }
 }

@@ -80,6 +80,7 @@ export interface KeyListQuery {
 }
 
 export interface KeyPageQuery {
+  dialect: 'sqlite' | 'postgres';
   /** A key alias prefix, a key name (`sk-...abcd`), or a whole key. */
   search?: string;
   status?: 'all' | 'active' | 'blocked' | 'expired';
@@ -101,14 +102,22 @@ export function keyPageSql(q: KeyPageQuery, tokenOf: (raw: string) => string): {
     if (s.startsWith('sk-...')) {
       where.push('key_name = ?');
       params.push(s);
-    } else if (s.startsWith('sk-')) {
+    } else if (/^[0-9a-f]{64}$/.test(s)) {
+      // A key's hash (the dashboard hashes a pasted key before it goes into a URL).
+      where.push('token = ?');
+      params.push(s);
+    } else if (s.startsWith('sk-') && s.length >= 30) {
       where.push('token = ?');
       params.push(tokenOf(s));
     } else {
-      // A prefix as a range (up to the prefix with its last character incremented), which both
-      // databases read from the alias index.
-      where.push('key_alias >= ? AND key_alias < ?');
-      params.push(s, s.slice(0, -1) + String.fromCodePoint(s.codePointAt(s.length - 1)! + 1));
+      // A prefix as a range of code points (up to the prefix with its last character incremented),
+      // read from the alias index; PostgreSQL compares in code point order through its "C" index,
+      // since language collations put "Prod-x" after "prod" and "team-x" after "team.".
+      const col = q.dialect === 'postgres' ? 'key_alias COLLATE "C"' : 'key_alias';
+      const chars = [...s];
+      const last = chars.pop()!.codePointAt(0)!;
+      where.push(`${col} >= ? AND ${col} < ?`);
+      params.push(s, chars.join('') + String.fromCodePoint(last + (last === 0xd7ff ? 0x801 : 1)));
     }
   }
   if (q.status === 'blocked') where.push('blocked = 1');
@@ -129,9 +138,9 @@ export function keyPageSql(q: KeyPageQuery, tokenOf: (raw: string) => string): {
 }
 
 export class KeyRepo {
-  private readonly db: Queryable;
+  private readonly db: Queryable & { readonly dialect: KeyPageQuery['dialect'] };
 
-  constructor(db: Queryable) {
+  constructor(db: Queryable & { readonly dialect: KeyPageQuery['dialect'] }) {
     this.db = db;
   }
 
@@ -188,8 +197,8 @@ export class KeyRepo {
     return r.changes;
   }
 
-  async page(q: KeyPageQuery, tokenOf: (raw: string) => string): Promise<KeyRecord[]> {
-    const { sql, params } = keyPageSql(q, tokenOf);
+  async page(q: Omit<KeyPageQuery, 'dialect'>, tokenOf: (raw: string) => string): Promise<KeyRecord[]> {
+    const { sql, params } = keyPageSql({ ...q, dialect: this.db.dialect }, tokenOf);
     return (await this.db.all(sql, params)).map(fromRow);
   }
 

@@ -3,7 +3,8 @@
 // nano-dollars.
 import type { SqlConnection } from './db.ts';
 
-const MIGRATIONS: { id: number; name: string; sql: string[] }[] = [
+/** `postgresOnly`: statements SQLite has no need of (its text comparisons are already by code point). */
+const MIGRATIONS: { id: number; name: string; sql: string[]; postgresOnly?: boolean }[] = [
   {
     id: 1,
     name: 'keys',
@@ -103,12 +104,20 @@ const MIGRATIONS: { id: number; name: string; sql: string[] }[] = [
       `CREATE TABLE llmproxy_ui_sessions (
         id_hash TEXT PRIMARY KEY,
         username TEXT NOT NULL,
+        credentials_hash TEXT NOT NULL,
         csrf TEXT NOT NULL,
         expires_at TEXT NOT NULL,
         created_at TEXT NOT NULL
       )`,
       'CREATE INDEX llmproxy_ui_sessions_expires ON llmproxy_ui_sessions (expires_at)',
     ],
+  },
+  {
+    id: 4,
+    name: 'key alias prefix index',
+    // Alias prefixes are searched by code point ranges, which a language collation's index cannot serve.
+    sql: ['CREATE INDEX llmproxy_keys_alias_c ON llmproxy_keys (key_alias COLLATE "C")'],
+    postgresOnly: true,
   },
 ];
 
@@ -123,7 +132,8 @@ export async function migrate(db: SqlConnection): Promise<void> {
   for (const m of MIGRATIONS) {
     if (done.has(m.id)) continue;
     await db.transaction(async (tx) => {
-      for (const sql of m.sql) await tx.run(db.dialect === 'postgres' ? forPostgres(sql) : sql);
+      if (db.dialect === 'postgres') for (const sql of m.sql) await tx.run(forPostgres(sql));
+      else if (!m.postgresOnly) for (const sql of m.sql) await tx.run(sql);
       await tx.run('INSERT INTO llmproxy_migrations (id, name, applied_at) VALUES (?, ?, ?)', [m.id, m.name, new Date().toISOString()]);
     });
   }

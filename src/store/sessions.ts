@@ -5,6 +5,8 @@ import type { Queryable } from './db.ts';
 export interface SessionRow {
   id_hash: string;
   username: string;
+  /** Which sign-in credentials opened it: changing UI_PASSWORD (or the master key) ends it. */
+  credentials_hash: string;
   csrf: string;
   expires_at: string;
   created_at: string;
@@ -18,9 +20,10 @@ export class SessionRepo {
   }
 
   async insert(s: SessionRow): Promise<void> {
-    await this.db.run('INSERT INTO llmproxy_ui_sessions (id_hash, username, csrf, expires_at, created_at) VALUES (?, ?, ?, ?, ?)', [
-      s.id_hash, s.username, s.csrf, s.expires_at, s.created_at,
-    ]);
+    await this.db.run(
+      'INSERT INTO llmproxy_ui_sessions (id_hash, username, credentials_hash, csrf, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+      [s.id_hash, s.username, s.credentials_hash, s.csrf, s.expires_at, s.created_at],
+    );
   }
 
   /** The session if it exists and has not expired at `now`. */

@@ -3,7 +3,8 @@ import type { Queryable, SqlValue } from './db.ts';
 
 export interface SpendLogQuery {
   request_id?: string;
-  key_token?: string;
+  /** A key's hash, or null for the master key's calls. */
+  key_token?: string | null;
   user_id?: string;
   model?: string;
   status?: string;
@@ -50,7 +51,8 @@ export async function querySpendLogs(db: Queryable, q: SpendLogQuery): Promise<{
     where.push('(request_id = ? OR upstream_id = ?)');
     params.push(q.request_id, q.request_id);
   }
-  for (const [col, v] of [['key_token', q.key_token], ['user_id', q.user_id], ['status', q.status]] as const) {
+  if (q.key_token === null) where.push('key_token IS NULL');
+  for (const [col, v] of [['key_token', q.key_token ?? undefined], ['user_id', q.user_id], ['status', q.status]] as const) {
     if (v !== undefined) {
       where.push(`${col} = ?`);
       params.push(v);

@@ -53,6 +53,14 @@ export async function request(method, path, opts = {}) {
   if (text) {
     try { data = JSON.parse(text); } catch { data = null; }
   }
+  // A token from an older sign-in (another tab signed in again): fetch the current one, try once more.
+  if (res.status === 403 && data && data.error && data.error.code === 'csrf_token' && !opts.retried) {
+    const s = await request('GET', '/ui/api/session', { auth: false }).catch(() => null);
+    if (s && s.csrf) {
+      csrf = s.csrf;
+      return request(method, path, { ...opts, retried: true });
+    }
+  }
   if (!res.ok) {
     const err = new ApiError(res.status, data);
     if (res.status === 401 && auth) {
@@ -62,6 +70,16 @@ export async function request(method, path, opts = {}) {
     throw err;
   }
   return data;
+}
+
+/**
+ * A pasted key goes into URLs (and so into proxies' logs) only as its SHA-256, which is how the
+ * gateway stores it; where the page cannot hash (plain HTTP away from localhost) it goes as typed.
+ */
+export async function keyRef(v) {
+  if (!/^sk-[A-Za-z0-9_-]{20,}$/.test(v) || !(globalThis.crypto && crypto.subtle)) return v;
+  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(v));
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 export const get = (path, query, opts) => request('GET', path, { ...opts, query });

@@ -1,7 +1,7 @@
 // Keys page: list with search/status filter and keyset paging, create/edit form,
 // block/unblock, regenerate, delete, and the one-time raw key dialog.
 import { html, useState, useEffect } from '/ui/vendor/preact.js';
-import { get, post, rememberKeys } from './api.js';
+import { get, post, rememberKeys, keyRef } from './api.js';
 import { Icon, ConfirmDialog, Alert, Badge, Pager, Empty, Spinner, toast, toastError, lazy } from './ui.js';
 import { money, num, short, shortDate, dateTime, relative, keyStatus, keyLabel, cx } from './util.js';
 
@@ -36,9 +36,11 @@ export function KeysPage() {
   useEffect(() => {
     const ctl = new AbortController();
     setLoading(true);
-    get('/ui/api/keys', { search: q, status, after: cursor, limit: PAGE }, { signal: ctl.signal })
+    keyRef(q)
+      .then((search) => get('/ui/api/keys', { search, status, after: cursor, limit: PAGE }, { signal: ctl.signal }))
       .then((r) => { rememberKeys(r.data); setPage({ data: r.data || [], next: r.next || null }); setError(null); setLoading(false); })
-      .catch((e) => { if (e.name === 'AbortError') return; setError(e.message); setLoading(false); });
+      // Rows of another page must not stay under this page's cursor.
+      .catch((e) => { if (e.name === 'AbortError') return; setPage({ data: [], next: null }); setError(e.message); setLoading(false); });
     return () => ctl.abort();
   }, [q, status, cursor, reloadTick]);
 

@@ -1,8 +1,8 @@
 // Logs page: filtered, paged request log with a detail dialog. Never shows prompts (there are none).
 import { html, useState, useEffect } from '/ui/vendor/preact.js';
-import { get, getModels, knownKeys, rememberKeys } from './api.js';
+import { get, getModels, knownKeys, rememberKeys, keyRef } from './api.js';
 import { Alert, Badge, Pager, Empty, Spinner, Modal } from './ui.js';
-import { money, num, ms, dateTime, dateTimeSec, stamp, plural, cx } from './util.js';
+import { money, num, ms, dateTime, dateTimeSec, stamp, plural, cx, nextDay } from './util.js';
 
 const PAGE_SIZE = 50;
 
@@ -52,13 +52,24 @@ export function LogsPage({ params }) {
   }, []);
 
   useEffect(() => {
-    const t = setTimeout(() => {
+    let live = true;
+    const t = setTimeout(async () => {
       let v = keyInput.trim();
-      // An alias typed in the box: use the token we know for it.
-      for (const [token, k] of knownKeys) if (v && k.key_alias === v) { v = token; break; }
-      if (v !== key) { setKey(v); setPage(1); }
+      // An alias typed in the box: its key's token (looked up when not among the keys already seen).
+      if (v && !/^sk-/.test(v) && !/^[0-9a-f]{64}$/.test(v) && v !== 'master_key') {
+        let found = null;
+        for (const [token, k] of knownKeys) if (k.key_alias === v) { found = token; break; }
+        if (!found) {
+          const r = await get('/ui/api/keys', { search: v, limit: 10 }).catch(() => null);
+          const k = r && r.data.find((x) => x.key_alias === v);
+          if (k) { rememberKeys([k]); found = k.token; }
+        }
+        if (found) v = found;
+      }
+      v = await keyRef(v);
+      if (live && v !== key) { setKey(v); setPage(1); }
     }, 400);
-    return () => clearTimeout(t);
+    return () => { live = false; clearTimeout(t); };
   }, [keyInput]);
 
   const rangeErr = from && to && from > to ? '“From” must be on or before “To”.' : null;
@@ -67,7 +78,8 @@ export function LogsPage({ params }) {
     if (rangeErr) return;
     const ctl = new AbortController();
     setLoading(true);
-    get('/spend/logs', { api_key: key, model, status, start_date: from, end_date: to, page, page_size: PAGE_SIZE }, { signal: ctl.signal })
+    // "To" is inclusive: the logs end before the next day starts.
+    get('/spend/logs', { api_key: key, model, status, start_date: from, end_date: to && nextDay(to), page, page_size: PAGE_SIZE }, { signal: ctl.signal })
       .then((r) => { setRes(r); setError(null); setLoading(false); })
       .catch((e) => { if (e.name === 'AbortError') return; if (e.status !== 401) setError(e.message); setLoading(false); });
     return () => ctl.abort();

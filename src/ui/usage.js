@@ -7,7 +7,8 @@ import { money, num, short, plural, daysAgo, cx } from './util.js';
 let uplotPromise = null;
 const loadUPlot = () => (uplotPromise ||= import('/ui/vendor/uplot.js').then((m) => m.default));
 
-const QUICK = [['24h', 1, 'hour'], ['7d', 6, 'hour'], ['30d', 29, 'day']];
+// Whole UTC days (the API's unit): "2d" is yesterday and today.
+const QUICK = [['2d', 1, 'hour'], ['7d', 6, 'hour'], ['30d', 29, 'day']];
 
 export function UsagePage() {
   const [from, setFrom] = useState(() => daysAgo(6));

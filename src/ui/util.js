@@ -75,6 +75,11 @@ export function relative(iso) {
 
 /** UTC calendar date "YYYY-MM-DD" for a Date. */
 export const ymd = (d) => d.toISOString().slice(0, 10);
+/** The UTC date after a YYYY-MM-DD date. */
+export function nextDay(day) {
+  return new Date(Date.parse(`${day}T00:00:00Z`) + 86400000).toISOString().slice(0, 10);
+}
+
 /** UTC date `days` days before today. */
 export function daysAgo(days) {
   const d = new Date();

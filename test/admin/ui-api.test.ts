@@ -2,7 +2,6 @@
 // and by key (from the hourly rollup), and the static files under a strict CSP.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { gunzipSync } from 'node:zlib';
 import OpenAI from 'openai';
 import { startFakeOpenAI, type FakeUpstream } from '../fakes/openai-upstream.ts';
 import { MASTER_KEY, startInProcess, type TestGateway } from '../helpers/gateway.ts';
@@ -56,6 +55,9 @@ describe('dashboard read models', () => {
     const bad = await fetch(`${gw.url}/ui/api/usage?start=yesterday&end=${today}`, { headers });
     assert.equal(bad.status, 400);
     assert.match(((await bad.json()) as any).error.message, /start: must be a date/);
+    for (const q of ['start=2024-01-01&end=2024-13-01', 'start=2024-02-31&end=2024-03-01', 'start=2024-03-02&end=2024-03-01']) {
+      assert.equal((await fetch(`${gw.url}/ui/api/usage?${q}`, { headers })).status, 400, q);
+    }
   });
 
   test('the read models need a session or the master key', async () => {

@@ -3,6 +3,10 @@
 // sessions and cross-site requests; the session acts as the master key on the management API.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openSqlite } from '../../src/store/sqlite-db.ts';
 import { MASTER_KEY, startInProcess, type TestGateway } from '../helpers/gateway.ts';
 
 let gw: TestGateway;
@@ -95,6 +99,43 @@ describe('dashboard sessions', () => {
     const res = await call(shortLived, '/key/list', { cookie, 'x-csrf-token': body.csrf });
     assert.equal(res.status, 401);
     assert.match(((await res.json()) as any).error.message, /session has ended/);
+  });
+
+  test('Sec-Fetch-Site decides when the browser sends it; behind a proxy the forwarded host counts', async () => {
+    const { body, cookie } = await login(gw, 'admin', MASTER_KEY);
+    const h = { cookie, 'x-csrf-token': body.csrf };
+    for (const site of ['cross-site', 'same-site']) {
+      const res = await call(gw, '/key/list', { ...h, 'sec-fetch-site': site });
+      assert.equal(res.status, 403, site);
+    }
+    assert.equal((await call(gw, '/key/list', { ...h, 'sec-fetch-site': 'same-origin', origin: 'https://gw.example.com' })).status, 200);
+    assert.equal((await call(gw, '/key/list', { ...h, origin: 'https://gw.example.com', 'x-forwarded-host': 'gw.example.com' })).status, 200);
+    const stale = await call(gw, '/key/list', { cookie, 'x-csrf-token': 'stale'.repeat(6) + 'xx' });
+    assert.equal(((await stale.json()) as any).error.code, 'csrf_token');
+  });
+
+  test('a malformed cookie is refused, not a crash', async () => {
+    for (const cookie of ['llmproxy_session=%E0', 'llmproxy_session=', '__Host-llmproxy_session=x; llmproxy_session=%%%']) {
+      const res = await call(gw, '/key/list', { cookie, 'x-csrf-token': 'x' });
+      assert.equal(res.status, 401, cookie);
+    }
+  });
+
+  test('new sign-in credentials end the sessions opened with the old ones, across restarts', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'llm-proxy-ui-')), 'ui.db');
+    const a = await startInProcess('model_list: []\n', { db: openSqlite(file), ui: { password: 'first password' } });
+    const { cookie } = await login(a, 'admin', 'first password');
+    assert.equal((await call(a, '/ui/api/session', { cookie })).status, 200);
+    await a.close();
+    const same = await startInProcess('model_list: []\n', { db: openSqlite(file), ui: { password: 'first password' } });
+    assert.equal((await call(same, '/ui/api/session', { cookie })).status, 200, 'a restart keeps sessions');
+    await same.close();
+    const rotated = await startInProcess('model_list: []\n', { db: openSqlite(file), ui: { password: 'second password' } });
+    try {
+      assert.equal((await call(rotated, '/ui/api/session', { cookie })).status, 401);
+    } finally {
+      await rotated.close();
+    }
   });
 
   test('UI_USERNAME and UI_PASSWORD replace the defaults', async () => {

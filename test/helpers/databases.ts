@@ -5,13 +5,15 @@ import pg from 'pg';
 
 export const POSTGRES = process.env.TEST_POSTGRES_URL ?? null;
 
-export async function freshPostgresUrl(): Promise<string> {
+/** A new database; `icuLocale` gives it a language collation (ICU) instead of the cluster's default. */
+export async function freshPostgresUrl(opts: { icuLocale?: string } = {}): Promise<string> {
   if (!POSTGRES) throw new Error('TEST_POSTGRES_URL is not set');
   const name = `llmproxy_test_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: POSTGRES });
   await admin.connect();
   try {
-    await admin.query(`CREATE DATABASE ${name}`);
+    const locale = opts.icuLocale ? ` TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE '${opts.icuLocale.replace(/[^A-Za-z-]/g, '')}' LOCALE 'C.UTF-8'` : '';
+    await admin.query(`CREATE DATABASE ${name}${locale}`);
   } finally {
     await admin.end();
   }

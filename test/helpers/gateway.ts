@@ -41,7 +41,8 @@ export async function startInProcess(yaml: string, opts: Partial<AppOptions> = {
   const app = await buildApp({
     config,
     masterKey: MASTER_KEY,
-    db: openSqlite(':memory:'),
+    // Not opened when the test brings its own: a database opened and dropped keeps a worker alive.
+    db: opts.db ?? openSqlite(':memory:'),
     journalDir,
     log: pino({ level: 'silent' }),
     flushIntervalMs: 50,

@@ -133,6 +133,13 @@ describe('metering', () => {
     assert.ok(total >= 0.000035 * 2);
   });
 
+  test("api_key=master_key finds the master key's own calls", async () => {
+    const r = await api('POST', '/chat/completions', { model: 'gpt-4', messages: [{ role: 'user', content: 'from the master key' }] });
+    const logs = (await api('GET', '/spend/logs?api_key=master_key&page_size=1000')).body.data;
+    assert.ok(logs.some((l: any) => l.upstream_request_id === r.body.id));
+    assert.ok(logs.every((l: any) => l.api_key === 'master_key'));
+  });
+
   test('management routes of the ledger are for the master key', async () => {
     const key = (await api('POST', '/key/generate', {})).body.key;
     assert.equal((await api('GET', '/spend/logs', undefined, key)).status, 403);

@@ -23,7 +23,8 @@ SELECT lpad(to_hex(i), 64, '0'), 'sk-...' || lpad((i % 10000)::text, 4, '0'), 's
 FROM generate_series(1, ${N}) AS i`;
 
 const stores: [string, () => Promise<Db>][] = [['sqlite', async () => openSqlite(':memory:')]];
-if (POSTGRES) stores.push(['postgres', async () => openPostgres(await freshPostgresUrl())]);
+// A language collation, as most PostgreSQL servers have: alias prefixes must still match by code point.
+if (POSTGRES) stores.push(['postgres', async () => openPostgres(await freshPostgresUrl({ icuLocale: 'en-US' }))]);
 
 for (const [name, open] of stores) {
   describe(`key pages on ${name}, ${N} keys`, () => {
@@ -37,8 +38,8 @@ for (const [name, open] of stores) {
     after(async () => (await ready).close());
 
     /** The query plan, as one string. */
-    async function plan(db: Db, q: KeyPageQuery): Promise<string> {
-      const { sql, params } = keyPageSql(q, hashKey);
+    async function plan(db: Db, q: Omit<KeyPageQuery, 'dialect'>): Promise<string> {
+      const { sql, params } = keyPageSql({ ...q, dialect: db.dialect }, hashKey);
       const rows = await db.all<Record<string, unknown>>(`${name === 'sqlite' ? 'EXPLAIN QUERY PLAN' : 'EXPLAIN'} ${sql}`, params);
       return rows.map((r) => String(r.detail ?? r['QUERY PLAN'])).join('\n');
     }
@@ -91,6 +92,21 @@ for (const [name, open] of stores) {
       assert.deepEqual((await repo.page({ limit: 50, now: NOW, search: 'seed-00042' }, hashKey)).map((k) => k.key_alias).sort(), Array.from({ length: 10 }, (_, i) => `seed-00042${i}`));
       assert.equal((await repo.page({ limit: 50, now: NOW, search: 'sk-...0007' }, hashKey)).length, 10);
       assert.equal((await repo.page({ limit: 50, now: NOW, search: 'sk-not-a-real-key-at-all' }, hashKey)).length, 0);
+    });
+
+    test('alias prefixes match by code point, whatever the collation', async () => {
+      const db = await ready;
+      const aliases = ['prod-a', 'Prod-x', 'PROD', 'product', 'team-x', 'team.y', 'TEAM-y', 'sk-ops', 'émile', 'zoë-1'];
+      for (const [i, a] of aliases.entries()) {
+        await db.run('INSERT INTO llmproxy_keys (token, key_name, key_alias, created_at, updated_at) VALUES (?, ?, ?, ?, ?)', [`alias${i}`.padEnd(64, '0'), 'sk-...zzzz', a, NOW, NOW]);
+      }
+      const repo = new KeyRepo(db);
+      const find = async (s: string) => (await repo.page({ limit: 50, now: NOW, search: s }, hashKey)).map((k) => k.key_alias).sort();
+      assert.deepEqual(await find('prod'), ['prod-a', 'product']);
+      assert.deepEqual(await find('team-'), ['team-x']);
+      assert.deepEqual(await find('sk-o'), ['sk-ops']);
+      assert.deepEqual(await find('é'), ['émile']);
+      assert.deepEqual(await find('zoë'), ['zoë-1']);
     });
   });
 }
