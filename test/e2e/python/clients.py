@@ -1,0 +1,42 @@
+"""The official Python SDKs against the gateway: openai on the OpenAI routes and on an anthropic/ model,
+anthropic on /v1/messages (plain, streamed, count_tokens, errors). Prints one JSON line of findings
+for test/e2e/python-sdk.test.ts to check. Usage: clients.py BASE_URL KEY"""
+import json
+import sys
+
+import anthropic
+import openai
+
+base, key = sys.argv[1], sys.argv[2]
+out = {}
+
+oa = openai.OpenAI(api_key=key, base_url=base, max_retries=0)
+r = oa.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "Hello there"}])
+out["openai_text"] = r.choices[0].message.content
+out["openai_usage"] = [r.usage.prompt_tokens, r.usage.completion_tokens]
+text, usage = "", None
+for chunk in oa.chat.completions.create(model="claude", messages=[{"role": "user", "content": "Hello there"}], stream=True, stream_options={"include_usage": True}):
+    if chunk.choices and chunk.choices[0].delta.content:
+        text += chunk.choices[0].delta.content
+    if chunk.usage:
+        usage = [chunk.usage.prompt_tokens, chunk.usage.completion_tokens]
+out["openai_to_claude_stream"] = [text, usage]
+try:
+    oa.chat.completions.create(model="claude", n=2, messages=[{"role": "user", "content": "hi"}])
+except openai.BadRequestError as e:
+    out["openai_bad_request_param"] = e.body.get("param") if isinstance(e.body, dict) else None
+
+an = anthropic.Anthropic(api_key=key, base_url=base, max_retries=0)
+m = an.messages.create(model="claude", max_tokens=100, messages=[{"role": "user", "content": "Hello there"}])
+out["anthropic_text"] = m.content[0].text
+out["anthropic_usage"] = [m.usage.input_tokens, m.usage.output_tokens]
+with an.messages.stream(model="gpt-4o", max_tokens=100, messages=[{"role": "user", "content": "Hello there"}]) as s:
+    streamed = "".join(s.text_stream)
+    final = s.get_final_message()
+out["anthropic_to_gpt_stream"] = [streamed, final.stop_reason, final.usage.output_tokens]
+out["count_tokens"] = an.messages.count_tokens(model="claude", messages=[{"role": "user", "content": "one two three"}]).input_tokens
+try:
+    anthropic.Anthropic(api_key="sk-wrong", base_url=base, max_retries=0).messages.create(model="claude", max_tokens=5, messages=[{"role": "user", "content": "hi"}])
+except anthropic.AuthenticationError as e:
+    out["anthropic_auth_error"] = e.body["error"]["type"]
+print(json.dumps(out))
