@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { hashKey } from '../auth/keys.ts';
-import { UiSessions } from '../auth/session.ts';
+import { crossSite, UiSessions } from '../auth/session.ts';
 import { GatewayError } from '../http/errors.ts';
 import { nanosToUsd } from '../metering/money.ts';
 import type { PipelineContext } from '../pipeline/context.ts';
@@ -139,6 +139,8 @@ export function registerUiRoutes(app: FastifyInstance, ctx: PipelineContext, ses
       const retry = Math.max(1, Math.ceil(attempts.retryAfterMs / 1000));
       throw new GatewayError('rate_limited', `Too many sign-in attempts: try again in ${retry} s.`, { headers: { 'retry-after': String(retry) } });
     }
+    // Another site must not sign a visitor in (to an account of its choosing, or with guesses).
+    if (crossSite(req.headers)) throw new GatewayError('admin_only', 'Cross-site request refused.');
     const body = parseBody(LoginBody, req.body);
     if (!sessions.credentialsMatch(body.username, body.password)) {
       throw new GatewayError('invalid_key', 'Invalid username or password.');

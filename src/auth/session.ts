@@ -43,7 +43,7 @@ function header(headers: Headers, name: string): string | null {
  * A request another site made the browser send. Browsers say so in Sec-Fetch-Site; older ones only in
  * Origin, compared with the host the browser addressed (a proxy in front may rewrite Host).
  */
-function crossSite(headers: Headers): boolean {
+export function crossSite(headers: Headers): boolean {
   const site = header(headers, 'sec-fetch-site');
   if (site !== null) return site !== 'same-origin' && site !== 'none';
   const origin = header(headers, 'origin');
@@ -115,8 +115,9 @@ export class UiSessions {
     if (!session) throw new GatewayError('invalid_key', 'Your dashboard session has ended: sign in again.');
     if (crossSite(headers)) throw new GatewayError('admin_only', 'Cross-site request refused.');
     if (opts.csrf) {
-      const sent = header(headers, CSRF_HEADER) ?? '';
-      const ok = sent.length === session.csrf.length && timingSafeEqual(Buffer.from(sent), Buffer.from(session.csrf));
+      const sent = Buffer.from(header(headers, CSRF_HEADER) ?? '');
+      const expected = Buffer.from(session.csrf);
+      const ok = sent.length === expected.length && timingSafeEqual(sent, expected);
       // Its own code, so that a page holding an old token (signed in again elsewhere) can fetch the new one.
       if (!ok) throw new GatewayError('admin_only', 'Missing or wrong CSRF token.', { code: 'csrf_token' });
     }

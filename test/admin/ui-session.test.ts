@@ -114,6 +114,14 @@ describe('dashboard sessions', () => {
     assert.equal(((await stale.json()) as any).error.code, 'csrf_token');
   });
 
+  test('sign-in from another site is refused; a CSRF header that is not ASCII is refused, not a crash', async () => {
+    const res = await fetch(`${gw.url}/ui/api/login`, { method: 'POST', headers: { 'sec-fetch-site': 'cross-site' }, body: JSON.stringify({ username: 'admin', password: MASTER_KEY }) });
+    assert.equal(res.status, 403);
+    const { cookie } = await login(gw, 'admin', MASTER_KEY);
+    const odd = await call(gw, '/key/list', { cookie, 'x-csrf-token': 'é'.repeat(32) });
+    assert.equal(odd.status, 403);
+  });
+
   test('a malformed cookie is refused, not a crash', async () => {
     for (const cookie of ['llmproxy_session=%E0', 'llmproxy_session=', '__Host-llmproxy_session=x; llmproxy_session=%%%']) {
       const res = await call(gw, '/key/list', { cookie, 'x-csrf-token': 'x' });
