@@ -1,5 +1,5 @@
-// The local spend journal: every record is appended (one write to the OS) before its answer
-// completes, so a killed process loses nothing it answered. Segments are closed by rotation, written
+// The local spend journal: every record is appended (written to the OS) before its answer completes,
+// so a killed process loses nothing it answered. The records of one event-loop turn go in one write. Segments are closed by rotation, written
 // to the database, then deleted; at start, segments left over are replayed (the ledger is idempotent).
 import { close, closeSync, fdatasync, fdatasyncSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
@@ -26,6 +26,9 @@ export class Journal {
   private fd: number;
   private seq: number;
   private dirty = false;
+  /** Lines waiting for this turn's write, and the promise their callers wait on. */
+  private pending: string[] = [];
+  private batch: { promise: Promise<void>; resolve: () => void; reject: (err: Error) => void } | null = null;
 
   constructor(dir: string) {
     this.dir = dir;
@@ -47,9 +50,35 @@ export class Journal {
     return readdirSync(this.dir).filter((f) => SEGMENT.test(f)).sort();
   }
 
-  append(r: SpendRecord): void {
-    writeSync(this.fd, `${JSON.stringify(r)}\n`);
-    this.dirty = true;
+  /** Resolves once the record is written to the OS, in one write with the others of this turn. */
+  append(r: SpendRecord): Promise<void> {
+    this.pending.push(`${JSON.stringify(r)}\n`);
+    if (!this.batch) {
+      let resolve!: () => void;
+      let reject!: (err: Error) => void;
+      const promise = new Promise<void>((ok, fail) => {
+        resolve = ok;
+        reject = fail;
+      });
+      this.batch = { promise, resolve, reject };
+      setImmediate(() => this.writePending());
+    }
+    return this.batch.promise;
+  }
+
+  private writePending(): void {
+    const batch = this.batch;
+    if (!batch) return;
+    this.batch = null;
+    const text = this.pending.join('');
+    this.pending = [];
+    try {
+      writeSync(this.fd, text);
+      this.dirty = true;
+      batch.resolve();
+    } catch (err) {
+      batch.reject(err as Error);
+    }
   }
 
   /**
@@ -57,6 +86,7 @@ export class Journal {
    * it is on disk. The sync runs on libuv's thread pool, not on the event loop.
    */
   async rotate(): Promise<string[]> {
+    this.writePending();
     if (this.dirty) {
       const fd = this.fd;
       this.seq++;
@@ -77,6 +107,7 @@ export class Journal {
   }
 
   close(): void {
+    this.writePending();
     if (this.dirty) fdatasyncSync(this.fd);
     closeSync(this.fd);
   }

@@ -37,8 +37,9 @@ export class Ledger {
     this.timer.unref();
   }
 
-  record(r: SpendRecord): void {
-    this.journal.append(r);
+  /** Resolves once the record is in the journal (then a crash cannot lose it). */
+  record(r: SpendRecord): Promise<void> {
+    return this.journal.append(r);
   }
 
   /** Writes every record appended so far to the database (as far as it is reachable). */

@@ -49,6 +49,7 @@ async function usageOf(o: Outcome): Promise<UsageRecord> {
 /** Settles a call; returns its cost in nano-dollars. Never throws. */
 export async function settle(ctx: PipelineContext, o: Outcome, lease: Lease | null): Promise<number> {
   let cost = 0;
+  let journaled: Promise<void> | null = null;
   try {
     const usage = await usageOf(o);
     const price = o.deployment ? ctx.prices.priceFor(o.deployment, o.upstreamModel ?? o.deployment.upstreamModel) : NO_PRICE;
@@ -79,7 +80,7 @@ export async function settle(ctx: PipelineContext, o: Outcome, lease: Lease | nu
       tags: Array.isArray(tags) ? tags.filter((t): t is string => typeof t === 'string') : [],
       started_at: new Date(o.startedWall).toISOString(),
     };
-    ctx.ledger.record(record);
+    journaled = ctx.ledger.record(record);
     ctx.metrics.observe(record);
     // The access log: one line per call, no prompt, no answer, no credential.
     if (ctx.accessLog.isLevelEnabled('info')) {
@@ -112,7 +113,10 @@ export async function settle(ctx: PipelineContext, o: Outcome, lease: Lease | nu
   } catch (err) {
     ctx.log.error({ err, requestId: o.id }, 'settling a request failed');
   } finally {
+    // At once, with the spend counted: a reservation held any longer would count twice.
     if (lease) release(ctx, lease);
   }
+  // The answer's last bytes wait for this: a record in the journal survives a crash.
+  await journaled?.catch((err: Error) => ctx.log.error({ err, requestId: o.id }, 'the spend journal could not be written'));
   return cost;
 }
