@@ -29,3 +29,14 @@ test("Claude Code's real request: same bytes but the model, and still the same J
   assert.deepEqual(JSON.parse(out.toString()), { ...body, model: 'claude-opus-4-8-20261101' });
   assert.equal(out.length, raw.length + 'claude-opus-4-8-20261101'.length - body.model.length);
 });
+
+test("an answer's usage is read from its own braces, without parsing the answer", async () => {
+  const { usageSlice } = await import('../../src/providers/openai/passthrough.ts');
+  const usage = { prompt_tokens: 5, completion_tokens: 7, prompt_tokens_details: { cached_tokens: 2 } };
+  const answer = { id: 'c1', choices: [{ message: { content: 'the "usage": {not this} one' } }], usage };
+  assert.deepEqual(usageSlice(Buffer.from(JSON.stringify(answer))), usage);
+  assert.deepEqual(usageSlice(Buffer.from(JSON.stringify(answer, null, 2))), usage);
+  assert.equal(usageSlice(Buffer.from('{"id":"c1","choices":[]}')), null);
+  assert.equal(usageSlice(Buffer.from('{"usage": {"prompt_tokens": 5')), null);
+  assert.deepEqual(usageSlice(Buffer.from('{"usage":{"note":"a } brace"},"x":1}')), { note: 'a } brace' });
+});

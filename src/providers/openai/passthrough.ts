@@ -141,14 +141,47 @@ export function parseJsonAnswer(body: Buffer): Record<string, any> | null {
   }
 }
 
+const USAGE_KEY = Buffer.from('"usage"');
+
+/**
+ * The `usage` object of an answer passed through, without parsing the whole answer: the last
+ * `"usage"` key (a string value cannot contain it unescaped) and its braces. Null when not found.
+ */
+export function usageSlice(body: Buffer): Record<string, unknown> | null {
+  const at = body.lastIndexOf(USAGE_KEY);
+  if (at < 0) return null;
+  const open = body.indexOf(0x7b, at + USAGE_KEY.length); // '{'
+  if (open < 0 || body.subarray(at + USAGE_KEY.length, open).toString('latin1').trim() !== ':') return null;
+  let depth = 0;
+  for (let i = open; i < body.length; i++) {
+    const c = body[i];
+    if (c === 0x22) {
+      // a key or a string value: its braces do not count
+      for (i++; i < body.length && body[i] !== 0x22; i++) if (body[i] === 0x5c) i++;
+      continue;
+    }
+    if (c === 0x7b) depth++;
+    else if (c === 0x7d && --depth === 0) {
+      try {
+        return JSON.parse(body.subarray(open, i + 1).toString('latin1'));
+      } catch {
+        return null;
+      }
+    }
+  }
+  return null;
+}
+
 export const openaiPassthrough: Adapter = {
   request: buildRequest,
   answer(body: Buffer): Translated {
+    const usage = usageSlice(body);
+    if (usage) return { body, usage: fromOpenAI(usage), upstreamId: ID.exec(body.subarray(0, 512).toString('latin1'))?.[1] ?? null };
     const json = parseJsonAnswer(body);
-    const usage = json?.usage;
+    const u = json?.usage;
     return {
       body,
-      usage: usage && typeof usage === 'object' ? fromOpenAI(usage) : null,
+      usage: u && typeof u === 'object' ? fromOpenAI(u) : null,
       upstreamId: typeof json?.id === 'string' ? json.id : null,
     };
   },
