@@ -170,7 +170,8 @@ export class ChatToAnthropicStream implements StreamCodec {
         this.toolAt.set(n, tool);
       }
       if (typeof call.id === 'string' && call.id !== '') tool.id = call.id;
-      if (typeof call.function?.name === 'string') tool.name += call.function.name;
+      // The name comes whole in the call's first chunk (some servers repeat it later).
+      if (typeof call.function?.name === 'string' && tool.name === '') tool.name = call.function.name;
       const args = call.function?.arguments;
       if (typeof args === 'string') {
         tool.args += args;
@@ -206,5 +207,4 @@ export class ChatToAnthropicStream implements StreamCodec {
       event('message_stop', {})
     );
   }
-
 }
