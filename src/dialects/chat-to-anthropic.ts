@@ -4,7 +4,7 @@
 // thinking stream as they come; tool calls go out whole once complete, since OpenAI-compatible
 // servers may interleave the arguments of parallel calls, which Anthropic's sequence cannot express.
 import type { GatewayError } from '../http/errors.ts';
-import { errorFrame, frameData, splitFrames } from '../http/sse.ts';
+import { errorFrame, jsonFrames } from '../http/sse.ts';
 import { EMPTY_USAGE, fromOpenAI, toAnthropic, type UsageRecord } from '../metering/usage.ts';
 import type { StreamCodec, Translated } from '../providers/adapter.ts';
 import { openaiStreamError, parseJsonAnswer } from '../providers/openai/passthrough.ts';
@@ -87,20 +87,9 @@ export class ChatToAnthropicStream implements StreamCodec {
 
   push(run: Buffer): string {
     let out = '';
-    for (const frame of splitFrames(run)) {
-      const data = frameData(frame);
-      if (data === null) continue;
-      if (data.trim() === '[DONE]') {
-        this.complete = true;
-        continue;
-      }
-      let chunk: Record<string, any>;
-      try {
-        chunk = JSON.parse(data);
-      } catch {
-        continue;
-      }
-      out += this.chunk(chunk);
+    for (const chunk of jsonFrames(run)) {
+      if (chunk === '[DONE]') this.complete = true;
+      else out += this.chunk(chunk);
     }
     return out;
   }

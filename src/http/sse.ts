@@ -41,6 +41,24 @@ export function frameData(frame: Buffer): string | null {
   return data;
 }
 
+/** The JSON `data:` payloads of a run of frames; `[DONE]` as the string, other non-JSON data skipped. */
+export function* jsonFrames(run: Buffer): Generator<Record<string, any> | '[DONE]'> {
+  for (const frame of splitFrames(run)) {
+    const data = frameData(frame);
+    if (data === null) continue;
+    if (data.trim() === '[DONE]') {
+      yield '[DONE]';
+      continue;
+    }
+    try {
+      const json = JSON.parse(data);
+      if (json && typeof json === 'object') yield json;
+    } catch {
+      // not JSON: nothing to translate
+    }
+  }
+}
+
 /** An error as the last frame of a stream: OpenAI's `data:` line, or Anthropic's `error` event. */
 export function errorFrame(dialect: ErrorDialect, err: GatewayError): string {
   const data = `data: ${JSON.stringify(errorBody(dialect, err))}\n\n`;

@@ -2,7 +2,7 @@
 // to reasoning_content (and thinking_blocks with their signatures, so a client can send them back),
 // tool_use to tool_calls, stop_reason to finish_reason, usage to OpenAI's convention.
 import { GatewayError } from '../../http/errors.ts';
-import { errorFrame, frameData, splitFrames } from '../../http/sse.ts';
+import { errorFrame, jsonFrames } from '../../http/sse.ts';
 import { fromAnthropic, mergeAnthropicUsage, toOpenAI, type UsageRecord } from '../../metering/usage.ts';
 import type { StreamCodec, Translated, UpstreamRequest } from '../adapter.ts';
 import { parseJsonAnswer } from '../openai/passthrough.ts';
@@ -105,17 +105,7 @@ export class AnthropicToChatStream implements StreamCodec {
 
   push(run: Buffer): string {
     let out = '';
-    for (const frame of splitFrames(run)) {
-      const data = frameData(frame);
-      if (data === null) continue;
-      let ev: Record<string, any>;
-      try {
-        ev = JSON.parse(data);
-      } catch {
-        continue;
-      }
-      out += this.event(ev);
-    }
+    for (const ev of jsonFrames(run)) if (ev !== '[DONE]') out += this.event(ev);
     return out;
   }
 
