@@ -372,6 +372,24 @@ describe('/v1/messages: keys, access and bad input in the Anthropic envelope', (
     assert.deepEqual(((await big.json()) as any).error.type, 'request_too_large');
   });
 
+  test('a long stream on a nearly spent key is cut by the budget with an Anthropic error event', async () => {
+    // 3 $/MTok in, 15 $/MTok out: a budget for about 100 output tokens; the answer would be 2,000 words.
+    const key = (await api('POST', '/key/generate', { max_budget: (100 * 15_000 + 50_000) / 1e9 })).key;
+    const res = await fetch(`${gw.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'x-api-key': key },
+      body: JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 100_000, stream: true, messages: [{ role: 'user', content: 'long [[words:2000]]' }] }),
+    });
+    const text = await res.text();
+    assert.ok(!text.includes('message_stop'));
+    assert.match(text, /event: error\ndata: \{"type":"error","error":\{"type":"rate_limit_error","message":"Budget exceeded/);
+    for (let i = 0; i < 200 && !claude.requests.at(-1)!.aborted; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(claude.requests.at(-1)!.aborted, true, 'upstream call cancelled');
+    const [log] = await logsOf(key);
+    assert.equal(log.error_type, 'budget_exceeded');
+    assert.ok(log.spend <= ((100 * 15_000 + 50_000) * 1.5) / 1e9, `spent ${log.spend}`);
+  });
+
   test('a budget applies: budget_exceeded as a rate_limit_error the SDK will not retry', async () => {
     const key = (await api('POST', '/key/generate', { max_budget: 0.000001 })).key;
     await anthropic(key).messages.create({ model: 'claude-sonnet-4-5', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] }).catch(() => {});

@@ -6,6 +6,7 @@
 //   [[retry-after:S]] add a retry-after header to an error
 //   [[fixture:NAME]]  answer with test/fixtures/anthropic/message-NAME.json or stream-NAME.sse
 //   [[cut:N]]         destroy the connection after N text deltas
+//   [[words:N]]       answer N words (one text delta each), a millisecond apart
 //   [[hang]]          never answer
 // Without a directive it answers a text of words (one delta per word), with a signed thinking block
 // first when thinking is asked for, and usage counting whitespace-separated words.
@@ -115,6 +116,8 @@ export async function startFakeAnthropic(opts: { apiKey?: string; answer?: strin
     const id = `msg_01Fake${String(++counter).padStart(6, '0')}`;
     const model = String(body.model);
     let answer = (opts.answer ?? DEFAULT_ANSWER).split(' ');
+    const wanted = directive(text, 'words');
+    if (wanted) answer = Array.from({ length: Number(wanted) }, (_, i) => answer[i % answer.length]!);
     let stop = 'end_turn';
     if (answer.length > body.max_tokens) {
       answer = answer.slice(0, body.max_tokens);
@@ -148,6 +151,8 @@ export async function startFakeAnthropic(opts: { apiKey?: string; answer?: strin
     res.write(sse('content_block_start', { index, content_block: { type: 'text', text: '' } }));
     res.write(sse('ping', {}));
     for (let i = 0; i < answer.length; i++) {
+      if (wanted) await new Promise((r) => setTimeout(r, 1));
+      if (res.destroyed) return;
       if (cut !== null && i === Number(cut)) {
         // Let what was written reach the client first, as a connection lost midway would.
         await new Promise((r) => setTimeout(r, 50));
