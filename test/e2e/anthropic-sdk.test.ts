@@ -327,6 +327,39 @@ describe('interrupted streams across dialects end with an error in the client\'s
   });
 });
 
+describe("Claude Code's captured request (76 KB, 24 tools, adaptive thinking, 8 beta flags)", () => {
+  const captured = fixture('claude-code-request.json');
+  const headers = JSON.parse(fixture('claude-code-request-headers.json')).headers as Record<string, string>;
+  const send = (model: string) => {
+    const raw = captured.replace('"model": "claude-opus-4-8"', `"model": "${model}"`);
+    const h = { 'anthropic-version': headers['anthropic-version']!, 'anthropic-beta': headers['anthropic-beta']!, 'x-api-key': MASTER_KEY, 'content-type': 'application/json' };
+    return { raw, res: fetch(`${gw.url}/v1/messages?beta=true`, { method: 'POST', headers: h, body: raw }) };
+  };
+
+  test('to an Anthropic deployment: the same bytes but the model, and the beta flags, go upstream', async () => {
+    const { raw, res } = send('claude-sonnet-4-5');
+    const text = await (await res).text();
+    assert.match(text, /event: message_stop/);
+    const sent = claude.requests.at(-1)!;
+    assert.equal(sent.raw.toString(), raw.replace('"model": "claude-sonnet-4-5"', '"model": "claude-sonnet-4-5-20250929"'));
+    assert.equal(sent.headers['anthropic-beta'], headers['anthropic-beta']);
+  });
+
+  test('to an OpenAI deployment: translated, system messages in place, every tool as a function', async () => {
+    const { res } = send('gpt-4o');
+    const text = await (await res).text();
+    assert.match(text, /event: message_start[\s\S]*event: message_stop/);
+    const body = gpt.requests.at(-1)!.body;
+    const original = JSON.parse(captured);
+    assert.equal(body.tools.length, original.tools.length);
+    assert.deepEqual(body.tools.map((t: any) => t.function.name), original.tools.map((t: any) => t.name));
+    assert.deepEqual(body.messages.map((m: any) => m.role), ['system', 'user', 'system']);
+    assert.equal(body.max_completion_tokens, 8192);
+    assert.equal(body.stream, true);
+    assert.equal(body.user, undefined, "Claude Code's user_id (a JSON document) is not OpenAI's user");
+  });
+});
+
 describe('/v1/messages: keys, access and bad input in the Anthropic envelope', () => {
   test('credentials in x-api-key or Authorization; a bad key is an authentication_error', async () => {
     const bad = await anthropic('sk-wrong').messages.create({ model: 'claude-sonnet-4-5', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] }).catch((e) => e);
