@@ -69,6 +69,11 @@ export function UsagePage() {
       <${Chart} data=${data} from=${from} to=${to} bucket=${data ? data.bucket || bucket : bucket} />
     </div>
 
+    <div class="card chart-card">
+      <div class="card-head"><h2>Tokens</h2><span class="muted">${bucket === 'hour' ? 'per hour, your local time' : 'per day (UTC)'}</span></div>
+      <${Chart} kind="tokens" data=${data} from=${from} to=${to} bucket=${data ? data.bucket || bucket : bucket} />
+    </div>
+
     <div class="two-col">
       <div class="card">
         <div class="card-head"><h2>Spend by model</h2></div>
@@ -114,21 +119,23 @@ function buckets(from, to, bucket) {
   return out;
 }
 
-function toColumns(series, from, to, bucket) {
+function toColumns(series, from, to, bucket, kind) {
   const xs = buckets(from, to, bucket);
   const byT = new Map();
   for (const p of series || []) byT.set(Math.floor(Date.parse(p.t) / 1000), p);
   // include any server point outside our computed grid (e.g. clock skew)
   for (const k of byT.keys()) if (!xs.includes(k)) xs.push(k);
   xs.sort((a, b) => a - b);
-  return [xs, xs.map((x) => byT.get(x)?.requests ?? 0), xs.map((x) => byT.get(x)?.spend ?? 0)];
+  const col = (f) => xs.map((x) => byT.get(x)?.[f] ?? 0);
+  return kind === 'tokens' ? [xs, col('input_tokens'), col('output_tokens')] : [xs, col('requests'), col('spend')];
 }
 
 function cssVar(name, el) {
   return getComputedStyle(el || document.documentElement).getPropertyValue(name).trim();
 }
 
-function Chart({ data, from, to, bucket }) {
+/** Spend (line) over requests (bars), or tokens in (bars) and out (line). */
+function Chart({ data, from, to, bucket, kind = 'spend' }) {
   const box = useRef();
   const plot = useRef(null);
   const [libErr, setLibErr] = useState(null);
@@ -136,7 +143,8 @@ function Chart({ data, from, to, bucket }) {
   useEffect(() => {
     if (!data) return;
     let dead = false;
-    const cols = toColumns(data.series, from, to, bucket);
+    const cols = toColumns(data.series, from, to, bucket, kind);
+    const tokens = kind === 'tokens';
     loadUPlot().then((uPlot) => {
       if (dead || !box.current) return;
       if (plot.current) { plot.current.destroy(); plot.current = null; }
@@ -158,29 +166,32 @@ function Chart({ data, from, to, bucket }) {
           // pad half a bucket each side so the first and last bars are not cut in half
           x: { time: true, range: (u, min, max) => [min - step / 2, max + step / 2] },
           usd: { range: (u, min, max) => [0, max > 0 ? max * 1.15 : 1] },
+          tok: { range: (u, min, max) => [0, max > 0 ? Math.ceil(max * 1.15) : 1] },
           req: { range: (u, min, max) => [0, max > 0 ? Math.ceil(max * 1.15) : 1] },
         },
         series: [
           { value: (u, v) => (v == null ? '—' : new Date(v * 1000).toLocaleString(undefined, hourly ? { dateStyle: 'medium', timeStyle: 'short' } : { dateStyle: 'medium', timeZone: 'UTC' })) },
           {
-            label: 'Requests', scale: 'req', stroke: cssVar('--chart-req', el), fill: cssVar('--chart-req-fill', el), width: 1,
+            label: tokens ? 'Tokens in' : 'Requests', scale: tokens ? 'tok' : 'req', stroke: cssVar('--chart-req', el), fill: cssVar('--chart-req-fill', el), width: 1,
             paths: uPlot.paths.bars({ size: [0.7, 40], gap: 1 }), points: { show: false }, value: (u, v) => (v == null ? '—' : num(v)),
           },
           {
-            label: 'Spend', scale: 'usd', stroke: cssVar('--chart-spend', el), fill: cssVar('--chart-spend-fill', el), width: 2,
-            points: { show: cols[0].length < 40 }, value: (u, v) => (v == null ? '—' : money(v)),
+            label: tokens ? 'Tokens out' : 'Spend', scale: tokens ? 'tok' : 'usd', stroke: cssVar('--chart-spend', el), fill: cssVar('--chart-spend-fill', el), width: 2,
+            points: { show: cols[0].length < 40 }, value: (u, v) => (v == null ? '—' : tokens ? num(v) : money(v)),
           },
         ],
         axes: [
           hourly ? { ...axis, space: 60 } : { ...axis, space: 50, incrs: [86400, 2 * 86400, 7 * 86400, 14 * 86400, 30 * 86400] },
-          { ...axis, scale: 'usd', size: 64, values: (u, vals) => vals.map((v) => money(v)) },
-          { ...axis, scale: 'req', side: 1, size: 48, grid: { show: false }, values: (u, vals) => vals.map((v) => (Number.isInteger(v) ? short(v) : '')) },
+          tokens
+            ? { ...axis, scale: 'tok', size: 64, values: (u, vals) => vals.map((v) => (Number.isInteger(v) ? short(v) : '')) }
+            : { ...axis, scale: 'usd', size: 64, values: (u, vals) => vals.map((v) => money(v)) },
+          ...(tokens ? [] : [{ ...axis, scale: 'req', side: 1, size: 48, grid: { show: false }, values: (u, vals) => vals.map((v) => (Number.isInteger(v) ? short(v) : '')) }]),
         ],
       };
       plot.current = new uPlot(opts, cols, el);
     }).catch((e) => { if (!dead) setLibErr('The chart library could not be loaded: ' + e.message); });
     return () => { dead = true; };
-  }, [data, from, to, bucket]);
+  }, [data, from, to, bucket, kind]);
 
   useEffect(() => {
     const el = box.current;
@@ -194,7 +205,7 @@ function Chart({ data, from, to, bucket }) {
   const empty = data && data.totals && data.totals.requests === 0;
   return html`<div class="chart-wrap">
     ${libErr && html`<${Alert}>${libErr}<//>`}
-    <div class="chart" ref=${box} data-testid="usage-chart"></div>
+    <div class="chart" ref=${box} data-testid=${kind === 'tokens' ? 'tokens-chart' : 'usage-chart'}></div>
     ${!data && html`<div class="chart-overlay"><${Spinner} /></div>`}
     ${empty && html`<div class="chart-overlay muted">No requests in this range.</div>`}
   </div>`;

@@ -114,6 +114,7 @@ describe('the dashboard in Chromium', { skip: existsSync(CHROMIUM) ? false : `no
   test('the usage page charts it, with totals and the key among the top spenders', async () => {
     await page.goto(`${gw.url}/ui#/usage`);
     await page.getByTestId('usage-chart').locator('canvas').first().waitFor();
+    await page.getByTestId('tokens-chart').locator('canvas').first().waitFor();
     await page.getByText('$0.00032').first().waitFor();
     await page.getByText('ui-e2e').first().waitFor();
     await shot('05-usage');
