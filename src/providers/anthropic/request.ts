@@ -47,14 +47,20 @@ export function anthropicHeaders(d: Deployment, clientHeaders: CallPlan['headers
   return headers;
 }
 
+/** Whether the body holds what an Anthropic upstream must not get: gateway fields, `metadata` beyond `user_id`. */
+function needsCleaning(body: Record<string, unknown>): boolean {
+  const meta = body.metadata as Record<string, unknown> | undefined;
+  const metaOk = meta === undefined || (meta !== null && typeof meta === 'object' && Object.keys(meta).every((k) => k === 'user_id'));
+  return !metaOk || GATEWAY_FIELDS.some((f) => f !== 'metadata' && f in body);
+}
+
 /**
  * An Anthropic-format body for an Anthropic upstream: the model rewritten, gateway-only fields removed.
  * `metadata` is also Anthropic's own, but it takes only `user_id` (LiteLLM clients put `tags` there).
  */
 export function anthropicBody(body: Record<string, unknown>, upstreamModel: string): Record<string, unknown> | null {
+  if (body.model === upstreamModel && !needsCleaning(body)) return null;
   const meta = body.metadata as Record<string, unknown> | undefined;
-  const metaOk = meta === undefined || (meta !== null && typeof meta === 'object' && Object.keys(meta).every((k) => k === 'user_id'));
-  if (body.model === upstreamModel && metaOk && !GATEWAY_FIELDS.some((f) => f !== 'metadata' && f in body)) return null;
   const out: Record<string, unknown> = { ...body, model: upstreamModel };
   for (const f of GATEWAY_FIELDS) delete out[f];
   if (meta && typeof meta === 'object' && typeof meta.user_id === 'string') out.metadata = { user_id: meta.user_id };
@@ -64,16 +70,15 @@ export function anthropicBody(body: Record<string, unknown>, upstreamModel: stri
 /** An Anthropic-format body to an Anthropic upstream: the client's bytes when nothing had to change. */
 export function passthroughRequest(plan: CallPlan, d: Deployment, upstreamModel: string): UpstreamRequest {
   const { body, raw } = plan;
-  const rewritten = anthropicBody(body, upstreamModel);
-  let bytes: string | Buffer | null = rewritten === null ? raw : null;
-  if (rewritten && raw && anthropicBody({ ...body, model: upstreamModel }, upstreamModel) === null) {
-    // Only the model differs (Claude Code's case, 50-80 KB a turn): splice it into the client's bytes.
-    bytes = withModel(raw, String(body.model), upstreamModel);
+  let bytes: Buffer | null = null;
+  if (raw && !needsCleaning(body)) {
+    // At most the model differs (Claude Code's case, 50-80 KB a turn): spliced into the client's bytes.
+    bytes = body.model === upstreamModel ? raw : withModel(raw, String(body.model), upstreamModel);
   }
   return {
     url: anthropicUrl(d.apiBase, 'messages'),
     headers: anthropicHeaders(d, plan.headers, body.stream === true),
-    body: bytes ?? JSON.stringify(rewritten ?? body),
+    body: bytes ?? JSON.stringify(anthropicBody(body, upstreamModel) ?? body),
     clientWantsUsage: true,
   };
 }
