@@ -7,7 +7,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { startFakeAnthropic, fixture, FAKE_SIGNATURE } from '../fakes/anthropic-upstream.ts';
 import { startFakeOpenAI, type FakeUpstream } from '../fakes/openai-upstream.ts';
-import { MASTER_KEY, startInProcess, type TestGateway } from '../helpers/gateway.ts';
+import { asMaster, MASTER_KEY, startInProcess, type TestGateway } from '../helpers/gateway.ts';
 
 let claude: FakeUpstream;
 let gpt: FakeUpstream;
@@ -43,10 +43,7 @@ after(async () => {
   await gpt.close();
 });
 
-async function api(method: string, path: string, body?: unknown) {
-  const res = await fetch(`${gw.url}${path}`, { method, headers: { authorization: `Bearer ${MASTER_KEY}` }, body: body === undefined ? undefined : JSON.stringify(body) });
-  return (await res.json()) as any;
-}
+const api = (method: string, path: string, body?: unknown) => asMaster(gw.url, method, path, body);
 
 const anthropic = (apiKey: string) => new Anthropic({ apiKey, baseURL: gw.url, maxRetries: 0 });
 const logsOf = async (key: string) => (await api('GET', `/spend/logs?api_key=${key}`)).data as any[];

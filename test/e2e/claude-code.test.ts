@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startFakeAnthropic } from '../fakes/anthropic-upstream.ts';
 import { startFakeOpenAI, type FakeUpstream } from '../fakes/openai-upstream.ts';
-import { MASTER_KEY, REPO, startInProcess, type TestGateway } from '../helpers/gateway.ts';
+import { asMaster, REPO, startInProcess, type TestGateway } from '../helpers/gateway.ts';
 
 const run = promisify(execFile);
 
@@ -41,10 +41,7 @@ after(async () => {
   await gpt.close();
 });
 
-async function api(method: string, path: string, body?: unknown) {
-  const res = await fetch(`${gw.url}${path}`, { method, headers: { authorization: `Bearer ${MASTER_KEY}` }, body: body === undefined ? undefined : JSON.stringify(body) });
-  return (await res.json()) as any;
-}
+const api = (method: string, path: string, body?: unknown) => asMaster(gw.url, method, path, body);
 
 async function claudeP(model: string, key: string): Promise<{ stdout: string; code: number }> {
   const home = mkdtempSync(join(tmpdir(), 'claude-home-'));

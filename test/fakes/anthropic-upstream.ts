@@ -11,9 +11,10 @@
 // Without a directive it answers a text of words (one delta per word), with a signed thinking block
 // first when thinking is asked for, and usage counting whitespace-separated words.
 import { readFileSync } from 'node:fs';
-import { createServer, type Server, type ServerResponse } from 'node:http';
+import type { Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { FakeUpstream, RecordedRequest } from './openai-upstream.ts';
+import type { FakeUpstream } from './openai-upstream.ts';
+import { recordingServer, type RecordedRequest } from './recording-server.ts';
 
 const FIXTURES = new URL('../fixtures/anthropic/', import.meta.url);
 export const fixture = (name: string): string => readFileSync(new URL(name, FIXTURES), 'utf8');
@@ -63,25 +64,8 @@ const sse = (type: string, data: Record<string, unknown>) => `event: ${type}\nda
 export async function startFakeAnthropic(opts: { apiKey?: string; answer?: string } = {}): Promise<FakeUpstream> {
   const requests: RecordedRequest[] = [];
   let counter = 0;
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const raw = Buffer.concat(chunks);
-      let body: Record<string, any> = {};
-      try {
-        if (raw.length > 0) body = JSON.parse(raw.toString('utf8'));
-      } catch {
-        return sendError(res, 400, {}, 'There was an error parsing the body of your request.');
-      }
-      const rec: RecordedRequest = { path: req.url ?? '', headers: req.headers, body, raw, aborted: false };
-      requests.push(rec);
-      res.on('close', () => {
-        if (!res.writableFinished) rec.aborted = true;
-      });
-      void handle(req.method ?? 'GET', (req.url ?? '').split('?')[0]!, req.headers, res, body).catch(() => res.destroy());
-    });
-  });
+  const badJson = (res: ServerResponse) => sendError(res, 400, {}, 'There was an error parsing the body of your request.');
+  const server: Server = recordingServer(requests, badJson, (req, res, body) => handle(req.method ?? 'GET', (req.url ?? '').split('?')[0]!, req.headers, res, body));
 
   async function handle(method: string, path: string, headers: RecordedRequest['headers'], res: ServerResponse, body: Record<string, any>): Promise<void> {
     if (opts.apiKey && headers['x-api-key'] !== opts.apiKey) return sendError(res, 401);

@@ -16,16 +16,11 @@
 //   [[no-end]]        end the stream after the content, without a finish_reason or [DONE]
 // GET /v1/models answers a model list (the gateway's /health checks it).
 // Every request is recorded, with whether the client went away before the answer ended.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { recordingServer, type RecordedRequest } from './recording-server.ts';
 
-export interface RecordedRequest {
-  path: string;
-  headers: IncomingMessage['headers'];
-  body: Record<string, any>;
-  raw: Buffer;
-  aborted: boolean;
-}
+export type { RecordedRequest };
 
 export interface FakeUpstream {
   /** Base URL including /v1, as api_base takes it. */
@@ -90,28 +85,9 @@ export async function startFakeOpenAI(opts: FakeOptions = {}): Promise<FakeUpstr
   const requests: RecordedRequest[] = [];
   let counter = 0;
 
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const raw = Buffer.concat(chunks);
-      let body: Record<string, any> = {};
-      try {
-        if (raw.length > 0) body = JSON.parse(raw.toString('utf8'));
-      } catch {
-        sendError(res, 400);
-        return;
-      }
-      const rec: RecordedRequest = { path: req.url ?? '', headers: req.headers, body, raw, aborted: false };
-      requests.push(rec);
-      res.on('close', () => {
-        if (!res.writableFinished) rec.aborted = true;
-      });
-      void handle(req, res, body, rec).catch(() => res.destroy());
-    });
-  });
+  const server: Server = recordingServer(requests, (res) => sendError(res, 400), (req, res, body) => handle(req, res, body));
 
-  async function handle(req: IncomingMessage, res: ServerResponse, body: Record<string, any>, _rec: RecordedRequest): Promise<void> {
+  async function handle(req: IncomingMessage, res: ServerResponse, body: Record<string, any>): Promise<void> {
     if (opts.apiKey && req.headers.authorization !== `Bearer ${opts.apiKey}`) return sendError(res, 401);
     const path = (req.url ?? '').split('?')[0];
     if (path === '/v1/embeddings') return embeddings(res, body);

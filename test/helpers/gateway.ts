@@ -100,3 +100,9 @@ export async function spawnGateway(opts: { cwd: string; args?: string[]; env?: N
     },
   };
 }
+
+/** A management call with the master key; the answer's JSON. */
+export async function asMaster(baseUrl: string, method: string, path: string, body?: unknown): Promise<any> {
+  const res = await fetch(`${baseUrl}${path}`, { method, headers: { authorization: `Bearer ${MASTER_KEY}` }, body: body === undefined ? undefined : JSON.stringify(body) });
+  return res.json();
+}
