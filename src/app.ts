@@ -111,7 +111,8 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       log.warn(`model "${d.modelName}" (${d.provider}/${d.upstreamModel}) has no known price: it is metered at 0; set input_cost_per_token / output_cost_per_token`);
     }
   }
-  const sessions = new UiSessions(new SessionRepo(db), {
+  const sessionRepo = new SessionRepo(db);
+  const sessions = new UiSessions(sessionRepo, {
     username: opts.ui?.username || 'admin',
     password: opts.ui?.password || opts.masterKey,
     ttlMs: opts.ui?.sessionTtlMs ?? UI_SESSION_TTL_MS,
@@ -165,7 +166,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   registerHealthRoutes(server, ctx, db);
   registerUiRoutes(server, ctx, sessions, repo, db);
   const sweepSessions = setInterval(() => {
-    new SessionRepo(db).deleteExpired(new Date().toISOString()).catch(() => {});
+    sessionRepo.deleteExpired(new Date().toISOString()).catch(() => {});
   }, 3600_000);
   sweepSessions.unref();
   server.get('/metrics', async (_req, reply) => {

@@ -7,10 +7,10 @@ import type { PipelineContext } from '../pipeline/context.ts';
 import type { Db } from '../store/db.ts';
 import { globalSpendNanos, querySpendLogs, type SpendLogRow } from '../store/spend.ts';
 import { requireMaster } from './auth.ts';
+import { parseBody } from './body.ts';
 
 /** LiteLLM's names for the kinds of call in spend logs. */
 const CALL_TYPES: Record<string, string> = { chat: 'acompletion', embeddings: 'aembedding', anthropic_messages: 'anthropic_messages' };
-import { parseBody } from './body.ts';
 
 const date = z
   .string()
