@@ -6,4 +6,12 @@ if (major < 24) {
   console.error(`llm-proxy needs Node.js 24 or newer, this is ${process.version}: start it with "npm start", which runs the Node pinned in package.json.`);
   process.exit(1);
 }
+// Node strips the TypeScript sources' types with a WebAssembly compiler that costs 17 MB per thread
+// and a few hundred milliseconds; the compile cache keeps the stripped and compiled modules on disk,
+// so that a start after the first loads neither. NODE_COMPILE_CACHE chooses the directory (the
+// system's temporary one by default); NODE_DISABLE_COMPILE_CACHE=1 turns it off.
+const { enableCompileCache, constants } = await import('node:module');
+const cache = enableCompileCache?.();
+// worker threads read the directory from the environment
+if (cache?.directory && cache.status !== constants.compileCacheStatus.FAILED) process.env.NODE_COMPILE_CACHE = cache.directory;
 await import('../src/main.ts');
