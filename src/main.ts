@@ -158,6 +158,8 @@ async function main(): Promise<void> {
   const address = app.server.server.address();
   const actualPort = typeof address === 'object' && address ? address.port : port;
   log.info({ config: configPath, database, models: config.deployments.length }, `llm-proxy ${VERSION} listening on http://${host}:${actualPort}`);
+  // at once, not with the next second's buffered lines: supervisors and scripts wait for this line
+  log.flush();
 
   let stopping = false;
   const stop = (signal: string) => {
