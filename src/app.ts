@@ -12,7 +12,7 @@ import { SessionRepo } from './store/sessions.ts';
 import { KeyCache } from './auth/key-cache.ts';
 import { makeMasterKeyCheck } from './auth/keys.ts';
 import type { GatewayConfig } from './config/load.ts';
-import { createServer } from './http/server.ts';
+import { createServer, type DirectRoute } from './http/server.ts';
 import { handleCountTokens } from './pipeline/count-tokens.ts';
 import { handleLlm, type Inbound, type Route } from './pipeline/handle.ts';
 import type { PipelineContext } from './pipeline/context.ts';
@@ -134,8 +134,6 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   await resetDueBudgets(repo, keyCache, limiter).catch((err) => log.warn({ err }, 'budget resets will be retried'));
   const stopResets = scheduleBudgetResets(repo, keyCache, limiter, log, opts.budgetResetEveryMs);
   const stopPruning = config.spendLogsRetention ? schedulePruning(db, config.spendLogsRetention, log) : () => {};
-  const server = createServer({ bodyLimit: config.maxRequestSizeBytes, log });
-
   const chat: Route = { dialect: 'openai', endpoint: 'chat/completions' };
   const embeddings: Route = { dialect: 'openai', endpoint: 'embeddings' };
   const messages: Route = { dialect: 'anthropic', endpoint: 'messages' };
@@ -148,16 +146,26 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     ['/v1/messages', messages],
     ['/v1/messages/count_tokens', 'count_tokens'],
   ];
+  const direct = new Map<string, DirectRoute>();
   for (const [path, route] of llmRoutes) {
+    direct.set(path, {
+      dialect: route === 'count_tokens' ? 'anthropic' : route.dialect,
+      handle(req, res, body) {
+        const inbound: Inbound = { id: randomUUID(), headers: req.headers, body, startedAt: performance.now() };
+        const handled = route === 'count_tokens' ? handleCountTokens(ctx, inbound, res) : handleLlm(ctx, route, inbound, res);
+        handled.catch((err) => {
+          log.error({ err, requestId: inbound.id }, 'LLM handler failed');
+          if (!res.headersSent) res.writeHead(500).end();
+          else res.destroy();
+        });
+      },
+    });
+  }
+  const server = createServer({ bodyLimit: config.maxRequestSizeBytes, log, direct });
+  for (const [path, route] of direct) {
     server.post(path, (req, reply) => {
       reply.hijack();
-      const inbound: Inbound = { id: randomUUID(), headers: req.headers, body: req.body as Buffer | undefined, startedAt: performance.now() };
-      const handled = route === 'count_tokens' ? handleCountTokens(ctx, inbound, reply.raw) : handleLlm(ctx, route, inbound, reply.raw);
-      handled.catch((err) => {
-        log.error({ err, requestId: inbound.id }, 'LLM handler failed');
-        if (!reply.raw.headersSent) reply.raw.writeHead(500).end();
-        else reply.raw.destroy();
-      });
+      route.handle(req.raw, reply.raw, req.body as Buffer | undefined);
     });
   }
   registerKeyRoutes(server, ctx, repo, db);

@@ -1,25 +1,82 @@
-// The Fastify instance: raw-buffer bodies (JSON with or without a content type, as LiteLLM accepts),
-// the body limit, keep-alive above load balancers' idle timeouts, and errors in the OpenAI envelope.
+// The HTTP server: Fastify with raw-buffer bodies (JSON with or without a content type, as LiteLLM
+// accepts), the body limit, keep-alive above load balancers' idle timeouts, and errors in the OpenAI
+// envelope; and in front of it, the LLM routes served on node:http directly.
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import Fastify, { type FastifyInstance, type FastifyError } from 'fastify';
 import type { Logger } from 'pino';
-import { GatewayError, errorBody, openaiErrorBody } from './errors.ts';
-import { errorHeaders } from './respond.ts';
+import { type ErrorDialect, GatewayError, errorBody, openaiErrorBody } from './errors.ts';
+import { errorHeaders, sendError } from './respond.ts';
 import { DatabaseUnavailable } from '../store/db.ts';
 
-export function createServer(opts: { bodyLimit: number; log: Logger }): FastifyInstance {
+/** A route that takes the raw request and response and the whole body (undefined when empty). */
+export interface DirectRoute {
+  dialect: ErrorDialect;
+  handle(req: IncomingMessage, res: ServerResponse, body: Buffer | undefined): void;
+}
+
+function bodyTooLarge(limit: number): GatewayError {
+  return new GatewayError('body_too_large', `Request body is larger than the ${Math.round(limit / 1048576)} MB limit (general_settings.max_request_size_mb).`, { status: 413 });
+}
+
+/** Reads a whole body under the limit, then hands it on; a body over the limit is answered with 413. */
+function readBody(req: IncomingMessage, res: ServerResponse, limit: number, route: DirectRoute): void {
+  if (Number(req.headers['content-length']) > limit) {
+    sendError(res, bodyTooLarge(limit), {}, route.dialect);
+    return;
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  const onData = (chunk: Buffer) => {
+    size += chunk.length;
+    if (size > limit) {
+      req.off('data', onData).off('end', onEnd);
+      sendError(res, bodyTooLarge(limit), {}, route.dialect);
+      return;
+    }
+    chunks.push(chunk);
+  };
+  const onEnd = () => route.handle(req, res, size === 0 ? undefined : chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
+  // a client gone while sending: nothing to answer
+  req.on('data', onData).on('end', onEnd).on('error', () => {});
+}
+
+/**
+ * `direct` maps paths (without query) to routes served before Fastify sees the request: on the hot
+ * path of every LLM call the framework's request and reply objects, hooks and body parser cost about
+ * a tenth of the gateway's CPU time. The same routes must also be registered on Fastify, which serves
+ * them in every other case (a trailing slash, another method, and while closing, with a 503).
+ */
+export function createServer(opts: { bodyLimit: number; log: Logger; direct?: Map<string, DirectRoute> }): FastifyInstance {
+  const direct = opts.direct ?? new Map<string, DirectRoute>();
+  let closing = false;
   const app = Fastify({
     bodyLimit: opts.bodyLimit,
     logger: false,
-    // Above the 60 s idle timeout of common load balancers, so they never reuse a closing socket.
-    keepAliveTimeout: 65_000,
-    // LLM answers can take many minutes: no server-side request deadline.
-    requestTimeout: 0,
-    connectionTimeout: 0,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 300 },
+    serverFactory: (fastifyHandler) =>
+      createHttpServer(
+        {
+          // Above the 60 s idle timeout of common load balancers, so they never reuse a closing socket.
+          keepAliveTimeout: 65_000,
+          headersTimeout: 66_000,
+          // LLM answers can take many minutes: no server-side request deadline.
+          requestTimeout: 0,
+        },
+        (req, res) => {
+          const url = req.url ?? '';
+          const query = url.indexOf('?');
+          const route = req.method === 'POST' && !closing ? direct.get(query === -1 ? url : url.slice(0, query)) : undefined;
+          if (route) readBody(req, res, opts.bodyLimit, route);
+          else fastifyHandler(req, res);
+        },
+      ),
   });
-  app.server.headersTimeout = 66_000;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));

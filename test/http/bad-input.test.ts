@@ -80,3 +80,39 @@ test('the process keeps serving after all of the above', async () => {
   const r = await call('POST', '/chat/completions', JSON.stringify({ model: 'gpt-4', messages: [{ role: 'user', content: 'hi' }] }));
   assert.equal(r.status, 200);
 });
+
+/** A POST whose body is sent in chunks, without a content-length. */
+function chunked(path: string, parts: string[]): Promise<{ status: number; body: any }> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${gw.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${MASTER_KEY}`, 'x-api-key': MASTER_KEY } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8').on('data', (c) => (text += c)).on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(text) }));
+    });
+    req.on('error', reject);
+    for (const p of parts) req.write(p);
+    req.end();
+  });
+}
+
+test('a body over the limit without a content-length: 413 in the route dialect', async () => {
+  const parts = [`{"model":"gpt-4","max_tokens":5,"messages":[{"role":"user","content":"`, ...Array.from({ length: 5 }, () => 'x'.repeat(4000)), '"}]}'];
+  const openai = await chunked('/v1/chat/completions', parts);
+  assert.equal(openai.status, 413);
+  assert.equal(openai.body.error.type, 'bad_request_error');
+  assert.match(openai.body.error.message, /max_request_size_mb/);
+  const anthropic = await chunked('/v1/messages', parts);
+  assert.equal(anthropic.status, 413);
+  assert.equal(anthropic.body.type, 'error');
+  assert.equal(anthropic.body.error.type, 'request_too_large');
+});
+
+test('LLM routes answer alike with a trailing slash, a query string or a chunked body', async () => {
+  const body = JSON.stringify({ model: 'gpt-4', messages: [{ role: 'user', content: 'hi' }] });
+  for (const path of ['/v1/chat/completions/', '/chat/completions?x=1', '/v1/chat/completions']) {
+    const r = await call('POST', path, body);
+    assert.equal(r.status, 200, path);
+    assert.equal(r.body.object, 'chat.completion', path);
+  }
+  const r = await chunked('/v1/chat/completions', [body.slice(0, 10), body.slice(10)]);
+  assert.equal(r.status, 200);
+});
