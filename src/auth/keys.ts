@@ -1,17 +1,17 @@
 // Virtual keys: generated as `sk-` + 32 random base64url characters, stored only as SHA-256 hex.
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 export function generateKey(): string {
   return `sk-${randomBytes(24).toString('base64url')}`;
 }
 
 export function hashKey(key: string): string {
-  return createHash('sha256').update(key).digest('hex');
+  return hash('sha256', key, 'hex');
 }
 
-/** SHA-256 of a presented credential, computed once per request for both checks below. */
+/** SHA-256 of a presented credential, computed once per request for both checks below (one-shot: no Hash object). */
 export function digestKey(key: string): Buffer {
-  return createHash('sha256').update(key).digest();
+  return hash('sha256', key, 'buffer');
 }
 
 /** LiteLLM's display name: `sk-...` and the last four characters. */
