@@ -15,4 +15,4 @@ EXPOSE 4000
 VOLUME ["/app/data"]
 HEALTHCHECK --interval=15s --timeout=3s --start-period=10s \
   CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||4000)+'/health/liveliness').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-CMD ["node", "bin/llm-proxy.mjs", "--host", "0.0.0.0"]
+CMD ["node", "--max-semi-space-size=8", "bin/llm-proxy.mjs", "--host", "0.0.0.0"]

@@ -45,7 +45,9 @@ test('Dockerfile: Node 24 slim, production dependencies, non-root, the entry the
   assert.match(df, /npm ci --omit=dev/);
   assert.match(df, /^USER node$/m);
   assert.match(df, /^EXPOSE 4000$/m);
-  assert.match(df, /CMD \["node", "bin\/llm-proxy\.mjs"/);
+  // the same Node flags as npm start
+  const start = (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start.split(' ');
+  assert.ok(df.includes(`CMD [${start.map((a) => JSON.stringify(a)).join(', ')}, `), 'CMD runs what npm start runs');
   for (const path of ['bin', 'src', 'config.yaml', 'package-lock.json']) assert.match(df, new RegExp(`COPY [^\\n]*${path.replace('.', '\\.')}`), path);
 });
 
