@@ -242,6 +242,7 @@ async function fixedRateScenario(): Promise<void> {
   const seconds = quick ? 2 : 30;
   const rows = [];
   for (const t0 of targets) {
+    await fixedRate(forShape(t0, SHAPES.slow50), SHAPES.slow50, rate, quick ? 1 : 3); // warm-up, not counted
     const r = await fixedRate(forShape(t0, SHAPES.slow50), SHAPES.slow50, rate, seconds);
     rows.push({ target: t0.name, p50Ms: round(ms(r.p50) - 50), p99Ms: round(ms(r.p99) - 50), p999Ms: round(ms(r.p999) - 50), errors: r.errors, sent: r.sent });
     await sleep(500);
@@ -257,6 +258,8 @@ async function streaming(): Promise<void> {
   let directTtft = 0;
   for (const t0 of targets) {
     const pid = pids.get(t0.name);
+    // warm-up, not counted: the first target to stream would otherwise pay for its JIT and heap growth
+    await streams(forShape(t0, SHAPES.stream), SHAPES.stream, quick ? 5 : 100, 1);
     const cpu0 = pid ? cpuMs(pid) : 0;
     let plateau = NaN;
     const r = await streams(forShape(t0, SHAPES.stream), SHAPES.stream, count, quick ? 1 : 1, () => {
