@@ -4,7 +4,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -65,6 +65,8 @@ async function claudeP(model: string, key: string): Promise<{ stdout: string; co
   } catch (err) {
     const e = err as { stdout?: string; code?: number };
     return { stdout: e.stdout ?? '', code: e.code ?? 1 };
+  } finally {
+    rmSync(home, { recursive: true, force: true });
   }
 }
 
