@@ -4,7 +4,7 @@
 // runs the scenarios, prints a table and writes JSON results with the machine's description.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -41,7 +41,11 @@ const MASTER = 'sk-bench-master-key';
 // ---- processes -------------------------------------------------------------------------------
 
 const children: ChildProcess[] = [];
-process.on('exit', () => children.forEach((c) => c.kill('SIGKILL')));
+const tempDirs: string[] = [];
+process.on('exit', () => {
+  children.forEach((c) => c.kill('SIGKILL'));
+  tempDirs.forEach((d) => rmSync(d, { recursive: true, force: true }));
+});
 
 function start(name: string, args: string[], env: NodeJS.ProcessEnv, ready: RegExp): Promise<{ proc: ChildProcess; match: RegExpExecArray; startedAt: number }> {
   const startedAt = performance.now();
@@ -93,6 +97,7 @@ const START_FLAGS = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')
 
 async function startGateway(fakeUrl: string): Promise<{ proc: ChildProcess; url: string; startedAt: number; dir: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'llm-proxy-bench-'));
+  tempDirs.push(dir);
   writeFileSync(join(dir, 'config.yaml'), gatewayConfig(fakeUrl));
   const g = await start(
     'gateway',

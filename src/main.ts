@@ -1,5 +1,5 @@
 // Process entry: flags, .env, config, master key, database; build the app, listen, shut down cleanly.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -123,12 +123,14 @@ async function main(): Promise<void> {
 
   const db = dbTarget.kind === 'postgres' ? openPostgres(dbTarget.url) : openSqlite(dbTarget.path);
   // The journal sits beside a SQLite file; with PostgreSQL (or in memory) under ./data.
-  const journalDir =
-    dbTarget.kind === 'sqlite' && dbTarget.path !== ':memory:'
+  // An in-memory database ends with the process, and so does its journal.
+  const inMemory = dbTarget.kind === 'sqlite' && dbTarget.path === ':memory:';
+  const journalDir = inMemory
+    ? mkdtempSync(join(tmpdir(), 'llm-proxy-journal-'))
+    : dbTarget.kind === 'sqlite'
       ? join(dirname(resolve(dbTarget.path)), 'journal')
-      : dbTarget.kind === 'postgres'
-        ? resolve(DATA_DIR, 'journal')
-        : mkdtempSync(join(tmpdir(), 'llm-proxy-journal-'));
+      : resolve(DATA_DIR, 'journal');
+  if (inMemory) process.once('exit', () => rmSync(journalDir, { recursive: true, force: true }));
   const database = dbTarget.kind === 'postgres' ? dbTarget.url.replace(/\/\/[^@]*@/, '//***@') : dbTarget.path;
   let app;
   try {

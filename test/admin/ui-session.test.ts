@@ -3,11 +3,10 @@
 // sessions and cross-site requests; the session acts as the master key on the management API.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openSqlite } from '../../src/store/sqlite-db.ts';
 import { MASTER_KEY, startInProcess, type TestGateway } from '../helpers/gateway.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 let gw: TestGateway;
 let shortLived: TestGateway;
@@ -130,7 +129,7 @@ describe('dashboard sessions', () => {
   });
 
   test('new sign-in credentials end the sessions opened with the old ones, across restarts', async () => {
-    const file = join(mkdtempSync(join(tmpdir(), 'llm-proxy-ui-')), 'ui.db');
+    const file = join(tempDir('ui'), 'ui.db');
     const a = await startInProcess('model_list: []\n', { db: openSqlite(file), ui: { password: 'first password' } });
     const { cookie } = await login(a, 'admin', 'first password');
     assert.equal((await call(a, '/ui/api/session', { cookie })).status, 200);

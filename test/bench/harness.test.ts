@@ -3,16 +3,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { REPO } from '../helpers/gateway.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 const run = promisify(execFile);
 
 test('npm run bench -- --quick --scenario latency writes a result with the machine description', async () => {
-  const out = mkdtempSync(join(tmpdir(), 'llm-proxy-bench-out-'));
+  const out = tempDir('bench-out');
   await run(process.execPath, ['bench/run.ts', '--quick', '--scenario', 'latency', '--out', out], { cwd: REPO, timeout: 120_000 });
   const files = readdirSync(out);
   assert.equal(files.length, 1);

@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, loadConfig } from '../../src/config/load.ts';
 import { REPO, writeConfig } from '../helpers/gateway.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 const load = (yaml: string, env: NodeJS.ProcessEnv = {}) => loadConfig(writeConfig(yaml), env);
 
@@ -124,7 +124,7 @@ for (const [name, yaml, message] of bad) {
 }
 
 test('the gateway refuses to start on a bad config, with one line on stderr', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'llm-proxy-badcfg-'));
+  const dir = tempDir('badcfg');
   writeFileSync(join(dir, 'config.yaml'), 'model_list:\n  - model_name: a\n    litellm_params: {}\n');
   const { code, out } = await runGateway(dir, []);
   assert.equal(code, 1);
@@ -133,7 +133,7 @@ test('the gateway refuses to start on a bad config, with one line on stderr', as
 });
 
 test('an unreachable database stops the start with one clear line, without its password', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'llm-proxy-pg-'));
+  const dir = tempDir('pg');
   const { code, out } = await runGateway(dir, [], { DATABASE_URL: 'postgresql://u:secret@127.0.0.1:1/x', LITELLM_MASTER_KEY: 'sk-m-123456' });
   assert.equal(code, 1);
   assert.match(out, /cannot open the database postgresql:\/\/\*\*\*@127\.0\.0\.1:1\/x/);
@@ -141,7 +141,7 @@ test('an unreachable database stops the start with one clear line, without its p
 });
 
 test('a DATABASE_URL that is no database URL is refused', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'llm-proxy-badurl-'));
+  const dir = tempDir('badurl');
   const { code, out } = await runGateway(dir, [], { DATABASE_URL: 'mysql://u:pw@h/x', LITELLM_MASTER_KEY: 'sk-m-123456' });
   assert.equal(code, 1);
   assert.match(out, /is not understood; use postgresql:\/\/\.\.\., sqlite:PATH or sqlite::memory:/);
@@ -149,7 +149,7 @@ test('a DATABASE_URL that is no database URL is refused', async () => {
 });
 
 test('a configured database without a master key refuses to start', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'llm-proxy-nokey-'));
+  const dir = tempDir('nokey');
   const { code, out } = await runGateway(dir, [], { DATABASE_URL: 'sqlite:./x.db' });
   assert.equal(code, 1);
   assert.match(out, /no master key is set/);

@@ -4,13 +4,13 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
 import { startFakeOpenAI, type FakeUpstream } from '../fakes/openai-upstream.ts';
 import { REPO, spawnGateway } from '../helpers/gateway.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 const run = promisify(execFile);
 let fake: FakeUpstream;
@@ -52,7 +52,7 @@ test('Dockerfile: Node 24 slim, production dependencies, non-root, the entry the
 });
 
 test('a production install (npm ci --omit=dev) starts with the pinned Node, answers and serves the dashboard', { timeout: 240_000 }, async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'llm-proxy-prod-'));
+  const dir = tempDir('prod');
   const { stdout } = await run('git', ['ls-files'], { cwd: REPO });
   for (const f of stdout.split('\n').filter((f) => f && !f.startsWith('test/') && !f.startsWith('bench/'))) {
     cpSync(join(REPO, f), join(dir, f), { recursive: true });

@@ -4,13 +4,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startFakeAnthropic } from '../fakes/anthropic-upstream.ts';
 import { startFakeOpenAI, type FakeUpstream } from '../fakes/openai-upstream.ts';
 import { asMaster, REPO, startInProcess, type TestGateway } from '../helpers/gateway.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 const run = promisify(execFile);
 
@@ -44,7 +44,7 @@ after(async () => {
 const api = (method: string, path: string, body?: unknown) => asMaster(gw.url, method, path, body);
 
 async function claudeP(model: string, key: string): Promise<{ stdout: string; code: number }> {
-  const home = mkdtempSync(join(tmpdir(), 'claude-home-'));
+  const home = tempDir('claude-home');
   const env = {
     PATH: process.env.PATH,
     HOME: home,
@@ -65,8 +65,6 @@ async function claudeP(model: string, key: string): Promise<{ stdout: string; co
   } catch (err) {
     const e = err as { stdout?: string; code?: number };
     return { stdout: e.stdout ?? '', code: e.code ?? 1 };
-  } finally {
-    rmSync(home, { recursive: true, force: true });
   }
 }
 

@@ -2,11 +2,11 @@
 // (the journal is replayed at start, idempotently).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startFakeOpenAI, type FakeUpstream } from '../fakes/openai-upstream.ts';
 import { fakeModels, spawnGateway } from '../helpers/gateway.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 let fake: FakeUpstream;
 before(async () => {
@@ -17,7 +17,7 @@ after(async () => {
 });
 
 test('kill -9 under load loses no answered request and counts none twice', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'llm-proxy-crash-'));
+  const dir = tempDir('crash');
   writeFileSync(join(dir, 'config.yaml'), fakeModels(fake.url));
   const env = { LITELLM_MASTER_KEY: 'sk-master-crash', DATABASE_URL: `sqlite:${join(dir, 'data/llm-proxy.db')}` };
   const args = ['--port', '0', '--host', '127.0.0.1'];

@@ -3,13 +3,13 @@
 // the journal; when the database is back, readiness recovers by itself and the records are written.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startFakeOpenAI, type FakeUpstream } from '../fakes/openai-upstream.ts';
 import { fakeModels, spawnGateway, type GatewayProcess } from '../helpers/gateway.ts';
 import { freshPostgresUrl, POSTGRES } from '../helpers/databases.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 let fake: FakeUpstream;
 let gw: GatewayProcess | null = null;
@@ -56,7 +56,7 @@ test('database outage and recovery', { skip: POSTGRES ? false : 'TEST_POSTGRES_U
   const viaRelay = new URL(direct);
   viaRelay.hostname = '127.0.0.1';
   viaRelay.port = String(port);
-  const dir = mkdtempSync(join(tmpdir(), 'llm-proxy-outage-'));
+  const dir = tempDir('outage');
   writeFileSync(join(dir, 'config.yaml'), fakeModels(fake.url));
   gw = await spawnGateway({ cwd: dir, args: ['--port', '0', '--host', '127.0.0.1'], env: { LITELLM_MASTER_KEY: 'sk-master-outage', DATABASE_URL: viaRelay.toString() } });
   started.push(gw);
@@ -89,7 +89,7 @@ test('database down at start: refused by default; with allow_requests_on_db_unav
   const viaRelay = new URL(direct);
   viaRelay.hostname = '127.0.0.1';
   viaRelay.port = String(port);
-  const dir = mkdtempSync(join(tmpdir(), 'llm-proxy-outage-start-'));
+  const dir = tempDir('outage-start');
   writeFileSync(join(dir, 'config.yaml'), fakeModels(fake.url));
   const env = { LITELLM_MASTER_KEY: 'sk-master-outage', DATABASE_URL: viaRelay.toString() };
   await assert.rejects(spawnGateway({ cwd: dir, args: ['--port', '0', '--host', '127.0.0.1'], env }), /cannot open the database/);

@@ -2,12 +2,12 @@
 // the other at once (LISTEN/NOTIFY), not after the key cache's lifetime.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startFakeOpenAI, type FakeUpstream } from '../fakes/openai-upstream.ts';
 import { fakeModels, spawnGateway, type GatewayProcess } from '../helpers/gateway.ts';
 import { freshPostgresUrl, POSTGRES } from '../helpers/databases.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 let fake: FakeUpstream;
 const gws: GatewayProcess[] = [];
@@ -24,7 +24,7 @@ after(async () => {
 test('a key change on one instance reaches the other at once', { skip: POSTGRES ? false : 'TEST_POSTGRES_URL is not set (.ci/run sets it)' }, async () => {
   const url = await freshPostgresUrl();
   const start = async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'llm-proxy-instance-'));
+    const dir = tempDir('instance');
     writeFileSync(join(dir, 'config.yaml'), fakeModels(fake.url));
     const g = await spawnGateway({ cwd: dir, args: ['--port', '0', '--host', '127.0.0.1'], env: { LITELLM_MASTER_KEY: MASTER, DATABASE_URL: url } });
     gws.push(g);

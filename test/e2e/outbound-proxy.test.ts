@@ -2,12 +2,12 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, request, type Server } from 'node:http';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect, type AddressInfo } from 'node:net';
 import { startFakeOpenAI, type FakeUpstream } from '../fakes/openai-upstream.ts';
 import { fakeModels, spawnGateway, type GatewayProcess } from '../helpers/gateway.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 let fake: FakeUpstream;
 let proxy: Server;
@@ -40,7 +40,7 @@ async function startProxy(): Promise<string> {
 }
 
 async function gatewayWith(env: NodeJS.ProcessEnv): Promise<GatewayProcess> {
-  const dir = mkdtempSync(join(tmpdir(), 'llm-proxy-outbound-'));
+  const dir = tempDir('outbound');
   writeFileSync(join(dir, 'config.yaml'), fakeModels(fake.url));
   return spawnGateway({ cwd: dir, args: ['--port', '0', '--host', '127.0.0.1'], env: { LITELLM_MASTER_KEY: 'sk-master-proxy', ...env } });
 }

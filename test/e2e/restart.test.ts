@@ -2,12 +2,12 @@
 // exits 0; a second signal exits at once.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startFakeOpenAI, type FakeUpstream } from '../fakes/openai-upstream.ts';
 import { fakeModels, spawnGateway } from '../helpers/gateway.ts';
 import { databaseUrls } from '../helpers/databases.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 let fake: FakeUpstream;
 before(async () => {
@@ -18,7 +18,7 @@ after(async () => {
 });
 
 function setup(databaseUrl: string | null = null) {
-  const dir = mkdtempSync(join(tmpdir(), 'llm-proxy-restart-'));
+  const dir = tempDir('restart');
   writeFileSync(join(dir, 'config.yaml'), fakeModels(fake.url));
   const env = { LITELLM_MASTER_KEY: 'sk-master-restart', DATABASE_URL: databaseUrl ?? `sqlite:${join(dir, 'data/llm-proxy.db')}` };
   return { dir, env, args: ['--port', '0', '--host', '127.0.0.1'] };

@@ -6,12 +6,12 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startFakeOpenAI, type FakeUpstream } from '../fakes/openai-upstream.ts';
 import { REPO, spawnGateway, type GatewayProcess } from '../helpers/gateway.ts';
 import { databaseUrls } from '../helpers/databases.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 // Async: the fake upstream answers from this same process.
 const run = promisify(execFile);
@@ -28,7 +28,7 @@ after(async () => {
 
 /** A fresh folder set up as the seed says, started with no arguments (like npm start). */
 async function startAsTheSeedSays(databaseUrl: string | null): Promise<{ dir: string; gw: GatewayProcess }> {
-  const dir = mkdtempSync(join(tmpdir(), 'llm-proxy-seed-'));
+  const dir = tempDir('seed');
   copyFileSync(join(REPO, 'config.yaml'), join(dir, 'config.yaml'));
   // "rename .env.sample to .env and provide missing values"
   let env = readFileSync(join(REPO, '.env.sample'), 'utf8').replace(/^# OPENAI_API_BASE=.*$/m, `OPENAI_API_BASE=${fake.url}`);

@@ -1,7 +1,6 @@
 // Starting the gateway for tests: in-process (buildApp on a loopback port) or as the real process.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
@@ -9,6 +8,7 @@ import { pino } from 'pino';
 import { buildApp, type App, type AppOptions } from '../../src/app.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import { openSqlite } from '../../src/store/sqlite-db.ts';
+import { tempDir } from './temp.ts';
 
 export const REPO = fileURLToPath(new URL('../..', import.meta.url));
 export const MASTER_KEY = 'sk-test-master-1234';
@@ -21,7 +21,7 @@ export interface TestGateway {
 
 /** Writes a config file in a fresh temp dir and returns its path. */
 export function writeConfig(yaml: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'llm-proxy-test-'));
+  const dir = tempDir('test');
   const file = join(dir, 'config.yaml');
   writeFileSync(file, yaml);
   return file;
@@ -37,7 +37,7 @@ export function fakeModels(upstreamUrl: string, names: string[] = ['gpt-3.5-turb
 
 export async function startInProcess(yaml: string, opts: Partial<AppOptions> = {}): Promise<TestGateway> {
   const { config } = loadConfig(writeConfig(yaml), { ...process.env });
-  const journalDir = mkdtempSync(join(tmpdir(), 'llm-proxy-journal-'));
+  const journalDir = tempDir('journal');
   const app = await buildApp({
     config,
     masterKey: MASTER_KEY,

@@ -2,8 +2,7 @@
 // is lost; when it comes back they are written once.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { Journal, readSegment } from '../../src/metering/journal.ts';
@@ -13,6 +12,7 @@ import { applyLedger } from '../../src/store/ledger.ts';
 import { migrate } from '../../src/store/migrations.ts';
 import { openSqliteConnection } from '../../src/store/sqlite.ts';
 import { spendRecord } from '../helpers/records.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 test('a database outage keeps records queued on disk; they are written once when it returns', async () => {
   const conn = openSqliteConnection(':memory:');
@@ -26,7 +26,7 @@ test('a database outage keeps records queued on disk; they are written once when
       return applyLedger(conn, readSegment(file));
     },
   } as unknown as Db;
-  const dir = mkdtempSync(join(tmpdir(), 'llm-proxy-outage-'));
+  const dir = tempDir('outage');
   const ledger = new Ledger({ db, journal: new Journal(dir), log: pino({ level: 'silent' }), intervalMs: 60_000 });
   for (const id of ['a', 'b', 'c']) ledger.record(spendRecord(id));
   await ledger.flush();

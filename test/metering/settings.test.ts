@@ -1,8 +1,7 @@
 // Price sources and ledger settings: a LiteLLM price file, unpriced models and budgets, retention.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startFakeOpenAI, type FakeUpstream } from '../fakes/openai-upstream.ts';
 import { MASTER_KEY, startInProcess, type TestGateway } from '../helpers/gateway.ts';
@@ -12,6 +11,7 @@ import { applyLedger } from '../../src/store/ledger.ts';
 import { openSqliteConnection as openSqlite } from '../../src/store/sqlite.ts';
 import { migrate } from '../../src/store/migrations.ts';
 import { spendRecord } from '../helpers/records.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 let fake: FakeUpstream;
 let gw: TestGateway;
@@ -19,7 +19,7 @@ let costMap: string;
 
 before(async () => {
   fake = await startFakeOpenAI();
-  const dir = mkdtempSync(join(tmpdir(), 'llm-proxy-prices-'));
+  const dir = tempDir('prices');
   costMap = join(dir, 'model_prices_and_context_window.json');
   writeFileSync(costMap, JSON.stringify({ 'my-local-model': { input_cost_per_token: 0.000003, output_cost_per_token: 0.000005, litellm_provider: 'openai', mode: 'chat' } }));
   gw = await startInProcess(`model_list:

@@ -1,8 +1,7 @@
 // Every repository operation, run against SQLite and PostgreSQL through the same cases.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Db } from '../../src/store/db.ts';
 import { UniqueViolation } from '../../src/store/db.ts';
@@ -12,6 +11,7 @@ import { openSqlite } from '../../src/store/sqlite-db.ts';
 import { globalSpendNanos, pruneSpendLogs, querySpendLogs } from '../../src/store/spend.ts';
 import { freshPostgresUrl, POSTGRES } from '../helpers/databases.ts';
 import { spendRecord } from '../helpers/records.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 function key(token: string, over: Partial<KeyRecord> = {}): KeyRecord {
   return {
@@ -25,7 +25,7 @@ function key(token: string, over: Partial<KeyRecord> = {}): KeyRecord {
 
 /** Writes records as the ledger does: through a journal segment file. */
 async function write(db: Db, records: ReturnType<typeof spendRecord>[]) {
-  const file = join(mkdtempSync(join(tmpdir(), 'llm-proxy-seg-')), 'spend-0000000000000001.ndjson');
+  const file = join(tempDir('seg'), 'spend-0000000000000001.ndjson');
   writeFileSync(file, records.map((r) => `${JSON.stringify(r)}\n`).join(''));
   return db.writeLedgerSegment(file);
 }

@@ -2,11 +2,11 @@
 // secrets, and the health routes.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startFakeOpenAI, type FakeUpstream } from '../fakes/openai-upstream.ts';
 import { fakeModels, spawnGateway, type GatewayProcess } from '../helpers/gateway.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 let fake: FakeUpstream;
 let gw: GatewayProcess;
@@ -14,7 +14,7 @@ const MASTER = 'sk-master-observe-1';
 
 before(async () => {
   fake = await startFakeOpenAI({ apiKey: 'sk-upstream' });
-  const dir = mkdtempSync(join(tmpdir(), 'llm-proxy-observe-'));
+  const dir = tempDir('observe');
   writeFileSync(join(dir, 'config.yaml'), `${fakeModels(fake.url, ['gpt-4'], 'sk-upstream')}  - model_name: down\n    litellm_params: { model: openai/x, api_base: 'http://127.0.0.1:1/v1' }\n`);
   gw = await spawnGateway({ cwd: dir, args: ['--port', '0', '--host', '127.0.0.1'], env: { LITELLM_MASTER_KEY: MASTER, DATABASE_URL: 'sqlite::memory:' } });
 });
