@@ -38,6 +38,12 @@ test('/metrics counts calls, tokens and spend by model and status, never by key'
   assert.match(text, /llmproxy_request_duration_seconds_bucket/);
   assert.match(text, /llmproxy_time_to_first_token_seconds_bucket/);
   assert.ok(!text.includes(key) && !text.includes(key.slice(3)), 'no key in metrics');
+  // counts kept between scrapes are added once: a second call and a second scrape give 2, 30
+  await (await fetch(`${gw.url}/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${key}` }, body: JSON.stringify({ model: 'gpt-4', messages: [{ role: 'user', content: 'again' }] }) })).text();
+  const again = await (await fetch(`${gw.url}/metrics`)).text();
+  assert.match(again, /llmproxy_requests_total\{model="gpt-4",status="200"\} 2\n/);
+  assert.match(again, /llmproxy_tokens_total\{model="gpt-4",kind="output"\} 30\n/);
+  assert.match((await (await fetch(`${gw.url}/metrics`)).text()), /llmproxy_requests_total\{model="gpt-4",status="200"\} 2\n/);
 });
 
 test('one access-log line per call, with no credential in the logs', async () => {
