@@ -28,6 +28,7 @@ import { schedulePruning } from './metering/retention.ts';
 import { ExpectedOutput } from './policy/expected-output.ts';
 import { MemoryLimiter } from './policy/limiter.ts';
 import { Metrics } from './telemetry/metrics.ts';
+import { accessLogVia, type AccessLog } from './telemetry/log.ts';
 import { resetDueBudgets, scheduleBudgetResets } from './policy/budget-reset.ts';
 
 export interface App {
@@ -48,7 +49,7 @@ export interface AppOptions {
   journalDir: string;
   log: Logger;
   /** One line per call (no secrets in it by construction); defaults to `log`. */
-  accessLog?: Logger;
+  accessLog?: AccessLog;
   /** How often the ledger writes to the database. */
   flushIntervalMs?: number;
   /** How often ended budget periods are looked for. */
@@ -128,7 +129,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     ledger,
     metrics: new Metrics(),
     log,
-    accessLog: opts.accessLog ?? log,
+    accessLog: opts.accessLog ?? accessLogVia(log),
     sessions,
   };
   await resetDueBudgets(repo, keyCache, limiter).catch((err) => log.warn({ err }, 'budget resets will be retried'));

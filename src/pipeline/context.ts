@@ -6,6 +6,7 @@ import type { PriceBook } from '../metering/prices.ts';
 import type { ExpectedOutput } from '../policy/expected-output.ts';
 import type { Limiter } from '../policy/limiter.ts';
 import type { Router } from '../router/router.ts';
+import type { AccessLog } from '../telemetry/log.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
 import type { UiSessions } from '../auth/session.ts';
 
@@ -22,7 +23,7 @@ export interface PipelineContext {
   ledger: Ledger;
   metrics: Metrics;
   log: Logger;
-  accessLog: Logger;
+  accessLog: AccessLog;
   /** Dashboard sessions, which the management API takes as the master key. */
   sessions?: UiSessions;
 }

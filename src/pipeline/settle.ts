@@ -82,27 +82,21 @@ export async function settle(ctx: PipelineContext, o: Outcome, lease: Lease | nu
     };
     journaled = ctx.ledger.record(record);
     ctx.metrics.observe(record);
-    // The access log: one line per call, no prompt, no answer, no credential.
-    if (ctx.accessLog.isLevelEnabled('info')) {
-      ctx.accessLog.info(
-        {
-          requestId: o.id,
-          keyName: key?.key_alias ?? key?.key_name ?? (o.principal.kind === 'master' ? 'master' : null),
-          model: o.group,
-          deployment: record.deployment_id,
-          status: o.httpStatus,
-          error: record.error_type ?? undefined,
-          stream: record.stream,
-          latencyMs: record.latency_ms,
-          ttftMs: record.ttft_ms ?? undefined,
-          inputTokens: usage.input + usage.cacheRead + usage.cacheWrite + usage.cacheWrite1h,
-          outputTokens: usage.output,
-          costUsd: cost / 1e9,
-          estimated: usage.estimated || undefined,
-        },
-        'call',
-      );
-    }
+    ctx.accessLog.call({
+      requestId: o.id,
+      keyName: key?.key_alias ?? key?.key_name ?? (o.principal.kind === 'master' ? 'master' : null),
+      model: o.group,
+      deployment: record.deployment_id,
+      status: o.httpStatus,
+      error: record.error_type ?? undefined,
+      stream: record.stream,
+      latencyMs: record.latency_ms,
+      ttftMs: record.ttft_ms ?? undefined,
+      inputTokens: usage.input + usage.cacheRead + usage.cacheWrite + usage.cacheWrite1h,
+      outputTokens: usage.output,
+      costUsd: cost / 1e9,
+      estimated: usage.estimated || undefined,
+    });
     if (o.principal.kind === 'key') {
       ctx.limiter.addSpend(o.principal.token, cost);
       ctx.limiter.addTokens(o.principal.token, totalTokens(usage), Date.now());
