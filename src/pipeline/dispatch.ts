@@ -2,7 +2,7 @@
 // Connection errors, timeouts, 429 and 5xx are retried (`num_retries`, backoff honouring
 // retry-after), on another deployment of the group when there is one; then `fallbacks` are followed.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import type { Deployment } from '../config/load.ts';
 import { GatewayError } from '../http/errors.ts';
 import type { Adapter, CallPlan, Dialect, Endpoint, UpstreamRequest } from '../providers/adapter.ts';
@@ -88,6 +88,18 @@ function connectionError(d: Deployment, err: unknown, timedOut: boolean): Gatewa
   return new GatewayError('upstream_unreachable', `Could not reach ${d.provider} for model ${d.modelName} (${code}).`);
 }
 
+/** Upstream URLs split once each (a deployment has one or two): parsing them cost 1 % of a call. */
+const splitUrls = new Map<string, { origin: string; path: string }>();
+function originAndPath(url: string): { origin: string; path: string } {
+  let split = splitUrls.get(url);
+  if (!split) {
+    const u = new URL(url);
+    split = { origin: u.origin, path: `${u.pathname}${u.search}` };
+    if (splitUrls.size < 1000) splitUrls.set(url, split);
+  }
+  return split;
+}
+
 async function attemptOnce(d: Deployment, plan: DispatchPlan, capture: string | null): Promise<Attempt> {
   if (plan.endpoint === 'embeddings' && d.wire !== 'openai') {
     throw new GatewayError('bad_request', `Model ${d.modelName} (${d.provider}) does not serve embeddings.`, { param: 'model' });
@@ -110,12 +122,13 @@ async function attemptOnce(d: Deployment, plan: DispatchPlan, capture: string | 
     plan.signal.removeEventListener('abort', onClientAbort);
   };
   try {
-    const url = new URL(upstream.url);
-    const response = await request(url, {
+    const { origin, path } = originAndPath(upstream.url);
+    const response = await dispatcherFor(origin).request({
+      origin,
+      path,
       method: 'POST',
       headers: upstream.headers,
       body: upstream.body,
-      dispatcher: dispatcherFor(url.origin),
       signal: controller.signal,
       headersTimeout: limit,
       bodyTimeout: plan.stream ? d.streamTimeoutMs : limit,
