@@ -122,8 +122,8 @@ async function main(): Promise<void> {
   }
 
   const db = dbTarget.kind === 'postgres' ? openPostgres(dbTarget.url) : openSqlite(dbTarget.path);
-  // The journal sits beside a SQLite file; with PostgreSQL (or in memory) under ./data.
-  // An in-memory database ends with the process, and so does its journal.
+  // The journal sits beside a SQLite file, under ./data with PostgreSQL; an in-memory database ends
+  // with the process, and so does its journal.
   const inMemory = dbTarget.kind === 'sqlite' && dbTarget.path === ':memory:';
   const journalDir = inMemory
     ? mkdtempSync(join(tmpdir(), 'llm-proxy-journal-'))
