@@ -95,10 +95,13 @@ const START_FLAGS = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')
   .split(' ')
   .filter((a) => a.startsWith('--'));
 
-async function startGateway(fakeUrl: string): Promise<{ proc: ChildProcess; url: string; startedAt: number; dir: string }> {
-  const dir = mkdtempSync(join(tmpdir(), 'llm-proxy-bench-'));
-  tempDirs.push(dir);
-  writeFileSync(join(dir, 'config.yaml'), gatewayConfig(fakeUrl));
+/** A gateway on a fresh database, or on the one in `dir` (its keys kept). */
+async function startGateway(fakeUrl: string, dir?: string): Promise<{ proc: ChildProcess; url: string; startedAt: number; dir: string }> {
+  if (!dir) {
+    dir = mkdtempSync(join(tmpdir(), 'llm-proxy-bench-'));
+    tempDirs.push(dir);
+    writeFileSync(join(dir, 'config.yaml'), gatewayConfig(fakeUrl));
+  }
   const g = await start(
     'gateway',
     [...START_FLAGS, 'bin/llm-proxy.mjs', '--config', join(dir, 'config.yaml'), '--port', '0', '--host', '127.0.0.1'],
@@ -140,9 +143,10 @@ function table(title: string, header: string[], rows: (string | number)[][]): vo
 
 const fake = await start('fake-upstream', ['bench/fake-upstream.ts'], {}, /listening on (\d+)/);
 const fakeUrl = `http://127.0.0.1:${fake.match[1]}`;
-const bare = await start('bare-proxy', ['bench/bare-proxy.ts', '--target', fakeUrl], {}, /listening on (\d+)/);
-const bareUrl = `http://127.0.0.1:${bare.match[1]}`;
-const gw = await startGateway(fakeUrl);
+const startBare = () => start('bare-proxy', ['bench/bare-proxy.ts', '--target', fakeUrl], {}, /listening on (\d+)/);
+let bare = await startBare();
+let bareUrl = `http://127.0.0.1:${bare.match[1]}`;
+let gw = await startGateway(fakeUrl);
 
 const keyRes = await request(`${gw.url}/key/generate`, {
   method: 'POST',
@@ -158,6 +162,28 @@ const gwOff: Target = { name: 'llm-proxy (features off)', url: () => `${gw.url}/
 const gwOn: Target = { name: 'llm-proxy (features on)', url: () => `${gw.url}/v1/chat/completions`, headers: { authorization: `Bearer ${virtualKey}` }, model: (s) => s.name };
 const targets: Target[] = [direct, bareT, gwOff, gwOn];
 const pids = new Map<string, number>([[bareT.name, bare.proc.pid!], [gwOff.name, gw.proc.pid!], [gwOn.name, gw.proc.pid!]]);
+
+/**
+ * A new process for the bare proxy or the gateway (the same database: keys kept), so that what a
+ * scenario measures of memory is not what earlier scenarios left behind.
+ */
+async function restart(t: Target): Promise<void> {
+  const stop = async (proc: ChildProcess) => {
+    proc.kill('SIGTERM');
+    if (proc.exitCode === null) await new Promise((r) => proc.once('exit', r));
+  };
+  if (t === bareT) {
+    await stop(bare.proc);
+    bare = await startBare();
+    bareUrl = `http://127.0.0.1:${bare.match[1]}`;
+    pids.set(bareT.name, bare.proc.pid!);
+  } else if (t === gwOff || t === gwOn) {
+    await stop(gw.proc);
+    gw = await startGateway(fakeUrl, gw.dir);
+    pids.set(gwOff.name, gw.proc.pid!);
+    pids.set(gwOn.name, gw.proc.pid!);
+  }
+}
 
 /** Headers a target needs for a shape (Portkey takes the upstream from a header). */
 let shapeHeaders = (t: Target, _s: Shape): Record<string, string> => t.headers;
@@ -262,10 +288,12 @@ async function streaming(): Promise<void> {
   const rows = [];
   let directTtft = 0;
   for (const t0 of targets) {
-    const pid = pids.get(t0.name);
-    // Warm-up at the same load, not counted: measured, the first gateway row to stream was otherwise
-    // 6-18 ms slower to its first tokens than the second (the same process), paying for heap growth.
+    // A fresh process, warmed up at the same load (not counted): otherwise the resident memory is that
+    // of the earlier scenarios, and the first gateway row paid 6-18 ms more to first tokens than the
+    // second (the same process) for its heap growth.
+    await restart(t0);
     await streams(forShape(t0, SHAPES.stream), SHAPES.stream, count, 1, undefined, quick ? 50 : 1000);
+    const pid = pids.get(t0.name);
     const cpu0 = pid ? cpuMs(pid) : 0;
     let plateau = NaN;
     const r = await streams(forShape(t0, SHAPES.stream), SHAPES.stream, count, quick ? 1 : 1, () => {
