@@ -1,4 +1,4 @@
-// Started under a Node older than 24, the entry says which Node it needs, in one line, and exits.
+// Started under a Node older than 24.16, the entry says which Node it needs, in one line, and exits.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -14,5 +14,5 @@ test('an old Node gets one clear line naming the Node needed', async () => {
   const r = await run(process.execPath, ['--import', pretend, join(REPO, 'bin/llm-proxy.mjs')], { cwd: REPO }).catch((e) => e);
   assert.equal(r.code, 1);
   assert.equal(r.stderr.trim().split('\n').length, 1);
-  assert.match(r.stderr, /needs Node\.js 24 or newer, this is v20\.20\.2/);
+  assert.match(r.stderr, /needs Node\.js 24\.16 or newer, this is v20\.20\.2/);
 });
