@@ -61,40 +61,54 @@ export function openPostgres(url: string): Db {
   // An idle client's error (the server restarted) must not crash the process; the next query reconnects.
   pool.on('error', () => {});
   const base = queries(pool);
+  /**
+   * A client of its own for a while. pg-pool leaves a checked-out client without an 'error' listener:
+   * a connection cut then (the database restarting during a ledger write) would be an uncaught
+   * 'error' event, and the process would exit. The statement in flight fails instead; a broken
+   * client is dropped from the pool when released.
+   */
+  const withClient = async <T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> => {
+    const c = await pool.connect();
+    let broken: Error | undefined;
+    const onError = (err: Error) => (broken = err);
+    c.on('error', onError);
+    try {
+      return await fn(c);
+    } finally {
+      c.off('error', onError);
+      c.release(broken);
+    }
+  };
   const connection = (client: Client): SqlConnection => ({
     dialect: 'postgres',
     ...queries(client),
-    async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
-      const c = await pool.connect();
-      try {
-        await c.query('BEGIN');
-        const out = await fn(queries(c));
-        await c.query('COMMIT');
-        return out;
-      } catch (err) {
-        await c.query('ROLLBACK').catch(() => {});
-        throw err;
-      } finally {
-        c.release();
-      }
+    transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+      return withClient(async (c) => {
+        try {
+          await c.query('BEGIN');
+          const out = await fn(queries(c));
+          await c.query('COMMIT');
+          return out;
+        } catch (err) {
+          await c.query('ROLLBACK').catch(() => {});
+          throw err;
+        }
+      });
     },
     close: async () => {},
   });
   return {
     dialect: 'postgres',
     ...base,
-    async migrate() {
-      const c = await pool.connect();
-      try {
+    migrate() {
+      return withClient(async (c) => {
         await c.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
         try {
           await migrate(connection(c));
         } finally {
           await c.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
         }
-      } finally {
-        c.release();
-      }
+      });
     },
     writeLedgerSegment: (file: string): Promise<AppliedBatch> => applyLedger(connection(pool), readSegment(file)),
     async notifyKeyChanged(token: string) {

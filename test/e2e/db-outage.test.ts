@@ -10,6 +10,9 @@ import { startFakeOpenAI, type FakeUpstream } from '../fakes/openai-upstream.ts'
 import { fakeModels, spawnGateway, type GatewayProcess } from '../helpers/gateway.ts';
 import { freshPostgresUrl, POSTGRES } from '../helpers/databases.ts';
 import { tempDir } from '../helpers/temp.ts';
+import pg from 'pg';
+import { openPostgres } from '../../src/store/postgres.ts';
+import type { SpendRecord } from '../../src/metering/record.ts';
 
 let fake: FakeUpstream;
 let gw: GatewayProcess | null = null;
@@ -80,6 +83,47 @@ test('database outage and recovery', { skip: POSTGRES ? false : 'TEST_POSTGRES_U
 });
 
 const MASTER_LIKE = 'not-a-key';
+
+test('the connection cut in the middle of a ledger write: the write fails, the process keeps running, the next one succeeds', { skip: POSTGRES ? false : 'TEST_POSTGRES_URL is not set (.ci/run sets it)' }, async () => {
+  const direct = new URL(await freshPostgresUrl());
+  const port = await startRelay(direct);
+  const viaRelay = new URL(direct);
+  viaRelay.hostname = '127.0.0.1';
+  viaRelay.port = String(port);
+  const db = openPostgres(viaRelay.toString());
+  await db.migrate();
+  const record: SpendRecord = {
+    request_id: 'held-by-another-transaction', upstream_id: null, key_token: null, user_id: null, team_id: null, end_user: null,
+    model_group: 'gpt-4', deployment_id: null, provider: 'openai', model: 'gpt-4', call_type: 'chat',
+    usage: { input: 1, cacheRead: 0, cacheWrite: 0, cacheWrite1h: 0, output: 1, reasoning: 0, estimated: false },
+    cost_nanos: 10, status: 'success', http_status: 200, error_type: null, stream: false, latency_ms: 1, ttft_ms: null, tags: [],
+    started_at: new Date().toISOString(),
+  };
+  const segment = join(tempDir('segment'), 'spend-0000000000000001.ndjson');
+  writeFileSync(segment, `${JSON.stringify(record)}\n`);
+  // Another transaction inserts the same request id and holds it: the ledger's insert waits on it.
+  const other = new pg.Client({ connectionString: direct.toString() });
+  await other.connect();
+  await other.query('BEGIN');
+  await other.query(
+    `INSERT INTO llmproxy_spend_logs (request_id, model_group, call_type, input_tokens, cache_read_tokens, cache_write_tokens, cache_write_1h_tokens,
+      output_tokens, reasoning_tokens, cost_nanos, status, http_status, stream, latency_ms, estimated, tags, started_at)
+     VALUES ($1, 'gpt-4', 'chat', 0, 0, 0, 0, 0, 0, 0, 'success', 200, 0, 0, 0, '[]', $2)`,
+    [record.request_id, record.started_at],
+  );
+  try {
+    const writing = db.writeLedgerSegment(segment);
+    await new Promise((r) => setTimeout(r, 200));
+    await cutRelay();
+    await assert.rejects(writing, 'the write in flight fails; an uncaught error event would have ended this process');
+  } finally {
+    await other.query('ROLLBACK');
+    await other.end();
+  }
+  await startRelay(direct, port);
+  assert.equal((await db.writeLedgerSegment(segment)).inserted, 1, 'the pool drops the broken client and writes on a new one');
+  await db.close();
+});
 
 test('database down at start: refused by default; with allow_requests_on_db_unavailable, the gateway serves the master key and catches up', { skip: POSTGRES ? false : 'TEST_POSTGRES_URL is not set (.ci/run sets it)' }, async () => {
   const direct = new URL(await freshPostgresUrl());
