@@ -47,6 +47,16 @@ async function startRelay(target: URL, port = 0): Promise<number> {
   return (relay.address() as { port: number }).port;
 }
 
+/** A fresh database, and its URL through a new relay. */
+async function relayedDatabase(): Promise<{ direct: URL; port: number; viaRelay: URL }> {
+  const direct = new URL(await freshPostgresUrl());
+  const port = await startRelay(direct);
+  const viaRelay = new URL(direct);
+  viaRelay.hostname = '127.0.0.1';
+  viaRelay.port = String(port);
+  return { direct, port, viaRelay };
+}
+
 async function cutRelay(): Promise<void> {
   const closed = new Promise<void>((r) => relay!.close(() => r()));
   for (const s of sockets) s.destroy();
@@ -54,11 +64,7 @@ async function cutRelay(): Promise<void> {
 }
 
 test('database outage and recovery', { skip: POSTGRES ? false : 'TEST_POSTGRES_URL is not set (.ci/run sets it)' }, async () => {
-  const direct = new URL(await freshPostgresUrl());
-  const port = await startRelay(direct);
-  const viaRelay = new URL(direct);
-  viaRelay.hostname = '127.0.0.1';
-  viaRelay.port = String(port);
+  const { direct, port, viaRelay } = await relayedDatabase();
   const dir = tempDir('outage');
   writeFileSync(join(dir, 'config.yaml'), fakeModels(fake.url));
   gw = await spawnGateway({ cwd: dir, args: ['--port', '0', '--host', '127.0.0.1'], env: { LITELLM_MASTER_KEY: 'sk-master-outage', DATABASE_URL: viaRelay.toString() } });
@@ -85,11 +91,7 @@ test('database outage and recovery', { skip: POSTGRES ? false : 'TEST_POSTGRES_U
 const MASTER_LIKE = 'not-a-key';
 
 test('the connection cut in the middle of a ledger write: the write fails, the process keeps running, the next one succeeds', { skip: POSTGRES ? false : 'TEST_POSTGRES_URL is not set (.ci/run sets it)' }, async () => {
-  const direct = new URL(await freshPostgresUrl());
-  const port = await startRelay(direct);
-  const viaRelay = new URL(direct);
-  viaRelay.hostname = '127.0.0.1';
-  viaRelay.port = String(port);
+  const { direct, port, viaRelay } = await relayedDatabase();
   const db = openPostgres(viaRelay.toString());
   await db.migrate();
   const record: SpendRecord = {
@@ -126,13 +128,9 @@ test('the connection cut in the middle of a ledger write: the write fails, the p
 });
 
 test('database down at start: refused by default; with allow_requests_on_db_unavailable, the gateway serves the master key and catches up', { skip: POSTGRES ? false : 'TEST_POSTGRES_URL is not set (.ci/run sets it)' }, async () => {
-  const direct = new URL(await freshPostgresUrl());
   // a port with nothing behind it yet
-  const port = await startRelay(direct);
+  const { direct, port, viaRelay } = await relayedDatabase();
   await cutRelay();
-  const viaRelay = new URL(direct);
-  viaRelay.hostname = '127.0.0.1';
-  viaRelay.port = String(port);
   const dir = tempDir('outage-start');
   writeFileSync(join(dir, 'config.yaml'), fakeModels(fake.url));
   const env = { LITELLM_MASTER_KEY: 'sk-master-outage', DATABASE_URL: viaRelay.toString() };
