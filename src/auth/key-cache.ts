@@ -11,6 +11,8 @@ interface Entry {
 
 export class KeyCache {
   private readonly entries = new Map<string, Entry>();
+  /** Database reads in flight, by key. */
+  private readonly reads = new Map<string, Promise<KeyRecord | null>>();
   private readonly repo: KeyRepo;
   private readonly ttlMs: number;
   private readonly negativeTtlMs: number;
@@ -30,19 +32,36 @@ export class KeyCache {
   async lookup(token: string, now = Date.now()): Promise<KeyRecord | null> {
     const hit = this.entries.get(token);
     if (hit && hit.until > now) return hit.key;
-    let key: KeyRecord | null;
+    // One read per key at a time: when a busy key's entry expires, its concurrent calls share it.
+    let reading = this.reads.get(token);
+    if (!reading) {
+      const read: Promise<KeyRecord | null> = this.repo.get(token).then((key) => {
+        // Stored only if no admin change came meanwhile: this row may predate it (a block, a deletion).
+        if (this.reads.get(token) === read) this.store(token, key ?? null, now);
+        return key ?? null;
+      });
+      const forget = () => {
+        if (this.reads.get(token) === read) this.reads.delete(token);
+      };
+      read.then(forget, forget);
+      this.reads.set(token, read);
+      reading = read;
+    }
     try {
-      key = (await this.repo.get(token)) ?? null;
+      return await reading;
     } catch {
       if (hit && this.serveStale) return hit.key;
       throw new GatewayError('db_unavailable', 'The database is unreachable and this key is not in the cache; try again shortly.');
     }
-    this.set(token, key, now);
-    return key;
   }
 
   /** Records the current state of a key after an admin change (null: deleted). */
   set(token: string, key: KeyRecord | null, now = Date.now()): void {
+    this.reads.delete(token);
+    this.store(token, key, now);
+  }
+
+  private store(token: string, key: KeyRecord | null, now: number): void {
     if (this.entries.size >= this.maxEntries) {
       // Maps iterate in insertion order: drop the oldest tenth at once rather than one per insert.
       let n = Math.ceil(this.maxEntries / 10);
@@ -62,7 +81,12 @@ export class KeyCache {
 
   /** Forgets a key (another instance changed it); '*' forgets them all. */
   delete(token: string): void {
-    if (token === '*') this.entries.clear();
-    else this.entries.delete(token);
+    if (token === '*') {
+      this.entries.clear();
+      this.reads.clear();
+    } else {
+      this.entries.delete(token);
+      this.reads.delete(token);
+    }
   }
 }

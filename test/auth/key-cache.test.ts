@@ -54,3 +54,44 @@ test('database unreachable: a key not in the cache gets 503; seen keys keep work
     else await assert.rejects(cache.lookup('k', t0 + 5000), (e: any) => e.status === 503);
   }
 });
+
+/** A repo whose reads wait until released, each resolving with the row given. */
+function heldRepo() {
+  const waiting: ((row: unknown) => void)[] = [];
+  const repo = { get: () => new Promise((resolve) => waiting.push(resolve)) } as unknown as KeyRepo;
+  return { repo, waiting };
+}
+
+test('concurrent calls with an expired key share one database read', async () => {
+  const { repo, waiting } = heldRepo();
+  const cache = new KeyCache(repo);
+  const row = { token: 't', blocked: false, spend_nanos: 0 };
+  const calls = Array.from({ length: 32 }, () => cache.lookup('t'));
+  assert.equal(waiting.length, 1);
+  waiting[0]!(row);
+  for (const key of await Promise.all(calls)) assert.equal(key, row);
+});
+
+test('a read that started before an admin change does not overwrite it', async () => {
+  const { repo, waiting } = heldRepo();
+  const cache = new KeyCache(repo);
+  const now = Date.now();
+  const before = cache.lookup('t', now);
+  const blocked = { token: 't', blocked: true, spend_nanos: 0 };
+  cache.set('t', blocked as never, now); // /key/block while the read is in flight
+  waiting[0]!({ token: 't', blocked: false, spend_nanos: 0 }); // the row as it was when read
+  await before;
+  assert.equal(await cache.lookup('t', now), blocked);
+  assert.equal(waiting.length, 1, 'no second read');
+});
+
+test('a failed read is shared by its waiters and not remembered', async () => {
+  let reads = 0;
+  const repo = { get: async () => { reads++; throw new Error('down'); } } as unknown as KeyRepo;
+  const cache = new KeyCache(repo);
+  const results = await Promise.allSettled([cache.lookup('t'), cache.lookup('t')]);
+  assert.ok(results.every((r) => r.status === 'rejected' && (r.reason as { status: number }).status === 503));
+  assert.equal(reads, 1);
+  await assert.rejects(cache.lookup('t'));
+  assert.equal(reads, 2, 'the next call reads again');
+});
