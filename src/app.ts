@@ -48,7 +48,7 @@ export interface AppOptions {
   /** Folder of the spend journal (records not yet in the database). */
   journalDir: string;
   log: Logger;
-  /** One line per call (no secrets in it by construction); defaults to `log`. */
+  /** One line per call (no secrets in it by construction); defaults to lines through `log`. */
   accessLog?: AccessLog;
   /** How often the ledger writes to the database. */
   flushIntervalMs?: number;
