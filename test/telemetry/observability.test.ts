@@ -63,6 +63,21 @@ test('one access-log line per call, with no credential in the logs', async () =>
   assert.ok(!gw.output().includes('sk-upstream'), 'nor a provider key');
 });
 
+test('access lines still buffered when the process stops are written before it exits', async () => {
+  const dir = tempDir('observe-stop');
+  writeFileSync(join(dir, 'config.yaml'), fakeModels(fake.url, ['gpt-4'], 'sk-upstream'));
+  const g = await spawnGateway({ cwd: dir, args: ['--port', '0', '--host', '127.0.0.1'], env: { LITELLM_MASTER_KEY: MASTER, DATABASE_URL: 'sqlite::memory:' } });
+  const ids: string[] = [];
+  for (let i = 0; i < 3; i++) {
+    const res = await fetch(`${g.url}/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${MASTER}` }, body: JSON.stringify({ model: 'gpt-4', messages: [{ role: 'user', content: 'bye' }] }) });
+    await res.text();
+    ids.push(res.headers.get('x-litellm-call-id')!);
+  }
+  assert.equal(await g.stop(), 0);
+  const logged = g.output().split('\n').filter((l) => l.includes('"msg":"call"')).map((l) => JSON.parse(l).requestId);
+  assert.deepEqual(logged, ids);
+});
+
 test('health routes: liveliness and readiness', async () => {
   assert.equal((await fetch(`${gw.url}/health/liveliness`)).status, 200);
   const ready = await fetch(`${gw.url}/health/readiness`);
