@@ -19,6 +19,8 @@ export interface Attempt {
   response: Dispatcher.ResponseData;
   /** Ends the attempt's deadline timer (the relay calls it when the answer is complete). */
   done: () => void;
+  /** What to report when reading the answer fails: its deadline, a cut connection, or the client's own abort as is. */
+  failed: (err: unknown) => unknown;
 }
 
 export interface DispatchPlan {
@@ -121,6 +123,12 @@ async function attemptOnce(d: Deployment, plan: DispatchPlan, capture: string | 
     clearTimeout(timer);
     plan.signal.removeEventListener('abort', onClientAbort);
   };
+  const failed = (err: unknown): unknown => {
+    if (plan.signal.aborted) return err;
+    if (timedOut || (err as { code?: string }).code === 'UND_ERR_BODY_TIMEOUT') return connectionError(d, err, true);
+    const code = (err as { code?: string }).code ?? (err as Error).name;
+    return new GatewayError('upstream_unreachable', `The ${d.provider} answer was cut before its end (model ${d.modelName}, ${code}).`);
+  };
   try {
     const { origin, path } = originAndPath(upstream.url);
     const response = await dispatcherFor(origin).request({
@@ -134,7 +142,7 @@ async function attemptOnce(d: Deployment, plan: DispatchPlan, capture: string | 
       bodyTimeout: plan.stream ? d.streamTimeoutMs : limit,
     });
     if (plan.stream) clearTimeout(timer);
-    return { deployment: d, adapter, upstream, response, done };
+    return { deployment: d, adapter, upstream, response, done, failed };
   } catch (err) {
     done();
     if (plan.signal.aborted) throw err;

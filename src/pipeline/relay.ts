@@ -48,6 +48,8 @@ export async function readWhole(attempt: Attempt): Promise<WholeAnswer> {
   const parts: Buffer[] = [];
   try {
     for await (const chunk of attempt.response.body as AsyncIterable<Buffer>) parts.push(chunk);
+  } catch (err) {
+    throw attempt.failed(err);
   } finally {
     attempt.done();
   }
