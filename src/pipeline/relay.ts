@@ -45,15 +45,17 @@ export function providerHeaders(headers: Attempt['response']['headers']): Record
 }
 
 export async function readWhole(attempt: Attempt): Promise<WholeAnswer> {
-  const parts: Buffer[] = [];
+  // undici's own consumer: chunks are collected as they are pushed, without the stream's buffer and
+  // the promise per chunk of an async iterator (3 % of a call's CPU time).
+  let bytes: Uint8Array;
   try {
-    for await (const chunk of attempt.response.body as AsyncIterable<Buffer>) parts.push(chunk);
+    bytes = await attempt.response.body.bytes();
   } catch (err) {
     throw attempt.failed(err);
   } finally {
     attempt.done();
   }
-  return { body: parts.length === 1 ? parts[0]! : Buffer.concat(parts), arrivedAt: performance.now() };
+  return { body: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), arrivedAt: performance.now() };
 }
 
 type Step = 0 | 1 | 2;
