@@ -39,4 +39,6 @@ test("an answer's usage is read from its own braces, without parsing the answer"
   assert.equal(usageSlice(Buffer.from('{"id":"c1","choices":[]}')), null);
   assert.equal(usageSlice(Buffer.from('{"usage": {"prompt_tokens": 5')), null);
   assert.deepEqual(usageSlice(Buffer.from('{"usage":{"note":"a } brace"},"x":1}')), { note: 'a } brace' });
+  assert.equal(usageSlice(Buffer.from('{"usage":null,"x":{"prompt_tokens":5}}')), null, 'not the next object when usage is null');
+  assert.deepEqual(usageSlice(Buffer.from('{"usage" :\r\n\t{"prompt_tokens":5}}')), { prompt_tokens: 5 });
 });

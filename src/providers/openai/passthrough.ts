@@ -151,7 +151,15 @@ export function usageSlice(body: Buffer): Record<string, unknown> | null {
   const at = body.lastIndexOf(USAGE_KEY);
   if (at < 0) return null;
   const open = body.indexOf(0x7b, at + USAGE_KEY.length); // '{'
-  if (open < 0 || body.subarray(at + USAGE_KEY.length, open).toString('latin1').trim() !== ':') return null;
+  if (open < 0) return null;
+  // Only a colon and white space between the key and its object.
+  let colons = 0;
+  for (let i = at + USAGE_KEY.length; i < open; i++) {
+    const c = body[i];
+    if (c === 0x3a) colons++;
+    else if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) return null;
+  }
+  if (colons !== 1) return null;
   let depth = 0;
   for (let i = open; i < body.length; i++) {
     const c = body[i];
@@ -163,7 +171,7 @@ export function usageSlice(body: Buffer): Record<string, unknown> | null {
     if (c === 0x7b) depth++;
     else if (c === 0x7d && --depth === 0) {
       try {
-        return JSON.parse(body.subarray(open, i + 1).toString('latin1'));
+        return JSON.parse(body.toString('latin1', open, i + 1));
       } catch {
         return null;
       }
