@@ -34,12 +34,21 @@ export interface StreamHooks {
 const FRAME_END = Buffer.from('\n\n');
 const SKIPPED_HEADERS = new Set(['content-length', 'content-encoding', 'transfer-encoding', 'connection', 'keep-alive', 'set-cookie', 'content-type']);
 
+/** Prefixed names made once each: a provider sends the same dozen or two headers on every answer. */
+const prefixed = new Map<string, string>();
+
 /** Upstream headers passed back with LiteLLM's `llm_provider-` prefix. */
 export function providerHeaders(headers: Attempt['response']['headers']): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(headers)) {
+  for (const k in headers) {
+    const v = headers[k];
     if (v === undefined || SKIPPED_HEADERS.has(k)) continue;
-    out[`llm_provider-${k}`] = Array.isArray(v) ? v.join(', ') : v;
+    let name = prefixed.get(k);
+    if (name === undefined) {
+      name = `llm_provider-${k}`;
+      if (prefixed.size < 1000) prefixed.set(k, name);
+    }
+    out[name] = Array.isArray(v) ? v.join(', ') : v;
   }
   return out;
 }
