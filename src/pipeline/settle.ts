@@ -46,6 +46,18 @@ async function usageOf(o: Outcome): Promise<UsageRecord> {
   return { ...EMPTY_USAGE, input, output, estimated: true };
 }
 
+let isoSecond = -1;
+let isoPrefix = '';
+/** `Date#toISOString` of a whole millisecond, its date and time made once a second: toISOString cost 0.8 µs a call. */
+export function isoTime(ms: number): string {
+  const second = Math.floor(ms / 1000);
+  if (second !== isoSecond) {
+    isoSecond = second;
+    isoPrefix = new Date(second * 1000).toISOString().slice(0, -4);
+  }
+  return `${isoPrefix}${String(ms - second * 1000).padStart(3, '0')}Z`;
+}
+
 /** Settles a call; returns its cost in nano-dollars. Never throws. */
 export async function settle(ctx: PipelineContext, o: Outcome, lease: Lease | null): Promise<number> {
   let cost = 0;
@@ -78,7 +90,7 @@ export async function settle(ctx: PipelineContext, o: Outcome, lease: Lease | nu
       latency_ms: Math.round((performance.now() - o.startedAt) * 1000) / 1000,
       ttft_ms: o.firstByteAt === null ? null : Math.round((o.firstByteAt - o.startedAt) * 1000) / 1000,
       tags: Array.isArray(tags) ? tags.filter((t): t is string => typeof t === 'string') : [],
-      started_at: new Date(o.startedWall).toISOString(),
+      started_at: isoTime(o.startedWall),
     };
     journaled = ctx.ledger.record(record);
     ctx.metrics.observe(record);

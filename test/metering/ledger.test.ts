@@ -8,6 +8,7 @@ import { MASTER_KEY, startInProcess, type TestGateway } from '../helpers/gateway
 import { applyLedger } from '../../src/store/ledger.ts';
 import { openSqliteConnection as openSqlite } from '../../src/store/sqlite.ts';
 import { migrate } from '../../src/store/migrations.ts';
+import { isoTime } from '../../src/pipeline/settle.ts';
 import { spendRecord } from '../helpers/records.ts';
 
 let fake: FakeUpstream;
@@ -173,4 +174,9 @@ test('a request admitted before a budget reset is paid by the period that admitt
   assert.equal(applied.keySpend.get('t1'), 1000);
   assert.equal((await db.get<{ s: number }>('SELECT spend_nanos AS s FROM llmproxy_keys'))!.s, 1000);
   await db.close();
+});
+
+test("a record's started_at is toISOString's, across seconds, years and the epoch", () => {
+  const times = [0, 999, 1000, 951_782_399_999, 951_782_400_000, 1_767_225_599_999, 1_767_225_600_000, Date.now()];
+  for (const ms of [...times, ...times.reverse()]) assert.equal(isoTime(ms), new Date(ms).toISOString());
 });
