@@ -1,7 +1,6 @@
 // Sends the request to a deployment of the model group and returns the first good answer's head.
 // Connection errors, timeouts, 429 and 5xx are retried (`num_retries`, backoff honouring
 // retry-after), on another deployment of the group when there is one; then `fallbacks` are followed.
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Dispatcher } from 'undici';
 import type { Deployment } from '../config/load.ts';
 import { GatewayError } from '../http/errors.ts';
@@ -9,6 +8,7 @@ import type { Adapter, CallPlan, Dialect, Endpoint, UpstreamRequest } from '../p
 import { ADAPTERS } from '../providers/adapters.ts';
 import { dispatcherFor } from '../providers/http-client.ts';
 import { upstreamModelFor } from '../router/router.ts';
+import { Abort, pause } from './abort.ts';
 import type { Headers, PipelineContext } from './context.ts';
 
 export interface Attempt {
@@ -34,7 +34,7 @@ export interface DispatchPlan {
   stream: boolean;
   headers: Headers;
   dropParams: boolean;
-  signal: AbortSignal;
+  signal: Abort;
 }
 
 const MAX_RETRY_AFTER_MS = 60_000;
@@ -109,19 +109,18 @@ async function attemptOnce(d: Deployment, plan: DispatchPlan, capture: string | 
   const adapter = ADAPTERS[plan.dialect][d.wire];
   const call: CallPlan = { endpoint: plan.endpoint, body: plan.body, raw: plan.raw, headers: plan.headers, dropParams: plan.dropParams };
   const upstream = adapter.request(call, d, upstreamModelFor(d, capture));
-  const controller = new AbortController();
+  const abort = new Abort();
   let timedOut = false;
-  const onClientAbort = () => controller.abort(plan.signal.reason);
-  plan.signal.addEventListener('abort', onClientAbort, { once: true });
+  const unlink = abort.follow(plan.signal);
   // Deadline: the whole answer for plain requests, the first byte for streams (then the idle gap).
   const limit = plan.stream ? d.streamTimeoutMs : d.timeoutMs;
   const timer = setTimeout(() => {
     timedOut = true;
-    controller.abort(new Error('timeout'));
+    abort.abort(new Error('timeout'));
   }, limit);
   const done = () => {
     clearTimeout(timer);
-    plan.signal.removeEventListener('abort', onClientAbort);
+    unlink();
   };
   const failed = (err: unknown): unknown => {
     if (plan.signal.aborted) return err;
@@ -137,7 +136,7 @@ async function attemptOnce(d: Deployment, plan: DispatchPlan, capture: string | 
       method: 'POST',
       headers: upstream.headers,
       body: upstream.body,
-      signal: controller.signal,
+      signal: abort,
       headersTimeout: limit,
       bodyTimeout: plan.stream ? d.streamTimeoutMs : limit,
     });
@@ -205,7 +204,7 @@ export async function dispatch(ctx: PipelineContext, plan: DispatchPlan, numRetr
         if (!(err instanceof GatewayError) || !retryable(err.status)) throw err;
         last = err;
       }
-      if (i < numRetries) await sleep(waitMs, undefined, { signal: plan.signal });
+      if (i < numRetries) await pause(waitMs, plan.signal);
     }
   }
   throw last ?? new GatewayError('internal', 'No deployment could be tried.');

@@ -16,6 +16,7 @@ import type { Dialect, Endpoint } from '../providers/adapter.ts';
 import { upstreamModelFor } from '../router/router.ts';
 import { admitLimits, admitModel, extendLease, type Lease } from './admit.ts';
 import { authenticate } from './authenticate.ts';
+import { Abort } from './abort.ts';
 import type { Headers, PipelineContext } from './context.ts';
 import { dispatch } from './dispatch.ts';
 import { parseChat, parseEmbeddings, type LlmRequest } from '../dialects/openai-chat.ts';
@@ -58,9 +59,9 @@ function keySpendHeader(ctx: PipelineContext, p: Principal): Record<string, stri
 export async function handleLlm(ctx: PipelineContext, route: Route, req: Inbound, res: ServerResponse): Promise<void> {
   const { dialect, endpoint } = route;
   const base: Record<string, string> = { 'x-litellm-call-id': req.id };
-  const controller = new AbortController();
+  const abort = new Abort();
   const onClose = () => {
-    if (!res.writableFinished) controller.abort(new Error('client disconnected'));
+    if (!res.writableFinished) abort.abort(new Error('client disconnected'));
   };
   res.on('close', onClose);
 
@@ -130,7 +131,7 @@ export async function handleLlm(ctx: PipelineContext, route: Route, req: Inbound
         stream: call.stream,
         headers: req.headers,
         dropParams: ctx.config.dropParams,
-        signal: controller.signal,
+        signal: abort,
       },
       retries,
     );
@@ -189,7 +190,7 @@ export async function handleLlm(ctx: PipelineContext, route: Route, req: Inbound
   } catch (err) {
     const gerr = asGatewayError(err);
     if (gerr.name === 'internal') ctx.log.error({ err, requestId: req.id }, 'request failed');
-    const disconnected = controller.signal.aborted && res.destroyed;
+    const disconnected = abort.aborted && res.destroyed;
     outcome.error = disconnected ? new GatewayError('bad_request', 'Client disconnected.', { status: 499, type: 'client_disconnected' }) : gerr;
     outcome.httpStatus = outcome.error.status;
     await settleOnce();
