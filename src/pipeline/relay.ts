@@ -2,6 +2,7 @@
 // adapter's codec (which passes them on or translates them, reading usage on the side); the output is
 // metered as it flows (so a budget can stop it), and backpressure from the client pauses the upstream.
 import type { ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
 import { type ErrorDialect, GatewayError } from '../http/errors.ts';
 import { lastFrameEnd, writeSseError } from '../http/sse.ts';
 import type { UsageRecord } from '../metering/usage.ts';
@@ -86,6 +87,38 @@ function waitDrain(res: ServerResponse): Promise<void> {
   });
 }
 
+/**
+ * Hands each chunk of `body` to `onChunk` until the body ends, fails, or `onChunk` says STOP; on DRAIN
+ * the body waits until the client has taken what was written. Events rather than an async iterator,
+ * whose promise per chunk cost about a tenth of a stream's CPU time.
+ */
+function eachChunk(body: Readable, res: ServerResponse, onChunk: (chunk: Buffer) => Step): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      let step: Step;
+      try {
+        step = onChunk(chunk);
+      } catch (err) {
+        stop(err);
+        return;
+      }
+      if (step === STOP) stop();
+      else if (step === DRAIN) {
+        body.pause();
+        void waitDrain(res).then(() => body.resume());
+      }
+    };
+    const onClose = () => stop(new Error('The upstream stream closed before its end.'));
+    // The error listener stays: an error after the end must not become an uncaught exception.
+    function stop(err?: unknown): void {
+      body.off('data', onData).off('end', stop).off('close', onClose);
+      if (err === undefined) resolve();
+      else reject(err);
+    }
+    body.on('data', onData).on('end', stop).on('error', stop).on('close', onClose);
+  });
+}
+
 export async function relayStream(
   attempt: Attempt,
   res: ServerResponse,
@@ -97,7 +130,7 @@ export async function relayStream(
   const result: StreamResult = { usage: null, upstreamId: null, firstByteAt: null, outputChars: 0, error: null };
   res.writeHead(200, { ...headers, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' });
   res.flushHeaders();
-  let pending: Buffer | null = null;
+  let pending = null as Buffer | null;
   let metered = 0;
   /** Relays a run of complete frames: CONTINUE, DRAIN (the client is behind) or STOP. */
   const relay = (run: Buffer): Step => {
@@ -118,17 +151,14 @@ export async function relayStream(
     const written = res.write(out);
     return codec.upstreamError !== null ? STOP : written ? CONTINUE : DRAIN;
   };
-  let step: Step = CONTINUE;
+  let step = CONTINUE as Step;
   try {
-    for await (const chunk of attempt.response.body as AsyncIterable<Buffer>) {
+    await eachChunk(attempt.response.body, res, (chunk) => {
       const buf: Buffer = pending ? Buffer.concat([pending, chunk]) : chunk;
       const end = lastFrameEnd(buf);
       pending = end < buf.length ? buf.subarray(end) : null;
-      if (end === 0) continue;
-      step = relay(buf.subarray(0, end));
-      if (step === STOP) break;
-      if (step === DRAIN) await waitDrain(res);
-    }
+      return end === 0 ? CONTINUE : (step = relay(buf.subarray(0, end)));
+    });
     // A last frame without its blank line still counts.
     if (step !== STOP && pending && pending.toString('latin1').trim() !== '') relay(Buffer.concat([pending, FRAME_END]));
     if (!result.error && !codec.upstreamError && !codec.complete && !res.destroyed) {
