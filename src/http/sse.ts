@@ -29,6 +29,17 @@ export function splitFrames(buf: Buffer): Buffer[] {
   return frames;
 }
 
+/** The bounds of the frame of a run of frames that holds the byte at `at` (its terminator included). */
+export function frameAround(buf: Buffer, at: number): { start: number; end: number } {
+  const a = buf.lastIndexOf(LF2, at);
+  const b = buf.lastIndexOf(CRLF2, at);
+  const start = Math.max(a < 0 ? 0 : a + 2, b < 0 ? 0 : b + 4);
+  const c = buf.indexOf(LF2, at);
+  const d = buf.indexOf(CRLF2, at);
+  const end = c >= 0 && (d < 0 || c < d) ? c + 2 : d >= 0 ? d + 4 : buf.length;
+  return { start, end };
+}
+
 /** The `data:` payload of one frame (several data lines joined by newlines, as the spec says). */
 export function frameData(frame: Buffer): string | null {
   let data: string | null = null;

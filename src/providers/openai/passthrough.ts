@@ -3,14 +3,14 @@
 // read on the side and dropped when the client did not ask for it, and the output is metered by
 // scanning the bytes for the text fields, without parsing every chunk.
 import { GatewayError } from '../../http/errors.ts';
-import { frameData, splitFrames } from '../../http/sse.ts';
+import { frameAround, frameData, splitFrames } from '../../http/sse.ts';
 import { fromOpenAI, type UsageRecord } from '../../metering/usage.ts';
 import type { Adapter, StreamCodec, Translated, UpstreamRequest } from '../adapter.ts';
 import { buildRequest } from './request.ts';
 
 const USAGE_OBJECT = Buffer.from('"usage":{');
 const USAGE_OBJECT_SPACED = Buffer.from('"usage": {');
-const USAGE = /"usage"\s*:\s*\{/;
+const USAGE_KEY = Buffer.from('"usage"');
 // With include_usage, OpenAI adds "usage":null to every chunk; a client that did not ask never sees it.
 const USAGE_NULL = Buffer.from(',"usage":null');
 const DONE = Buffer.from('data: [DONE]');
@@ -33,6 +33,13 @@ export function textChars(buf: Buffer, fields: readonly Buffer[] = TEXT_FIELDS):
     }
   }
   return n;
+}
+
+/** Where the next usage object starts in buf (either spacing), or -1. */
+function usageAt(buf: Buffer, from: number): number {
+  const a = buf.indexOf(USAGE_OBJECT, from);
+  const b = buf.indexOf(USAGE_OBJECT_SPACED, from);
+  return a < 0 ? b : b < 0 ? a : Math.min(a, b);
 }
 
 /** buf with every occurrence of part removed. */
@@ -70,14 +77,17 @@ class OpenAIPassthroughStream implements StreamCodec {
 
   push(run: Buffer): Buffer {
     let out = run;
-    if (this.upstreamId === null) this.upstreamId = ID.exec(out.subarray(0, 512).toString('latin1'))?.[1] ?? null;
-    if (this.dropUsage && out.indexOf(USAGE_NULL) >= 0) out = without(out, USAGE_NULL);
-    if (out.indexOf(USAGE_OBJECT) >= 0 || out.indexOf(USAGE_OBJECT_SPACED) >= 0) out = this.takeUsage(out);
+    if (this.upstreamId === null) this.upstreamId = ID.exec(out.toString('latin1', 0, 512))?.[1] ?? null;
+    // Each search is a call into C++ that scans the run: the usage ones only where "usage" is.
+    if (out.indexOf(USAGE_KEY) >= 0) {
+      if (this.dropUsage && out.indexOf(USAGE_NULL) >= 0) out = without(out, USAGE_NULL);
+      if (out.indexOf(USAGE_OBJECT) >= 0 || out.indexOf(USAGE_OBJECT_SPACED) >= 0) out = this.takeUsage(out);
+    }
     this.outputChars += textChars(out);
-    if (!this.complete && (out.indexOf(FINISHED[0]!) >= 0 || out.indexOf(FINISHED[1]!) >= 0 || out.indexOf(DONE) >= 0)) this.complete = true;
+    const done = out.indexOf(DONE);
+    if (!this.complete && (done >= 0 || out.indexOf(FINISHED[0]!) >= 0 || out.indexOf(FINISHED[1]!) >= 0)) this.complete = true;
     if (out.indexOf(ERROR) >= 0) this.readError(out);
     // The [DONE] frame waits until the ledger has the record.
-    const done = out.indexOf(DONE);
     if (done >= 0) {
       this.tail = this.tail ? Buffer.concat([this.tail, out.subarray(done)]) : out.subarray(done);
       return out.subarray(0, done);
@@ -108,27 +118,31 @@ class OpenAIPassthroughStream implements StreamCodec {
     }
   }
 
-  /** Reads usage from the frames that carry it; drops a usage-only chunk the client did not ask for. */
+  /**
+   * Reads usage from the frames that carry it (only those are parsed: a burst of frames can arrive in
+   * one run); drops a usage-only chunk the client did not ask for.
+   */
   private takeUsage(run: Buffer): Buffer {
-    const keep: Buffer[] = [];
-    let dropped = false;
-    for (const frame of splitFrames(run)) {
-      const data = frameData(frame);
-      if (data !== null && USAGE.test(data)) {
+    let out = run;
+    for (let at = usageAt(out, 0); at >= 0; ) {
+      const { start, end } = frameAround(out, at);
+      let next = end;
+      const data = frameData(out.subarray(start, end));
+      if (data !== null) {
         try {
           const chunk = JSON.parse(data) as { usage?: Record<string, unknown>; choices?: unknown[] };
           if (chunk.usage) this.usage = fromOpenAI(chunk.usage);
           if (this.dropUsage && Array.isArray(chunk.choices) && chunk.choices.length === 0) {
-            dropped = true;
-            continue;
+            out = Buffer.concat([out.subarray(0, start), out.subarray(end)]);
+            next = start;
           }
         } catch {
           // not JSON: relay it untouched
         }
       }
-      keep.push(frame);
+      at = usageAt(out, next);
     }
-    return dropped ? Buffer.concat(keep) : run;
+    return out;
   }
 }
 
@@ -141,7 +155,6 @@ export function parseJsonAnswer(body: Buffer): Record<string, any> | null {
   }
 }
 
-const USAGE_KEY = Buffer.from('"usage"');
 
 /**
  * The `usage` object of an answer passed through, without parsing the whole answer: the last

@@ -1,0 +1,46 @@
+// The OpenAI pass-through stream codec on runs of frames as they arrive: one frame at a time, or a
+// burst of frames in one read.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { openaiPassthrough } from '../../src/providers/openai/passthrough.ts';
+import type { UpstreamRequest } from '../../src/providers/adapter.ts';
+
+const up = (clientWantsUsage: boolean): UpstreamRequest => ({ url: '', headers: {}, body: '', clientWantsUsage });
+const frame = (o: object) => `data: ${JSON.stringify(o)}\n\n`;
+const chunk = (content: string | null, finish: string | null) =>
+  frame({ id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 0, model: 'gpt-4', choices: content === null && finish === null ? [] : [{ index: 0, delta: content === null ? {} : { content }, finish_reason: finish }], usage: null });
+const usageChunk = frame({ id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 0, model: 'gpt-4', choices: [], usage: { prompt_tokens: 9, completion_tokens: 3, total_tokens: 12 } });
+const STREAM = [chunk('Hel', null), chunk('lo!', null), chunk(null, 'stop'), usageChunk, 'data: [DONE]\n\n'];
+
+function run(runs: string[], clientWantsUsage: boolean) {
+  const codec = openaiPassthrough.stream(up(clientWantsUsage));
+  const out = runs.map((r) => codec.push(Buffer.from(r)).toString()).join('') + codec.finish().toString();
+  return { out, codec };
+}
+
+for (const [name, runs] of [['frame by frame', STREAM], ['in one burst', [STREAM.join('')]], ['in two bursts', [STREAM.slice(0, 2).join(''), STREAM.slice(2).join('')]]] as const) {
+  test(`usage read and output metered the same way ${name}`, () => {
+    for (const wants of [false, true]) {
+      const { out, codec } = run([...runs], wants);
+      assert.equal(codec.usage?.input, 9);
+      assert.equal(codec.usage?.output, 3);
+      assert.equal(codec.outputChars, 6);
+      assert.equal(codec.complete, true);
+      assert.equal(codec.upstreamId, 'chatcmpl-1');
+      const frames = out.split('\n\n').filter(Boolean);
+      if (wants) assert.equal(out, STREAM.join(''), 'a client that asked for usage gets the stream as sent');
+      else {
+        assert.equal(frames.length, 4, 'the usage-only chunk the gateway asked for is dropped');
+        assert.ok(!out.includes('"usage"'), 'and so are the "usage":null fields');
+        assert.equal(frames.at(-1), 'data: [DONE]');
+      }
+    }
+  });
+}
+
+test('a usage chunk that also carries a choice is kept, its usage read', () => {
+  const both = frame({ id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 0, model: 'gpt-4', choices: [{ index: 0, delta: {}, finish_reason: 'stop' }], usage: { prompt_tokens: 2, completion_tokens: 1, total_tokens: 3 } });
+  const { out, codec } = run([chunk('x', null) + both + 'data: [DONE]\n\n'], false);
+  assert.equal(codec.usage?.input, 2);
+  assert.equal(out.split('\n\n').filter(Boolean).length, 3);
+});
