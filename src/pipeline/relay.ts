@@ -130,7 +130,8 @@ function eachChunk(body: Readable, res: ServerResponse, onChunk: (run: Buffer) =
       if (err === undefined) resolve();
       else reject(err);
     }
-    body.on('data', onData).on('end', onEnd).on('error', stop).on('close', onClose);
+    if (body.destroyed) stop(body.errored ?? new Error('The upstream stream closed before its end.'));
+    else body.on('data', onData).on('end', onEnd).on('error', stop).on('close', onClose);
   });
 }
 
