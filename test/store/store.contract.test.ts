@@ -3,6 +3,7 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { recordLine } from '../../src/metering/journal.ts';
 import type { Db } from '../../src/store/db.ts';
 import { UniqueViolation } from '../../src/store/db.ts';
 import { KeyRepo, type KeyRecord } from '../../src/store/keys.ts';
@@ -26,7 +27,7 @@ function key(token: string, over: Partial<KeyRecord> = {}): KeyRecord {
 /** Writes records as the ledger does: through a journal segment file. */
 async function write(db: Db, records: ReturnType<typeof spendRecord>[]) {
   const file = join(tempDir('seg'), 'spend-0000000000000001.ndjson');
-  writeFileSync(file, records.map((r) => `${JSON.stringify(r)}\n`).join(''));
+  writeFileSync(file, records.map(recordLine).join(''));
   return db.writeLedgerSegment(file);
 }
 
