@@ -44,3 +44,29 @@ test('a usage chunk that also carries a choice is kept, its usage read', () => {
   assert.equal(codec.usage?.input, 2);
   assert.equal(out.split('\n\n').filter(Boolean).length, 3);
 });
+
+test("servers that write JSON with spaces (Python's default) are metered and end the same way", () => {
+  const spaced = (o: object) => `data: ${JSON.stringify(o).replace(/":/g, '": ').replace(/,"/g, ', "')}\n\n`;
+  const frames = [
+    spaced({ id: 'chatcmpl-2', choices: [{ index: 0, delta: { content: 'Hi "you"' }, finish_reason: null }] }),
+    spaced({ id: 'chatcmpl-2', choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] }),
+  ];
+  const { codec } = run(frames, true);
+  assert.equal(codec.outputChars, 'Hi \\"you\\"'.length, 'escapes counted as written');
+  assert.equal(codec.complete, true);
+  assert.equal(codec.upstreamId, 'chatcmpl-2');
+});
+
+test('keys quoted inside a text are text, not keys', () => {
+  const tricky = 'say "usage": {"x":1} and "finish_reason": "stop" and {"error": 1}';
+  const { codec } = run([chunk(tricky, null)], false);
+  assert.equal(codec.outputChars, JSON.stringify(tricky).length - 2);
+  assert.equal(codec.complete, false);
+  assert.equal(codec.upstreamError, null);
+  assert.equal(codec.usage, null);
+});
+
+test('an error frame ends the stream as an error', () => {
+  const { codec } = run([chunk('a', null), frame({ error: { message: 'overloaded', type: 'server_error' } })], false);
+  assert.equal(codec.upstreamError?.message, 'overloaded');
+});

@@ -14,11 +14,15 @@ const USAGE_KEY = Buffer.from('"usage"');
 // With include_usage, OpenAI adds "usage":null to every chunk; a client that did not ask never sees it.
 const USAGE_NULL = Buffer.from(',"usage":null');
 const DONE = Buffer.from('data: [DONE]');
-// A string finish_reason (not null) ends the answer, as [DONE] does (not every server sends [DONE]).
-const FINISHED = [Buffer.from('"finish_reason":"'), Buffer.from('"finish_reason": "')];
-const ERROR = Buffer.from('{"error"');
 const TEXT_FIELDS = ['"content":"', '"reasoning_content":"', '"arguments":"'].map((s) => Buffer.from(s));
 const ID = /"id"\s*:\s*"([^"]+)"/;
+/**
+ * Every key a stream's frames are read for, found in one pass: the text fields (metered), usage (an
+ * object to read, or OpenAI's null to drop), a string finish_reason (the answer is complete, as with
+ * [DONE]: not every server sends it) and an error object. Eleven Buffer searches a frame cost 4 µs,
+ * this 0.9. A key inside a string value cannot match: its closing quote would be escaped.
+ */
+const KEYS = /"(usage|content|reasoning_content|arguments|finish_reason|error)"\s*:\s*|data: \[DONE\]/g;
 const EMPTY = Buffer.alloc(0);
 
 /** Characters inside JSON string values of the given fields in a run of frames (escapes counted as written). */
@@ -40,6 +44,17 @@ function usageAt(buf: Buffer, from: number): number {
   const a = buf.indexOf(USAGE_OBJECT, from);
   const b = buf.indexOf(USAGE_OBJECT_SPACED, from);
   return a < 0 ? b : b < 0 ? a : Math.min(a, b);
+}
+
+/** The length of a JSON string's body from `from` (just past its opening quote), escapes as written. */
+function stringBody(text: string, from: number): number {
+  let i = from;
+  while (i < text.length) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) break;
+    i += c === 0x5c ? 2 : 1;
+  }
+  return Math.min(i, text.length) - from;
 }
 
 /** buf with every occurrence of part removed. */
@@ -77,17 +92,40 @@ class OpenAIPassthroughStream implements StreamCodec {
 
   push(run: Buffer): Buffer {
     let out = run;
-    if (this.upstreamId === null) this.upstreamId = ID.exec(out.toString('latin1', 0, 512))?.[1] ?? null;
-    // Each search is a call into C++ that scans the run: the usage ones only where "usage" is.
-    if (out.indexOf(USAGE_KEY) >= 0) {
-      if (this.dropUsage && out.indexOf(USAGE_NULL) >= 0) out = without(out, USAGE_NULL);
-      if (out.indexOf(USAGE_OBJECT) >= 0 || out.indexOf(USAGE_OBJECT_SPACED) >= 0) out = this.takeUsage(out);
+    // One pass of KEYS over the run's bytes (as latin1, one char a byte: offsets are the Buffer's).
+    const text = out.toString('latin1');
+    if (this.upstreamId === null) this.upstreamId = ID.exec(text.slice(0, 512))?.[1] ?? null;
+    let done = -1;
+    let usageNull = false;
+    let usageObject = false;
+    let error = false;
+    KEYS.lastIndex = 0;
+    for (let m = KEYS.exec(text); m !== null; m = KEYS.exec(text)) {
+      const value = m.index + m[0].length;
+      switch (m[1]) {
+        case undefined: // data: [DONE]
+          if (done < 0) done = m.index;
+          this.complete = true;
+          break;
+        case 'usage':
+          if (text.charCodeAt(value) === 0x7b) usageObject = true;
+          else if (text.startsWith(',"usage":null', m.index - 1)) usageNull = true;
+          break;
+        case 'finish_reason':
+          if (text.charCodeAt(value) === 0x22) this.complete = true;
+          break;
+        case 'error':
+          if (text.charCodeAt(m.index - 1) === 0x7b) error = true;
+          break;
+        default: // a text field
+          if (text.charCodeAt(value) === 0x22) this.outputChars += stringBody(text, value + 1);
+      }
     }
-    this.outputChars += textChars(out);
-    const done = out.indexOf(DONE);
-    if (!this.complete && (done >= 0 || out.indexOf(FINISHED[0]!) >= 0 || out.indexOf(FINISHED[1]!) >= 0)) this.complete = true;
-    if (out.indexOf(ERROR) >= 0) this.readError(out);
+    if (usageObject) out = this.takeUsage(out);
+    if (usageNull && this.dropUsage) out = without(out, USAGE_NULL);
+    if (error) this.readError(out);
     // The [DONE] frame waits until the ledger has the record.
+    if (done >= 0 && out !== run) done = out.indexOf(DONE);
     if (done >= 0) {
       this.tail = this.tail ? Buffer.concat([this.tail, out.subarray(done)]) : out.subarray(done);
       return out.subarray(0, done);
