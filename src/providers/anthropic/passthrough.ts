@@ -5,11 +5,15 @@ import type { GatewayError } from '../../http/errors.ts';
 import { frameData, splitFrames } from '../../http/sse.ts';
 import { fromAnthropic, mergeAnthropicUsage, type UsageRecord } from '../../metering/usage.ts';
 import type { Adapter, StreamCodec, Translated } from '../adapter.ts';
-import { parseJsonAnswer, textChars } from '../openai/passthrough.ts';
+import { parseJsonAnswer, stringBody } from '../openai/passthrough.ts';
 import { passthroughRequest } from './request.ts';
 import { anthropicStreamError, provisional } from './response.ts';
 
-const TEXT_FIELDS = ['"text":"', '"thinking":"', '"partial_json":"'].map((s) => Buffer.from(s));
+/**
+ * One pass over a run (as latin1: offsets are the Buffer's) finds the metered text fields and whether
+ * a frame needs reading (usage, message_stop, an error event); a key quoted inside a text cannot match.
+ */
+const KEYS = /"(text|thinking|partial_json)"\s*:\s*"|"usage"|"message_stop"|event: error/g;
 const USAGE = Buffer.from('"usage"');
 const STOP = Buffer.from('"message_stop"');
 const ERROR = Buffer.from('event: error');
@@ -25,8 +29,14 @@ class AnthropicPassthroughStream implements StreamCodec {
   private tail: Buffer | null = null;
 
   push(run: Buffer): Buffer {
-    this.outputChars += textChars(run, TEXT_FIELDS);
-    if (run.indexOf(USAGE) < 0 && run.indexOf(STOP) < 0 && run.indexOf(ERROR) < 0 && this.tail === null) return run;
+    const text = run.toString('latin1');
+    let read = this.tail !== null;
+    KEYS.lastIndex = 0;
+    for (let m = KEYS.exec(text); m !== null; m = KEYS.exec(text)) {
+      if (m[1] === undefined) read = true;
+      else this.outputChars += stringBody(text, m.index + m[0].length);
+    }
+    if (!read) return run;
     const keep: Buffer[] = [];
     for (const frame of splitFrames(run)) {
       if (this.tail) {

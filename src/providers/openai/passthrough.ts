@@ -14,7 +14,6 @@ const USAGE_KEY = Buffer.from('"usage"');
 // With include_usage, OpenAI adds "usage":null to every chunk; a client that did not ask never sees it.
 const USAGE_NULL = Buffer.from(',"usage":null');
 const DONE = Buffer.from('data: [DONE]');
-const TEXT_FIELDS = ['"content":"', '"reasoning_content":"', '"arguments":"'].map((s) => Buffer.from(s));
 const ID = /"id"\s*:\s*"([^"]+)"/;
 /**
  * Every key a stream's frames are read for, found in one pass: the text fields (metered), usage (an
@@ -25,20 +24,6 @@ const ID = /"id"\s*:\s*"([^"]+)"/;
 const KEYS = /"(usage|content|reasoning_content|arguments|finish_reason|error)"\s*:\s*|data: \[DONE\]/g;
 const EMPTY = Buffer.alloc(0);
 
-/** Characters inside JSON string values of the given fields in a run of frames (escapes counted as written). */
-export function textChars(buf: Buffer, fields: readonly Buffer[] = TEXT_FIELDS): number {
-  let n = 0;
-  for (const field of fields) {
-    for (let at = buf.indexOf(field); at >= 0; at = buf.indexOf(field, at + 1)) {
-      let i = at + field.length;
-      const start = i;
-      while (i < buf.length && buf[i] !== 0x22) i += buf[i] === 0x5c ? 2 : 1;
-      n += i - start;
-    }
-  }
-  return n;
-}
-
 /** Where the next usage object starts in buf (either spacing), or -1. */
 function usageAt(buf: Buffer, from: number): number {
   const a = buf.indexOf(USAGE_OBJECT, from);
@@ -47,7 +32,7 @@ function usageAt(buf: Buffer, from: number): number {
 }
 
 /** The length of a JSON string's body from `from` (just past its opening quote), escapes as written. */
-function stringBody(text: string, from: number): number {
+export function stringBody(text: string, from: number): number {
   let i = from;
   while (i < text.length) {
     const c = text.charCodeAt(i);
