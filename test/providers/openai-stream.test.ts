@@ -70,3 +70,10 @@ test('an error frame ends the stream as an error', () => {
   const { codec } = run([chunk('a', null), frame({ error: { message: 'overloaded', type: 'server_error' } })], false);
   assert.equal(codec.upstreamError?.message, 'overloaded');
 });
+
+test('usage in any spacing is read; of two usage chunks in one burst the later counts', () => {
+  const u = (p: number) => frame({ id: 'chatcmpl-1', choices: [], usage: { prompt_tokens: p, completion_tokens: 1, total_tokens: p + 1 } }).replace('"usage":', '"usage" :  ');
+  const { out, codec } = run([chunk('x', 'stop') + u(4) + u(7) + 'data: [DONE]\n\n'], false);
+  assert.equal(codec.usage?.input, 7);
+  assert.deepEqual(out.split('\n\n').filter(Boolean).length, 2, 'both usage-only chunks dropped');
+});

@@ -8,8 +8,6 @@ import { fromOpenAI, type UsageRecord } from '../../metering/usage.ts';
 import type { Adapter, StreamCodec, Translated, UpstreamRequest } from '../adapter.ts';
 import { buildRequest } from './request.ts';
 
-const USAGE_OBJECT = Buffer.from('"usage":{');
-const USAGE_OBJECT_SPACED = Buffer.from('"usage": {');
 const USAGE_KEY = Buffer.from('"usage"');
 // With include_usage, OpenAI adds "usage":null to every chunk; a client that did not ask never sees it.
 const USAGE_NULL = Buffer.from(',"usage":null');
@@ -23,13 +21,6 @@ const ID = /"id"\s*:\s*"([^"]+)"/;
  */
 const KEYS = /"(usage|content|reasoning_content|arguments|finish_reason|error)"\s*:\s*|data: \[DONE\]/g;
 const EMPTY = Buffer.alloc(0);
-
-/** Where the next usage object starts in buf (either spacing), or -1. */
-function usageAt(buf: Buffer, from: number): number {
-  const a = buf.indexOf(USAGE_OBJECT, from);
-  const b = buf.indexOf(USAGE_OBJECT_SPACED, from);
-  return a < 0 ? b : b < 0 ? a : Math.min(a, b);
-}
 
 /** The length of a JSON string's body from `from` (just past its opening quote), escapes as written. */
 export function stringBody(text: string, from: number): number {
@@ -82,7 +73,7 @@ class OpenAIPassthroughStream implements StreamCodec {
     if (this.upstreamId === null) this.upstreamId = ID.exec(text.slice(0, 512))?.[1] ?? null;
     let done = -1;
     let usageNull = false;
-    let usageObject = false;
+    let usageObjects: number[] | null = null;
     let error = false;
     KEYS.lastIndex = 0;
     for (let m = KEYS.exec(text); m !== null; m = KEYS.exec(text)) {
@@ -93,7 +84,7 @@ class OpenAIPassthroughStream implements StreamCodec {
           this.complete = true;
           break;
         case 'usage':
-          if (text.charCodeAt(value) === 0x7b) usageObject = true;
+          if (text.charCodeAt(value) === 0x7b) (usageObjects ??= []).push(value);
           else if (text.startsWith(',"usage":null', m.index - 1)) usageNull = true;
           break;
         case 'finish_reason':
@@ -106,7 +97,7 @@ class OpenAIPassthroughStream implements StreamCodec {
           if (text.charCodeAt(value) === 0x22) this.outputChars += stringBody(text, value + 1);
       }
     }
-    if (usageObject) out = this.takeUsage(out);
+    if (usageObjects) out = this.takeUsage(out, usageObjects);
     if (usageNull && this.dropUsage) out = without(out, USAGE_NULL);
     if (error) this.readError(out);
     // The [DONE] frame waits until the ledger has the record.
@@ -126,7 +117,6 @@ class OpenAIPassthroughStream implements StreamCodec {
     return this.tail ?? EMPTY;
   }
 
-
   /** An error frame in the stream (relayed as it is): the answer ends there, as an error. */
   private readError(run: Buffer): void {
     for (const frame of splitFrames(run)) {
@@ -145,25 +135,30 @@ class OpenAIPassthroughStream implements StreamCodec {
    * Reads usage from the frames that carry it (only those are parsed: a burst of frames can arrive in
    * one run); drops a usage-only chunk the client did not ask for.
    */
-  private takeUsage(run: Buffer): Buffer {
+  private takeUsage(run: Buffer, objects: number[]): Buffer {
     let out = run;
-    for (let at = usageAt(out, 0); at >= 0; ) {
+    let latest = true;
+    let before = run.length;
+    // From the last: what is dropped does not move the frames before it, and the latest usage counts.
+    for (let i = objects.length - 1; i >= 0; i--) {
+      const at = objects[i]!;
+      if (at >= before) continue; // in the frame just read
       const { start, end } = frameAround(out, at);
-      let next = end;
+      before = start;
       const data = frameData(out.subarray(start, end));
-      if (data !== null) {
-        try {
-          const chunk = JSON.parse(data) as { usage?: Record<string, unknown>; choices?: unknown[] };
-          if (chunk.usage) this.usage = fromOpenAI(chunk.usage);
-          if (this.dropUsage && Array.isArray(chunk.choices) && chunk.choices.length === 0) {
-            out = Buffer.concat([out.subarray(0, start), out.subarray(end)]);
-            next = start;
-          }
-        } catch {
-          // not JSON: relay it untouched
+      if (data === null) continue;
+      try {
+        const chunk = JSON.parse(data) as { usage?: Record<string, unknown>; choices?: unknown[] };
+        if (chunk.usage && latest) {
+          this.usage = fromOpenAI(chunk.usage);
+          latest = false;
         }
+        if (this.dropUsage && Array.isArray(chunk.choices) && chunk.choices.length === 0) {
+          out = Buffer.concat([out.subarray(0, start), out.subarray(end)]);
+        }
+      } catch {
+        // not JSON: relay it untouched
       }
-      at = usageAt(out, next);
     }
     return out;
   }
@@ -177,7 +172,6 @@ export function parseJsonAnswer(body: Buffer): Record<string, any> | null {
     return null;
   }
 }
-
 
 /**
  * The `usage` object of an answer passed through, without parsing the whole answer: the last
