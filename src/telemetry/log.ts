@@ -57,7 +57,12 @@ function batchedLines(destination: { write(s: string): unknown }, chars = 32768)
 
 export function createLoggers(level: string): Loggers {
   // Asynchronous writes, in 4 KB batches: a write per line cost a few percent of the CPU time under
-  // load. Lines wait at most a second; what is left is written when the process exits.
+  // load. Lines wait at most a second; what is left is written when the process exits: the access
+  // lines are handed over by these listeners, registered before the destination's, which then
+  // flushes (pino's own exit hook).
+  let handOver = () => {};
+  process.once('beforeExit', () => handOver());
+  process.once('exit', () => handOver());
   const destination = pino.destination({ sync: false, minLength: 4096 });
   const log = pino(
     {
@@ -71,14 +76,17 @@ export function createLoggers(level: string): Loggers {
     destination,
   );
   const lines = batchedLines(destination);
+  handOver = () => {
+    try {
+      lines.push();
+    } catch {
+      // the destination was closed already: nothing can be written any more
+    }
+  };
   setInterval(() => {
     lines.push();
     destination.flush();
   }, 1000).unref();
-  process.once('exit', () => {
-    lines.push();
-    destination.flushSync();
-  });
   // The same line as pino's (level, time, fields, msg), serialized in one JSON.stringify: pino's
   // field-by-field serialization with its redaction-free logger still cost 2-3 % of a call.
   const info = log.isLevelEnabled('info');

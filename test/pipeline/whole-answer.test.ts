@@ -1,5 +1,5 @@
 // A non-streamed answer that breaks after its headers: cut mid-body, or silent until the timeout.
-// The caller gets an error in its wire format, the call is recorded, and the gateway keeps serving.
+// The caller gets an error in its wire format with the right status, and the call is recorded as such.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
