@@ -4,7 +4,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
@@ -13,6 +14,15 @@ import { REPO, spawnGateway } from '../helpers/gateway.ts';
 import { tempDir } from '../helpers/temp.ts';
 
 const run = promisify(execFile);
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
 let fake: FakeUpstream;
 before(async () => {
   fake = await startFakeOpenAI();
@@ -61,8 +71,15 @@ test('a production install (npm ci --omit=dev) starts with the pinned Node, answ
   const pinned = join(dir, 'node_modules/.bin/node');
   const { stdout: version } = await run(pinned, ['--version']);
   assert.match(version, /^v24\./);
+  // The Dockerfile's warm-up of Node's compile cache, its lines joined as Docker joins them (on a free port).
+  const warmUp = /^RUN (LITELLM_MASTER_KEY=sk-warm-up(?:[^\n]*\\\n)*[^\n]*)/m.exec(readFileSync(join(REPO, 'Dockerfile'), 'utf8'))![1]!.replaceAll('\\\n', ' ');
+  const port = await freePort();
+  const cache = join(dir, '.compile-cache');
+  const env = { PATH: `${dirname(pinned)}:${process.env.PATH}`, HOME: process.env.HOME, NODE_COMPILE_CACHE: cache };
+  await run('sh', ['-c', warmUp.replaceAll('4999', String(port))], { cwd: dir, env, timeout: 60_000 });
+  assert.ok(readdirSync(cache, { recursive: true }).length > 100, 'the compile cache is filled');
   writeFileSync(join(dir, 'config.yaml'), `model_list:\n  - model_name: gpt-4\n    litellm_params: { model: openai/gpt-4, api_base: "${fake.url}" }\n`);
-  const gw = await spawnGateway({ cwd: dir, args: ['--port', '0', '--host', '127.0.0.1'], env: { LITELLM_MASTER_KEY: 'sk-prod-master', PATH: `${dirname(pinned)}:${process.env.PATH}` }, node: pinned });
+  const gw = await spawnGateway({ cwd: dir, args: ['--port', '0', '--host', '127.0.0.1'], env: { LITELLM_MASTER_KEY: 'sk-prod-master', ...env }, node: pinned });
   try {
     const res = await fetch(`${gw.url}/chat/completions`, { method: 'POST', headers: { authorization: 'Bearer sk-prod-master' }, body: JSON.stringify({ model: 'gpt-4', messages: [{ role: 'user', content: 'hi' }] }) });
     assert.equal(res.status, 200);
