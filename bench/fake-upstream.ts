@@ -55,17 +55,28 @@ function answers(s: Shape): { whole: Buffer; frames: Buffer[] } {
   return a;
 }
 
-function streamOut(res: ServerResponse, frames: Buffer[], gap: number): void {
+/** Milliseconds on a clock shared by the processes of this machine (up to a constant offset each). */
+const clock = () => performance.timeOrigin + performance.now();
+
+/**
+ * The first content frame carries `x_bench: [request received, frame sent]` on this process's clock,
+ * so that the client can tell the time spent outside this server from the lateness of its own timers.
+ */
+function stamped(frame: Buffer, received: number): Buffer {
+  return Buffer.from(frame.toString('latin1').replace('"object":', `"x_bench":[${received},${clock()}],"object":`), 'latin1');
+}
+
+function streamOut(res: ServerResponse, frames: Buffer[], gap: number, received: number): void {
   res.writeHead(200, { 'content-type': 'text/event-stream' });
   if (gap === 0) {
-    for (const f of frames) res.write(f);
+    for (const [i, f] of frames.entries()) res.write(i === 1 ? stamped(f, received) : f);
     res.end();
     return;
   }
   let i = 0;
   const timer = setInterval(() => {
     if (res.destroyed) return clearInterval(timer);
-    res.write(frames[i++]);
+    res.write(i === 1 ? stamped(frames[i++]!, received) : frames[i++]);
     if (i === frames.length) {
       clearInterval(timer);
       res.end();
@@ -77,12 +88,13 @@ const server = createServer((req, res) => {
   const parts: Buffer[] = [];
   req.on('data', (c: Buffer) => parts.push(c));
   req.on('end', () => {
+    const received = clock();
     const body = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
     const s = shapeOf(req.url ?? '');
     const a = answers(s);
     const stream = body.indexOf(STREAM) >= 0 || body.indexOf(STREAM_SPACED) >= 0;
     const send = () => {
-      if (stream) return streamOut(res, a.frames, s.gap);
+      if (stream) return streamOut(res, a.frames, s.gap, received);
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': a.whole.length });
       res.end(a.whole);
     };

@@ -114,18 +114,28 @@ export interface StreamResult {
   frames: number;
   ttftP50: number;
   ttftP99: number;
+  /** Of the time to first token, the part spent outside the upstream (µs, up to a constant offset): see `streams`. */
+  outsideP50: number;
   gapP50: number;
   gapP99: number;
   durationMs: number;
 }
 
+/** Milliseconds on a clock shared by the processes of this machine (up to a constant offset each). */
+const clock = () => performance.timeOrigin + performance.now();
+const STAMP = /"x_bench":\[([\d.]+),([\d.]+)\]/;
+
 /**
  * `count` concurrent streams, started `staggerMs` apart. Time to first token is measured to the
  * first frame carrying content after the role frame; gaps between successive reads of the stream.
+ * The fake upstream stamps that frame with when it received the request and when it sent the frame:
+ * the time to first token outside the upstream (request there, first token back) leaves out the
+ * lateness of the upstream's own timers, which grows with the load the machine carries.
  */
 export async function streams(t: Target, shape: Shape, count: number, staggerMs: number, onPlateau?: () => void, plateauAfterMs = 0): Promise<StreamResult> {
   const agent = new Agent({ connections: count + 16, pipelining: 1, bodyTimeout: 0, headersTimeout: 0 });
   const ttft = histogram();
+  const outside: number[] = [];
   const gaps = histogram();
   const url = t.url(shape);
   const payload = body(t.model(shape), { stream: true });
@@ -134,6 +144,7 @@ export async function streams(t: Target, shape: Shape, count: number, staggerMs:
   const started = nowUs();
   const one = async () => {
     const start = nowUs();
+    const sentAt = clock();
     try {
       const res = await request(url, { method: 'POST', headers: { 'content-type': 'application/json', ...t.headers }, body: payload, dispatcher: agent });
       if (res.statusCode !== 200) {
@@ -148,7 +159,12 @@ export async function streams(t: Target, shape: Shape, count: number, staggerMs:
         let n = 0;
         for (let at = chunk.indexOf(10); at >= 0; at = chunk.indexOf(10, at + 1)) if (chunk[at + 1] === 10) n++;
         // Frame 0 is the role frame; the first content frame is the first token.
-        if (seen <= 1 && seen + n > 1) ttft.recordValue(Math.max(1, now - start));
+        if (seen <= 1 && seen + n > 1) {
+          ttft.recordValue(Math.max(1, now - start));
+          const stamp = STAMP.exec(chunk.toString('latin1'));
+          // Either clock may be ahead of the other by a constant: values may be negative, differences hold.
+          if (stamp) outside.push((clock() - Number(stamp[2]) + Number(stamp[1]) - sentAt) * 1000);
+        }
         else if (last > 0) gaps.recordValue(Math.max(1, now - last));
         last = now;
         seen += n;
@@ -174,6 +190,7 @@ export async function streams(t: Target, shape: Shape, count: number, staggerMs:
     frames,
     ttftP50: ttft.getValueAtPercentile(50),
     ttftP99: ttft.getValueAtPercentile(99),
+    outsideP50: outside.sort((a, b) => a - b)[Math.floor(outside.length / 2)] ?? NaN,
     gapP50: gaps.getValueAtPercentile(50),
     gapP99: gaps.getValueAtPercentile(99),
     durationMs: (nowUs() - started) / 1000,
