@@ -316,7 +316,7 @@ async function streaming(): Promise<void> {
   }
   results.streaming = { streams: count, chunkGapMs: gapMs, rows };
   table(`Streaming (${count} concurrent streams, a chunk every ${gapMs} ms)`, ['target', 'added TTFT p50 ms', 'TTFT p99 ms', 'gap p99 - gap ms', 'CPU µs/frame', 'RSS plateau MB', 'RSS after MB', 'errors'],
-    rows.map((r) => [r.target, r.addedTtftP50Ms, r.ttftP99Ms, r.gapP99Ms, r.cpuUsPerFrame ?? '-', Number.isNaN(r.rssPlateauMb) ? '-' : r.rssPlateauMb, Number.isNaN(r.rssAfterMb) ? '-' : r.rssAfterMb, r.errors]));
+    rows.map((r) => [r.target, Number.isNaN(r.addedTtftP50Ms) ? '-' : r.addedTtftP50Ms, r.ttftP99Ms, r.gapP99Ms, r.cpuUsPerFrame ?? '-', Number.isNaN(r.rssPlateauMb) ? '-' : r.rssPlateauMb, Number.isNaN(r.rssAfterMb) ? '-' : r.rssAfterMb, r.errors]));
 }
 
 async function largeBody(): Promise<void> {
