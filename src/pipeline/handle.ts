@@ -151,10 +151,12 @@ export async function handleLlm(ctx: PipelineContext, route: Route, req: Inbound
       const activeLease = lease;
       headers['x-litellm-overhead-duration-ms'] = (preMs + performance.now() - upstreamAt).toFixed(3);
       Object.assign(headers, keySpendHeader(ctx, principal));
+      // One usage for the whole stream, its output updated on each chunk (this runs for every chunk).
+      const sofar = { ...EMPTY_USAGE, input: activeLease.promptTokens };
       await relayStream(attempt, res, headers, dialect, {
         onOutput: (chars) => {
-          const needed = costNanos({ ...EMPTY_USAGE, input: activeLease.promptTokens, output: Math.ceil(chars / CHARS_PER_TOKEN) }, activeLease.price);
-          return extendLease(ctx, principal, activeLease, needed);
+          sofar.output = Math.ceil(chars / CHARS_PER_TOKEN);
+          return extendLease(ctx, principal, activeLease, costNanos(sofar, activeLease.price));
         },
         beforeEnd: (r) => {
           outcome.usage = r.usage;

@@ -40,6 +40,7 @@ export interface Translated {
  * `message_stop`) are held back and given by `finish()`, written once the spend record is journaled.
  */
 export interface StreamCodec {
+  /** A run of complete frames in, what the client gets out; the run is the codec's to change in place. */
   push(frames: Buffer): Buffer | string;
   finish(): Buffer | string;
   usage: UsageRecord | null;

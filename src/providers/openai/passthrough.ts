@@ -33,16 +33,17 @@ export function stringBody(text: string, from: number): number {
   return Math.min(i, text.length) - from;
 }
 
-/** buf with every occurrence of part removed. */
-function without(buf: Buffer, part: Buffer): Buffer {
-  const pieces: Buffer[] = [];
-  let from = 0;
-  for (let at = buf.indexOf(part); at >= 0; at = buf.indexOf(part, from)) {
-    pieces.push(buf.subarray(from, at));
+/** buf with every occurrence of part from `start` on removed, in place (the codec's run is its own). */
+function without(buf: Buffer, part: Buffer, start: number): Buffer {
+  let to = buf.indexOf(part, start);
+  if (to < 0) return buf;
+  let from = to + part.length;
+  for (let at = buf.indexOf(part, from); at >= 0; at = buf.indexOf(part, from)) {
+    to += buf.copy(buf, to, from, at);
     from = at + part.length;
   }
-  pieces.push(buf.subarray(from));
-  return Buffer.concat(pieces);
+  to += buf.copy(buf, to, from);
+  return buf.subarray(0, to);
 }
 
 /** The `error` object of an OpenAI stream's error frame as a GatewayError. */
@@ -72,7 +73,7 @@ class OpenAIPassthroughStream implements StreamCodec {
     const text = out.toString('latin1');
     if (this.upstreamId === null) this.upstreamId = ID.exec(text.slice(0, 512))?.[1] ?? null;
     let done = -1;
-    let usageNull = false;
+    let usageNull = -1;
     let usageObjects: number[] | null = null;
     let error = false;
     KEYS.lastIndex = 0;
@@ -85,7 +86,7 @@ class OpenAIPassthroughStream implements StreamCodec {
           break;
         case 'usage':
           if (text.charCodeAt(value) === 0x7b) (usageObjects ??= []).push(value);
-          else if (text.startsWith(',"usage":null', m.index - 1)) usageNull = true;
+          else if (usageNull < 0 && text.startsWith(',"usage":null', m.index - 1)) usageNull = m.index - 1;
           break;
         case 'finish_reason':
           if (text.charCodeAt(value) === 0x22) this.complete = true;
@@ -98,7 +99,8 @@ class OpenAIPassthroughStream implements StreamCodec {
       }
     }
     if (usageObjects) out = this.takeUsage(out, usageObjects);
-    if (usageNull && this.dropUsage) out = without(out, USAGE_NULL);
+    // (dropping a usage chunk moved the bytes after it: then the search starts over)
+    if (usageNull >= 0 && this.dropUsage) out = without(out, USAGE_NULL, out === run ? usageNull : 0);
     if (error) this.readError(out);
     // The [DONE] frame waits until the ledger has the record.
     if (done >= 0 && out !== run) done = out.indexOf(DONE);
