@@ -1,5 +1,6 @@
-// The client's bytes with only `model` changed, without serializing the whole body again (a Claude
-// Code request is 50-80 KB: JSON.stringify would cost about half a millisecond on every call).
+// The client's bytes with only `model` changed, or a member added, without serializing the whole body
+// again (a Claude Code request is 50-80 KB: JSON.stringify would cost about half a millisecond on every
+// call).
 const KEY = Buffer.from('"model"');
 
 /**
@@ -23,4 +24,21 @@ export function withModel(raw: Buffer, current: string, next: string): Buffer | 
   }
   if (!found) return null;
   return Buffer.concat([raw.subarray(0, found.start), Buffer.from(JSON.stringify(next)), raw.subarray(found.end)]);
+}
+
+const isSpace = (b: number | undefined) => b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
+
+/**
+ * `raw` (a JSON object) with `"key": value` added as its last member; the caller has checked that the
+ * object has no such key. Null when `raw` does not end with the object's closing brace.
+ */
+export function withMember(raw: Buffer, key: string, value: unknown): Buffer | null {
+  let end = raw.length - 1;
+  while (isSpace(raw[end])) end--;
+  if (raw[end] !== 0x7d) return null; // '}'
+  let last = end - 1;
+  while (isSpace(raw[last])) last--;
+  if (last < 0) return null;
+  const member = `${raw[last] === 0x7b ? '' : ','}${JSON.stringify(key)}:${JSON.stringify(value)}`;
+  return Buffer.concat([raw.subarray(0, end), Buffer.from(member), raw.subarray(end)]);
 }

@@ -1,8 +1,10 @@
-// Splicing a new model into the client's bytes: only when the top-level member is found exactly once.
+// Splicing into the client's bytes: a new model only when the top-level member is found exactly once;
+// a new last member.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { withModel } from '../../src/providers/raw-body.ts';
+import { withMember, withModel } from '../../src/providers/raw-body.ts';
+import { buildRequest } from '../../src/providers/openai/request.ts';
 
 const splice = (json: string, from: string, to: string) => withModel(Buffer.from(json), from, to)?.toString() ?? null;
 
@@ -41,4 +43,37 @@ test("an answer's usage is read from its own braces, without parsing the answer"
   assert.deepEqual(usageSlice(Buffer.from('{"usage":{"note":"a } brace"},"x":1}')), { note: 'a } brace' });
   assert.equal(usageSlice(Buffer.from('{"usage":null,"x":{"prompt_tokens":5}}')), null, 'not the next object when usage is null');
   assert.deepEqual(usageSlice(Buffer.from('{"usage" :\r\n\t{"prompt_tokens":5}}')), { prompt_tokens: 5 });
+});
+
+test('a member is added at the end of the object, every other byte kept', () => {
+  const add = (json: string) => withMember(Buffer.from(json), 'stream_options', { include_usage: true })?.toString() ?? null;
+  assert.equal(add('{"model":"a","stream":true}'), '{"model":"a","stream":true,"stream_options":{"include_usage":true}}');
+  assert.equal(add('{ "model": "a",\n  "stream": true\n}\n'), '{ "model": "a",\n  "stream": true\n,"stream_options":{"include_usage":true}}\n');
+  assert.equal(add('{}'), '{"stream_options":{"include_usage":true}}');
+  assert.equal(add('{"messages":[{"content":"}"}]}'), '{"messages":[{"content":"}"}],"stream_options":{"include_usage":true}}');
+  assert.equal(add('[1]'), null);
+  assert.equal(add(''), null);
+});
+
+test('a stream asks for usage in the client\'s own bytes; other changes serialize the body', () => {
+  const d = { provider: 'openai', apiBase: 'https://api.openai.com/v1', apiKey: 'sk-up', organization: null, extraHeaders: {} } as never;
+  const plan = (body: Record<string, unknown>, raw = JSON.stringify(body)) =>
+    ({ endpoint: 'chat', body: JSON.parse(raw), raw: Buffer.from(raw), headers: {} }) as never;
+  const sent = (p: never, model = 'gpt-4o') => {
+    const b = buildRequest(p, d, model).body;
+    return { text: b.toString(), json: JSON.parse(b.toString()) };
+  };
+  // spaced as the client wrote it: the bytes are the client's, the member added
+  const spaced = '{"model": "gpt-4o", "stream": true, "messages": [{"role": "user", "content": "hi"}]}';
+  assert.equal(sent(plan({}, spaced)).text, spaced.slice(0, -1) + ',"stream_options":{"include_usage":true}}');
+  const renamed = sent(plan({}, spaced), 'gpt-4o-2024-08-06');
+  assert.equal(renamed.text, spaced.replace('"gpt-4o"', '"gpt-4o-2024-08-06"').slice(0, -1) + ',"stream_options":{"include_usage":true}}');
+  // the client's own stream_options are kept, usage added
+  assert.deepEqual(sent(plan({ model: 'gpt-4o', stream: true, stream_options: { include_obfuscation: false }, messages: [] })).json.stream_options, { include_obfuscation: false, include_usage: true });
+  assert.deepEqual(sent(plan({ model: 'gpt-4o', stream: true, stream_options: null, messages: [] })).json.stream_options, { include_usage: true });
+  // gateway-only fields removed
+  const cleaned = sent(plan({ model: 'gpt-4o', stream: true, metadata: { a: 1 }, messages: [] })).json;
+  assert.deepEqual(cleaned, { model: 'gpt-4o', stream: true, messages: [], stream_options: { include_usage: true } });
+  // no stream: the bytes as sent
+  assert.equal(sent(plan({}, '{"model":"gpt-4o","messages":[]}')).text, '{"model":"gpt-4o","messages":[]}');
 });

@@ -2,7 +2,7 @@
 // body is changed as little as possible (model rewritten, gateway-only fields removed, usage asked for).
 import type { Deployment } from '../../config/load.ts';
 import type { CallPlan, UpstreamRequest } from '../adapter.ts';
-import { withModel } from '../raw-body.ts';
+import { withMember, withModel } from '../raw-body.ts';
 import { PROVIDERS } from '../registry.ts';
 
 /** Fields LiteLLM clients send for the gateway itself; they never reach the provider. */
@@ -13,6 +13,8 @@ export const GATEWAY_FIELDS = [
   'custom_llm_provider', 'litellm_call_id', 'litellm_trace_id', 'user_api_key', 'input_cost_per_token',
   'output_cost_per_token', 'proxy_server_request', 'no-log', 'disable_fallbacks',
 ];
+
+const INCLUDE_USAGE = { include_usage: true };
 
 /** Client headers passed on to the provider; nothing else is, the client's credential least of all. */
 const FORWARDED_HEADERS = ['openai-organization', 'openai-project', 'openai-beta'];
@@ -28,25 +30,26 @@ export function buildRequest(plan: CallPlan, d: Deployment, upstreamModel: strin
       changed = true;
     }
   };
-  const newModel = body.model !== upstreamModel;
   for (const f of GATEWAY_FIELDS) {
     if (f in body) {
       copy();
       delete out[f];
     }
   }
+  // The client's bytes are sent when nothing but the model and the usage request has to change.
+  let bytes = changed ? null : raw;
+  if (body.model !== upstreamModel) {
+    bytes = bytes && withModel(bytes, String(body.model), upstreamModel);
+    copy();
+    out.model = upstreamModel;
+  }
   const streamOptions = body.stream_options as Record<string, unknown> | undefined;
   const clientWantsUsage = streamOptions?.include_usage === true;
   if (body.stream === true && !clientWantsUsage && PROVIDERS[d.provider]?.streamUsage) {
+    // Most clients send no stream_options: the member is added to their bytes.
+    bytes = bytes && streamOptions === undefined ? withMember(bytes, 'stream_options', INCLUDE_USAGE) : null;
     copy();
-    out.stream_options = { ...streamOptions, include_usage: true };
-  }
-  let bytes: string | Buffer | null = changed ? null : raw;
-  if (newModel) {
-    // Only the model differs: the client's bytes with the model spliced in, when that can be done safely.
-    bytes = bytes && withModel(bytes as Buffer, String(body.model), upstreamModel);
-    copy();
-    out.model = upstreamModel;
+    out.stream_options = { ...streamOptions, ...INCLUDE_USAGE };
   }
 
   const headers: Record<string, string> = {
