@@ -145,7 +145,13 @@ export async function relayStream(
   const codec = attempt.adapter.stream(attempt.upstream);
   const result: StreamResult = { usage: null, upstreamId: null, firstByteAt: null, outputChars: 0, error: null };
   res.writeHead(200, { ...headers, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' });
-  res.flushHeaders();
+  // The head goes out with the first frame when that is already here (one write instead of two), else
+  // on its own within this turn of the event loop: a client learns at once that its answer has started,
+  // even when the first token takes minutes.
+  // (`headersSent` is true from writeHead on, sent or not: the relay's own first write is what counts)
+  setImmediate(() => {
+    if (result.firstByteAt === null && !res.writableEnded && !res.destroyed) res.flushHeaders();
+  });
   let pending = null as Buffer | null;
   let metered = 0;
   /** Relays a run of complete frames: CONTINUE, DRAIN (the client is behind) or STOP. */

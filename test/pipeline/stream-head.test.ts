@@ -1,0 +1,75 @@
+// A stream's head reaches the client when the upstream's does, not with the first token, and with the
+// first frame in one write when both arrive together.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { MASTER_KEY, startInProcess, type TestGateway } from '../helpers/gateway.ts';
+
+const FRAME = (content: string, finish: string | null = null) =>
+  `data: ${JSON.stringify({ id: 'chatcmpl-head', object: 'chat.completion.chunk', created: 0, model: 'gpt-4', choices: [{ index: 0, delta: { content }, finish_reason: finish }] })}\n\n`;
+let upstream: Server;
+let gw: TestGateway;
+
+before(async () => {
+  // /slow/: the head at once, the first token 600 ms later; /fast/: head and every frame together.
+  upstream = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      const rest = () => res.end(FRAME('Hi') + FRAME('', 'stop') + 'data: [DONE]\n\n');
+      if (req.url!.startsWith('/slow/')) {
+        res.flushHeaders();
+        setTimeout(rest, 600);
+      } else rest();
+    });
+  });
+  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+  const base = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
+  gw = await startInProcess(`model_list:
+  - model_name: slow
+    litellm_params: { model: openai/gpt-4, api_base: '${base}/slow/v1', api_key: sk-x }
+  - model_name: fast
+    litellm_params: { model: openai/gpt-4, api_base: '${base}/fast/v1', api_key: sk-x }
+`);
+});
+after(async () => {
+  await gw.close();
+  upstream.closeAllConnections();
+  await new Promise((resolve) => upstream.close(resolve));
+});
+
+/** When the response head and the first body bytes arrived (ms after sending), and the body. */
+function timed(model: string): Promise<{ status: number; headAt: number; firstAt: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const sent = performance.now();
+    const req = request(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${MASTER_KEY}`, 'content-type': 'application/json' } }, (res) => {
+      const headAt = performance.now() - sent;
+      let firstAt = -1;
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => {
+        if (firstAt < 0) firstAt = performance.now() - sent;
+        body += c;
+      });
+      res.on('end', () => resolve({ status: res.statusCode!, headAt, firstAt, body }));
+    });
+    req.on('error', reject);
+    req.end(JSON.stringify({ model, stream: true, messages: [{ role: 'user', content: 'hi' }] }));
+  });
+}
+
+test('the head is relayed before a slow first token', async () => {
+  const r = await timed('slow');
+  assert.equal(r.status, 200);
+  assert.ok(r.headAt < 400, `head after ${r.headAt.toFixed(0)} ms, the first token after 600`);
+  assert.ok(r.firstAt >= 550, `first bytes after ${r.firstAt.toFixed(0)} ms`);
+  assert.match(r.body, /"content":"Hi"/);
+});
+
+test('a head and frames that arrive together are all relayed', async () => {
+  const r = await timed('fast');
+  assert.equal(r.status, 200);
+  assert.equal(r.body.split('\n\n').filter(Boolean).length, 3);
+  assert.match(r.body, /data: \[DONE\]/);
+});
