@@ -116,6 +116,8 @@ export interface StreamResult {
   ttftP99: number;
   /** Of the time to first token, the part spent outside the upstream (µs, up to a constant offset): see `streams`. */
   outsideP50: number;
+  /** Those times, one a stream, in ascending order. */
+  outside: number[];
   gapP50: number;
   gapP99: number;
   durationMs: number;
@@ -191,6 +193,7 @@ export async function streams(t: Target, shape: Shape, count: number, staggerMs:
     ttftP50: ttft.getValueAtPercentile(50),
     ttftP99: ttft.getValueAtPercentile(99),
     outsideP50: outside.sort((a, b) => a - b)[Math.floor(outside.length / 2)] ?? NaN,
+    outside,
     gapP50: gaps.getValueAtPercentile(50),
     gapP99: gaps.getValueAtPercentile(99),
     durationMs: (nowUs() - started) / 1000,
