@@ -296,8 +296,8 @@ async function streaming(): Promise<void> {
     await streams(forShape(t0, SHAPES.stream), SHAPES.stream, count, 1, undefined, quick ? 50 : 1000);
     const pid = pids.get(t0.name);
     const cpu0 = pid ? cpuMs(pid) : 0;
-    // Two measured rounds, their streams pooled (one round's median moved by up to a millisecond from
-    // one round to the next in the same process); the p99s and the memory plateau are the worse round's.
+    // Two measured rounds, their streams pooled (one round's median moved by up to 2.7 ms from one
+    // round to the next in the same process); the p99s and the memory plateau are the worse round's.
     let plateau = NaN;
     const runs: StreamResult[] = [];
     for (let k = 0; k < (quick ? 1 : 2); k++) {
