@@ -1,3 +1,4 @@
+// Frame boundaries in a run of server-sent events, with either line end.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { frameAround, lastFrameEnd, splitFrames } from '../../src/http/sse.ts';

@@ -1,5 +1,5 @@
-// A stream's head reaches the client when the upstream's does, not with the first token, and with the
-// first frame in one write when both arrive together.
+// A stream's head reaches the client when the upstream's does, not with the first token; a head that
+// arrives together with every frame is relayed with all of them.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, request, type Server } from 'node:http';
