@@ -2,45 +2,40 @@
 // is behind (memory stays bounded), then relays every frame, in order, once the client reads again.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { request } from 'node:http';
 import { MASTER_KEY, startInProcess, type TestGateway } from '../helpers/gateway.ts';
+import { startRawUpstream, type RawUpstream } from '../helpers/upstream.ts';
 
 const FRAMES = 4000;
 const CONTENT = 'x'.repeat(16 * 1024);
-let upstream: Server;
+let upstream: RawUpstream;
 let gw: TestGateway;
 let written = 0;
 
 before(async () => {
   // OpenAI's stream format, written as fast as the connection takes it.
-  upstream = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      res.writeHead(200, { 'content-type': 'text/event-stream' });
-      const chunk = (delta: object, finish: string | null) =>
-        `data: ${JSON.stringify({ id: 'chatcmpl-slow', object: 'chat.completion.chunk', created: 0, model: 'gpt-4', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
-      const next = () => {
-        while (written < FRAMES) {
-          written++;
-          if (!res.write(chunk({ content: CONTENT }, null))) return void res.once('drain', next);
-        }
-        res.write(chunk({}, 'stop'));
-        res.end('data: [DONE]\n\n');
-      };
-      next();
-    });
+  upstream = await startRawUpstream((_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    const chunk = (delta: object, finish: string | null) =>
+      `data: ${JSON.stringify({ id: 'chatcmpl-slow', object: 'chat.completion.chunk', created: 0, model: 'gpt-4', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+    const next = () => {
+      while (written < FRAMES) {
+        written++;
+        if (!res.write(chunk({ content: CONTENT }, null))) return void res.once('drain', next);
+      }
+      res.write(chunk({}, 'stop'));
+      res.end('data: [DONE]\n\n');
+    };
+    next();
   });
-  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
   gw = await startInProcess(`model_list:
   - model_name: gpt-4
-    litellm_params: { model: openai/gpt-4, api_base: 'http://127.0.0.1:${(upstream.address() as AddressInfo).port}/v1', api_key: sk-x }
+    litellm_params: { model: openai/gpt-4, api_base: '${upstream.base}/v1', api_key: sk-x }
 `);
 });
 after(async () => {
   await gw.close();
-  upstream.closeAllConnections();
-  await new Promise((resolve) => upstream.close(resolve));
+  await upstream.close();
 });
 
 test('a client that stops reading pauses the upstream; every frame arrives once it reads again', async () => {

@@ -2,41 +2,35 @@
 // arrives together with every frame is relayed with all of them.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { request } from 'node:http';
 import { MASTER_KEY, startInProcess, type TestGateway } from '../helpers/gateway.ts';
+import { startRawUpstream, type RawUpstream } from '../helpers/upstream.ts';
 
 const FRAME = (content: string, finish: string | null = null) =>
   `data: ${JSON.stringify({ id: 'chatcmpl-head', object: 'chat.completion.chunk', created: 0, model: 'gpt-4', choices: [{ index: 0, delta: { content }, finish_reason: finish }] })}\n\n`;
-let upstream: Server;
+let upstream: RawUpstream;
 let gw: TestGateway;
 
 before(async () => {
   // /slow/: the head at once, the first token 600 ms later; /fast/: head and every frame together.
-  upstream = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      res.writeHead(200, { 'content-type': 'text/event-stream' });
-      const rest = () => res.end(FRAME('Hi') + FRAME('', 'stop') + 'data: [DONE]\n\n');
-      if (req.url!.startsWith('/slow/')) {
-        res.flushHeaders();
-        setTimeout(rest, 600);
-      } else rest();
-    });
+  upstream = await startRawUpstream((req, res) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    const rest = () => res.end(FRAME('Hi') + FRAME('', 'stop') + 'data: [DONE]\n\n');
+    if (req.url!.startsWith('/slow/')) {
+      res.flushHeaders();
+      setTimeout(rest, 600);
+    } else rest();
   });
-  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
-  const base = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
   gw = await startInProcess(`model_list:
   - model_name: slow
-    litellm_params: { model: openai/gpt-4, api_base: '${base}/slow/v1', api_key: sk-x }
+    litellm_params: { model: openai/gpt-4, api_base: '${upstream.base}/slow/v1', api_key: sk-x }
   - model_name: fast
-    litellm_params: { model: openai/gpt-4, api_base: '${base}/fast/v1', api_key: sk-x }
+    litellm_params: { model: openai/gpt-4, api_base: '${upstream.base}/fast/v1', api_key: sk-x }
 `);
 });
 after(async () => {
   await gw.close();
-  upstream.closeAllConnections();
-  await new Promise((resolve) => upstream.close(resolve));
+  await upstream.close();
 });
 
 /** When the response head and the first body bytes arrived (ms after sending), and the body. */

@@ -2,37 +2,30 @@
 // The caller gets an error in its wire format with the right status, and the call is recorded as such.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { asMaster, MASTER_KEY, startInProcess, type TestGateway } from '../helpers/gateway.ts';
+import { startRawUpstream, type RawUpstream } from '../helpers/upstream.ts';
 
-let upstream: Server;
+let upstream: RawUpstream;
 let gw: TestGateway;
 
 before(async () => {
   // Announces a 2,000-byte JSON answer, sends its first 100 bytes, then breaks or goes silent.
-  upstream = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      const start = JSON.stringify({ id: 'chatcmpl-broken', object: 'chat.completion', created: 0, model: 'gpt-4', choices: [] }).slice(0, 100);
-      res.writeHead(200, { 'content-type': 'application/json', 'content-length': '2000' });
-      res.write(start);
-      if (req.url!.startsWith('/cut/')) setTimeout(() => res.socket!.destroy(), 20);
-    });
+  upstream = await startRawUpstream((req, res) => {
+    const start = JSON.stringify({ id: 'chatcmpl-broken', object: 'chat.completion', created: 0, model: 'gpt-4', choices: [] }).slice(0, 100);
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': '2000' });
+    res.write(start);
+    if (req.url!.startsWith('/cut/')) setTimeout(() => res.socket!.destroy(), 20);
   });
-  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
-  const base = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
   gw = await startInProcess(`model_list:
   - model_name: cut
-    litellm_params: { model: openai/gpt-4, api_base: '${base}/cut/v1', api_key: sk-x }
+    litellm_params: { model: openai/gpt-4, api_base: '${upstream.base}/cut/v1', api_key: sk-x }
   - model_name: silent
-    litellm_params: { model: openai/gpt-4, api_base: '${base}/silent/v1', api_key: sk-x, timeout: 0.3 }
+    litellm_params: { model: openai/gpt-4, api_base: '${upstream.base}/silent/v1', api_key: sk-x, timeout: 0.3 }
 `);
 });
 after(async () => {
   await gw.close();
-  upstream.closeAllConnections();
-  await new Promise((resolve) => upstream.close(resolve));
+  await upstream.close();
 });
 
 async function call(model: string) {
