@@ -118,6 +118,8 @@ export interface StreamResult {
   outsideP50: number;
   /** Those times, one a stream, in ascending order. */
   outside: number[];
+  /** The gateway's own time before the first byte, as it reports it (`x-litellm-overhead-duration-ms`, ms), one a stream. */
+  ownWork: number[];
   gapP50: number;
   gapP99: number;
   durationMs: number;
@@ -138,6 +140,7 @@ export async function streams(t: Target, shape: Shape, count: number, staggerMs:
   const agent = new Agent({ connections: count + 16, pipelining: 1, bodyTimeout: 0, headersTimeout: 0 });
   const ttft = histogram();
   const outside: number[] = [];
+  const ownWork: number[] = [];
   const gaps = histogram();
   const url = t.url(shape);
   const payload = body(t.model(shape), { stream: true });
@@ -154,6 +157,8 @@ export async function streams(t: Target, shape: Shape, count: number, staggerMs:
         await res.body.dump();
         return;
       }
+      const own = Number(res.headers['x-litellm-overhead-duration-ms']);
+      if (Number.isFinite(own)) ownWork.push(own);
       let last = 0;
       let seen = 0;
       for await (const chunk of res.body as AsyncIterable<Buffer>) {
@@ -194,6 +199,7 @@ export async function streams(t: Target, shape: Shape, count: number, staggerMs:
     ttftP99: ttft.getValueAtPercentile(99),
     outsideP50: outside.sort((a, b) => a - b)[Math.floor(outside.length / 2)] ?? NaN,
     outside,
+    ownWork,
     gapP50: gaps.getValueAtPercentile(50),
     gapP99: gaps.getValueAtPercentile(99),
     durationMs: (nowUs() - started) / 1000,
