@@ -147,8 +147,8 @@ export async function relayStream(
   res.writeHead(200, { ...headers, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' });
   // The head goes out with the first frame when that is already here (one write instead of two), else
   // on its own within this turn of the event loop: a client learns at once that its answer has started,
-  // even when the first token takes minutes.
-  // (`headersSent` is true from writeHead on, sent or not: the relay's own first write is what counts)
+  // even when the first token takes minutes. Whether a frame went out is the relay's to know:
+  // `headersSent` is true from writeHead on, sent or not.
   setImmediate(() => {
     if (result.firstByteAt === null && !res.writableEnded && !res.destroyed) res.flushHeaders();
   });

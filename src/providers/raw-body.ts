@@ -2,6 +2,7 @@
 // again (a Claude Code request is 50-80 KB: JSON.stringify would cost about half a millisecond on every
 // call).
 const KEY = Buffer.from('"model"');
+const isSpace = (b: number | undefined) => b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
 
 /**
  * `raw` with its top-level `"model": "<current>"` replaced by `next`, or null when that member cannot be
@@ -13,10 +14,10 @@ export function withModel(raw: Buffer, current: string, next: string): Buffer | 
   let found: { start: number; end: number } | null = null;
   for (let at = raw.indexOf(KEY); at >= 0; at = raw.indexOf(KEY, at + KEY.length)) {
     let i = at + KEY.length;
-    while (raw[i] === 0x20 || raw[i] === 0x0a || raw[i] === 0x0d || raw[i] === 0x09) i++;
+    while (isSpace(raw[i])) i++;
     if (raw[i] !== 0x3a) continue; // ':'
     i++;
-    while (raw[i] === 0x20 || raw[i] === 0x0a || raw[i] === 0x0d || raw[i] === 0x09) i++;
+    while (isSpace(raw[i])) i++;
     if (!raw.subarray(i, i + value.length).equals(value)) continue;
     // A second "model": "<current>" pair (say, in a tool's input) makes the top-level one ambiguous.
     if (found) return null;
@@ -25,8 +26,6 @@ export function withModel(raw: Buffer, current: string, next: string): Buffer | 
   if (!found) return null;
   return Buffer.concat([raw.subarray(0, found.start), Buffer.from(JSON.stringify(next)), raw.subarray(found.end)]);
 }
-
-const isSpace = (b: number | undefined) => b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
 
 /**
  * `raw` (a JSON object) with `"key": value` added as its last member; the caller has checked that the

@@ -10,7 +10,8 @@ import { buildRequest } from './request.ts';
 
 const USAGE_KEY = Buffer.from('"usage"');
 // With include_usage, OpenAI adds "usage":null to every chunk; a client that did not ask never sees it.
-const USAGE_NULL = Buffer.from(',"usage":null');
+const USAGE_NULL_TEXT = ',"usage":null';
+const USAGE_NULL = Buffer.from(USAGE_NULL_TEXT);
 const DONE = Buffer.from('data: [DONE]');
 const ID = /"id"\s*:\s*"([^"]+)"/;
 /**
@@ -86,7 +87,7 @@ class OpenAIPassthroughStream implements StreamCodec {
           break;
         case 'usage':
           if (text.charCodeAt(value) === 0x7b) (usageObjects ??= []).push(value);
-          else if (usageNull < 0 && text.startsWith(',"usage":null', m.index - 1)) usageNull = m.index - 1;
+          else if (usageNull < 0 && text.startsWith(USAGE_NULL_TEXT, m.index - 1)) usageNull = m.index - 1;
           break;
         case 'finish_reason':
           if (text.charCodeAt(value) === 0x22) this.complete = true;
