@@ -148,12 +148,16 @@ let bare = await startBare();
 let bareUrl = `http://127.0.0.1:${bare.match[1]}`;
 let gw = await startGateway(fakeUrl);
 
-const keyRes = await request(`${gw.url}/key/generate`, {
-  method: 'POST',
-  headers: { authorization: `Bearer ${MASTER}`, 'content-type': 'application/json' },
-  body: JSON.stringify({ models: Object.values(SHAPES).map((s) => s.name), max_budget: 1_000_000, rpm_limit: 10_000_000, tpm_limit: 10_000_000_000 }),
-});
-const virtualKey = ((await keyRes.body.json()) as { key: string }).key;
+/** A virtual key with every feature a request checks: a model allow-list, a budget, RPM and TPM limits. */
+async function virtualKeyOn(gatewayUrl: string): Promise<string> {
+  const res = await request(`${gatewayUrl}/key/generate`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${MASTER}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ models: Object.values(SHAPES).map((s) => s.name), max_budget: 1_000_000, rpm_limit: 10_000_000, tpm_limit: 10_000_000_000 }),
+  });
+  return ((await res.body.json()) as { key: string }).key;
+}
+const virtualKey = await virtualKeyOn(gw.url);
 
 const auth = { authorization: 'Bearer sk-upstream' };
 const direct: Target = { name: 'direct', url: (s) => `${fakeUrl}${s.path}/v1/chat/completions`, headers: auth, model: (s) => s.name };
@@ -285,51 +289,61 @@ async function fixedRateScenario(): Promise<void> {
 async function streaming(): Promise<void> {
   const count = quick ? 20 : 1000;
   const gapMs = quick ? 20 : 100;
-  const rows = [];
-  let directOutside = 0;
-  let directRounds: number[] = [];
-  for (const t0 of targets) {
-    // A fresh process, warmed up at the same load (not counted): otherwise the resident memory is that
-    // of the earlier scenarios, and the first gateway row paid 6-18 ms more to first tokens than the
-    // second (the same process) for its heap growth.
-    await restart(t0);
-    await streams(forShape(t0, SHAPES.stream), SHAPES.stream, count, 1, undefined, quick ? 50 : 1000);
-    const pid = pids.get(t0.name);
-    const cpu0 = pid ? cpuMs(pid) : 0;
-    // Two measured rounds, their streams pooled (one round's median moved by up to 2.7 ms from one
-    // round to the next in the same process); the p99s and the memory plateau are the worse round's.
-    let plateau = NaN;
-    const runs: StreamResult[] = [];
-    for (let k = 0; k < (quick ? 1 : 2); k++) {
-      runs.push(await streams(forShape(t0, SHAPES.stream), SHAPES.stream, count, 1, () => {
-        if (pid) plateau = Math.max(rssMb(pid), Number.isNaN(plateau) ? 0 : plateau);
+  const rounds = quick ? 1 : 3;
+  // Fresh processes, one a target (the features-on gateway gets a second one), so that the resident
+  // memory of each is that of its own streams, not what earlier scenarios or targets left behind.
+  await restart(bareT);
+  await restart(gwOff);
+  const second = await startGateway(fakeUrl);
+  const onKey = await virtualKeyOn(second.url);
+  const ts = targets.map((t) =>
+    forShape(t === gwOn ? { ...gwOn, url: () => `${second.url}/v1/chat/completions`, headers: { authorization: `Bearer ${onKey}` } } : t, SHAPES.stream),
+  );
+  const pidOf = (t: Target) => (t.name === gwOn.name ? second.proc.pid : pids.get(t.name));
+  // Each warmed up at the same load (not counted): the first gateway row otherwise paid 6-18 ms more to
+  // first tokens than the second for its heap growth.
+  for (const t of ts) await streams(t, SHAPES.stream, count, 1);
+  // Interleaved rounds, every other one in reverse order: measured one target after the other, the
+  // same target's median moved by up to 2.7 ms from one round to the next (the machine's neighbours),
+  // more than the differences between targets. Streams are pooled per target; the p99s and the memory
+  // plateau are its worst round's.
+  const acc = new Map(ts.map((t) => [t.name, { runs: [] as StreamResult[], cpuMs: 0, plateau: NaN }]));
+  for (let k = 0; k < rounds; k++) {
+    for (const t of k % 2 ? [...ts].reverse() : ts) {
+      const a = acc.get(t.name)!;
+      const pid = pidOf(t);
+      const cpu0 = pid ? cpuMs(pid) : 0;
+      a.runs.push(await streams(t, SHAPES.stream, count, 1, () => {
+        if (pid) a.plateau = Math.max(rssMb(pid), Number.isNaN(a.plateau) ? 0 : a.plateau);
       }, quick ? 50 : 1000));
+      if (pid) a.cpuMs += cpuMs(pid) - cpu0;
     }
+  }
+  await sleep(quick ? 100 : 2000);
+  const direct = acc.get('direct')!.runs;
+  const directOutside = pct(direct.flatMap((r) => r.outside), 50) ?? NaN;
+  const rows = ts.map((t) => {
+    const { runs, cpuMs: spent, plateau } = acc.get(t.name)!;
+    const pid = pidOf(t);
     const frames = runs.reduce((n, r) => n + r.frames, 0);
-    const cpuUs = pid ? ((cpuMs(pid) - cpu0) * 1000) / Math.max(1, frames) : null;
-    await sleep(quick ? 100 : 2000);
-    const after = pid ? rssMb(pid) : NaN;
-    const outside = pct(runs.flatMap((r) => r.outside), 50) ?? NaN;
-    if (t0.name === 'direct') {
-      directOutside = outside;
-      directRounds = runs.map((r) => r.outsideP50);
-    }
-    rows.push({
-      target: t0.name,
-      addedTtftP50Ms: round(ms(outside - directOutside)),
-      addedTtftP50ByRoundMs: runs.map((r, k) => round(ms(r.outsideP50 - directRounds[k]!))),
+    return {
+      target: t.name,
+      addedTtftP50Ms: round(ms((pct(runs.flatMap((r) => r.outside), 50) ?? NaN) - directOutside)),
+      addedTtftP50ByRoundMs: runs.map((r, k) => round(ms(r.outsideP50 - direct[k]!.outsideP50))),
       ownWorkP50Ms: round(pct(runs.flatMap((r) => r.ownWork), 50) ?? NaN, 3),
       ttftP99Ms: ms(Math.max(...runs.map((r) => r.ttftP99))),
       gapP99Ms: round(ms(Math.max(...runs.map((r) => r.gapP99))) - gapMs),
-      cpuUsPerFrame: cpuUs === null ? null : round(cpuUs, 1),
+      cpuUsPerFrame: pid ? round((spent * 1000) / Math.max(1, frames), 1) : null,
       rssPlateauMb: round(plateau, 1),
-      rssAfterMb: round(after, 1),
+      rssAfterMb: round(pid ? rssMb(pid) : NaN, 1),
       frames,
       errors: runs.reduce((n, r) => n + r.errors, 0),
-    });
-  }
-  results.streaming = { streams: count, chunkGapMs: gapMs, rows };
-  table(`Streaming (${count} concurrent streams, a chunk every ${gapMs} ms)`, ['target', 'added TTFT p50 ms', 'own work p50 ms', 'TTFT p99 ms', 'gap p99 - gap ms', 'CPU µs/frame', 'RSS plateau MB', 'RSS after MB', 'errors'],
+    };
+  });
+  second.proc.kill('SIGTERM');
+  await new Promise((r) => second.proc.once('exit', r));
+  results.streaming = { streams: count, chunkGapMs: gapMs, rounds, rows };
+  table(`Streaming (${count} concurrent streams, a chunk every ${gapMs} ms, ${rounds} interleaved rounds)`, ['target', 'added TTFT p50 ms', 'own work p50 ms', 'TTFT p99 ms', 'gap p99 - gap ms', 'CPU µs/frame', 'RSS plateau MB', 'RSS after MB', 'errors'],
     rows.map((r) => [r.target, Number.isNaN(r.addedTtftP50Ms) ? '-' : r.addedTtftP50Ms, Number.isNaN(r.ownWorkP50Ms) ? '-' : r.ownWorkP50Ms, r.ttftP99Ms, r.gapP99Ms, r.cpuUsPerFrame ?? '-', Number.isNaN(r.rssPlateauMb) ? '-' : r.rssPlateauMb, Number.isNaN(r.rssAfterMb) ? '-' : r.rssAfterMb, r.errors]));
 }
 
