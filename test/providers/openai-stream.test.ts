@@ -77,3 +77,15 @@ test('usage in any spacing is read; of two usage chunks in one burst the later c
   assert.equal(codec.usage?.input, 7);
   assert.deepEqual(out.split('\n\n').filter(Boolean).length, 2, 'both usage-only chunks dropped');
 });
+
+test('the "usage":null fields are cut out byte for byte, in frames read one by one or in bursts', () => {
+  const plain = (content: string) => frame({ id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 0, model: 'gpt-4', choices: [{ index: 0, delta: { content }, finish_reason: null }] });
+  const withUsageNull = (content: string) => plain(content).replace(/}\n\n$/, ',"usage":null}\n\n');
+  // in a burst, a long frame follows a cut: the bytes after it are moved by a native copy, not a loop
+  const texts = ['a', 'b'.repeat(100), '"quoted" ,"usage":null text'];
+  for (const runs of [texts.map(withUsageNull), [texts.map(withUsageNull).join('')]]) {
+    const { out, codec } = run(runs, false);
+    assert.equal(out, texts.map(plain).join(''));
+    assert.equal(codec.outputChars, texts.reduce((n, t) => n + JSON.stringify(t).length - 2, 0));
+  }
+});

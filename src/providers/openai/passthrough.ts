@@ -20,7 +20,7 @@ const ID = /"id"\s*:\s*"([^"]+)"/;
  * [DONE]: not every server sends it) and an error object. Eleven Buffer searches a frame cost 4 µs,
  * this 0.9. A key inside a string value cannot match: its closing quote would be escaped.
  */
-const KEYS = /"(usage|content|reasoning_content|arguments|finish_reason|error)"\s*:\s*|data: \[DONE\]/g;
+const KEYS = /"(?:usage|content|reasoning_content|arguments|finish_reason|error)"\s*:\s*|data: \[DONE\]/g;
 const EMPTY = Buffer.alloc(0);
 
 /** The length of a JSON string's body from `from` (just past its opening quote), escapes as written. */
@@ -34,17 +34,27 @@ export function stringBody(text: string, from: number): number {
   return Math.min(i, text.length) - from;
 }
 
-/** buf with every occurrence of part from `start` on removed, in place (the codec's run is its own). */
-function without(buf: Buffer, part: Buffer, start: number): Buffer {
-  let to = buf.indexOf(part, start);
-  if (to < 0) return buf;
-  let from = to + part.length;
-  for (let at = buf.indexOf(part, from); at >= 0; at = buf.indexOf(part, from)) {
-    to += buf.copy(buf, to, from, at);
-    from = at + part.length;
+/** buf without the `length` bytes at each of `at` (ascending), moved in place (the codec's run is its own). */
+function removeAt(buf: Buffer, at: number[], length: number): Buffer {
+  let to = at[0]!;
+  for (let i = 0; i < at.length; i++) {
+    const from = at[i]! + length;
+    const until = i + 1 < at.length ? at[i + 1]! : buf.length;
+    // what follows a removed part is mostly a frame's last bytes: a loop beats a native call there
+    if (until - from < 32) for (let k = from; k < until; k++) buf[to++] = buf[k]!;
+    else {
+      buf.copyWithin(to, from, until);
+      to += until - from;
+    }
   }
-  to += buf.copy(buf, to, from);
   return buf.subarray(0, to);
+}
+
+/** buf with every occurrence of part removed, in place. */
+function without(buf: Buffer, part: Buffer): Buffer {
+  const at: number[] = [];
+  for (let i = buf.indexOf(part); i >= 0; i = buf.indexOf(part, i + part.length)) at.push(i);
+  return at.length === 0 ? buf : removeAt(buf, at, part.length);
 }
 
 /** The `error` object of an OpenAI stream's error frame as a GatewayError. */
@@ -74,34 +84,39 @@ class OpenAIPassthroughStream implements StreamCodec {
     const text = out.toString('latin1');
     if (this.upstreamId === null) this.upstreamId = ID.exec(text.slice(0, 512))?.[1] ?? null;
     let done = -1;
-    let usageNull = -1;
+    let usageNulls: number[] | null = null;
     let usageObjects: number[] | null = null;
     let error = false;
     KEYS.lastIndex = 0;
-    for (let m = KEYS.exec(text); m !== null; m = KEYS.exec(text)) {
-      const value = m.index + m[0].length;
-      switch (m[1]) {
-        case undefined: // data: [DONE]
-          if (done < 0) done = m.index;
-          this.complete = true;
-          break;
-        case 'usage':
+    // test() rather than exec(): no match object is made for each key; which key it was is read from
+    // the bytes before its value (the last letter of its name tells them apart).
+    while (KEYS.test(text)) {
+      const value = KEYS.lastIndex;
+      if (text.charCodeAt(value - 1) === 0x5d) {
+        // data: [DONE]
+        if (done < 0) done = value - DONE.length;
+        this.complete = true;
+        continue;
+      }
+      let quote = value - 1;
+      while (text.charCodeAt(quote) !== 0x22) quote--;
+      switch (text.charCodeAt(quote - 1)) {
+        case 0x65: // usage
           if (text.charCodeAt(value) === 0x7b) (usageObjects ??= []).push(value);
-          else if (usageNull < 0 && text.startsWith(USAGE_NULL_TEXT, m.index - 1)) usageNull = m.index - 1;
+          else if (text.startsWith(USAGE_NULL_TEXT, quote - 7)) (usageNulls ??= []).push(quote - 7);
           break;
-        case 'finish_reason':
+        case 0x6e: // finish_reason
           if (text.charCodeAt(value) === 0x22) this.complete = true;
           break;
-        case 'error':
-          if (text.charCodeAt(m.index - 1) === 0x7b) error = true;
+        case 0x72: // error
+          if (text.charCodeAt(quote - 7) === 0x7b) error = true;
           break;
         default: // a text field
           if (text.charCodeAt(value) === 0x22) this.outputChars += stringBody(text, value + 1);
       }
     }
     if (usageObjects) out = this.takeUsage(out, usageObjects);
-    // (dropping a usage chunk moved the bytes after it: then the search starts over)
-    if (usageNull >= 0 && this.dropUsage) out = without(out, USAGE_NULL, out === run ? usageNull : 0);
+    if (usageNulls && this.dropUsage) out = out === run ? removeAt(out, usageNulls, USAGE_NULL.length) : without(out, USAGE_NULL);
     if (error) this.readError(out);
     // The [DONE] frame waits until the ledger has the record.
     if (done >= 0 && out !== run) done = out.indexOf(DONE);
