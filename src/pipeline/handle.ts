@@ -155,6 +155,8 @@ export async function handleLlm(ctx: PipelineContext, route: Route, req: Inbound
       const sofar = { ...EMPTY_USAGE, input: activeLease.promptTokens };
       await relayStream(attempt, res, headers, dialect, {
         onOutput: (chars) => {
+          // (nothing to extend without a key budget: the cost is not worked out on every chunk then)
+          if (activeLease.key === null || activeLease.budget === null) return true;
           sofar.output = Math.ceil(chars / CHARS_PER_TOKEN);
           return extendLease(ctx, principal, activeLease, costNanos(sofar, activeLease.price));
         },

@@ -95,12 +95,12 @@ function waitDrain(res: ServerResponse): Promise<void> {
  */
 function eachChunk(body: Readable, res: ServerResponse, onChunk: (run: Buffer) => Step): Promise<void> {
   return new Promise<void>((resolve, reject) => {
-    let batch: Buffer[] = [];
+    const batch: Buffer[] = [];
     let stopped = false;
     const flush = () => {
       if (stopped || batch.length === 0) return;
       const run = batch.length === 1 ? batch[0]! : Buffer.concat(batch);
-      batch = [];
+      batch.length = 0;
       let step: Step;
       try {
         step = onChunk(run);
@@ -179,7 +179,7 @@ export async function relayStream(
       const buf: Buffer = pending ? Buffer.concat([pending, chunk]) : chunk;
       const end = lastFrameEnd(buf);
       pending = end < buf.length ? buf.subarray(end) : null;
-      return end === 0 ? CONTINUE : (step = relay(buf.subarray(0, end)));
+      return end === 0 ? CONTINUE : (step = relay(end === buf.length ? buf : buf.subarray(0, end)));
     });
     // A last frame without its blank line still counts.
     if (step !== STOP && pending && pending.toString('latin1').trim() !== '') relay(Buffer.concat([pending, FRAME_END]));
