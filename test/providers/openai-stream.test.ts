@@ -89,3 +89,10 @@ test('the "usage":null fields are cut out byte for byte, in frames read one by o
     assert.equal(codec.outputChars, texts.reduce((n, t) => n + JSON.stringify(t).length - 2, 0));
   }
 });
+
+test('a usage-only chunk is dropped whatever the order of its members', () => {
+  const usageFirst = frame({ id: 'chatcmpl-1', usage: { prompt_tokens: 5, completion_tokens: 2, total_tokens: 7 }, object: 'chat.completion.chunk', choices: [] });
+  const { out, codec } = run([chunk('x', 'stop') + usageFirst + 'data: [DONE]\n\n'], false);
+  assert.equal(codec.usage?.input, 5);
+  assert.equal(out, chunk('x', 'stop').replace(',"usage":null', '') + 'data: [DONE]\n\n');
+});

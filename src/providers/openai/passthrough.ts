@@ -22,6 +22,8 @@ const ID = /"id"\s*:\s*"([^"]+)"/;
  */
 const KEYS = /"(?:usage|content|reasoning_content|arguments|finish_reason|error)"\s*:\s*|data: \[DONE\]/g;
 const EMPTY = Buffer.alloc(0);
+/** A chunk whose choices are empty, as the usage-only chunk's are. */
+const NO_CHOICES = /"choices"\s*:\s*\[\s*\]/;
 
 /** The length of a JSON string's body from `from` (just past its opening quote), escapes as written. */
 export function stringBody(text: string, from: number): number {
@@ -115,7 +117,7 @@ class OpenAIPassthroughStream implements StreamCodec {
           if (text.charCodeAt(value) === 0x22) this.outputChars += stringBody(text, value + 1);
       }
     }
-    if (usageObjects) out = this.takeUsage(out, usageObjects);
+    if (usageObjects) out = this.takeUsage(out, text, usageObjects);
     if (usageNulls && this.dropUsage) out = out === run ? removeAt(out, usageNulls, USAGE_NULL.length) : without(out, USAGE_NULL);
     if (error) this.readError(out);
     // The [DONE] frame waits until the ledger has the record.
@@ -150,33 +152,25 @@ class OpenAIPassthroughStream implements StreamCodec {
   }
 
   /**
-   * Reads usage from the frames that carry it (only those are parsed: a burst of frames can arrive in
-   * one run); drops a usage-only chunk the client did not ask for.
+   * Reads usage from the latest frame that carries it (its usage object only is parsed: a burst of
+   * frames can arrive in one run); drops the usage-only chunks the client did not ask for.
    */
-  private takeUsage(run: Buffer, objects: number[]): Buffer {
+  private takeUsage(run: Buffer, text: string, objects: number[]): Buffer {
     let out = run;
-    let latest = true;
     let before = run.length;
-    // From the last: what is dropped does not move the frames before it, and the latest usage counts.
+    // From the last: what is dropped does not move the frames before it (their offsets in text hold),
+    // and the latest usage counts.
     for (let i = objects.length - 1; i >= 0; i--) {
       const at = objects[i]!;
       if (at >= before) continue; // in the frame just read
+      if (i === objects.length - 1) {
+        const usage = objectAt(text, at);
+        if (usage) this.usage = fromOpenAI(usage);
+      }
+      if (!this.dropUsage) break;
       const { start, end } = frameAround(out, at);
       before = start;
-      const data = frameData(out.subarray(start, end));
-      if (data === null) continue;
-      try {
-        const chunk = JSON.parse(data) as { usage?: Record<string, unknown>; choices?: unknown[] };
-        if (chunk.usage && latest) {
-          this.usage = fromOpenAI(chunk.usage);
-          latest = false;
-        }
-        if (this.dropUsage && Array.isArray(chunk.choices) && chunk.choices.length === 0) {
-          out = Buffer.concat([out.subarray(0, start), out.subarray(end)]);
-        }
-      } catch {
-        // not JSON: relay it untouched
-      }
+      if (NO_CHOICES.test(out.toString('latin1', start, end))) out = Buffer.concat([out.subarray(0, start), out.subarray(end)]);
     }
     return out;
   }
@@ -208,18 +202,23 @@ export function usageSlice(body: Buffer): Record<string, unknown> | null {
     else if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) return null;
   }
   if (colons !== 1) return null;
+  return objectAt(body.toString('latin1', open), 0);
+}
+
+/** The JSON object whose `{` is at `open` in text (its braces matched, those in strings aside), or null. */
+function objectAt(text: string, open: number): Record<string, unknown> | null {
   let depth = 0;
-  for (let i = open; i < body.length; i++) {
-    const c = body[i];
+  for (let i = open; i < text.length; i++) {
+    const c = text.charCodeAt(i);
     if (c === 0x22) {
       // a key or a string value: its braces do not count
-      for (i++; i < body.length && body[i] !== 0x22; i++) if (body[i] === 0x5c) i++;
+      for (i++; i < text.length && text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c) i++;
       continue;
     }
     if (c === 0x7b) depth++;
     else if (c === 0x7d && --depth === 0) {
       try {
-        return JSON.parse(body.toString('latin1', open, i + 1));
+        return JSON.parse(text.slice(open, i + 1));
       } catch {
         return null;
       }
