@@ -286,6 +286,18 @@ async function fixedRateScenario(): Promise<void> {
   table(`Fixed rate (${rate} req/s, 50 ms upstream, ${seconds} s): latency minus 50 ms`, ['target', 'p50 ms', 'p99 ms', 'p99.9 ms', 'errors'], rows.map((r) => [r.target, r.p50Ms, r.p99Ms, r.p999Ms, r.errors]));
 }
 
+/**
+ * Waits (up to 10 s) until a process uses under 2 % of a core: what a round leaves to do (Portkey
+ * went on working after its failed streams) must not land on the next target's round.
+ */
+async function quiet(pid: number): Promise<void> {
+  for (let i = 0; i < 20; i++) {
+    const cpu0 = cpuMs(pid);
+    await sleep(500);
+    if (cpuMs(pid) - cpu0 <= 10) return;
+  }
+}
+
 async function streaming(): Promise<void> {
   const count = quick ? 20 : 1000;
   const gapMs = quick ? 20 : 100;
@@ -316,7 +328,10 @@ async function streaming(): Promise<void> {
       a.runs.push(await streams(t, SHAPES.stream, count, 1, () => {
         if (pid) a.plateau = Math.max(rssMb(pid), Number.isNaN(a.plateau) ? 0 : a.plateau);
       }, quick ? 50 : 1000));
-      if (pid) a.cpuMs += cpuMs(pid) - cpu0;
+      if (pid) {
+        a.cpuMs += cpuMs(pid) - cpu0;
+        await quiet(pid);
+      }
     }
   }
   await sleep(quick ? 100 : 2000);
