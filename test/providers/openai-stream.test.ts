@@ -96,3 +96,12 @@ test('a usage-only chunk is dropped whatever the order of its members', () => {
   assert.equal(codec.usage?.input, 5);
   assert.equal(out, chunk('x', 'stop').replace(',"usage":null', '') + 'data: [DONE]\n\n');
 });
+
+test('a usage object that cannot be read leaves the one before it counted', () => {
+  const good = frame({ id: 'chatcmpl-1', choices: [], usage: { prompt_tokens: 4, completion_tokens: 1, total_tokens: 5 } });
+  const bad = 'data: {"id":"chatcmpl-1","choices":[],"usage":{"prompt_tokens":9,}}\n\n';
+  for (const wants of [false, true]) {
+    const { codec } = run([chunk('x', 'stop') + good + bad + 'data: [DONE]\n\n'], wants);
+    assert.equal(codec.usage?.input, 4);
+  }
+});

@@ -158,16 +158,23 @@ class OpenAIPassthroughStream implements StreamCodec {
   private takeUsage(run: Buffer, text: string, objects: number[]): Buffer {
     let out = run;
     let before = run.length;
+    let latest = true;
     // From the last: what is dropped does not move the frames before it (their offsets in text hold),
-    // and the latest usage counts.
+    // and the latest usage that can be read counts.
     for (let i = objects.length - 1; i >= 0; i--) {
       const at = objects[i]!;
       if (at >= before) continue; // in the frame just read
-      if (i === objects.length - 1) {
+      if (latest) {
         const usage = objectAt(text, at);
-        if (usage) this.usage = fromOpenAI(usage);
+        if (usage) {
+          this.usage = fromOpenAI(usage);
+          latest = false;
+        }
       }
-      if (!this.dropUsage) break;
+      if (!this.dropUsage) {
+        if (latest) continue; // not readable: an earlier one may be
+        break;
+      }
       const { start, end } = frameAround(out, at);
       before = start;
       if (NO_CHOICES.test(out.toString('latin1', start, end))) out = Buffer.concat([out.subarray(0, start), out.subarray(end)]);
