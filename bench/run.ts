@@ -302,7 +302,7 @@ async function streaming(): Promise<void> {
   const count = quick ? 20 : 1000;
   const gapMs = quick ? 20 : 100;
   const rounds = quick ? 1 : 3;
-  // Fresh processes, one a target (the features-on gateway gets a second one), so that the resident
+  // Fresh processes, one per target (the features-on gateway gets a second one), so that the resident
   // memory of each is that of its own streams, not what earlier scenarios or targets left behind.
   await restart(bareT);
   await restart(gwOff);
