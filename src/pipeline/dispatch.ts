@@ -1,12 +1,11 @@
 // Sends the request to a deployment of the model group and returns the first good answer's head.
 // Connection errors, timeouts, 429 and 5xx are retried (`num_retries`, backoff honouring
 // retry-after), on another deployment of the group when there is one; then `fallbacks` are followed.
-import type { Dispatcher } from 'undici';
 import type { Deployment } from '../config/load.ts';
 import { GatewayError } from '../http/errors.ts';
 import type { Adapter, CallPlan, Dialect, Endpoint, UpstreamRequest } from '../providers/adapter.ts';
 import { ADAPTERS } from '../providers/adapters.ts';
-import { dispatcherFor } from '../providers/http-client.ts';
+import { dispatcherFor, send, type UpstreamResponse } from '../providers/http-client.ts';
 import { upstreamModelFor } from '../router/router.ts';
 import { Abort, pause } from './abort.ts';
 import type { Headers, PipelineContext } from './context.ts';
@@ -16,7 +15,7 @@ export interface Attempt {
   /** Translates (or passes on) between the client's dialect and this deployment's wire format. */
   adapter: Adapter;
   upstream: UpstreamRequest;
-  response: Dispatcher.ResponseData;
+  response: UpstreamResponse;
   /** Ends the attempt's deadline timer (the relay calls it when the answer is complete). */
   done: () => void;
   /** What to report when reading the answer fails: its deadline, a cut connection, or the client's own abort as is. */
@@ -43,7 +42,7 @@ function retryable(status: number): boolean {
   return status === 408 || status === 409 || status === 429 || status >= 500;
 }
 
-function retryAfterMs(headers: Dispatcher.ResponseData['headers']): number | null {
+function retryAfterMs(headers: UpstreamResponse['headers']): number | null {
   const v = headers['retry-after'];
   if (typeof v !== 'string') return null;
   const s = Number(v);
@@ -53,7 +52,7 @@ function retryAfterMs(headers: Dispatcher.ResponseData['headers']): number | nul
 }
 
 /** The provider's error, with its status and message kept. */
-async function upstreamError(d: Deployment, res: Dispatcher.ResponseData): Promise<GatewayError> {
+async function upstreamError(d: Deployment, res: UpstreamResponse): Promise<GatewayError> {
   const text = await res.body.text().catch(() => '');
   let message = text.slice(0, 2000) || `status ${res.statusCode}`;
   let type: string | undefined;
@@ -130,16 +129,11 @@ async function attemptOnce(d: Deployment, plan: DispatchPlan, capture: string | 
   };
   try {
     const { origin, path } = originAndPath(upstream.url);
-    const response = await dispatcherFor(origin).request({
-      origin,
-      path,
-      method: 'POST',
-      headers: upstream.headers,
-      body: upstream.body,
-      signal: abort,
-      headersTimeout: limit,
-      bodyTimeout: plan.stream ? d.streamTimeoutMs : limit,
-    });
+    const response = await send(
+      dispatcherFor(origin),
+      { origin, path, method: 'POST', headers: upstream.headers, body: upstream.body, headersTimeout: limit, bodyTimeout: plan.stream ? d.streamTimeoutMs : limit },
+      abort,
+    );
     if (plan.stream) clearTimeout(timer);
     return { deployment: d, adapter, upstream, response, done, failed };
   } catch (err) {

@@ -1,6 +1,7 @@
 // One capped undici Agent per upstream origin. HTTPS_PROXY / HTTP_PROXY / NO_PROXY are honoured
 // (EnvHttpProxyAgent); NODE_EXTRA_CA_CERTS is read by Node itself at start.
 // Timeouts are set per request from the deployment's config, so the agents' own 300 s defaults are off.
+import type { IncomingHttpHeaders } from 'node:http';
 import { Agent, EnvHttpProxyAgent, type Dispatcher } from 'undici';
 
 const agents = new Map<string, Dispatcher>();
@@ -32,4 +33,155 @@ export async function closeAgents(): Promise<void> {
   const all = [...agents.values()];
   agents.clear();
   await Promise.allSettled(all.map((a) => a.close()));
+}
+
+/** The parts of a call's abort that `send` listens to (the pipeline's Abort). */
+export interface AbortSource {
+  readonly aborted: boolean;
+  readonly reason: unknown;
+  once(event: 'abort', listener: () => void): unknown;
+  off(event: 'abort', listener: () => void): unknown;
+}
+
+/** Who reads an answer's body as it arrives. */
+export interface BodyReader {
+  data(chunk: Buffer): void;
+  end(): void;
+  error(err: unknown): void;
+}
+
+/** Bytes an answer may hold before anyone reads it: beyond them the socket is left unread. */
+const UNREAD_LIMIT = 64 * 1024;
+
+/**
+ * An answer's body as undici's parser hands it over, without a stream: read once, whole (`bytes`,
+ * `text`) or chunk by chunk (`read`, with `pause`/`resume` for backpressure); `destroy` aborts the call.
+ */
+export class UpstreamBody {
+  private controller: Dispatcher.DispatchController | null = null;
+  private reader: BodyReader | null = null;
+  private unread: Buffer[] = [];
+  private unreadBytes = 0;
+  private pausedUnread = false;
+  private ended = false;
+  private failure: { err: unknown } | null = null;
+  destroyed = false;
+
+  /** @internal the parser's side */
+  started(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+  }
+
+  /** @internal */
+  push(chunk: Buffer): void {
+    if (this.reader) return this.reader.data(chunk);
+    this.unread.push(chunk);
+    this.unreadBytes += chunk.length;
+    if (this.unreadBytes > UNREAD_LIMIT && !this.pausedUnread) {
+      this.pausedUnread = true;
+      this.controller?.pause();
+    }
+  }
+
+  /** @internal */
+  finish(err?: unknown): void {
+    if (this.ended || this.failure) return;
+    if (err === undefined) this.ended = true;
+    else this.failure = { err };
+    if (!this.reader) return;
+    if (err === undefined) this.reader.end();
+    else this.reader.error(err);
+  }
+
+  /** Hands the body to `reader`: what arrived before first, then each chunk as it comes, then its end or error. */
+  read(reader: BodyReader): void {
+    if (this.reader) throw new Error('An answer body is read once.');
+    this.reader = reader;
+    const unread = this.unread;
+    this.unread = [];
+    this.unreadBytes = 0;
+    for (const chunk of unread) reader.data(chunk);
+    if (this.ended) reader.end();
+    else if (this.failure) reader.error(this.failure.err);
+    else if (this.pausedUnread) {
+      this.pausedUnread = false;
+      this.controller?.resume();
+    }
+  }
+
+  bytes(): Promise<Buffer> {
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      this.read({
+        data: (chunk) => chunks.push(chunk),
+        end: () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)),
+        error: reject,
+      });
+    });
+  }
+
+  async text(): Promise<string> {
+    return (await this.bytes()).toString('utf8');
+  }
+
+  pause(): void {
+    this.controller?.pause();
+  }
+
+  resume(): void {
+    this.controller?.resume();
+  }
+
+  destroy(err: Error = new Error('The answer was not read to its end.')): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    this.controller?.abort(err);
+  }
+}
+
+export interface UpstreamResponse {
+  statusCode: number;
+  headers: IncomingHttpHeaders;
+  body: UpstreamBody;
+}
+
+/**
+ * Sends a request through undici's dispatcher with a handler of our own: the answer's chunks go
+ * straight from the parser to the reader, without the Readable stream, the AsyncResource and the
+ * signal plumbing of undici's `request()` (5-10 µs a call). Resolves with the answer's head; rejects
+ * with undici's error, or the abort's reason, when no head came.
+ */
+export function send(dispatcher: Dispatcher, options: Dispatcher.DispatchOptions, abort: AbortSource): Promise<UpstreamResponse> {
+  return new Promise((resolve, reject) => {
+    const body = new UpstreamBody();
+    let controller: Dispatcher.DispatchController | null = null;
+    let head = false;
+    // (the pipeline's abort reasons are errors: its deadline's, or the client's going away)
+    const onAbort = () => controller?.abort(abort.reason as Error);
+    const settled = () => abort.off('abort', onAbort);
+    abort.once('abort', onAbort);
+    dispatcher.dispatch(options, {
+      onRequestStart(c) {
+        controller = c;
+        body.started(c);
+        if (abort.aborted) c.abort(abort.reason as Error);
+      },
+      onResponseStart(_c, statusCode, headers) {
+        head = true;
+        resolve({ statusCode, headers, body });
+      },
+      onResponseData(_c, chunk) {
+        body.push(chunk);
+      },
+      onResponseEnd() {
+        settled();
+        body.finish();
+      },
+      onResponseError(_c, err) {
+        settled();
+        if (head) body.finish(err);
+        else reject(err);
+      },
+    });
+  });
 }
