@@ -154,15 +154,14 @@ export interface UpstreamResponse {
 export function send(dispatcher: Dispatcher, options: Dispatcher.DispatchOptions, abort: AbortSource): Promise<UpstreamResponse> {
   return new Promise((resolve, reject) => {
     const body = new UpstreamBody();
-    let controller: Dispatcher.DispatchController | null = null;
     let head = false;
-    // (the pipeline's abort reasons are errors: its deadline's, or the client's going away)
-    const onAbort = () => controller?.abort(abort.reason as Error);
-    const settled = () => abort.off('abort', onAbort);
+    // (the pipeline's abort reasons are errors: its deadline's, or the client's going away; a call not
+    // started yet is aborted when it starts)
+    const onAbort = () => body.destroy(abort.reason as Error);
+    const unlisten = () => abort.off('abort', onAbort);
     abort.once('abort', onAbort);
     dispatcher.dispatch(options, {
       onRequestStart(c) {
-        controller = c;
         body.started(c);
         if (abort.aborted) c.abort(abort.reason as Error);
       },
@@ -174,11 +173,11 @@ export function send(dispatcher: Dispatcher, options: Dispatcher.DispatchOptions
         body.push(chunk);
       },
       onResponseEnd() {
-        settled();
+        unlisten();
         body.finish();
       },
       onResponseError(_c, err) {
-        settled();
+        unlisten();
         if (head) body.finish(err);
         else reject(err);
       },
