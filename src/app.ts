@@ -4,12 +4,19 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { registerHealthRoutes } from './admin/health.ts';
 import { registerKeyRoutes } from './admin/keys.ts';
+import { makeAdmin } from './admin/context.ts';
+import { registerUserRoutes } from './admin/users.ts';
+import { registerTeamRoutes } from './admin/teams.ts';
+import { registerOrganizationRoutes } from './admin/organizations.ts';
+import { registerCustomerRoutes } from './admin/customers.ts';
+import { registerBudgetRoutes } from './admin/budgets.ts';
+import { registerAuditRoutes } from './admin/audit.ts';
 import { registerModelRoutes } from './admin/models.ts';
 import { registerSpendRoutes } from './admin/spend.ts';
 import { registerUiRoutes } from './admin/ui.ts';
 import { UiSessions } from './auth/session.ts';
 import { SessionRepo } from './store/sessions.ts';
-import { KeyCache } from './auth/key-cache.ts';
+import { KeyCache, RecordCache } from './auth/key-cache.ts';
 import { makeMasterKeyCheck } from './auth/keys.ts';
 import type { GatewayConfig } from './config/load.ts';
 import { createServer, type DirectRoute } from './http/server.ts';
@@ -20,6 +27,14 @@ import { closeAgents } from './providers/http-client.ts';
 import { Router } from './router/router.ts';
 import type { Db } from './store/db.ts';
 import { KeyRepo } from './store/keys.ts';
+import { UserRepo } from './store/users.ts';
+import { TeamRepo } from './store/teams.ts';
+import { OrgRepo } from './store/organizations.ts';
+import { CustomerRepo } from './store/customers.ts';
+import { BudgetRepo } from './store/budgets.ts';
+import { AuditRepo } from './store/audit.ts';
+import { CustomerPolicy } from './policy/customers.ts';
+import { accessGroupsOf } from './policy/access-groups.ts';
 import { Journal } from './metering/journal.ts';
 import { Ledger } from './metering/ledger.ts';
 import { PriceBook } from './metering/prices.ts';
@@ -81,19 +96,55 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     await db.migrate();
   }
   const repo = new KeyRepo(db);
-  const keyCache = new KeyCache(repo, { serveStale: config.allowRequestsOnDbUnavailable });
-  // Keys changed on another instance are read again at once.
-  await db.onKeyChanged((token) => keyCache.delete(token));
+  const stores = {
+    keys: repo,
+    users: new UserRepo(db),
+    teams: new TeamRepo(db),
+    orgs: new OrgRepo(db),
+    customers: new CustomerRepo(db),
+    budgets: new BudgetRepo(db),
+    auditLog: new AuditRepo(db),
+  };
+  const cacheOpts = { serveStale: config.allowRequestsOnDbUnavailable };
+  const keyCache = new KeyCache(repo, cacheOpts);
+  const users = new RecordCache('user', (id) => stores.users.get(id), cacheOpts);
+  const teams = new RecordCache('team', (id) => stores.teams.get(id), cacheOpts);
+  const orgs = new RecordCache('organization', (id) => stores.orgs.get(id), cacheOpts);
+  const customers = new CustomerPolicy(
+    () => stores.customers.withPolicy(),
+    (id) => stores.customers.get(id),
+  );
+  await customers.reloadAll().catch((err: Error) => log.warn(`customers could not be read (${err.message}); blocked customers are refused once the database answers`));
+  const caches: Record<string, RecordCache<{ spend_nanos: number }>> = { user: users, team: teams, org: orgs };
+  // Records changed on another instance are read again at once.
+  await db.onChanged((ref) => {
+    if (ref === '*') {
+      for (const c of [keyCache, users, teams, orgs]) c.delete('*');
+      customers.reloadAll().catch(() => {});
+      return;
+    }
+    const colon = ref.indexOf(':');
+    const kind = colon > 0 ? ref.slice(0, colon) : '';
+    if (kind === 'customer') customers.reload(ref.slice(colon + 1)).catch(() => {});
+    else if (caches[kind]) caches[kind].delete(ref.slice(colon + 1));
+    else keyCache.delete(ref);
+  });
   const limiter = new MemoryLimiter();
   const ledger = new Ledger({
     db,
     journal: new Journal(opts.journalDir),
     log,
     intervalMs: opts.flushIntervalMs,
+    createCustomers: config.trackCustomers,
     onApplied: (batch) => {
       for (const [token, nanos] of batch.keySpend) {
         limiter.spendWritten(token, nanos);
         keyCache.addSpend(token, nanos);
+      }
+      for (const [scope, nanos] of batch.entityCost) limiter.spendWritten(scope, nanos);
+      for (const [scope, nanos] of batch.entitySpend) {
+        const colon = scope.indexOf(':');
+        caches[scope.slice(0, colon)]?.addSpend(scope.slice(colon + 1), nanos);
       }
     },
   });
@@ -122,6 +173,11 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     config,
     router: new Router(config.deployments),
     keyCache,
+    users,
+    teams,
+    orgs,
+    customers,
+    accessGroups: accessGroupsOf(config.deployments),
     isMaster: makeMasterKeyCheck(opts.masterKey),
     prices,
     limiter,
@@ -135,16 +191,15 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   await resetDueBudgets(repo, keyCache, limiter).catch((err) => log.warn({ err }, 'budget resets will be retried'));
   const stopResets = scheduleBudgetResets(repo, keyCache, limiter, log, opts.budgetResetEveryMs);
   const stopPruning = config.spendLogsRetention ? schedulePruning(db, config.spendLogsRetention, log) : () => {};
-  const chat: Route = { dialect: 'openai', endpoint: 'chat/completions' };
-  const embeddings: Route = { dialect: 'openai', endpoint: 'embeddings' };
-  const messages: Route = { dialect: 'anthropic', endpoint: 'messages' };
+  const chat = (path: string): Route => ({ dialect: 'openai', endpoint: 'chat/completions', path });
+  const embeddings = (path: string): Route => ({ dialect: 'openai', endpoint: 'embeddings', path });
   const llmRoutes: [string, Route | 'count_tokens'][] = [
-    ['/chat/completions', chat],
-    ['/v1/chat/completions', chat],
-    ['/embeddings', embeddings],
-    ['/v1/embeddings', embeddings],
+    ['/chat/completions', chat('/chat/completions')],
+    ['/v1/chat/completions', chat('/v1/chat/completions')],
+    ['/embeddings', embeddings('/embeddings')],
+    ['/v1/embeddings', embeddings('/v1/embeddings')],
     // Anthropic's Messages API (Claude Code adds ?beta=true, which the router ignores).
-    ['/v1/messages', messages],
+    ['/v1/messages', { dialect: 'anthropic', endpoint: 'messages', path: '/v1/messages' }],
     ['/v1/messages/count_tokens', 'count_tokens'],
   ];
   const direct = new Map<string, DirectRoute>();
@@ -171,11 +226,18 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       route.handle(req.raw, reply.raw, req.body as Buffer | undefined);
     });
   }
-  registerKeyRoutes(server, ctx, repo, db);
+  const admin = makeAdmin(ctx, db, stores);
+  registerKeyRoutes(server, admin);
+  registerUserRoutes(server, admin);
+  registerTeamRoutes(server, admin);
+  registerOrganizationRoutes(server, admin);
+  registerCustomerRoutes(server, admin);
+  registerBudgetRoutes(server, admin);
+  registerAuditRoutes(server, admin);
   registerModelRoutes(server, ctx);
-  registerSpendRoutes(server, ctx, db);
-  registerHealthRoutes(server, ctx, db);
-  registerUiRoutes(server, ctx, sessions, repo, db);
+  registerSpendRoutes(server, admin);
+  registerHealthRoutes(server, admin);
+  registerUiRoutes(server, admin, sessions);
   const sweepSessions = setInterval(() => {
     sessionRepo.deleteExpired(new Date().toISOString()).catch(() => {});
   }, 3600_000);

@@ -8,7 +8,7 @@ import { ANTHROPIC_VERSION, anthropicUrl } from '../providers/anthropic/request.
 import { dispatcherFor } from '../providers/http-client.ts';
 import type { Db } from '../store/db.ts';
 import { VERSION } from '../version.ts';
-import { requireMaster } from './auth.ts';
+import type { Admin } from './context.ts';
 
 export async function checkDeployment(d: Deployment): Promise<{ ok: boolean; error?: string }> {
   try {
@@ -30,7 +30,8 @@ export async function checkDeployment(d: Deployment): Promise<{ ok: boolean; err
   }
 }
 
-export function registerHealthRoutes(app: FastifyInstance, ctx: PipelineContext, db: Db): void {
+export function registerHealthRoutes(app: FastifyInstance, admin: Admin): void {
+  const { ctx, db } = admin;
   app.get('/health/liveliness', async () => "I'm alive!");
   app.get('/health/liveness', async () => "I'm alive!");
   app.get('/health/readiness', async (_req, reply) => {
@@ -42,7 +43,7 @@ export function registerHealthRoutes(app: FastifyInstance, ctx: PipelineContext,
     }
   });
   app.get('/health', async (req) => {
-    await requireMaster(ctx, req.headers, '/health');
+    await admin.actor(req.headers, '/health');
     const checks = await Promise.all(ctx.config.deployments.map(async (d) => ({ d, r: await checkDeployment(d) })));
     const entry = ({ d, r }: (typeof checks)[number]) => ({
       model: `${d.provider}/${d.upstreamModel}`,

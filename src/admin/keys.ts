@@ -1,18 +1,24 @@
 // /key/* : LiteLLM's key management contract. Keys are stored as SHA-256 hashes; the raw key is
 // shown once, by /key/generate and /key/regenerate. Endpoints that take a key accept it raw or hashed.
+// Who may manage which key is the permission table's (access.ts); what a caller may put on a key
+// (models, owners, limits on their own keys) is checked here.
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { generateKey, hashKey, keyName, looksLikeHash, looksLikeKey } from '../auth/keys.ts';
+import { KEY_TYPE_ROUTES } from '../auth/routes.ts';
 import { GatewayError } from '../http/errors.ts';
 import { nanosToUsd, usdToNanos } from '../metering/money.ts';
-import { authenticate } from '../pipeline/authenticate.ts';
-import type { Headers, PipelineContext } from '../pipeline/context.ts';
+import type { Headers } from '../pipeline/context.ts';
+import { listAllows } from '../policy/model-access.ts';
 import { UniqueViolation } from '../store/db.ts';
-import type { KeyRecord, KeyRepo } from '../store/keys.ts';
-import type { Db } from '../store/db.ts';
-import { requireMaster } from './auth.ts';
+import type { KeyRecord } from '../store/keys.ts';
+import type { TeamRecord } from '../store/teams.ts';
+import { authorize, describeActor, grantFor, isAdmin, scopeOf, type Actor, type Target } from './access.ts';
 import { parseBody } from './body.ts';
+import { modelMaxBudget } from './budgets.ts';
+import type { Admin } from './context.ts';
 import { addDuration, isDuration } from './durations.ts';
+import { extraChanges, periodChanges } from './changes.ts';
 
 const duration = () =>
   z.string().refine(isDuration, 'must be a duration such as 30s, 30m, 1h, 1d, 7d or 1mo').nullish();
@@ -28,8 +34,10 @@ const KeyFields = {
   budget_duration: duration(),
   duration: duration(),
   key_alias: z.string().min(1, 'must not be empty').max(256).nullish(),
-  user_id: z.string().nullish(),
-  team_id: z.string().nullish(),
+  user_id: z.string().min(1, 'must not be empty').nullish(),
+  team_id: z.string().min(1, 'must not be empty').nullish(),
+  organization_id: z.string().min(1, 'must not be empty').nullish(),
+  budget_id: z.string().min(1, 'must not be empty').nullish(),
   tpm_limit: limit(),
   rpm_limit: limit(),
   max_parallel_requests: limit(),
@@ -38,6 +46,9 @@ const KeyFields = {
   tags: z.array(z.string()).nullish(),
   model_rpm_limit: z.record(z.string(), z.number().int().min(0)).nullish(),
   model_tpm_limit: z.record(z.string(), z.number().int().min(0)).nullish(),
+  key_type: z.enum(['llm_api', 'management', 'read_only', 'default']).nullish(),
+  allowed_routes: z.array(z.string().min(1, 'must not be empty')).nullish(),
+  model_max_budget: modelMaxBudget(),
 };
 const KNOWN = new Set([...Object.keys(KeyFields), 'key', 'new_key', 'keys', 'key_aliases']);
 
@@ -59,6 +70,7 @@ const ListQuery = z.object({
   size: z.coerce.number().int().min(1).max(100).default(10),
   user_id: z.string().optional(),
   team_id: z.string().optional(),
+  organization_id: z.string().optional(),
   key_alias: z.string().optional(),
   key_hash: z.string().optional(),
   return_full_object: z.enum(['true', 'false']).optional(),
@@ -68,7 +80,7 @@ const ListQuery = z.object({
 type Fields = z.infer<z.ZodObject<typeof KeyFields>>;
 
 /** The hash a key is stored under, from the raw key or the hash itself. */
-function tokenOf(value: string): string {
+export function tokenOf(value: string): string {
   return looksLikeHash(value) ? value : hashKey(value);
 }
 
@@ -89,6 +101,8 @@ function changesFrom(body: Fields & Record<string, unknown>, now: Date, current:
   set('key_alias', body.key_alias);
   set('user_id', body.user_id);
   set('team_id', body.team_id);
+  set('organization_id', body.organization_id);
+  set('budget_id', body.budget_id);
   set('max_budget_nanos', nanosOrNull(body.max_budget));
   set('soft_budget_nanos', nanosOrNull(body.soft_budget));
   set('tpm_limit', body.tpm_limit);
@@ -96,22 +110,15 @@ function changesFrom(body: Fields & Record<string, unknown>, now: Date, current:
   set('max_parallel_requests', body.max_parallel_requests);
   set('model_rpm_limit', body.model_rpm_limit);
   set('model_tpm_limit', body.model_tpm_limit);
+  set('key_type', body.key_type);
+  // A key_type stands for its routes, as in LiteLLM, unless the routes are given too.
+  if (body.allowed_routes !== undefined) c.allowed_routes = body.allowed_routes?.length ? body.allowed_routes : null;
+  else if (body.key_type !== undefined) c.allowed_routes = KEY_TYPE_ROUTES[body.key_type ?? 'default'] ?? null;
   if (body.blocked !== undefined) c.blocked = body.blocked === true;
-  if (body.budget_duration !== undefined) {
-    c.budget_duration = body.budget_duration;
-    c.budget_reset_at = body.budget_duration ? addDuration(now, body.budget_duration).toISOString() : null;
-    c.budget_period_start = body.budget_duration ? now.toISOString() : null;
-  }
+  if (body.budget_duration !== undefined) Object.assign(c, periodChanges(body.budget_duration, now));
   if (body.duration !== undefined) c.expires = body.duration ? addDuration(now, body.duration).toISOString() : null;
-  const extra: Record<string, unknown> = { ...(current?.extra ?? {}) };
-  let extraChanged = false;
-  for (const [k, v] of Object.entries(body)) {
-    if (!KNOWN.has(k) && v !== undefined) {
-      extra[k] = v;
-      extraChanged = true;
-    }
-  }
-  if (extraChanged) c.extra = extra;
+  const extra = extraChanges(body, KNOWN, current?.extra);
+  if (extra) c.extra = extra;
   return c;
 }
 
@@ -136,12 +143,17 @@ export function keyJson(k: KeyRecord, pendingNanos = 0): Record<string, unknown>
     tags: k.tags,
     user_id: k.user_id,
     team_id: k.team_id,
+    organization_id: k.organization_id,
+    budget_id: k.budget_id,
     max_parallel_requests: k.max_parallel_requests,
     tpm_limit: k.tpm_limit,
     rpm_limit: k.rpm_limit,
     model_rpm_limit: k.model_rpm_limit,
     model_tpm_limit: k.model_tpm_limit,
     blocked: k.blocked,
+    model_max_budget: {},
+    key_type: k.key_type ?? 'default',
+    allowed_routes: k.allowed_routes ?? [],
     created_by: k.created_by,
     updated_by: k.updated_by,
     created_at: k.created_at,
@@ -153,32 +165,124 @@ function generatedJson(k: KeyRecord, raw: string, duration: string | null | unde
   return { ...keyJson(k), key: raw, token_id: k.token, duration: duration ?? null };
 }
 
-async function findKey(repo: KeyRepo, value: string): Promise<KeyRecord> {
-  const k = await repo.get(tokenOf(value));
-  if (!k) throw new GatewayError('not_found', 'Key not found.', { param: 'key' });
-  return k;
+/** The entities a key belongs to, as the permission table checks them. */
+export function keyTarget(k: Pick<KeyRecord, 'token' | 'user_id' | 'team_id' | 'organization_id'>, team: TeamRecord | null | undefined): Target {
+  return { keyToken: k.token, userId: k.user_id, teamIds: [k.team_id], orgIds: [k.organization_id ?? team?.organization_id] };
 }
 
-async function checkAliasFree(repo: KeyRepo, alias: string | null | undefined, self: string | null): Promise<void> {
-  if (!alias) return;
-  const other = await repo.getByAlias(alias);
-  if (other && other.token !== self) throw new GatewayError('bad_request', `Key alias "${alias}" is already in use.`, { param: 'key_alias' });
-}
+/** Fields a caller may only lower (or set where there was none) on a key they hold only as its owner. */
+const OWN_LIMITS = ['max_budget_nanos', 'soft_budget_nanos', 'tpm_limit', 'rpm_limit', 'max_parallel_requests'] as const;
+const FIELD_NAMES: Record<string, string> = {
+  max_budget_nanos: 'max_budget',
+  soft_budget_nanos: 'soft_budget',
+  expires: 'duration',
+};
 
-export function registerKeyRoutes(app: FastifyInstance, ctx: PipelineContext, repo: KeyRepo, db: Db): void {
-  // This instance's cache at once, and every other instance on the database through a notification.
-  const changed = (token: string, k: KeyRecord | null) => {
-    ctx.keyCache.set(token, k);
-    db.notifyKeyChanged(token).catch((err) => ctx.log.warn({ err }, 'could not tell other instances of a key change'));
+export function registerKeyRoutes(app: FastifyInstance, admin: Admin): void {
+  const { ctx, keys: repo } = admin;
+  const cacheSet = (k: KeyRecord) => admin.changed({ kind: 'key', id: k.token, record: k });
+
+  const findKey = async (value: string): Promise<KeyRecord> => {
+    const k = await repo.get(tokenOf(value));
+    if (!k) throw new GatewayError('not_found', 'Key not found.', { param: 'key' });
+    return k;
   };
-  const cacheSet = (k: KeyRecord) => changed(k.token, k);
+  const teamOf = async (teamId: string | null | undefined, param = 'team_id'): Promise<TeamRecord | null> => {
+    if (!teamId) return null;
+    const team = await admin.teams.get(teamId);
+    if (!team) throw new GatewayError('bad_request', `${param}: no team "${teamId}"; create it with /team/new first.`, { param });
+    return team;
+  };
+  const checkAliasFree = async (alias: string | null | undefined, self: string | null): Promise<void> => {
+    if (!alias) return;
+    const other = await repo.getByAlias(alias);
+    if (other && other.token !== self) throw new GatewayError('bad_request', `Key alias "${alias}" is already in use.`, { param: 'key_alias' });
+  };
+  const refuse = (actor: Actor, route: string, what: string): never => {
+    throw new GatewayError('admin_only', `Not allowed: ${route} ${what}. You are ${describeActor(actor)}.`);
+  };
 
-  app.post('/key/generate', async (req) => {
-    await requireMaster(ctx, req.headers, '/key/generate');
-    const body = parseBody(GenerateBody, req.body);
+  /**
+   * What a key is to be (its record after the change) is checked against what the caller may hand
+   * out: owners it may act for, models within its team's (or user's) and organization's, a shared
+   * budget only from a proxy admin. On a key the caller holds only as its owner, limits may only
+   * be tightened and the key may not be unblocked.
+   */
+  const checkKeyContents = async (actor: Actor, route: string, next: KeyRecord, current: KeyRecord | null, team: TeamRecord | null) => {
+    if (next.organization_id && !(await admin.orgs.get(next.organization_id))) {
+      throw new GatewayError('bad_request', `organization_id: no organization "${next.organization_id}".`, { param: 'organization_id' });
+    }
+    if (team?.organization_id && next.organization_id && team.organization_id !== next.organization_id) {
+      throw new GatewayError('bad_request', `organization_id: team "${team.team_id}" belongs to organization "${team.organization_id}".`, { param: 'organization_id' });
+    }
+    if (next.budget_id && !(await admin.budgets.get(next.budget_id))) {
+      throw new GatewayError('bad_request', `budget_id: no budget "${next.budget_id}".`, { param: 'budget_id' });
+    }
+    if (isAdmin(actor)) {
+      if (next.user_id && !(await admin.users.get(next.user_id))) {
+        // A key for a user not created yet: LiteLLM creates the user, and so does this gateway.
+        const now = new Date().toISOString();
+        const user = {
+          user_id: next.user_id, user_email: null, user_alias: null, user_role: 'internal_user', models: [], metadata: {}, spend_nanos: 0,
+          max_budget_nanos: null, soft_budget_nanos: null, budget_duration: null, budget_reset_at: null, budget_period_start: null,
+          tpm_limit: null, rpm_limit: null, max_parallel_requests: null, model_max_budget: null, password_hash: null, extra: {},
+          created_by: actor.name, updated_by: actor.name, created_at: now, updated_at: now,
+        };
+        await admin.users.insert(user).catch((err) => {
+          if (!(err instanceof UniqueViolation)) throw err;
+        });
+      }
+      return;
+    }
+    const target = keyTarget(next, team);
+    const grant = grantFor(actor, route, target);
+    if (!grant) refuse(actor, route, `may not make a key for ${next.team_id ? `team ${next.team_id}` : `user ${next.user_id ?? '(none)'}`}`);
+    if (next.user_id && next.user_id !== actor.userId) {
+      // For someone else: a member of the key's team, by an admin of that team (or its organization).
+      if (!next.team_id || !(await admin.teams.member(next.team_id, next.user_id))) {
+        refuse(actor, route, `may not make a key for user ${next.user_id}, who is not a member of ${next.team_id ? `team ${next.team_id}` : 'its team'}`);
+      }
+    }
+    if (grant === 'own' && next.team_id && !actor.teams.has(next.team_id)) refuse(actor, route, `may not make a key for team ${next.team_id}: you are not a member`);
+    if (next.budget_id !== (current?.budget_id ?? null)) refuse(actor, route, 'may not attach a shared budget (budget_id): only a proxy admin can');
+    const owner = next.user_id ? (next.user_id === actor.userId ? actor.user : await admin.users.get(next.user_id)) : null;
+    const org = next.organization_id ?? team?.organization_id ?? null;
+    const orgModels = org ? ((await admin.orgs.get(org))?.models ?? []) : [];
+    for (const m of next.models) {
+      if (m === 'all-team-models' && team) continue;
+      const ok = (team ? listAllows(team.models, m, ctx.accessGroups) : listAllows((owner?.models ?? []).filter((x) => x !== 'no-default-models'), m, ctx.accessGroups)) && listAllows(orgModels, m, ctx.accessGroups);
+      if (!ok) throw new GatewayError('admin_only', `Not allowed: model "${m}" is not one the key's ${team ? 'team' : 'user'} may use.`, { param: 'models' });
+    }
+    if (grant !== 'own' || !current) return;
+    // The caller's own key: tighten only.
+    for (const f of OWN_LIMITS) {
+      const was = current[f];
+      const now = next[f];
+      if (was !== null && (now === null || now > was)) refuse(actor, route, `may not raise ${FIELD_NAMES[f] ?? f} of your own key`);
+    }
+    if (current.expires !== null && (next.expires === null || next.expires > current.expires)) refuse(actor, route, 'may not extend the expiry (duration) of your own key');
+    if (current.blocked && !next.blocked) refuse(actor, route, 'may not unblock your own key');
+    const wasRoutes = current.allowed_routes ?? [];
+    const nowRoutes = next.allowed_routes ?? [];
+    if (wasRoutes.length && (nowRoutes.length === 0 || nowRoutes.some((r) => !wasRoutes.includes(r)))) {
+      refuse(actor, route, 'may not widen the allowed_routes (or key_type) of your own key');
+    }
+    if (current.models.length && (next.models.length === 0 || next.models.some((m) => !current.models.includes(m)))) {
+      refuse(actor, route, 'may not add models to your own key');
+    }
+  };
+
+  const generate = async (headers: Headers, rawBody: unknown) => {
+    const route = '/key/generate';
+    const actor = await admin.actor(headers, route);
+    const body = parseBody(GenerateBody, rawBody);
     const raw = body.key ?? generateKey();
     const now = new Date();
-    await checkAliasFree(repo, body.key_alias, null);
+    await checkAliasFree(body.key_alias, null);
+    const team = await teamOf(body.team_id);
+    // A non-admin's key is their own unless they make it for their team (as its admin).
+    const forTeam = team !== null && (actor.teamAdmin.has(team.team_id) || (team.organization_id !== null && actor.orgAdmin.has(team.organization_id)));
+    const userId = body.user_id !== undefined || isAdmin(actor) || forTeam ? (body.user_id ?? null) : actor.userId;
     const record: KeyRecord = {
       token: hashKey(raw),
       key_name: keyName(raw),
@@ -189,6 +293,8 @@ export function registerKeyRoutes(app: FastifyInstance, ctx: PipelineContext, re
       tags: null,
       user_id: null,
       team_id: null,
+      organization_id: null,
+      budget_id: null,
       spend_nanos: 0,
       max_budget_nanos: null,
       soft_budget_nanos: null,
@@ -202,13 +308,18 @@ export function registerKeyRoutes(app: FastifyInstance, ctx: PipelineContext, re
       model_rpm_limit: null,
       model_tpm_limit: null,
       blocked: false,
+      key_type: null,
+      allowed_routes: null,
       extra: {},
-      created_by: 'master_key',
-      updated_by: 'master_key',
+      created_by: actor.name,
+      updated_by: actor.name,
       created_at: now.toISOString(),
       updated_at: now.toISOString(),
       ...changesFrom(body, now, null),
     };
+    record.user_id = userId;
+    record.organization_id ??= team?.organization_id ?? null;
+    await checkKeyContents(actor, route, record, null, team);
     try {
       await repo.insert(record);
     } catch (err) {
@@ -216,57 +327,75 @@ export function registerKeyRoutes(app: FastifyInstance, ctx: PipelineContext, re
       throw err;
     }
     cacheSet(record);
+    await admin.audit(actor, route, 'created', 'key', record.token, null, keyJson(record));
     return generatedJson(record, raw, body.duration);
-  });
+  };
+  app.post('/key/generate', async (req) => generate(req.headers, req.body));
 
   app.get('/key/info', async (req) => {
-    const principal = await authenticate(ctx, req.headers);
+    const route = '/key/info';
+    const actor = await admin.actor(req.headers, route);
     const asked = (req.query as { key?: string }).key;
-    if (principal.kind === 'key') {
-      if (asked !== undefined && tokenOf(asked) !== principal.token) {
-        throw new GatewayError('admin_only', 'A virtual key may only read its own /key/info.');
-      }
-      const k = await findKey(repo, principal.token);
-      return { key: asked ?? principal.token, info: keyJson(k, ctx.limiter.pending(k.token)) };
-    }
-    if (!asked) throw new GatewayError('bad_request', 'Give the key to look up: /key/info?key=sk-...', { param: 'key' });
-    const k = await findKey(repo, asked);
+    if (!asked && !actor.keyToken) throw new GatewayError('bad_request', 'Give the key to look up: /key/info?key=sk-...', { param: 'key' });
+    const k = await findKey(asked ?? actor.keyToken!);
+    authorize(actor, route, keyTarget(k, await admin.teams.get(k.team_id ?? '')), 'this key');
     // Spend is current at once: the database's figure plus what the ledger has not written yet.
-    return { key: asked, info: keyJson(k, ctx.limiter.pending(k.token)) };
+    return { key: asked ?? k.token, info: keyJson(k, ctx.limiter.pending(k.token)) };
   });
 
+  const update = async (actor: Actor, route: string, current: KeyRecord, changes: Partial<KeyRecord>, teamId: string | null) => {
+    const team = await teamOf(teamId);
+    const next: KeyRecord = { ...current, ...changes };
+    if (changes.team_id !== undefined && changes.organization_id === undefined) next.organization_id = team?.organization_id ?? null;
+    authorize(actor, route, keyTarget(current, await admin.teams.get(current.team_id ?? '')), 'this key');
+    await checkKeyContents(actor, route, next, current, team);
+    return next;
+  };
+
   app.post('/key/update', async (req) => {
-    await requireMaster(ctx, req.headers, '/key/update');
+    const route = '/key/update';
+    const actor = await admin.actor(req.headers, route);
     const body = parseBody(UpdateBody, req.body);
-    const current = await findKey(repo, body.key);
-    await checkAliasFree(repo, body.key_alias, current.token);
+    const current = await findKey(body.key);
+    await checkAliasFree(body.key_alias, current.token);
     const now = new Date();
-    const updated = await repo.update(current.token, { ...changesFrom(body, now, current), updated_at: now.toISOString(), updated_by: 'master_key' });
+    const changes = { ...changesFrom(body, now, current), updated_at: now.toISOString(), updated_by: actor.name };
+    const next = await update(actor, route, current, changes, body.team_id === undefined ? current.team_id : body.team_id);
+    const updated = await repo.update(current.token, { ...changes, organization_id: next.organization_id, user_id: next.user_id });
     cacheSet(updated!);
+    await admin.audit(actor, route, 'updated', 'key', current.token, keyJson(current), keyJson(updated!));
     return { key: body.key, ...keyJson(updated!) };
   });
 
   app.post('/key/delete', async (req) => {
-    await requireMaster(ctx, req.headers, '/key/delete');
+    const route = '/key/delete';
+    const actor = await admin.actor(req.headers, route);
     const body = parseBody(DeleteBody, req.body);
-    const tokens: string[] = [];
-    for (const k of body.keys ?? []) tokens.push((await findKey(repo, k)).token);
+    const found: KeyRecord[] = [];
+    for (const k of body.keys ?? []) found.push(await findKey(k));
     for (const alias of body.key_aliases ?? []) {
       const k = await repo.getByAlias(alias);
       if (!k) throw new GatewayError('not_found', `No key has the alias "${alias}".`, { param: 'key_aliases' });
-      tokens.push(k.token);
+      found.push(k);
     }
-    await repo.delete(tokens);
-    for (const t of tokens) changed(t, null);
+    // Every key is checked before any is deleted.
+    for (const k of found) authorize(actor, route, keyTarget(k, await admin.teams.get(k.team_id ?? '')), `key ${k.key_alias ?? k.key_name}`);
+    await repo.delete(found.map((k) => k.token));
+    for (const k of found) {
+      admin.changed({ kind: 'key', id: k.token, record: null });
+      await admin.audit(actor, route, 'deleted', 'key', k.token, keyJson(k), null);
+    }
     return { deleted_keys: [...(body.keys ?? []), ...(body.key_aliases ?? [])] };
   });
 
   app.get('/key/list', async (req) => {
-    await requireMaster(ctx, req.headers, '/key/list');
+    const route = '/key/list';
+    const actor = await admin.actor(req.headers, route);
     const q = parseBody(ListQuery, req.query);
-    const { keys, total } = await repo.list(q);
+    const scope = scopeOf(actor, route);
+    const { keys, total } = await repo.list({ ...q, scope: scope.all ? undefined : scope });
     return {
-      keys: q.return_full_object === 'true' ? keys.map(keyJson) : keys.map((k) => k.token),
+      keys: q.return_full_object === 'true' ? keys.map((k) => keyJson(k, ctx.limiter.pending(k.token))) : keys.map((k) => k.token),
       total_count: total,
       current_page: q.page,
       total_pages: Math.ceil(total / q.size),
@@ -274,29 +403,27 @@ export function registerKeyRoutes(app: FastifyInstance, ctx: PipelineContext, re
   });
 
   const regenerate = async (headers: Headers, rawBody: unknown, pathKey: string | undefined) => {
-    await requireMaster(ctx, headers, '/key/regenerate');
+    const route = '/key/regenerate';
+    const actor = await admin.actor(headers, route);
     const body = parseBody(RegenerateBody, rawBody);
     const which = pathKey ?? body.key;
     if (!which) throw new GatewayError('bad_request', 'key: is required', { param: 'key' });
-    const current = await findKey(repo, which);
-    await checkAliasFree(repo, body.key_alias, current.token);
+    const current = await findKey(which);
+    await checkAliasFree(body.key_alias, current.token);
     const raw = body.new_key ?? generateKey();
     const now = new Date();
+    const changes = { ...changesFrom(body, now, current), token: hashKey(raw), key_name: keyName(raw), updated_at: now.toISOString(), updated_by: actor.name };
+    const next = await update(actor, route, current, changes, body.team_id === undefined ? current.team_id : body.team_id);
     let updated: KeyRecord | undefined;
     try {
-      updated = await repo.update(current.token, {
-        ...changesFrom(body, now, current),
-        token: hashKey(raw),
-        key_name: keyName(raw),
-        updated_at: now.toISOString(),
-        updated_by: 'master_key',
-      });
+      updated = await repo.update(current.token, { ...changes, organization_id: next.organization_id });
     } catch (err) {
       if (err instanceof UniqueViolation) throw new GatewayError('bad_request', 'new_key already exists.', { param: 'new_key' });
       throw err;
     }
-    changed(current.token, null);
+    admin.changed({ kind: 'key', id: current.token, record: null });
     cacheSet(updated!);
+    await admin.audit(actor, route, 'regenerated', 'key', updated!.token, keyJson(current), keyJson(updated!));
     return generatedJson(updated!, raw, body.duration);
   };
   app.post('/key/regenerate', async (req) => regenerate(req.headers, req.body, undefined));
@@ -304,11 +431,13 @@ export function registerKeyRoutes(app: FastifyInstance, ctx: PipelineContext, re
 
   for (const [route, blocked] of [['/key/block', true], ['/key/unblock', false]] as const) {
     app.post(route, async (req) => {
-      await requireMaster(ctx, req.headers, route);
+      const actor = await admin.actor(req.headers, route);
       const body = parseBody(KeyOnlyBody, req.body);
-      const current = await findKey(repo, body.key);
-      const updated = await repo.update(current.token, { blocked, updated_at: new Date().toISOString(), updated_by: 'master_key' });
+      const current = await findKey(body.key);
+      authorize(actor, route, keyTarget(current, await admin.teams.get(current.team_id ?? '')), 'this key');
+      const updated = await repo.update(current.token, { blocked, updated_at: new Date().toISOString(), updated_by: actor.name });
       cacheSet(updated!);
+      await admin.audit(actor, route, blocked ? 'blocked' : 'unblocked', 'key', current.token, keyJson(current), keyJson(updated!));
       return keyJson(updated!);
     });
   }

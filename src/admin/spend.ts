@@ -1,31 +1,29 @@
-// /spend/logs and /global/spend, LiteLLM's shapes (money in USD at the edge).
+// /spend/logs and /global/spend, LiteLLM's shapes (money in USD at the edge). A caller who may not see
+// everything sees the records of their own keys, and of the teams and organizations they administer.
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { hashKey, looksLikeHash } from '../auth/keys.ts';
 import { nanosToUsd } from '../metering/money.ts';
-import type { PipelineContext } from '../pipeline/context.ts';
-import type { Db } from '../store/db.ts';
 import { globalSpendNanos, querySpendLogs, type SpendLogRow } from '../store/spend.ts';
-import { requireMaster } from './auth.ts';
-import { parseBody } from './body.ts';
+import { scopeOf } from './access.ts';
+import { isoDate, parseBody } from './body.ts';
+import type { Admin } from './context.ts';
 
 /** LiteLLM's names for the kinds of call in spend logs. */
 const CALL_TYPES: Record<string, string> = { chat: 'acompletion', embeddings: 'aembedding', anthropic_messages: 'anthropic_messages' };
-
-const date = z
-  .string()
-  .refine((v) => !Number.isNaN(Date.parse(v)), 'must be a date (YYYY-MM-DD or ISO time)')
-  .transform((v) => new Date(v).toISOString())
-  .optional();
 
 const SpendLogsQuery = z.object({
   request_id: z.string().optional(),
   api_key: z.string().optional(),
   user_id: z.string().optional(),
+  team_id: z.string().optional(),
+  organization_id: z.string().optional(),
+  end_user: z.string().optional(),
+  customer_id: z.string().optional(),
   model: z.string().optional(),
   status: z.enum(['success', 'error']).optional(),
-  start_date: date,
-  end_date: date,
+  start_date: isoDate(),
+  end_date: isoDate(),
   page: z.coerce.number().int().min(1).default(1),
   page_size: z.coerce.number().int().min(1).max(1000).default(50),
 });
@@ -39,6 +37,7 @@ export function spendLogJson(r: SpendLogRow): Record<string, unknown> {
     api_key: r.key_token ?? 'master_key',
     user: r.user_id,
     team_id: r.team_id,
+    organization_id: r.organization_id,
     end_user: r.end_user,
     model_group: r.model_group,
     model: r.model,
@@ -68,20 +67,28 @@ export function spendLogJson(r: SpendLogRow): Record<string, unknown> {
   };
 }
 
-export function registerSpendRoutes(app: FastifyInstance, ctx: PipelineContext, db: Db): void {
+export function registerSpendRoutes(app: FastifyInstance, admin: Admin): void {
+  const { ctx, db } = admin;
   app.get('/spend/logs', async (req) => {
-    await requireMaster(ctx, req.headers, '/spend/logs');
+    const route = '/spend/logs';
+    const actor = await admin.actor(req.headers, route);
     const q = parseBody(SpendLogsQuery, req.query);
+    const scope = scopeOf(actor, route);
     // Records still in the journal are written first, so a log asked for right after a call is there.
     await ctx.ledger.flush();
     // `master_key` is how the logs name the master key's calls (they have no key hash).
     const key = q.api_key === undefined ? undefined : q.api_key === 'master_key' ? null : looksLikeHash(q.api_key) ? q.api_key : hashKey(q.api_key);
-    const { rows, total } = await querySpendLogs(db, { ...q, key_token: key });
+    const { rows, total } = await querySpendLogs(db, {
+      ...q,
+      end_user: q.end_user ?? q.customer_id,
+      key_token: key,
+      scope: scope.all ? undefined : scope,
+    });
     return { data: rows.map(spendLogJson), total, page: q.page, page_size: q.page_size, total_pages: Math.ceil(total / q.page_size) };
   });
 
   app.get('/global/spend', async (req) => {
-    await requireMaster(ctx, req.headers, '/global/spend');
+    await admin.actor(req.headers, '/global/spend');
     await ctx.ledger.flush();
     return { spend: nanosToUsd(await globalSpendNanos(db)), max_budget: null };
   });

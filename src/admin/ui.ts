@@ -17,7 +17,7 @@ import type { PipelineContext } from '../pipeline/context.ts';
 import type { KeyRepo } from '../store/keys.ts';
 import type { Db } from '../store/db.ts';
 import { usageReport } from '../store/spend.ts';
-import { requireMaster } from './auth.ts';
+import type { Admin } from './context.ts';
 import { parseBody } from './body.ts';
 import { checkDeployment } from './health.ts';
 import { keyJson } from './keys.ts';
@@ -109,7 +109,8 @@ const perMillion = (pico: number) => pico / 1e6;
 
 const LOGIN_ATTEMPTS_PER_MINUTE = 10;
 
-export function registerUiRoutes(app: FastifyInstance, ctx: PipelineContext, sessions: UiSessions, repo: KeyRepo, db: Db): void {
+export function registerUiRoutes(app: FastifyInstance, admin: Admin, sessions: UiSessions): void {
+  const { ctx, db, keys: repo } = admin;
   const files = loadUiFiles();
 
   const serve = (req: FastifyRequest, reply: FastifyReply, path: string) => {
@@ -140,7 +141,7 @@ export function registerUiRoutes(app: FastifyInstance, ctx: PipelineContext, ses
       throw new GatewayError('rate_limited', `Too many sign-in attempts: try again in ${retry} s.`, { headers: { 'retry-after': String(retry) } });
     }
     // Another site must not sign a visitor in (to an account of its choosing, or with guesses).
-    if (crossSite(req.headers)) throw new GatewayError('admin_only', 'Cross-site request refused.');
+    if (crossSite(req.headers)) throw new GatewayError('cross_site', 'Cross-site request refused.');
     const body = parseBody(LoginBody, req.body);
     if (!sessions.credentialsMatch(body.username, body.password)) {
       throw new GatewayError('invalid_key', 'Invalid username or password.');
@@ -163,7 +164,7 @@ export function registerUiRoutes(app: FastifyInstance, ctx: PipelineContext, ses
   });
 
   app.get('/ui/api/keys', async (req) => {
-    await requireMaster(ctx, req.headers, '/ui/api/keys');
+    await admin.actor(req.headers, '/ui/api/keys');
     const q = parseBody(KeysQuery, req.query);
     const keys = await repo.page(
       { search: q.search, status: q.status, after: q.after ? parseCursor(q.after) : undefined, limit: q.limit + 1, now: new Date().toISOString() },
@@ -174,7 +175,7 @@ export function registerUiRoutes(app: FastifyInstance, ctx: PipelineContext, ses
   });
 
   app.get('/ui/api/models', async (req) => {
-    await requireMaster(ctx, req.headers, '/ui/api/models');
+    await admin.actor(req.headers, '/ui/api/models');
     const groups = new Map<string, unknown[]>();
     for (const d of ctx.config.deployments) {
       const p = ctx.prices.priceFor(d, d.upstreamModel);
@@ -198,13 +199,13 @@ export function registerUiRoutes(app: FastifyInstance, ctx: PipelineContext, ses
   });
 
   app.get('/ui/api/health', async (req) => {
-    await requireMaster(ctx, req.headers, '/ui/api/health');
+    await admin.actor(req.headers, '/ui/api/health');
     const checks = await Promise.all(ctx.config.deployments.map(async (d) => ({ id: d.id, r: await checkDeployment(d) })));
     return { data: checks.map(({ id, r }) => ({ id, healthy: r.ok, ...(r.error ? { error: r.error } : {}) })) };
   });
 
   app.get('/ui/api/usage', async (req) => {
-    await requireMaster(ctx, req.headers, '/ui/api/usage');
+    await admin.actor(req.headers, '/ui/api/usage');
     const q = parseBody(UsageQuery, req.query);
     if (q.end < q.start) throw new GatewayError('bad_request', 'end must not be before start.', { param: 'end' });
     await ctx.ledger.flush();

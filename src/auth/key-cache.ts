@@ -1,41 +1,58 @@
-// Keys answered from memory: a warm key costs no database read, and an unknown key is remembered as
-// unknown for a while so that a flood of the same bad credential costs none either.
-// Admin changes on this instance update the cache at once; the TTL bounds staleness otherwise.
+// Keys (and the users, teams and organizations they belong to) answered from memory: a warm record
+// costs no database read, and an unknown one is remembered as unknown for a while so that a flood of
+// the same bad credential costs none either. Admin changes on this instance update the cache at once,
+// other instances' through the database's notifications; the TTL bounds staleness otherwise.
 import type { KeyRecord, KeyRepo } from '../store/keys.ts';
 import { GatewayError } from '../http/errors.ts';
 
-interface Entry {
-  key: KeyRecord | null;
+interface Entry<T> {
+  key: T | null;
   until: number;
 }
 
-export class KeyCache {
-  private readonly entries = new Map<string, Entry>();
-  /** Database reads in flight, by key. */
-  private readonly reads = new Map<string, Promise<KeyRecord | null>>();
-  private readonly repo: KeyRepo;
+export interface CacheOptions {
+  ttlMs?: number;
+  negativeTtlMs?: number;
+  maxEntries?: number;
+  /** While the database is unreachable, records seen before keep being served (allow_requests_on_db_unavailable). */
+  serveStale?: boolean;
+}
+
+export class RecordCache<T extends { spend_nanos: number }> {
+  private readonly entries = new Map<string, Entry<T>>();
+  /** Database reads in flight, by id. */
+  private readonly reads = new Map<string, Promise<T | null>>();
+  private readonly read: (id: string) => Promise<T | undefined>;
+  /** What a record is, for the error when the database cannot be read ("key", "team", ...). */
+  private readonly what: string;
   private readonly ttlMs: number;
   private readonly negativeTtlMs: number;
   private readonly maxEntries: number;
 
   private readonly serveStale: boolean;
 
-  /** `serveStale`: while the database is unreachable, keys seen before keep working (allow_requests_on_db_unavailable). */
-  constructor(repo: KeyRepo, opts: { ttlMs?: number; negativeTtlMs?: number; maxEntries?: number; serveStale?: boolean } = {}) {
-    this.repo = repo;
+  constructor(what: string, read: (id: string) => Promise<T | undefined>, opts: CacheOptions = {}) {
+    this.what = what;
+    this.read = read;
     this.serveStale = opts.serveStale ?? false;
     this.ttlMs = opts.ttlMs ?? 60_000;
     this.negativeTtlMs = opts.negativeTtlMs ?? 10_000;
     this.maxEntries = opts.maxEntries ?? 100_000;
   }
 
-  async lookup(token: string, now = Date.now()): Promise<KeyRecord | null> {
+  /** The record when its entry is live (null: known not to exist); undefined when it must be read. */
+  peek(token: string, now = Date.now()): T | null | undefined {
+    const hit = this.entries.get(token);
+    return hit && hit.until > now ? hit.key : undefined;
+  }
+
+  async lookup(token: string, now = Date.now()): Promise<T | null> {
     const hit = this.entries.get(token);
     if (hit && hit.until > now) return hit.key;
-    // One read per key at a time: when a busy key's entry expires, its concurrent calls share it.
+    // One read per record at a time: when a busy key's entry expires, its concurrent calls share it.
     let reading = this.reads.get(token);
     if (!reading) {
-      const read: Promise<KeyRecord | null> = this.repo.get(token).then((key) => {
+      const read: Promise<T | null> = this.read(token).then((key) => {
         // Stored only if no admin change came meanwhile: this row may predate it (a block, a deletion).
         if (this.reads.get(token) === read) this.store(token, key ?? null, now);
         return key ?? null;
@@ -51,17 +68,17 @@ export class KeyCache {
       return await reading;
     } catch {
       if (hit && this.serveStale) return hit.key;
-      throw new GatewayError('db_unavailable', 'The database is unreachable and this key is not in the cache; try again shortly.');
+      throw new GatewayError('db_unavailable', `The database is unreachable and this ${this.what} is not in the cache; try again shortly.`);
     }
   }
 
-  /** Records the current state of a key after an admin change (null: deleted). */
-  set(token: string, key: KeyRecord | null, now = Date.now()): void {
+  /** Records the current state of a record after an admin change (null: deleted). */
+  set(token: string, key: T | null, now = Date.now()): void {
     this.reads.delete(token);
     this.store(token, key, now);
   }
 
-  private store(token: string, key: KeyRecord | null, now: number): void {
+  private store(token: string, key: T | null, now: number): void {
     if (this.entries.size >= this.maxEntries) {
       // Maps iterate in insertion order: drop the oldest tenth at once rather than one per insert.
       let n = Math.ceil(this.maxEntries / 10);
@@ -73,13 +90,13 @@ export class KeyCache {
     this.entries.set(token, { key, until: now + (key ? this.ttlMs : this.negativeTtlMs) });
   }
 
-  /** Spend just written to the database for a key, so the cached record stays current. */
+  /** Spend just written to the database for a record, so the cached record stays current. */
   addSpend(token: string, nanos: number): void {
     const hit = this.entries.get(token);
     if (hit?.key) hit.key.spend_nanos += nanos;
   }
 
-  /** Forgets a key (another instance changed it); '*' forgets them all. */
+  /** Forgets a record (another instance changed it); '*' forgets them all. */
   delete(token: string): void {
     if (token === '*') {
       this.entries.clear();
@@ -88,5 +105,12 @@ export class KeyCache {
       this.entries.delete(token);
       this.reads.delete(token);
     }
+  }
+}
+
+/** Virtual keys by their hash. */
+export class KeyCache extends RecordCache<KeyRecord> {
+  constructor(repo: Pick<KeyRepo, 'get'>, opts: CacheOptions = {}) {
+    super('key', (token) => repo.get(token), opts);
   }
 }

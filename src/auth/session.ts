@@ -83,6 +83,7 @@ export class UiSessions {
     await this.repo.insert({
       id_hash: sha256(id).toString('hex'),
       username,
+      user_id: null,
       credentials_hash: this.credentialsHash,
       csrf,
       expires_at: new Date(now + this.creds.ttlMs).toISOString(),
@@ -113,13 +114,13 @@ export class UiSessions {
   async verify(headers: Headers, opts: { csrf: boolean } = { csrf: true }): Promise<SessionRow> {
     const session = await this.live(headers);
     if (!session) throw new GatewayError('invalid_key', 'Your dashboard session has ended: sign in again.');
-    if (crossSite(headers)) throw new GatewayError('admin_only', 'Cross-site request refused.');
+    if (crossSite(headers)) throw new GatewayError('cross_site', 'Cross-site request refused.');
     if (opts.csrf) {
       const sent = Buffer.from(header(headers, CSRF_HEADER) ?? '');
       const expected = Buffer.from(session.csrf);
       const ok = sent.length === expected.length && timingSafeEqual(sent, expected);
       // Its own code, so that a page holding an old token (signed in again elsewhere) can fetch the new one.
-      if (!ok) throw new GatewayError('admin_only', 'Missing or wrong CSRF token.', { code: 'csrf_token' });
+      if (!ok) throw new GatewayError('cross_site', 'Missing or wrong CSRF token.', { code: 'csrf_token' });
     }
     return session;
   }

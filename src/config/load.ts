@@ -62,6 +62,8 @@ export interface GatewayConfig {
   spendLogsRetention: string | null;
   /** A LiteLLM-format model_prices_and_context_window.json to price from (path or URL). */
   modelCostMap: string | null;
+  /** Whether customers not created by an admin are created when a request names them (spend per customer). */
+  trackCustomers: boolean;
 }
 
 export interface LoadResult {
@@ -257,6 +259,7 @@ export function loadConfig(file: string | null, env: NodeJS.ProcessEnv = process
     shutdownGraceMs: Math.round((gs.graceful_shutdown_timeout ?? 30) * 1000),
     spendLogsRetention: gs.maximum_spend_logs_retention_period ?? null,
     modelCostMap: ls.model_cost_map_url ?? env.LITELLM_MODEL_COST_MAP_URL ?? null,
+    trackCustomers: !(ls.disable_end_user_cost_tracking ?? false),
   };
   return { config: Object.freeze(config), warnings };
 }

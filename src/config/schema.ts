@@ -43,6 +43,9 @@ export const ModelInfo = z.looseObject({
   max_tokens: posInt(),
   max_input_tokens: posInt(),
   max_output_tokens: posInt(),
+  // Model access groups this deployment's model group belongs to: a key, team or organization may
+  // name a group in its models.
+  access_groups: z.array(z.string().min(1, 'must not be empty')).nullish(),
   ...prices,
 });
 
@@ -75,6 +78,7 @@ export const LitellmSettings = z.strictObject({
   request_timeout: z.coerce.number<unknown>().positive('must be more than 0 seconds').nullish(),
   num_retries: posInt(),
   fallbacks: Fallbacks,
+  disable_end_user_cost_tracking: z.boolean().nullish(),
   set_verbose: z.unknown().optional(),
   json_logs: z.unknown().optional(),
 });

@@ -4,7 +4,7 @@
 // comes back, or replayed at the next start. Writes are idempotent (keyed by request id).
 import type { Logger } from 'pino';
 import type { Db } from '../store/db.ts';
-import type { AppliedBatch } from '../store/ledger.ts';
+import type { AppliedBatch, LedgerOptions } from '../store/ledger.ts';
 import type { Journal } from './journal.ts';
 import type { SpendRecord } from './record.ts';
 
@@ -14,18 +14,20 @@ export class Ledger {
   private readonly log: Logger;
   private readonly intervalMs: number;
   private readonly onApplied: (batch: AppliedBatch) => void;
+  private readonly options: LedgerOptions;
   private timer: NodeJS.Timeout | null = null;
   /** Flushes run one after another; a caller's flush covers every record appended before it. */
   private chain: Promise<void> = Promise.resolve();
   private queued = 0;
   private failing = false;
 
-  constructor(opts: { db: Db; journal: Journal; log: Logger; intervalMs?: number; onApplied?: (batch: AppliedBatch) => void }) {
+  constructor(opts: { db: Db; journal: Journal; log: Logger; intervalMs?: number; onApplied?: (batch: AppliedBatch) => void; createCustomers?: boolean }) {
     this.db = opts.db;
     this.journal = opts.journal;
     this.log = opts.log;
     this.intervalMs = opts.intervalMs ?? 250;
     this.onApplied = opts.onApplied ?? (() => {});
+    this.options = { createCustomers: opts.createCustomers ?? true };
   }
 
   /** Replays what a previous process left, then flushes on a timer. */
@@ -56,7 +58,7 @@ export class Ledger {
     const segments = await this.journal.rotate();
     for (const segment of segments) {
       try {
-        const batch = await this.db.writeLedgerSegment(this.journal.path(segment));
+        const batch = await this.db.writeLedgerSegment(this.journal.path(segment), this.options);
         this.journal.remove([segment]);
         this.onApplied(batch);
         if (this.failing) this.log.info('spend ledger: database reachable again, queued records written');

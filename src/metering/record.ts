@@ -8,7 +8,8 @@ export interface SpendRecord {
   key_token: string | null;
   user_id: string | null;
   team_id: string | null;
-  /** The `user` field of the request (an end customer). */
+  organization_id: string | null;
+  /** The customer the request was made for (its `user` field, or a header naming it). */
   end_user: string | null;
   model_group: string;
   deployment_id: string | null;

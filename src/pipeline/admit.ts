@@ -8,19 +8,31 @@ import { costNanos } from '../metering/cost.ts';
 import { nanosToUsd } from '../metering/money.ts';
 import type { Price } from '../metering/prices.ts';
 import { EMPTY_USAGE } from '../metering/usage.ts';
-import { modelAllowed } from '../policy/model-access.ts';
+import { modelRefusedBy } from '../policy/model-access.ts';
 import type { RateWindow } from '../policy/limiter.ts';
 import type { PipelineContext } from './context.ts';
 import type { LlmRequest } from '../dialects/openai-chat.ts';
 
-export function admitModel(principal: Principal, group: string, requested: string): void {
-  if (!modelAllowed(principal, group) && !modelAllowed(principal, requested)) {
-    throw new GatewayError(
-      'model_access_denied',
-      `This key is not allowed to access model "${requested}". It can access: ${principal.kind === 'key' ? principal.key.models.join(', ') : 'all'}.`,
-      { param: 'model' },
-    );
-  }
+const REFUSALS = {
+  key: { error: 'model_access_denied', models: (p: KeyPrincipal) => p.key.models },
+  team: { error: 'team_model_access_denied', models: (p: KeyPrincipal) => p.team?.models ?? [] },
+  user: { error: 'user_model_access_denied', models: (p: KeyPrincipal) => p.user?.models ?? [] },
+  org: { error: 'org_model_access_denied', models: (p: KeyPrincipal) => p.org?.models ?? [] },
+} as const;
+
+type KeyPrincipal = Extract<Principal, { kind: 'key' }>;
+
+export function admitModel(ctx: PipelineContext, principal: Principal, group: string, requested: string): void {
+  if (principal.kind !== 'key') return;
+  const refused = modelRefusedBy(principal, group, ctx.accessGroups) && modelRefusedBy(principal, requested, ctx.accessGroups);
+  if (!refused) return;
+  const r = REFUSALS[refused];
+  const owner = refused === 'org' ? 'organization' : refused;
+  throw new GatewayError(
+    r.error,
+    `This ${owner === 'key' ? 'key' : `key's ${owner}`} is not allowed to access model "${requested}". It can access: ${r.models(principal).join(', ') || 'none'}.`,
+    { param: 'model' },
+  );
 }
 
 /** Above this max_tokens, a stream reserves its expected output instead. */

@@ -1,6 +1,7 @@
 // Credential to Principal, from memory. A value that cannot be a key is refused before any lookup.
 import { digestKey, looksLikeKey } from '../auth/keys.ts';
 import type { Principal } from '../auth/principal.ts';
+import type { RecordCache } from '../auth/key-cache.ts';
 import { GatewayError } from '../http/errors.ts';
 import type { Headers, PipelineContext } from './context.ts';
 
@@ -33,5 +34,18 @@ export async function authenticate(ctx: PipelineContext, headers: Headers, now =
   if (key.expires !== null && Date.parse(key.expires) <= now) {
     throw new GatewayError('expired_key', `Authentication Error: this key expired at ${key.expires}.`);
   }
-  return { kind: 'key', token, key };
+  // The key's owners, from memory when warm (a Map read each, no promise to wait for).
+  const user = key.user_id === null ? null : await cached(ctx.users, key.user_id, now);
+  const team = key.team_id === null ? null : await cached(ctx.teams, key.team_id, now);
+  if (team?.blocked) {
+    throw new GatewayError('blocked_team', `Authentication Error: team ${team.team_id} is blocked. Ask an admin to unblock it (/team/unblock).`);
+  }
+  const orgId = key.organization_id ?? team?.organization_id ?? null;
+  const org = orgId === null ? null : await cached(ctx.orgs, orgId, now);
+  return { kind: 'key', token, key, user, team, org };
+}
+
+function cached<T extends { spend_nanos: number }>(cache: RecordCache<T>, id: string, now: number): T | null | Promise<T | null> {
+  const hit = cache.peek(id, now);
+  return hit === undefined ? cache.lookup(id, now) : hit;
 }

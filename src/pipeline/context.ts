@@ -1,5 +1,10 @@
 import type { Logger } from 'pino';
-import type { KeyCache } from '../auth/key-cache.ts';
+import type { KeyCache, RecordCache } from '../auth/key-cache.ts';
+import type { CustomerPolicy } from '../policy/customers.ts';
+import type { AccessGroups } from '../policy/model-access.ts';
+import type { OrgRecord } from '../store/organizations.ts';
+import type { TeamRecord } from '../store/teams.ts';
+import type { UserRecord } from '../store/users.ts';
 import type { GatewayConfig } from '../config/load.ts';
 import type { Ledger } from '../metering/ledger.ts';
 import type { PriceBook } from '../metering/prices.ts';
@@ -15,6 +20,12 @@ export interface PipelineContext {
   config: GatewayConfig;
   router: Router;
   keyCache: KeyCache;
+  users: RecordCache<UserRecord>;
+  teams: RecordCache<TeamRecord>;
+  orgs: RecordCache<OrgRecord>;
+  /** Customers that are blocked or have a budget, all in memory. */
+  customers: CustomerPolicy;
+  accessGroups: AccessGroups;
   /** Constant-time check of a credential's SHA-256 digest against the master key's. */
   isMaster: (credentialDigest: Buffer) => boolean;
   prices: PriceBook;

@@ -13,6 +13,7 @@ import { dispatcherFor } from '../providers/http-client.ts';
 import { upstreamModelFor } from '../router/router.ts';
 import { admitModel } from './admit.ts';
 import { authenticate } from './authenticate.ts';
+import { checkKeyRoute } from '../auth/routes.ts';
 import type { PipelineContext } from './context.ts';
 import type { Inbound } from './handle.ts';
 
@@ -22,11 +23,12 @@ export async function handleCountTokens(ctx: PipelineContext, req: Inbound, res:
   const base = { 'x-litellm-call-id': req.id };
   try {
     const principal = await authenticate(ctx, req.headers);
+    if (principal.kind === 'key' && principal.key.allowed_routes !== null) checkKeyRoute(principal.key, '/v1/messages/count_tokens');
     const call = parseCountTokens(req.body);
     const group = resolveAlias(principal, call.model);
     const resolved = ctx.router.resolve(group);
     if (!resolved) throw new GatewayError('unknown_model', `Invalid model name passed in model=${call.model}.`, { param: 'model' });
-    admitModel(principal, resolved.group, call.model);
+    admitModel(ctx, principal, resolved.group, call.model);
     const d = resolved.deployments.find((x) => x.wire === 'anthropic');
     if (!d) {
       const tokens = await countTokens(messagesText(call.body));

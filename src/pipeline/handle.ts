@@ -10,12 +10,14 @@ import { costNanos } from '../metering/cost.ts';
 import { CHARS_PER_TOKEN } from '../metering/estimate.ts';
 import { nanosToUsd } from '../metering/money.ts';
 import { EMPTY_USAGE } from '../metering/usage.ts';
+import { customerOf } from '../policy/customers.ts';
 import { resolveAlias } from '../policy/model-access.ts';
 import { parseMessages } from '../dialects/anthropic-messages.ts';
 import type { Dialect, Endpoint } from '../providers/adapter.ts';
 import { upstreamModelFor } from '../router/router.ts';
 import { admitLimits, admitModel, extendLease, type Lease } from './admit.ts';
 import { authenticate } from './authenticate.ts';
+import { checkKeyRoute } from '../auth/routes.ts';
 import { Abort } from './abort.ts';
 import type { Headers, PipelineContext } from './context.ts';
 import { dispatch } from './dispatch.ts';
@@ -37,6 +39,8 @@ const MAX_CLIENT_RETRIES = 10;
 export interface Route {
   dialect: Dialect;
   endpoint: Endpoint;
+  /** The route's path, as a key's allowed_routes name it. */
+  path: string;
 }
 
 const PARSERS: Record<Endpoint, (raw: Buffer | undefined) => LlmRequest> = {
@@ -68,6 +72,7 @@ export async function handleLlm(ctx: PipelineContext, route: Route, req: Inbound
   let principal: Principal;
   try {
     principal = await authenticate(ctx, req.headers);
+    if (principal.kind === 'key' && principal.key.allowed_routes !== null) checkKeyRoute(principal.key, route.path);
   } catch (err) {
     // Failed authentication costs no record and no database write.
     sendError(res, asGatewayError(err), base, dialect);
@@ -79,6 +84,7 @@ export async function handleLlm(ctx: PipelineContext, route: Route, req: Inbound
     id: req.id,
     principal,
     call: null,
+    customer: null,
     callType: CALL_TYPES[endpoint],
     group: '',
     deployment: null,
@@ -104,6 +110,9 @@ export async function handleLlm(ctx: PipelineContext, route: Route, req: Inbound
   try {
     const call = PARSERS[endpoint](req.body);
     outcome.call = call;
+    const customer = customerOf(req.headers, call.body);
+    outcome.customer = customer;
+    ctx.customers.check(customer);
     const group = resolveAlias(principal, call.model);
     outcome.group = group;
     const resolved = ctx.router.resolve(group);
@@ -113,7 +122,7 @@ export async function handleLlm(ctx: PipelineContext, route: Route, req: Inbound
       });
     }
     outcome.group = resolved.group;
-    admitModel(principal, resolved.group, call.model);
+    admitModel(ctx, principal, resolved.group, call.model);
     lease = admitLimits(ctx, principal, call, resolved.group, resolved.deployments, req.body!.length);
 
     // A client may ask for retries, within reason: each one holds the call's slot and reservation.

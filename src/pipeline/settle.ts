@@ -7,6 +7,7 @@ import { costNanos } from '../metering/cost.ts';
 import { CHARS_PER_TOKEN, countTokens, messagesText } from '../metering/estimate.ts';
 import { NO_PRICE } from '../metering/prices.ts';
 import type { SpendRecord } from '../metering/record.ts';
+import { spendScopes } from '../store/ledger.ts';
 import { EMPTY_USAGE, totalTokens, type UsageRecord } from '../metering/usage.ts';
 import { release, type Lease } from './admit.ts';
 import { deploymentScope } from './dispatch.ts';
@@ -17,6 +18,8 @@ export interface Outcome {
   id: string;
   principal: Principal;
   call: LlmRequest | null;
+  /** The customer the request names (customerOf). */
+  customer: string | null;
   callType: SpendRecord['call_type'];
   group: string;
   deployment: Deployment | null;
@@ -66,8 +69,8 @@ export async function settle(ctx: PipelineContext, o: Outcome, lease: Lease | nu
     const usage = await usageOf(o);
     const price = o.deployment ? ctx.prices.priceFor(o.deployment, o.upstreamModel ?? o.deployment.upstreamModel) : NO_PRICE;
     cost = costNanos(usage, price);
-    const key = o.principal.kind === 'key' ? o.principal.key : null;
-    const endUser = o.call?.body.user;
+    const p = o.principal.kind === 'key' ? o.principal : null;
+    const key = p?.key ?? null;
     const tags = o.call?.body.tags ?? (o.call?.body.metadata as { tags?: unknown } | undefined)?.tags;
     const record: SpendRecord = {
       request_id: o.id,
@@ -75,7 +78,8 @@ export async function settle(ctx: PipelineContext, o: Outcome, lease: Lease | nu
       key_token: o.principal.kind === 'key' ? o.principal.token : null,
       user_id: key?.user_id ?? null,
       team_id: key?.team_id ?? null,
-      end_user: typeof endUser === 'string' ? endUser : null,
+      organization_id: key?.organization_id ?? p?.team?.organization_id ?? null,
+      end_user: o.customer,
       model_group: o.group,
       deployment_id: o.deployment?.id ?? null,
       provider: o.deployment?.provider ?? null,
@@ -109,6 +113,8 @@ export async function settle(ctx: PipelineContext, o: Outcome, lease: Lease | nu
       costUsd: cost / 1e9,
       estimated: usage.estimated || undefined,
     });
+    // Live spend of each entity the call counts for, until the ledger has written it.
+    if (cost) for (const scope of spendScopes(record)) ctx.limiter.addSpend(scope, cost);
     if (o.principal.kind === 'key') {
       ctx.limiter.addSpend(o.principal.token, cost);
       ctx.limiter.addTokens(o.principal.token, totalTokens(usage), Date.now());

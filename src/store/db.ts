@@ -1,7 +1,7 @@
 // The one surface repositories use, so that SQLite and (later) PostgreSQL sit behind one adapter each.
 // SQL uses `?` placeholders; values are always bound, never spliced into the text.
 
-import type { AppliedBatch } from './ledger.ts';
+import type { AppliedBatch, LedgerOptions } from './ledger.ts';
 
 export type SqlValue = string | number | bigint | null;
 
@@ -22,14 +22,32 @@ export interface Db {
   run(sql: string, params?: SqlValue[]): Promise<{ changes: number }>;
   all<T = Record<string, unknown>>(sql: string, params?: SqlValue[]): Promise<T[]>;
   get<T = Record<string, unknown>>(sql: string, params?: SqlValue[]): Promise<T | undefined>;
-  migrate(): Promise<void>;
+  /** Applies the migrations not applied yet (`upTo`: only those up to that id, for tests of migrating forward). */
+  migrate(upTo?: number): Promise<void>;
+  /** Runs the statements in one transaction (all or none); the rows each one changed. */
+  batch(statements: Statement[]): Promise<number[]>;
   /** Writes the spend records of a closed journal segment exactly once (store/ledger.ts), in one transaction. */
-  writeLedgerSegment(file: string): Promise<AppliedBatch>;
-  /** Tells every instance on this database that a key changed (PostgreSQL NOTIFY; nothing to tell with SQLite). */
-  notifyKeyChanged(token: string): Promise<void>;
-  /** Calls back when an instance on this database changed a key. */
-  onKeyChanged(listener: (token: string) => void): Promise<void>;
+  writeLedgerSegment(file: string, opts?: LedgerOptions): Promise<AppliedBatch>;
+  /**
+   * Tells every instance on this database that a record changed (PostgreSQL NOTIFY; nothing to tell
+   * with SQLite): a key by its hash, an entity as `user:ID`, `team:ID`, `org:ID` or `customer:ID`.
+   */
+  notifyChanged(ref: string): Promise<void>;
+  /** Calls back when an instance on this database changed a record ('*': changes may have been missed). */
+  onChanged(listener: (ref: string) => void): Promise<void>;
   close(): Promise<void>;
+}
+
+export interface Statement {
+  sql: string;
+  params?: SqlValue[];
+}
+
+/** Runs statements one after another on a transaction's connection. */
+export async function runAll(tx: Queryable, statements: Statement[]): Promise<number[]> {
+  const out: number[] = [];
+  for (const s of statements) out.push((await tx.run(s.sql, s.params)).changes);
+  return out;
 }
 
 /** What a repository needs: statements, on the gateway's Db or on a bare connection. */

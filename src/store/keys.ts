@@ -1,5 +1,6 @@
 // Repository of virtual keys. Field names follow LiteLLM's API; money is integer nano-dollars.
 import type { Queryable, SqlValue } from './db.ts';
+import { fromRow, insertRow, placeholders, scopeClause, updateRow, type OwnerScope, type TableSpec } from './rows.ts';
 
 export interface KeyRecord {
   token: string;
@@ -11,6 +12,9 @@ export interface KeyRecord {
   tags: string[] | null;
   user_id: string | null;
   team_id: string | null;
+  organization_id: string | null;
+  /** A shared budget (llmproxy_budgets) the key is also held to. */
+  budget_id: string | null;
   spend_nanos: number;
   max_budget_nanos: number | null;
   soft_budget_nanos: number | null;
@@ -25,6 +29,10 @@ export interface KeyRecord {
   model_rpm_limit: Record<string, number> | null;
   model_tpm_limit: Record<string, number> | null;
   blocked: boolean;
+  /** LiteLLM's key_type: `llm_api`, `management`, `read_only` or `default` (null: default). */
+  key_type: string | null;
+  /** Routes (or route groups) the key may call; null: what its role allows. */
+  allowed_routes: string[] | null;
   /** Other LiteLLM key fields, kept as given. */
   extra: Record<string, unknown>;
   created_by: string | null;
@@ -33,41 +41,20 @@ export interface KeyRecord {
   updated_at: string;
 }
 
-const JSON_COLUMNS = new Set(['models', 'aliases', 'metadata', 'tags', 'model_rpm_limit', 'model_tpm_limit', 'extra']);
-const COLUMNS = [
-  'token', 'key_name', 'key_alias', 'models', 'aliases', 'metadata', 'tags', 'user_id', 'team_id', 'spend_nanos',
-  'max_budget_nanos', 'soft_budget_nanos', 'budget_duration', 'budget_reset_at', 'budget_period_start', 'expires', 'tpm_limit', 'rpm_limit',
-  'max_parallel_requests', 'model_rpm_limit', 'model_tpm_limit', 'blocked', 'extra', 'created_by', 'updated_by',
-  'created_at', 'updated_at',
-] as const satisfies readonly (keyof KeyRecord)[];
+export const KEYS: TableSpec<KeyRecord> = {
+  table: 'llmproxy_keys',
+  columns: [
+    'token', 'key_name', 'key_alias', 'models', 'aliases', 'metadata', 'tags', 'user_id', 'team_id', 'organization_id', 'budget_id',
+    'spend_nanos', 'max_budget_nanos', 'soft_budget_nanos', 'budget_duration', 'budget_reset_at', 'budget_period_start', 'expires',
+    'tpm_limit', 'rpm_limit', 'max_parallel_requests', 'model_rpm_limit', 'model_tpm_limit', 'blocked', 'key_type', 'allowed_routes',
+    'extra', 'created_by', 'updated_by', 'created_at', 'updated_at',
+  ],
+  json: new Set(['models', 'aliases', 'metadata', 'tags', 'model_rpm_limit', 'model_tpm_limit', 'allowed_routes', 'extra']),
+  bools: new Set(['blocked']),
+  defaults: { models: [], aliases: {}, metadata: {}, extra: {} },
+};
 
-function toRow(k: Partial<KeyRecord>): Record<string, SqlValue> {
-  const row: Record<string, SqlValue> = {};
-  for (const [col, v] of Object.entries(k)) {
-    if (v === undefined) continue;
-    if (JSON_COLUMNS.has(col)) row[col] = v === null ? null : JSON.stringify(v);
-    else if (col === 'blocked') row[col] = v ? 1 : 0;
-    else row[col] = v as SqlValue;
-  }
-  return row;
-}
-
-function fromRow(row: Record<string, unknown>): KeyRecord {
-  const out: Record<string, unknown> = {};
-  for (const col of COLUMNS) {
-    const v = row[col];
-    if (JSON_COLUMNS.has(col)) out[col] = v == null ? null : JSON.parse(String(v));
-    else if (col === 'blocked') out[col] = Number(v) === 1;
-    else if (typeof v === 'bigint') out[col] = Number(v);
-    else out[col] = v ?? null;
-  }
-  const k = out as unknown as KeyRecord;
-  k.models ??= [];
-  k.aliases ??= {};
-  k.metadata ??= {};
-  k.extra ??= {};
-  return k;
-}
+const fromKeyRow = (row: Record<string, unknown>) => fromRow(KEYS, row);
 
 export interface KeyListQuery {
   page: number;
@@ -76,6 +63,9 @@ export interface KeyListQuery {
   team_id?: string;
   key_alias?: string;
   key_hash?: string;
+  organization_id?: string;
+  /** Only the keys a caller may see (absent: all). */
+  scope?: OwnerScope;
   sort_order: 'asc' | 'desc';
 }
 
@@ -145,41 +135,29 @@ export class KeyRepo {
   }
 
   async insert(k: KeyRecord): Promise<void> {
-    const row = toRow(k);
-    const cols = Object.keys(row);
-    await this.db.run(
-      `INSERT INTO llmproxy_keys (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`,
-      cols.map((c) => row[c]!),
-    );
+    await insertRow(this.db, KEYS, k);
   }
 
   async get(token: string): Promise<KeyRecord | undefined> {
     const row = await this.db.get('SELECT * FROM llmproxy_keys WHERE token = ?', [token]);
-    return row ? fromRow(row) : undefined;
+    return row ? fromKeyRow(row) : undefined;
   }
 
   async getByAlias(alias: string): Promise<KeyRecord | undefined> {
     const row = await this.db.get('SELECT * FROM llmproxy_keys WHERE key_alias = ?', [alias]);
-    return row ? fromRow(row) : undefined;
+    return row ? fromKeyRow(row) : undefined;
   }
 
   /** Updates the given fields (a new `token` too, for regeneration); returns the new record. */
   async update(token: string, changes: Partial<KeyRecord>): Promise<KeyRecord | undefined> {
-    const row = toRow(changes);
-    const cols = Object.keys(row);
-    if (cols.length > 0) {
-      await this.db.run(`UPDATE llmproxy_keys SET ${cols.map((c) => `${c} = ?`).join(', ')} WHERE token = ?`, [
-        ...cols.map((c) => row[c]!),
-        token,
-      ]);
-    }
+    await updateRow(this.db, KEYS, { token }, changes);
     return this.get(changes.token ?? token);
   }
 
   /** Keys whose budget period has ended at `now`. */
   async dueForReset(now: string): Promise<KeyRecord[]> {
     const rows = await this.db.all('SELECT * FROM llmproxy_keys WHERE budget_reset_at IS NOT NULL AND budget_reset_at <= ?', [now]);
-    return rows.map(fromRow);
+    return rows.map(fromKeyRow);
   }
 
   /** Starts a new budget period, unless another writer already did (compare-and-set on the reset time). */
@@ -191,25 +169,47 @@ export class KeyRepo {
     return r.changes === 1;
   }
 
+  /** The hashes of the keys of these teams, users or organizations (for the cascades of a deletion). */
+  async tokensOf(col: 'team_id' | 'user_id' | 'organization_id', ids: string[]): Promise<string[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.db.all<{ token: string }>(`SELECT token FROM llmproxy_keys WHERE ${col} IN (${placeholders(ids.length)})`, ids);
+    return rows.map((r) => r.token);
+  }
+
+  /** How many keys each of these users (or teams) has. */
+  async countBy(col: 'user_id' | 'team_id', ids: string[]): Promise<Map<string, number>> {
+    if (ids.length === 0) return new Map();
+    const rows = await this.db.all<{ id: string; n: number }>(
+      `SELECT ${col} AS id, COUNT(*) AS n FROM llmproxy_keys WHERE ${col} IN (${placeholders(ids.length)}) GROUP BY ${col}`,
+      ids,
+    );
+    return new Map(rows.map((r) => [r.id, Number(r.n)]));
+  }
+
   async delete(tokens: string[]): Promise<number> {
     if (tokens.length === 0) return 0;
-    const r = await this.db.run(`DELETE FROM llmproxy_keys WHERE token IN (${tokens.map(() => '?').join(', ')})`, tokens);
+    const r = await this.db.run(`DELETE FROM llmproxy_keys WHERE token IN (${placeholders(tokens.length)})`, tokens);
     return r.changes;
   }
 
   async page(q: Omit<KeyPageQuery, 'dialect'>, tokenOf: (raw: string) => string): Promise<KeyRecord[]> {
     const { sql, params } = keyPageSql({ ...q, dialect: this.db.dialect }, tokenOf);
-    return (await this.db.all(sql, params)).map(fromRow);
+    return (await this.db.all(sql, params)).map(fromKeyRow);
   }
 
   async list(q: KeyListQuery): Promise<{ keys: KeyRecord[]; total: number }> {
     const where: string[] = [];
     const params: SqlValue[] = [];
-    for (const [col, v] of [['user_id', q.user_id], ['team_id', q.team_id], ['key_alias', q.key_alias], ['token', q.key_hash]] as const) {
+    for (const [col, v] of [['user_id', q.user_id], ['team_id', q.team_id], ['key_alias', q.key_alias], ['token', q.key_hash], ['organization_id', q.organization_id]] as const) {
       if (v !== undefined) {
         where.push(`${col} = ?`);
         params.push(v);
       }
+    }
+    if (q.scope) {
+      const s = scopeClause(q.scope, { user: 'user_id', token: 'token', team: 'team_id', org: 'organization_id' });
+      where.push(s.sql);
+      params.push(...s.params);
     }
     const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
     const total = Number((await this.db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM llmproxy_keys ${clause}`, params))?.n ?? 0);
@@ -218,6 +218,6 @@ export class KeyRepo {
       `SELECT * FROM llmproxy_keys ${clause} ORDER BY created_at ${dir}, token ${dir} LIMIT ? OFFSET ?`,
       [...params, q.size, (q.page - 1) * q.size],
     );
-    return { keys: rows.map(fromRow), total };
+    return { keys: rows.map(fromKeyRow), total };
   }
 }

@@ -1,13 +1,14 @@
 // Writing spend records exactly once: each record is inserted keyed by its request id, and only the
-// records actually inserted add their cost to the keys' spend and to the hourly rollup, all in one
-// transaction. Per-entity sums are applied in a fixed order so concurrent writers cannot deadlock.
+// records actually inserted add their cost to the spend of their key, user, team, organization,
+// customer and memberships, and to the hourly rollups, all in one transaction. Per-entity sums are
+// applied in a fixed order so concurrent writers cannot deadlock.
 import type { SpendRecord } from '../metering/record.ts';
-import type { SqlConnection } from './db.ts';
+import type { Queryable, SqlConnection } from './db.ts';
 
-const COLUMNS = `request_id, upstream_id, key_token, user_id, team_id, end_user, model_group, deployment_id, provider, model,
-  call_type, input_tokens, cache_read_tokens, cache_write_tokens, cache_write_1h_tokens, output_tokens,
+const COLUMNS = `request_id, upstream_id, key_token, user_id, team_id, organization_id, end_user, model_group, deployment_id, provider,
+  model, call_type, input_tokens, cache_read_tokens, cache_write_tokens, cache_write_1h_tokens, output_tokens,
   reasoning_tokens, cost_nanos, status, http_status, error_type, stream, latency_ms, ttft_ms, estimated, tags, started_at`;
-const ROW = `(${Array.from({ length: 27 }, () => '?').join(', ')})`;
+const ROW = `(${Array.from({ length: 28 }, () => '?').join(', ')})`;
 /** Rows per INSERT statement: far fewer statements, well under SQLite's limit of bound values. */
 const CHUNK = 100;
 
@@ -16,29 +17,84 @@ function insertSql(rows: number): string {
 ON CONFLICT (request_id) DO NOTHING RETURNING request_id`;
 }
 
-const ROLLUP = `INSERT INTO llmproxy_spend_hourly (hour, key_token, model_group, requests, errors, input_tokens,
-  cache_read_tokens, cache_write_tokens, output_tokens, reasoning_tokens, cost_nanos)
+const SUMS = ['requests', 'errors', 'input_tokens', 'cache_read_tokens', 'cache_write_tokens', 'output_tokens', 'reasoning_tokens', 'cost_nanos'];
+const ADD_SUMS = SUMS.map((c) => `${c} = {t}.${c} + excluded.${c}`).join(', ');
+
+const ROLLUP = `INSERT INTO llmproxy_spend_hourly (hour, key_token, model_group, ${SUMS.join(', ')})
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (hour, key_token, model_group) DO UPDATE SET
-  requests = llmproxy_spend_hourly.requests + excluded.requests,
-  errors = llmproxy_spend_hourly.errors + excluded.errors,
-  input_tokens = llmproxy_spend_hourly.input_tokens + excluded.input_tokens,
-  cache_read_tokens = llmproxy_spend_hourly.cache_read_tokens + excluded.cache_read_tokens,
-  cache_write_tokens = llmproxy_spend_hourly.cache_write_tokens + excluded.cache_write_tokens,
-  output_tokens = llmproxy_spend_hourly.output_tokens + excluded.output_tokens,
-  reasoning_tokens = llmproxy_spend_hourly.reasoning_tokens + excluded.reasoning_tokens,
-  cost_nanos = llmproxy_spend_hourly.cost_nanos + excluded.cost_nanos`;
+ON CONFLICT (hour, key_token, model_group) DO UPDATE SET ${ADD_SUMS.replaceAll('{t}', 'llmproxy_spend_hourly')}`;
+
+const ENTITY_ROLLUP = `INSERT INTO llmproxy_spend_entity_hourly (hour, entity_kind, entity_id, model_group, ${SUMS.join(', ')})
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (hour, entity_kind, entity_id, model_group) DO UPDATE SET ${ADD_SUMS.replaceAll('{t}', 'llmproxy_spend_entity_hourly')}`;
 
 export interface AppliedBatch {
   inserted: number;
   /** Cost added per key token by this batch. */
   keySpend: Map<string, number>;
+  /**
+   * Cost added to each entity's spend in the database by this batch, by scope (`user:ID`, `team:ID`,
+   * `org:ID`, `customer:ID`, `member:TEAM:USER`, `org_member:ORG:USER`).
+   */
+  entitySpend: Map<string, number>;
+  /**
+   * The cost of this batch's new records by the same scopes, whether or not the entity's row took it
+   * (a record from before a budget reset, an entity that does not exist): what live counters held.
+   */
+  entityCost: Map<string, number>;
 }
 
-export async function applyLedger(conn: SqlConnection, records: SpendRecord[]): Promise<AppliedBatch> {
+export interface LedgerOptions {
+  /** Customers not known yet are created with their first spend (litellm_settings.disable_end_user_cost_tracking turns it off). */
+  createCustomers: boolean;
+}
+
+/**
+ * Where each kind of spend goes: the table, its id columns and the record's ids for them. `period`:
+ * the table has a budget period, and a record started before it is paid by the period that admitted it.
+ */
+const TARGETS: { scope: string; table: string; ids: string[]; of: (r: SpendRecord) => string[] | null; period: boolean }[] = [
+  { scope: 'user', table: 'llmproxy_users', ids: ['user_id'], of: (r) => (r.user_id ? [r.user_id] : null), period: true },
+  { scope: 'team', table: 'llmproxy_teams', ids: ['team_id'], of: (r) => (r.team_id ? [r.team_id] : null), period: true },
+  { scope: 'org', table: 'llmproxy_organizations', ids: ['organization_id'], of: (r) => (r.organization_id ? [r.organization_id] : null), period: false },
+  { scope: 'customer', table: 'llmproxy_customers', ids: ['user_id'], of: (r) => (r.end_user ? [r.end_user] : null), period: false },
+  {
+    scope: 'member',
+    table: 'llmproxy_team_members',
+    ids: ['team_id', 'user_id'],
+    of: (r) => (r.team_id && r.user_id ? [r.team_id, r.user_id] : null),
+    period: false,
+  },
+  {
+    scope: 'org_member',
+    table: 'llmproxy_org_members',
+    ids: ['organization_id', 'user_id'],
+    of: (r) => (r.organization_id && r.user_id ? [r.organization_id, r.user_id] : null),
+    period: false,
+  },
+];
+
+/** The entities a record's spend counts for, as the scopes the live counters use. */
+export function spendScopes(r: Pick<SpendRecord, 'user_id' | 'team_id' | 'organization_id' | 'end_user'>): string[] {
+  const out: string[] = [];
+  for (const t of TARGETS) {
+    const ids = t.of(r as SpendRecord);
+    if (ids) out.push(`${t.scope}:${ids.join(':')}`);
+  }
+  return out;
+}
+
+/** Records started since the row's budget period began (all of them when it has none). */
+async function inPeriod(db: Queryable, table: string, idCol: string, id: string, records: SpendRecord[]): Promise<number> {
+  const row = await db.get<{ start: string | null }>(`SELECT budget_period_start AS start FROM ${table} WHERE ${idCol} = ?`, [id]);
+  const start = row?.start;
+  return records.reduce((s, r) => s + (!start || r.started_at >= start ? r.cost_nanos : 0), 0);
+}
+
+export async function applyLedger(conn: SqlConnection, records: SpendRecord[], opts: LedgerOptions = { createCustomers: true }): Promise<AppliedBatch> {
   return conn.transaction(async (db) => {
-    const keySpend = new Map<string, number>();
     const rollup = new Map<string, { hour: string; key: string; group: string; n: number[] }>();
+    const entityRollup = new Map<string, { hour: string; kind: string; id: string; group: string; n: number[] }>();
     const insertedIds = new Set<string>();
     // A batch may repeat a request id (a journal replayed twice): the first one counts.
     const firsts = new Map<string, SpendRecord>();
@@ -49,42 +105,90 @@ export async function applyLedger(conn: SqlConnection, records: SpendRecord[]): 
       const params = chunk.flatMap((r) => {
         const u = r.usage;
         return [
-          r.request_id, r.upstream_id, r.key_token, r.user_id, r.team_id, r.end_user, r.model_group, r.deployment_id,
-          r.provider, r.model, r.call_type, u.input, u.cacheRead, u.cacheWrite, u.cacheWrite1h, u.output, u.reasoning,
+          r.request_id, r.upstream_id, r.key_token, r.user_id, r.team_id, r.organization_id ?? null, r.end_user, r.model_group,
+          r.deployment_id, r.provider, r.model, r.call_type, u.input, u.cacheRead, u.cacheWrite, u.cacheWrite1h, u.output, u.reasoning,
           r.cost_nanos, r.status, r.http_status, r.error_type, r.stream ? 1 : 0, r.latency_ms, r.ttft_ms,
           u.estimated ? 1 : 0, JSON.stringify(r.tags), r.started_at,
         ];
       });
       for (const row of await db.all<{ request_id: string }>(insertSql(chunk.length), params)) insertedIds.add(row.request_id);
     }
-    let inserted = 0;
-    for (const r of unique) {
-      if (!insertedIds.has(r.request_id)) continue;
+    const inserted = unique.filter((r) => insertedIds.has(r.request_id));
+    const add = (agg: { n: number[] }, r: SpendRecord) => {
       const u = r.usage;
-      inserted++;
-      if (r.key_token && r.cost_nanos) keySpend.set(r.key_token, (keySpend.get(r.key_token) ?? 0) + r.cost_nanos);
+      const v = [1, r.status === 'error' ? 1 : 0, u.input, u.cacheRead, u.cacheWrite + u.cacheWrite1h, u.output, u.reasoning, r.cost_nanos];
+      v.forEach((x, i) => (agg.n[i]! += x));
+    };
+    const byKey = new Map<string, SpendRecord[]>();
+    /** Records with a cost, by target scope and id. */
+    const byEntity = new Map<string, { target: (typeof TARGETS)[number]; ids: string[]; records: SpendRecord[] }>();
+    for (const r of inserted) {
       const hour = `${r.started_at.slice(0, 13)}:00:00Z`;
       const k = `${hour}\u0000${r.key_token ?? ''}\u0000${r.model_group}`;
       const agg = rollup.get(k) ?? { hour, key: r.key_token ?? '', group: r.model_group, n: [0, 0, 0, 0, 0, 0, 0, 0] };
-      const add = [1, r.status === 'error' ? 1 : 0, u.input, u.cacheRead, u.cacheWrite + u.cacheWrite1h, u.output, u.reasoning, r.cost_nanos];
-      add.forEach((v, i) => (agg.n[i]! += v));
+      add(agg, r);
       rollup.set(k, agg);
-    }
-    // A request admitted before a budget reset is paid by the period that admitted it.
-    for (const token of [...keySpend.keys()]) {
-      const k = await db.get<{ start: string | null }>('SELECT budget_period_start AS start FROM llmproxy_keys WHERE token = ?', [token]);
-      if (k?.start) {
-        const inPeriod = unique.filter((r) => r.key_token === token && r.started_at >= k.start! && insertedIds.has(r.request_id));
-        keySpend.set(token, inPeriod.reduce((s, r) => s + r.cost_nanos, 0));
+      const entities: [string, string][] = [];
+      if (r.user_id) entities.push(['user', r.user_id]);
+      if (r.team_id) entities.push(['team', r.team_id]);
+      if (r.organization_id) entities.push(['org', r.organization_id]);
+      if (r.end_user) entities.push(['customer', r.end_user]);
+      for (const tag of new Set(r.tags)) entities.push(['tag', tag]);
+      for (const [kind, id] of entities) {
+        const ek = `${hour}\u0000${kind}\u0000${id}\u0000${r.model_group}`;
+        const e = entityRollup.get(ek) ?? { hour, kind, id, group: r.model_group, n: [0, 0, 0, 0, 0, 0, 0, 0] };
+        add(e, r);
+        entityRollup.set(ek, e);
+      }
+      if (r.key_token && r.cost_nanos) {
+        const list = byKey.get(r.key_token);
+        if (list) list.push(r);
+        else byKey.set(r.key_token, [r]);
+      }
+      for (const target of TARGETS) {
+        const ids = target.of(r);
+        // (a customer is recorded even when its call cost nothing, so that it is known from then on)
+        if (!ids || (!r.cost_nanos && target.scope !== 'customer')) continue;
+        const scope = `${target.scope}:${ids.join(':')}`;
+        const e = byEntity.get(scope);
+        if (e) e.records.push(r);
+        else byEntity.set(scope, { target, ids, records: [r] });
       }
     }
-    for (const token of [...keySpend.keys()].sort()) {
-      await db.run('UPDATE llmproxy_keys SET spend_nanos = spend_nanos + ? WHERE token = ?', [keySpend.get(token)!, token]);
+    const keySpend = new Map<string, number>();
+    for (const token of [...byKey.keys()].sort()) {
+      const nanos = await inPeriod(db, 'llmproxy_keys', 'token', token, byKey.get(token)!);
+      keySpend.set(token, nanos);
+      await db.run('UPDATE llmproxy_keys SET spend_nanos = spend_nanos + ? WHERE token = ?', [nanos, token]);
+    }
+    const entitySpend = new Map<string, number>();
+    const entityCost = new Map<string, number>();
+    const now = new Date().toISOString();
+    for (const scope of [...byEntity.keys()].sort()) {
+      const { target, ids, records: rs } = byEntity.get(scope)!;
+      const cost = rs.reduce((s, r) => s + r.cost_nanos, 0);
+      if (cost) entityCost.set(scope, cost);
+      const nanos = target.period ? await inPeriod(db, target.table, target.ids[0]!, ids[0]!, rs) : cost;
+      const where = target.ids.map((c) => `${c} = ?`).join(' AND ');
+      const r = await db.run(`UPDATE ${target.table} SET spend_nanos = spend_nanos + ? WHERE ${where}`, [nanos, ...ids]);
+      if (r.changes === 0 && target.scope === 'customer' && opts.createCustomers) {
+        // A customer seen for the first time: tracked from then on (LiteLLM upserts them too).
+        await db.run(
+          `INSERT INTO llmproxy_customers (user_id, spend_nanos, created_at, updated_at) VALUES (?, ?, ?, ?)
+           ON CONFLICT (user_id) DO UPDATE SET spend_nanos = llmproxy_customers.spend_nanos + excluded.spend_nanos`,
+          [ids[0]!, nanos, now, now],
+        );
+        if (nanos) entitySpend.set(scope, nanos);
+      } else if (r.changes > 0 && nanos) entitySpend.set(scope, nanos);
     }
     for (const k of [...rollup.keys()].sort()) {
       const a = rollup.get(k)!;
       await db.run(ROLLUP, [a.hour, a.key, a.group, ...a.n]);
     }
-    return { inserted, keySpend };
+    for (const k of [...entityRollup.keys()].sort()) {
+      const a = entityRollup.get(k)!;
+      await db.run(ENTITY_ROLLUP, [a.hour, a.kind, a.id, a.group, ...a.n]);
+    }
+    return { inserted: inserted.length, keySpend, entitySpend, entityCost };
   });
 }

@@ -5,8 +5,8 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { readSegment } from '../metering/journal.ts';
-import { DatabaseUnavailable, UniqueViolation, type Db, type Queryable, type SqlConnection, type SqlValue } from './db.ts';
-import { applyLedger, type AppliedBatch } from './ledger.ts';
+import { DatabaseUnavailable, runAll, UniqueViolation, type Db, type Queryable, type SqlConnection, type SqlValue, type Statement } from './db.ts';
+import { applyLedger, type AppliedBatch, type LedgerOptions } from './ledger.ts';
 import { migrate } from './migrations.ts';
 
 pg.types.setTypeParser(20, (v) => {
@@ -100,23 +100,24 @@ export function openPostgres(url: string): Db {
   return {
     dialect: 'postgres',
     ...base,
-    migrate() {
+    migrate(upTo?: number) {
       return withClient(async (c) => {
         await c.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
         try {
-          await migrate(connection(c));
+          await migrate(connection(c), upTo);
         } finally {
           await c.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
         }
       });
     },
-    writeLedgerSegment: (file: string): Promise<AppliedBatch> => applyLedger(connection(pool), readSegment(file)),
-    async notifyKeyChanged(token: string) {
-      await pool.query('SELECT pg_notify($1, $2)', [KEY_CHANNEL, `${INSTANCE} ${token}`]);
+    batch: (statements: Statement[]) => connection(pool).transaction((tx) => runAll(tx, statements)),
+    writeLedgerSegment: (file: string, opts?: LedgerOptions): Promise<AppliedBatch> => applyLedger(connection(pool), readSegment(file), opts),
+    async notifyChanged(ref: string) {
+      await pool.query('SELECT pg_notify($1, $2)', [KEY_CHANNEL, `${INSTANCE} ${ref}`]);
     },
-    async onKeyChanged(callback: (token: string) => void) {
+    async onChanged(callback: (ref: string) => void) {
       // One connection that only listens. After a failure it reconnects; once it is back, every cached
-      // key is dropped (callback '*'), since changes made meanwhile were missed. While it is down the
+      // record is dropped (callback '*'), since changes made meanwhile were missed. While it is down the
       // cache is kept: during a database outage the keys it holds are all that can be checked.
       const listen = async (reconnect: boolean): Promise<void> => {
         const c = new pg.Client({ connectionString: url });
@@ -128,8 +129,11 @@ export function openPostgres(url: string): Db {
           setTimeout(() => void listen(true).catch(() => {}), 1000).unref();
         };
         c.on('notification', (n) => {
-          const [from, token] = (n.payload ?? '').split(' ');
-          if (n.channel === KEY_CHANNEL && token && from !== INSTANCE) callback(token);
+          // "<instance> <ref>": a ref (an entity's id) may hold spaces itself.
+          const payload = n.payload ?? '';
+          const space = payload.indexOf(' ');
+          const ref = space > 0 ? payload.slice(space + 1) : '';
+          if (n.channel === KEY_CHANNEL && ref && payload.slice(0, space) !== INSTANCE) callback(ref);
         });
         c.on('error', retry);
         c.on('end', retry);

@@ -5,6 +5,8 @@ import type { Queryable } from './db.ts';
 export interface SessionRow {
   id_hash: string;
   username: string;
+  /** The signed-in user's id; null for the admin (UI_USERNAME). */
+  user_id: string | null;
   /** Which sign-in credentials opened it: changing UI_PASSWORD (or the master key) ends it. */
   credentials_hash: string;
   csrf: string;
@@ -21,8 +23,8 @@ export class SessionRepo {
 
   async insert(s: SessionRow): Promise<void> {
     await this.db.run(
-      'INSERT INTO llmproxy_ui_sessions (id_hash, username, credentials_hash, csrf, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?)',
-      [s.id_hash, s.username, s.credentials_hash, s.csrf, s.expires_at, s.created_at],
+      'INSERT INTO llmproxy_ui_sessions (id_hash, username, user_id, credentials_hash, csrf, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      [s.id_hash, s.username, s.user_id, s.credentials_hash, s.csrf, s.expires_at, s.created_at],
     );
   }
 

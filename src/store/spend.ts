@@ -1,11 +1,18 @@
 // Reports from the ledger: spend logs (filtered, paginated, newest first) and totals.
 import type { Queryable, SqlValue } from './db.ts';
+import { scopeClause, type OwnerScope } from './rows.ts';
 
 export interface SpendLogQuery {
   request_id?: string;
   /** A key's hash, or null for the master key's calls. */
   key_token?: string | null;
   user_id?: string;
+  team_id?: string;
+  organization_id?: string;
+  /** The customer (end user). */
+  end_user?: string;
+  /** Only the records a caller may see (absent: all). */
+  scope?: OwnerScope;
   model?: string;
   status?: string;
   start_date?: string;
@@ -20,6 +27,7 @@ export interface SpendLogRow {
   key_token: string | null;
   user_id: string | null;
   team_id: string | null;
+  organization_id: string | null;
   end_user: string | null;
   model_group: string;
   deployment_id: string | null;
@@ -52,7 +60,10 @@ export async function querySpendLogs(db: Queryable, q: SpendLogQuery): Promise<{
     params.push(q.request_id, q.request_id);
   }
   if (q.key_token === null) where.push('key_token IS NULL');
-  for (const [col, v] of [['key_token', q.key_token ?? undefined], ['user_id', q.user_id], ['status', q.status]] as const) {
+  for (const [col, v] of [
+    ['key_token', q.key_token ?? undefined], ['user_id', q.user_id], ['team_id', q.team_id], ['organization_id', q.organization_id],
+    ['end_user', q.end_user], ['status', q.status],
+  ] as const) {
     if (v !== undefined) {
       where.push(`${col} = ?`);
       params.push(v);
@@ -69,6 +80,11 @@ export async function querySpendLogs(db: Queryable, q: SpendLogQuery): Promise<{
   if (q.end_date !== undefined) {
     where.push('started_at < ?');
     params.push(q.end_date);
+  }
+  if (q.scope) {
+    const s = scopeClause(q.scope, { user: 'user_id', token: 'key_token', team: 'team_id', org: 'organization_id' });
+    where.push(s.sql);
+    params.push(...s.params);
   }
   const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
   const total = Number((await db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM llmproxy_spend_logs ${clause}`, params))?.n ?? 0);

@@ -1,7 +1,7 @@
 // The SQLite Db of the gateway: every statement is sent to the worker thread that owns the connection.
 import { Worker } from 'node:worker_threads';
-import { UniqueViolation, type Db, type SqlValue } from './db.ts';
-import type { AppliedBatch } from './ledger.ts';
+import { UniqueViolation, type Db, type SqlValue, type Statement } from './db.ts';
+import type { AppliedBatch, LedgerOptions } from './ledger.ts';
 
 export function openSqlite(path: string): Db {
   const worker = new Worker(new URL('./sqlite-worker.ts', import.meta.url), { workerData: { path } });
@@ -38,11 +38,12 @@ export function openSqlite(path: string): Db {
     run: (sql: string, params: SqlValue[] = []) => call<{ changes: number }>({ op: 'run', sql, params }),
     all: <T>(sql: string, params: SqlValue[] = []) => call<T[]>({ op: 'all', sql, params }),
     get: <T>(sql: string, params: SqlValue[] = []) => call<T | undefined>({ op: 'get', sql, params }),
-    migrate: () => call<void>({ op: 'migrate' }),
-    writeLedgerSegment: (file: string) => call<AppliedBatch>({ op: 'ledger', file }),
+    migrate: (upTo?: number) => call<void>({ op: 'migrate', upTo }),
+    batch: (statements: Statement[]) => call<number[]>({ op: 'batch', statements }),
+    writeLedgerSegment: (file: string, opts?: LedgerOptions) => call<AppliedBatch>({ op: 'ledger', file, opts }),
     // A SQLite file has one gateway process: there is no other instance to tell.
-    notifyKeyChanged: async () => {},
-    onKeyChanged: async () => {},
+    notifyChanged: async () => {},
+    onChanged: async () => {},
     async close() {
       if (!failure) await call<void>({ op: 'close' }).catch(() => {});
       await worker.terminate();

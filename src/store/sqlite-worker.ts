@@ -2,15 +2,17 @@
 // here and the event loop of the request path never waits on the disk.
 import { parentPort, workerData } from 'node:worker_threads';
 import { openSqliteConnection } from './sqlite.ts';
-import { applyLedger } from './ledger.ts';
+import { applyLedger, type LedgerOptions } from './ledger.ts';
 import { migrate } from './migrations.ts';
-import { UniqueViolation } from './db.ts';
+import { runAll, UniqueViolation, type Statement } from './db.ts';
 import { readSegment } from '../metering/journal.ts';
 
 export type Request =
   | { id: number; op: 'run' | 'all' | 'get'; sql: string; params: unknown[] }
-  | { id: number; op: 'migrate' | 'close' }
-  | { id: number; op: 'ledger'; file: string };
+  | { id: number; op: 'migrate'; upTo?: number }
+  | { id: number; op: 'close' }
+  | { id: number; op: 'batch'; statements: Statement[] }
+  | { id: number; op: 'ledger'; file: string; opts?: LedgerOptions };
 
 const conn = openSqliteConnection((workerData as { path: string }).path);
 
@@ -27,11 +29,14 @@ parentPort!.on('message', async (req: Request) => {
       case 'get':
         result = await conn.get(req.sql, req.params as never);
         break;
+      case 'batch':
+        result = await conn.transaction((tx) => runAll(tx, req.statements));
+        break;
       case 'migrate':
-        await migrate(conn);
+        await migrate(conn, req.upTo);
         break;
       case 'ledger':
-        result = await applyLedger(conn, readSegment(req.file));
+        result = await applyLedger(conn, readSegment(req.file), req.opts);
         break;
       case 'close':
         await conn.close();

@@ -54,6 +54,9 @@ describe('/key/generate', () => {
       model_rpm_limit: { 'gpt-4': 5 },
       config: { anything: true },
     };
+    // A key's team must exist; its user is created with the key when it does not.
+    assert.equal((await api('POST', '/key/generate', body)).body.error.param, 'team_id');
+    assert.equal((await api('POST', '/team/new', { team_id: 't1' })).status, 200);
     const r = await api('POST', '/key/generate', body);
     assert.equal(r.status, 200);
     const k = r.body;

@@ -95,7 +95,7 @@ test('the connection cut in the middle of a ledger write: the write fails, the p
   const db = openPostgres(viaRelay.toString());
   await db.migrate();
   const record: SpendRecord = {
-    request_id: 'held-by-another-transaction', upstream_id: null, key_token: null, user_id: null, team_id: null, end_user: null,
+    request_id: 'held-by-another-transaction', upstream_id: null, key_token: null, user_id: null, team_id: null, organization_id: null, end_user: null,
     model_group: 'gpt-4', deployment_id: null, provider: 'openai', model: 'gpt-4', call_type: 'chat',
     usage: { input: 1, cacheRead: 0, cacheWrite: 0, cacheWrite1h: 0, output: 1, reasoning: 0, estimated: false },
     cost_nanos: 10, status: 'success', http_status: 200, error_type: null, stream: false, latency_ms: 1, ttft_ms: null, tags: [],

@@ -8,6 +8,7 @@ export function spendRecord(request_id: string, over: Partial<SpendRecord> = {})
     key_token: 't1',
     user_id: null,
     team_id: null,
+    organization_id: null,
     end_user: null,
     model_group: 'g',
     deployment_id: 'd',

@@ -7,6 +7,12 @@ import { recordLine } from '../../src/metering/journal.ts';
 import type { Db } from '../../src/store/db.ts';
 import { UniqueViolation } from '../../src/store/db.ts';
 import { KeyRepo, type KeyRecord } from '../../src/store/keys.ts';
+import { AuditRepo } from '../../src/store/audit.ts';
+import { BudgetRepo } from '../../src/store/budgets.ts';
+import { CustomerRepo } from '../../src/store/customers.ts';
+import { OrgRepo } from '../../src/store/organizations.ts';
+import { TeamRepo, type TeamRecord } from '../../src/store/teams.ts';
+import { UserRepo, type UserRecord } from '../../src/store/users.ts';
 import { openPostgres } from '../../src/store/postgres.ts';
 import { openSqlite } from '../../src/store/sqlite-db.ts';
 import { globalSpendNanos, pruneSpendLogs, querySpendLogs } from '../../src/store/spend.ts';
@@ -17,18 +23,41 @@ import { tempDir } from '../helpers/temp.ts';
 function key(token: string, over: Partial<KeyRecord> = {}): KeyRecord {
   return {
     token, key_name: 'sk-...abcd', key_alias: null, models: ['gpt-4'], aliases: {}, metadata: { user: 'u@example.com', n: 1 }, tags: ['a'],
-    user_id: 'u1', team_id: null, spend_nanos: 0, max_budget_nanos: 10_000_000_000, soft_budget_nanos: null, budget_duration: null,
+    user_id: 'u1', team_id: null, organization_id: null, budget_id: null, spend_nanos: 0, max_budget_nanos: 10_000_000_000, soft_budget_nanos: null, budget_duration: null,
     budget_reset_at: null, budget_period_start: null, expires: null, tpm_limit: null, rpm_limit: 5, max_parallel_requests: null,
-    model_rpm_limit: { 'gpt-4': 2 }, model_tpm_limit: null, blocked: false, extra: { config: { x: true } }, created_by: 'master_key',
+    model_rpm_limit: { 'gpt-4': 2 }, model_tpm_limit: null, blocked: false, key_type: null, allowed_routes: null, extra: { config: { x: true } }, created_by: 'master_key',
     updated_by: 'master_key', created_at: '2026-01-01T00:00:00.000Z', updated_at: '2026-01-01T00:00:00.000Z', ...over,
   };
 }
 
-/** Writes records as the ledger does: through a journal segment file. */
-async function write(db: Db, records: ReturnType<typeof spendRecord>[]) {
+const NOW = '2026-01-01T00:00:00.000Z';
+
+function user(user_id: string, over: Partial<UserRecord> = {}): UserRecord {
+  return {
+    user_id, user_email: null, user_alias: null, user_role: 'internal_user', models: [], metadata: {}, spend_nanos: 0, max_budget_nanos: null,
+    soft_budget_nanos: null, budget_duration: null, budget_reset_at: null, budget_period_start: null, tpm_limit: null, rpm_limit: null,
+    max_parallel_requests: null, model_max_budget: null, password_hash: null, extra: {}, created_by: 'x', updated_by: 'x', created_at: NOW,
+    updated_at: NOW, ...over,
+  };
+}
+
+function team(team_id: string, over: Partial<TeamRecord> = {}): TeamRecord {
+  return {
+    team_id, team_alias: null, organization_id: null, models: [], metadata: {}, spend_nanos: 0, max_budget_nanos: null, soft_budget_nanos: null,
+    budget_duration: null, budget_reset_at: null, budget_period_start: null, tpm_limit: null, rpm_limit: null, max_parallel_requests: null,
+    model_max_budget: null, blocked: false, extra: {}, created_by: 'x', updated_by: 'x', created_at: NOW, updated_at: NOW, ...over,
+  };
+}
+
+function segmentOf(records: ReturnType<typeof spendRecord>[]): string {
   const file = join(tempDir('seg'), 'spend-0000000000000001.ndjson');
   writeFileSync(file, records.map(recordLine).join(''));
-  return db.writeLedgerSegment(file);
+  return file;
+}
+
+/** Writes records as the ledger does: through a journal segment file. */
+async function write(db: Db, records: ReturnType<typeof spendRecord>[]) {
+  return db.writeLedgerSegment(segmentOf(records));
 }
 
 const stores: [string, () => Promise<Db>][] = [['sqlite', async () => openSqlite(':memory:')]];
@@ -122,6 +151,100 @@ for (const [name, open] of stores) {
       assert.equal(Number(r.stream), 0);
       assert.equal(Number(r.ttft_ms), 12.5);
       assert.deepEqual(JSON.parse(r.tags), ['x']);
+    });
+
+    test('users, teams, members, organizations, customers, budgets: insert, read back, update, delete', async () => {
+      await ready;
+      const users = new UserRepo(db);
+      const teams = new TeamRepo(db);
+      const orgs = new OrgRepo(db);
+      const customers = new CustomerRepo(db);
+      const budgets = new BudgetRepo(db);
+      const u = user('alice', { user_email: 'Alice@Example.com', models: ['gpt-4'], max_budget_nanos: 5_000_000_000, metadata: { dept: 'r&d' } });
+      await users.insert(u);
+      assert.deepEqual(await users.get('alice'), u);
+      assert.equal((await users.getByEmail('alice@example.COM'))?.user_id, 'alice', 'emails match whatever their case');
+      await assert.rejects(users.insert(user('alice2', { user_email: 'ALICE@example.com' })), UniqueViolation);
+      assert.equal((await users.update('alice', { user_alias: 'Al' }))!.user_alias, 'Al');
+      await users.insert(user('bob'));
+      const t = team('eng', { organization_id: 'acme', models: ['gpt-4'], blocked: true });
+      await teams.insert(t);
+      assert.deepEqual(await teams.get('eng'), t);
+      await teams.addMember({ team_id: 'eng', user_id: 'alice', role: 'admin', budget_id: null, spend_nanos: 0, created_at: NOW, updated_at: NOW });
+      await teams.addMember({ team_id: 'eng', user_id: 'bob', role: 'user', budget_id: 'b1', spend_nanos: 0, created_at: NOW, updated_at: NOW });
+      await assert.rejects(teams.addMember({ team_id: 'eng', user_id: 'bob', role: 'user', budget_id: null, spend_nanos: 0, created_at: NOW, updated_at: NOW }), UniqueViolation);
+      assert.deepEqual((await teams.members('eng')).map((m) => [m.user_id, m.role]), [['alice', 'admin'], ['bob', 'user']]);
+      assert.deepEqual((await teams.memberships('bob')).map((m) => m.team_id), ['eng']);
+      assert.equal((await teams.updateMember('eng', 'bob', { role: 'admin' }))!.role, 'admin');
+      assert.deepEqual((await teams.list({ user_id: 'alice', page: 1, page_size: 10, sort_order: 'asc' })).teams.map((x) => x.team_id), ['eng']);
+      assert.equal((await teams.list({ organization_id: null, page: 1, page_size: 10, sort_order: 'asc' })).total, 0);
+      assert.deepEqual((await users.list({ team: 'eng', page: 1, page_size: 10, sort_by: 'user_id', sort_order: 'asc' })).users.map((x) => x.user_id), ['alice', 'bob']);
+      assert.deepEqual((await users.list({ user_ids: ['LIC'], page: 1, page_size: 10, sort_order: 'asc' })).users.map((x) => x.user_id), ['alice'], 'one id: contains, any case');
+      assert.equal((await users.list({ user_email: '100%', page: 1, page_size: 10, sort_order: 'asc' })).total, 0, 'LIKE characters are literal');
+      const o = { organization_id: 'acme', organization_alias: 'Acme', budget_id: 'b1', models: [], metadata: {}, spend_nanos: 0, extra: {}, created_by: 'x', updated_by: 'x', created_at: NOW, updated_at: NOW };
+      await orgs.insert(o);
+      await orgs.addMember({ organization_id: 'acme', user_id: 'alice', user_role: 'org_admin', budget_id: null, spend_nanos: 0, created_at: NOW, updated_at: NOW });
+      assert.deepEqual((await orgs.list({ memberOf: 'alice' })).map((x) => x.organization_id), ['acme']);
+      assert.deepEqual((await orgs.list({ memberOf: 'bob' })), []);
+      assert.deepEqual((await teams.teamsOfOrganization('acme')).map((x) => x.team_id), ['eng']);
+      await budgets.insert({ budget_id: 'b1', max_budget_nanos: 1_000, soft_budget_nanos: null, max_parallel_requests: 2, tpm_limit: null, rpm_limit: 10, model_max_budget: null, budget_duration: '1d', budget_reset_at: NOW, created_by: 'x', updated_by: 'x', created_at: NOW, updated_at: NOW });
+      await customers.insert({ user_id: 'cust 1', alias: 'C', blocked: true, budget_id: 'b1', allowed_model_region: 'eu', default_model: null, metadata: {}, spend_nanos: 0, created_at: NOW, updated_at: NOW });
+      assert.deepEqual((await customers.withPolicy()).map((c) => c.user_id), ['cust 1']);
+      const links = (await budgets.links(['b1'])).get('b1')!;
+      assert.deepEqual(links.map((l) => l.entity_type).sort(), ['end_user', 'organization', 'team_member']);
+      assert.equal(await teams.removeMember('eng', 'bob'), true);
+      assert.equal(await teams.delete(['eng']), 1);
+      assert.deepEqual(await teams.members('eng'), []);
+      assert.equal(await orgs.delete(['acme']), 1);
+      assert.deepEqual(await orgs.memberships('alice'), []);
+    });
+
+    test('ledger: spend of users, teams, organizations, customers and members, and their hourly rollup', async () => {
+      await ready;
+      const users = new UserRepo(db);
+      const teams = new TeamRepo(db);
+      const customers = new CustomerRepo(db);
+      await users.insert(user('spender'));
+      await teams.insert(team('spenders'));
+      await teams.addMember({ team_id: 'spenders', user_id: 'spender', role: 'user', budget_id: null, spend_nanos: 0, created_at: NOW, updated_at: NOW });
+      const r = (id: string, over: Partial<ReturnType<typeof spendRecord>> = {}) =>
+        spendRecord(id, { key_token: null, user_id: 'spender', team_id: 'spenders', organization_id: 'no-such-org', end_user: 'new customer', tags: ['proj'], ...over });
+      const first = await write(db, [r('e1'), r('e2', { cost_nanos: 500 }), r('e3', { end_user: null, cost_nanos: 0 })]);
+      assert.equal(first.entitySpend.get('user:spender'), 1500);
+      assert.equal(first.entitySpend.get('team:spenders'), 1500);
+      assert.equal(first.entitySpend.get('member:spenders:spender'), 1500);
+      assert.equal(first.entitySpend.get('customer:new customer'), 1500, 'an unknown customer is created with its spend');
+      assert.equal(first.entitySpend.has('org:no-such-org'), false, 'no row took it');
+      assert.equal(first.entityCost.get('org:no-such-org'), 1500, 'but live counters held it');
+      await write(db, [r('e1'), r('e4')]);
+      assert.equal((await users.get('spender'))!.spend_nanos, 2500, 'exactly once');
+      assert.equal((await teams.member('spenders', 'spender'))!.spend_nanos, 2500);
+      assert.equal((await customers.get('new customer'))!.spend_nanos, 2500);
+      const rows = await db.all<{ entity_kind: string; entity_id: string; requests: number; cost_nanos: number }>(
+        "SELECT entity_kind, entity_id, requests, cost_nanos FROM llmproxy_spend_entity_hourly WHERE entity_id IN ('spender', 'proj', 'new customer') AND entity_kind IN ('user', 'tag', 'customer') ORDER BY entity_kind",
+      );
+      assert.deepEqual(rows.map((x) => [x.entity_kind, x.entity_id, Number(x.requests), Number(x.cost_nanos)]), [
+        ['customer', 'new customer', 3, 2500],
+        ['tag', 'proj', 4, 2500],
+        ['user', 'spender', 4, 2500],
+      ]);
+      const noTracking = await db.writeLedgerSegment(segmentOf([r('e5', { end_user: 'untracked' })]), { createCustomers: false });
+      assert.equal(noTracking.entitySpend.has('customer:untracked'), false);
+      assert.equal(await customers.get('untracked'), undefined, 'not created when customer tracking is off');
+    });
+
+    test('audit log: newest first, filtered, paginated', async () => {
+      await ready;
+      const audit = new AuditRepo(db);
+      for (let i = 0; i < 3; i++) {
+        await audit.insert({ id: `a${i}`, changed_at: `2026-03-0${i + 1}T00:00:00.000Z`, changed_by: 'master_key', changed_by_role: 'proxy_admin', changed_by_api_key: null, action: i ? 'updated' : 'created', route: '/team/new', table_name: 'LiteLLM_TeamTable', object_id: 't', before_value: i ? { x: i } : null, updated_values: { x: i + 1 } });
+      }
+      const all = await audit.list({ table_name: 'LiteLLM_TeamTable', page: 1, page_size: 2 });
+      assert.equal(all.total, 3);
+      assert.deepEqual(all.rows.map((x) => x.id), ['a2', 'a1']);
+      assert.deepEqual(all.rows[0]!.before_value, { x: 2 });
+      assert.equal((await audit.list({ action: 'created', page: 1, page_size: 10 })).rows[0]!.id, 'a0');
+      assert.equal((await audit.list({ start_date: '2026-03-02T00:00:00.000Z', end_date: '2026-03-03T00:00:00.000Z', page: 1, page_size: 10 })).total, 1);
     });
 
     test('spend logs: filters, either id, date range, pruning; global spend as BigInt', async () => {

@@ -1,0 +1,74 @@
+// Repository of shared budgets (LiteLLM_BudgetTable): limits that organizations, customers, team and
+// organization members and keys point at by budget_id.
+import type { Queryable } from './db.ts';
+import { EntityRepo, placeholders, type TableSpec } from './rows.ts';
+
+export interface BudgetRecord {
+  budget_id: string;
+  max_budget_nanos: number | null;
+  soft_budget_nanos: number | null;
+  max_parallel_requests: number | null;
+  tpm_limit: number | null;
+  rpm_limit: number | null;
+  model_max_budget: Record<string, unknown> | null;
+  budget_duration: string | null;
+  budget_reset_at: string | null;
+  created_by: string | null;
+  updated_by: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export const BUDGETS: TableSpec<BudgetRecord> = {
+  table: 'llmproxy_budgets',
+  columns: [
+    'budget_id', 'max_budget_nanos', 'soft_budget_nanos', 'max_parallel_requests', 'tpm_limit', 'rpm_limit', 'model_max_budget',
+    'budget_duration', 'budget_reset_at', 'created_by', 'updated_by', 'created_at', 'updated_at',
+  ],
+  json: new Set(['model_max_budget']),
+  bools: new Set(),
+};
+
+/** Where a budget is used, for /budget/list and to refuse deleting one in use. */
+export interface BudgetLink {
+  entity_type: 'organization' | 'end_user' | 'team_member' | 'organization_member' | 'key';
+  entity_id: string;
+  parent_entity_id?: string;
+}
+
+export class BudgetRepo extends EntityRepo<BudgetRecord> {
+  constructor(db: Queryable) {
+    super(db, BUDGETS, 'budget_id');
+  }
+
+  async list(): Promise<BudgetRecord[]> {
+    return (await this.db.all('SELECT * FROM llmproxy_budgets ORDER BY created_at, budget_id')).map(this.read);
+  }
+
+  /** Every entity that points at one of these budgets. */
+  async links(ids: string[]): Promise<Map<string, BudgetLink[]>> {
+    const out = new Map<string, BudgetLink[]>();
+    if (ids.length === 0) return out;
+    const list = placeholders(ids.length);
+    const add = (budget: string, link: BudgetLink) => out.set(budget, [...(out.get(budget) ?? []), link]);
+    for (const r of await this.db.all<{ b: string; id: string }>(`SELECT budget_id AS b, organization_id AS id FROM llmproxy_organizations WHERE budget_id IN (${list})`, ids)) {
+      add(r.b, { entity_type: 'organization', entity_id: r.id });
+    }
+    for (const r of await this.db.all<{ b: string; id: string }>(`SELECT budget_id AS b, user_id AS id FROM llmproxy_customers WHERE budget_id IN (${list})`, ids)) {
+      add(r.b, { entity_type: 'end_user', entity_id: r.id });
+    }
+    for (const r of await this.db.all<{ b: string; id: string; p: string }>(`SELECT budget_id AS b, user_id AS id, team_id AS p FROM llmproxy_team_members WHERE budget_id IN (${list})`, ids)) {
+      add(r.b, { entity_type: 'team_member', entity_id: r.id, parent_entity_id: r.p });
+    }
+    for (const r of await this.db.all<{ b: string; id: string; p: string }>(
+      `SELECT budget_id AS b, user_id AS id, organization_id AS p FROM llmproxy_org_members WHERE budget_id IN (${list})`,
+      ids,
+    )) {
+      add(r.b, { entity_type: 'organization_member', entity_id: r.id, parent_entity_id: r.p });
+    }
+    for (const r of await this.db.all<{ b: string; id: string }>(`SELECT budget_id AS b, token AS id FROM llmproxy_keys WHERE budget_id IN (${list})`, ids)) {
+      add(r.b, { entity_type: 'key', entity_id: r.id });
+    }
+    return out;
+  }
+}
