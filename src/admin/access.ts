@@ -14,7 +14,7 @@ export type UserRole = (typeof USER_ROLES)[number];
  * - `all`: any entity;
  * - `org`: entities of the organizations they administer;
  * - `team`: entities of the teams they administer;
- * - `member`: their own teams and organizations (and their own user and keys);
+ * - `member`: the teams and organizations they are members of (and their own user and keys);
  * - `own`: their own user, and their own keys;
  * - `-`: nothing.
  */
@@ -156,7 +156,8 @@ export function grantCovers(a: Actor, g: Grant, t: Target): boolean {
     case 'team':
       return some(t.teamIds, a.teamAdmin);
     case 'member':
-      return own(a, t) || some(t.teamIds, a.teams) || some(t.orgIds, a.orgs);
+      // A team's members see the team (not its organization's other teams); an organization's, the organization.
+      return own(a, t) || (t.teamIds?.length ? some(t.teamIds, a.teams) : some(t.orgIds, a.orgs));
     case 'own':
       return own(a, t);
     case '-':
@@ -221,10 +222,8 @@ export function scopeOf(a: Actor, route: string): Scope {
   for (const g of grants) {
     if (g === 'org') for (const o of a.orgAdmin) orgs.add(o);
     if (g === 'team') for (const t of a.teamAdmin) teams.add(t);
-    if (g === 'member') {
-      for (const t of a.teams) teams.add(t);
-      for (const o of a.orgs) orgs.add(o);
-    }
+    // (members of an organization list the organization itself: /organization/list reads memberships)
+    if (g === 'member') for (const t of a.teams) teams.add(t);
   }
   return { all: false, userId: a.userId, keyToken: a.keyToken, teams: [...teams], orgs: [...orgs] };
 }
