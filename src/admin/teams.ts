@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { GatewayError } from '../http/errors.ts';
-import { usdToNanos } from '../metering/money.ts';
+import { nanosToUsd, usdToNanos } from '../metering/money.ts';
 import { listAllows } from '../policy/model-access.ts';
 import { UniqueViolation } from '../store/db.ts';
 import { placeholders } from '../store/rows.ts';
@@ -384,7 +384,7 @@ export function registerTeamRoutes(app: FastifyInstance, admin: Admin): void {
       user_id: user.user_id,
       user_email: user.user_email,
       role: updated.role,
-      max_budget_in_team: budget?.max_budget_nanos == null ? null : budget.max_budget_nanos / 1e9,
+      max_budget_in_team: budget?.max_budget_nanos == null ? null : nanosToUsd(budget.max_budget_nanos),
       tpm_limit: budget?.tpm_limit ?? null,
       rpm_limit: budget?.rpm_limit ?? null,
     };

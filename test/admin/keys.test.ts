@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { startFakeOpenAI, type FakeUpstream } from '../fakes/openai-upstream.ts';
-import { fakeModels, MASTER_KEY, startInProcess, type TestGateway } from '../helpers/gateway.ts';
+import { call, fakeModels, MASTER_KEY, startInProcess, type TestGateway } from '../helpers/gateway.ts';
 import { authenticate } from '../../src/pipeline/authenticate.ts';
 
 let fake: FakeUpstream;
@@ -20,14 +20,7 @@ after(async () => {
   await fake.close();
 });
 
-async function api(method: string, path: string, body?: unknown, key = MASTER_KEY) {
-  const res = await fetch(`${gw.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: res.status, body: (await res.json()) as any };
-}
+const api = (method: string, path: string, body?: unknown, key = MASTER_KEY) => call(gw.url, method, path, body, key);
 
 const chat = (key: string, model = 'gpt-4') =>
   api('POST', '/chat/completions', { model, messages: [{ role: 'user', content: 'hi' }] }, key);

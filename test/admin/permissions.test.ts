@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CALLERS, PERMISSIONS, permissionRows, type Caller, type Grant } from '../../src/admin/access.ts';
 import { startFakeOpenAI, type FakeUpstream } from '../fakes/openai-upstream.ts';
-import { fakeModels, MASTER_KEY, REPO, startInProcess, type TestGateway } from '../helpers/gateway.ts';
+import { call, fakeModels, MASTER_KEY, REPO, startInProcess, type TestGateway } from '../helpers/gateway.ts';
 
 let fake: FakeUpstream;
 let gw: TestGateway;
@@ -27,14 +27,7 @@ interface Who {
 const callers: Who[] = [];
 const world = { orgIn: 'org-in', orgOut: 'org-out', teamIn: 'team-in', teamOut: 'team-out', outsider: 'outsider' };
 
-async function api(method: string, path: string, body?: unknown, key = MASTER_KEY) {
-  const res = await fetch(`${gw.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: res.status, body: (await res.json()) as any };
-}
+const api = (method: string, path: string, body?: unknown, key = MASTER_KEY) => call(gw.url, method, path, body, key);
 async function master(method: string, path: string, body?: unknown) {
   const r = await api(method, path, body);
   assert.equal(r.status, 200, `${method} ${path}: ${JSON.stringify(r.body)}`);

@@ -106,3 +106,13 @@ export async function asMaster(baseUrl: string, method: string, path: string, bo
   const res = await fetch(`${baseUrl}${path}`, { method, headers: { authorization: `Bearer ${MASTER_KEY}` }, body: body === undefined ? undefined : JSON.stringify(body) });
   return res.json();
 }
+
+/** A JSON call with a key (the master key unless given): its status and answer. */
+export async function call(baseUrl: string, method: string, path: string, body?: unknown, key = MASTER_KEY): Promise<{ status: number; body: any }> {
+  const res = await fetch(`${baseUrl}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: res.status, body: (await res.json()) as any };
+}
