@@ -2,6 +2,7 @@
 // database on each call, so that a right taken away is gone at once), the caches and other
 // instances to tell of a change, and the audit log.
 import { randomUUIDv7 } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
 import type { Principal } from '../auth/principal.ts';
 import { checkKeyRoute } from '../auth/routes.ts';
 import { GatewayError } from '../http/errors.ts';
@@ -185,4 +186,12 @@ export function makeAdmin(ctx: PipelineContext, db: Db, stores: Stores): Admin {
       }
     },
   };
+}
+
+/**
+ * A management read that answers live spend (the database's figure plus the limiter's pending):
+ * it runs while no ledger batch is being written, so that each record is counted once.
+ */
+export function liveSpend<R>(admin: Admin, handler: (req: FastifyRequest) => Promise<R>): (req: FastifyRequest) => Promise<R> {
+  return (req) => admin.ctx.ledger.steady(() => handler(req));
 }

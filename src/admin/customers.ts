@@ -8,7 +8,7 @@ import type { CustomerRecord } from '../store/customers.ts';
 import { UniqueViolation } from '../store/db.ts';
 import { parseBody } from './body.ts';
 import { BudgetFields, hasBudgetFields, upsertBudget, type BudgetInput } from './budgets.ts';
-import type { Admin } from './context.ts';
+import { type Admin, liveSpend } from './context.ts';
 import { customerJson } from './shapes.ts';
 
 const customerId = z.string({ error: 'is required' }).min(1, 'is required').max(512);
@@ -83,13 +83,13 @@ export function registerCustomerRoutes(app: FastifyInstance, admin: Admin): void
       return out;
     });
 
-    app.get(`${base}/info`, async (req) => {
+    app.get(`${base}/info`, liveSpend(admin, async (req) => {
       await admin.actor(req.headers, perm('info'));
       const q = parseBody(InfoQuery, req.query);
       const c = await admin.customers.get(q.end_user_id);
       if (!c) throw notFound(q.end_user_id, 'end_user_id');
       return json(c);
-    });
+    }));
 
     app.post(`${base}/update`, async (req) => {
       const actor = await admin.actor(req.headers, perm('update'));
@@ -128,11 +128,11 @@ export function registerCustomerRoutes(app: FastifyInstance, admin: Admin): void
       return { deleted_customers: n, message: `Successfully deleted customers with ids: ${JSON.stringify(body.user_ids)}` };
     });
 
-    app.get(`${base}/list`, async (req) => {
+    app.get(`${base}/list`, liveSpend(admin, async (req) => {
       await admin.actor(req.headers, perm('list'));
       const q = parseBody(ListQuery, req.query);
       return Promise.all((await admin.customers.list(q.page, q.page_size)).map(json));
-    });
+    }));
 
     for (const [name, blocked] of [['block', true], ['unblock', false]] as const) {
       app.post(`${base}/${name}`, async (req) => {

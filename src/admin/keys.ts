@@ -16,7 +16,7 @@ import type { TeamRecord } from '../store/teams.ts';
 import { authorize, describeActor, grantFor, isAdmin, scopeOf, type Actor, type Target } from './access.ts';
 import { parseBody } from './body.ts';
 import { modelMaxBudget } from './budgets.ts';
-import type { Admin } from './context.ts';
+import { type Admin, liveSpend } from './context.ts';
 import { addDuration, isDuration } from './durations.ts';
 import { extraChanges, periodChanges } from './changes.ts';
 
@@ -332,7 +332,7 @@ export function registerKeyRoutes(app: FastifyInstance, admin: Admin): void {
   };
   app.post('/key/generate', async (req) => generate(req.headers, req.body));
 
-  app.get('/key/info', async (req) => {
+  app.get('/key/info', liveSpend(admin, async (req) => {
     const route = '/key/info';
     const actor = await admin.actor(req.headers, route);
     const asked = (req.query as { key?: string }).key;
@@ -341,7 +341,7 @@ export function registerKeyRoutes(app: FastifyInstance, admin: Admin): void {
     authorize(actor, route, keyTarget(k, await admin.teams.get(k.team_id ?? '')), 'this key');
     // Spend is current at once: the database's figure plus what the ledger has not written yet.
     return { key: asked ?? k.token, info: keyJson(k, ctx.limiter.pending(k.token)) };
-  });
+  }));
 
   const update = async (actor: Actor, route: string, current: KeyRecord, changes: Partial<KeyRecord>, teamId: string | null) => {
     const team = await teamOf(teamId);
@@ -388,7 +388,7 @@ export function registerKeyRoutes(app: FastifyInstance, admin: Admin): void {
     return { deleted_keys: [...(body.keys ?? []), ...(body.key_aliases ?? [])] };
   });
 
-  app.get('/key/list', async (req) => {
+  app.get('/key/list', liveSpend(admin, async (req) => {
     const route = '/key/list';
     const actor = await admin.actor(req.headers, route);
     const q = parseBody(ListQuery, req.query);
@@ -400,7 +400,7 @@ export function registerKeyRoutes(app: FastifyInstance, admin: Admin): void {
       current_page: q.page,
       total_pages: Math.ceil(total / q.size),
     };
-  });
+  }));
 
   const regenerate = async (headers: Headers, rawBody: unknown, pathKey: string | undefined) => {
     const route = '/key/regenerate';

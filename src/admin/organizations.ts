@@ -11,7 +11,7 @@ import { placeholders } from '../store/rows.ts';
 import { authorize, isAdmin, scopeOf } from './access.ts';
 import { parseBody } from './body.ts';
 import { BudgetFields, budgetJson, createBudget, hasBudgetFields, upsertBudget, usd } from './budgets.ts';
-import type { Admin } from './context.ts';
+import { type Admin, liveSpend } from './context.ts';
 import { emailsOf, memberSchema, oneOrMany, resolveMember } from './members.ts';
 import { orgJson, orgMemberJson, teamJson, userJson } from './shapes.ts';
 
@@ -127,7 +127,7 @@ export function registerOrganizationRoutes(app: FastifyInstance, admin: Admin): 
     return out;
   });
 
-  app.get('/organization/info', async (req) => {
+  app.get('/organization/info', liveSpend(admin, async (req) => {
     const path = '/organization/info';
     const actor = await admin.actor(req.headers, path);
     const q = parseBody(InfoQuery, req.query);
@@ -135,7 +135,7 @@ export function registerOrganizationRoutes(app: FastifyInstance, admin: Admin): 
     if (!org) throw new GatewayError('not_found', 'Organization not found', { param: 'organization_id' });
     authorize(actor, path, target(org.organization_id), `organization ${org.organization_id}`);
     return json(org, true);
-  });
+  }));
 
   // LiteLLM's older form: several organizations at once, answered as a list.
   app.post('/organization/info', async (req) => {
@@ -221,14 +221,14 @@ export function registerOrganizationRoutes(app: FastifyInstance, admin: Admin): 
     return before;
   });
 
-  app.get('/organization/list', async (req) => {
+  app.get('/organization/list', liveSpend(admin, async (req) => {
     const path = '/organization/list';
     const actor = await admin.actor(req.headers, path);
     const q = parseBody(ListQuery, req.query);
     const scope = scopeOf(actor, path);
     const orgs = await admin.orgs.list({ org_id: q.org_id, org_alias: q.org_alias, memberOf: scope.all ? undefined : (actor.userId ?? '') });
     return Promise.all(orgs.map((o) => json(o, true)));
-  });
+  }));
 
   app.post('/organization/member_add', async (req) => {
     const path = '/organization/member_add';

@@ -13,7 +13,7 @@ import type { UserRecord } from '../store/users.ts';
 import { authorize, grantFor, isAdmin, scopeOf, type Actor, type Target } from './access.ts';
 import { parseBody } from './body.ts';
 import { duration, limit, modelMaxBudget, upsertBudget, usd } from './budgets.ts';
-import type { Admin } from './context.ts';
+import { type Admin, liveSpend } from './context.ts';
 import { extraChanges, periodChanges } from './changes.ts';
 import { keyJson, keyTarget } from './keys.ts';
 import { emailsOf, memberSchema, oneOrMany, resolveMember } from './members.ts';
@@ -186,7 +186,7 @@ export function registerTeamRoutes(app: FastifyInstance, admin: Admin): void {
     return json(team);
   });
 
-  app.get('/team/info', async (req) => {
+  app.get('/team/info', liveSpend(admin, async (req) => {
     const route = '/team/info';
     const actor = await admin.actor(req.headers, route);
     const q = parseBody(InfoQuery, req.query);
@@ -203,7 +203,7 @@ export function registerTeamRoutes(app: FastifyInstance, admin: Admin): void {
       keys: visible.map((k) => keyJson(k, ctx.limiter.pending(k.token))),
       team_memberships: members.map((m) => teamMemberJson(ctx, m, budgets.find((b) => b.budget_id === m.budget_id))),
     };
-  });
+  }));
 
   app.post('/team/update', async (req) => {
     const route = '/team/update';
@@ -269,7 +269,7 @@ export function registerTeamRoutes(app: FastifyInstance, admin: Admin): void {
     return { teams: visible, total: scope.all ? total : visible.length };
   };
 
-  app.get('/team/list', async (req) => {
+  app.get('/team/list', liveSpend(admin, async (req) => {
     const route = '/team/list';
     const actor = await admin.actor(req.headers, route);
     const q = parseBody(ListQuery, req.query);
@@ -280,9 +280,9 @@ export function registerTeamRoutes(app: FastifyInstance, admin: Admin): void {
       const ms = members.filter((m) => m.team_id === t.team_id);
       return { ...teamJson(ctx, t, ms, emails), team_memberships: ms.filter((m) => !q.user_id || m.user_id === q.user_id).map((m) => teamMemberJson(ctx, m, undefined)) };
     });
-  });
+  }));
 
-  app.get('/v2/team/list', async (req) => {
+  app.get('/v2/team/list', liveSpend(admin, async (req) => {
     const route = '/team/list';
     const actor = await admin.actor(req.headers, route);
     const q = parseBody(ListV2Query, req.query);
@@ -305,7 +305,7 @@ export function registerTeamRoutes(app: FastifyInstance, admin: Admin): void {
       page_size: q.page_size,
       total_pages: Math.ceil(total / q.page_size),
     };
-  });
+  }));
 
   app.post('/team/member_add', async (req) => {
     const route = '/team/member_add';

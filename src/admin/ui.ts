@@ -17,7 +17,7 @@ import type { PipelineContext } from '../pipeline/context.ts';
 import type { KeyRepo } from '../store/keys.ts';
 import type { Db } from '../store/db.ts';
 import { usageReport } from '../store/spend.ts';
-import type { Admin } from './context.ts';
+import { type Admin, liveSpend } from './context.ts';
 import { parseBody } from './body.ts';
 import { checkDeployment } from './health.ts';
 import { keyJson } from './keys.ts';
@@ -163,7 +163,7 @@ export function registerUiRoutes(app: FastifyInstance, admin: Admin, sessions: U
     return {};
   });
 
-  app.get('/ui/api/keys', async (req) => {
+  app.get('/ui/api/keys', liveSpend(admin, async (req) => {
     await admin.actor(req.headers, '/ui/api/keys');
     const q = parseBody(KeysQuery, req.query);
     const keys = await repo.page(
@@ -172,7 +172,7 @@ export function registerUiRoutes(app: FastifyInstance, admin: Admin, sessions: U
     );
     const page = keys.slice(0, q.limit);
     return { data: page.map((k) => keyJson(k, ctx.limiter.pending(k.token))), next: keys.length > q.limit ? cursorOf(page.at(-1)!) : null };
-  });
+  }));
 
   app.get('/ui/api/models', async (req) => {
     await admin.actor(req.headers, '/ui/api/models');

@@ -15,7 +15,7 @@ import type { UserRecord } from '../store/users.ts';
 import { authorize, grantFor, isAdmin, scopeOf, USER_ROLES, type Actor, type Target } from './access.ts';
 import { parseBody } from './body.ts';
 import { duration, limit, modelMaxBudget, usd } from './budgets.ts';
-import type { Admin } from './context.ts';
+import { type Admin, liveSpend } from './context.ts';
 import { addDuration } from './durations.ts';
 import { extraChanges, periodChanges } from './changes.ts';
 import { keyJson, keyTarget } from './keys.ts';
@@ -234,7 +234,7 @@ export function registerUserRoutes(app: FastifyInstance, admin: Admin): void {
     };
   });
 
-  app.get('/user/info', async (req) => {
+  app.get('/user/info', liveSpend(admin, async (req) => {
     const route = '/user/info';
     const actor = await admin.actor(req.headers, route);
     const q = parseBody(InfoQuery, req.query);
@@ -259,7 +259,7 @@ export function registerUserRoutes(app: FastifyInstance, admin: Admin): void {
       keys: visibleKeys.map((k) => ({ ...keyJson(k, ctx.limiter.pending(k.token)), team_alias: k.team_id ? (aliases.get(k.team_id) ?? null) : null })),
       teams: visibleTeams.map((t) => teamJson(ctx, t, members.filter((m) => m.team_id === t.team_id), emails)),
     };
-  });
+  }));
 
   app.post('/user/update', async (req) => {
     const route = '/user/update';
@@ -323,7 +323,7 @@ export function registerUserRoutes(app: FastifyInstance, admin: Admin): void {
     return { deleted_users: ids, deleted_keys: tokens.length };
   });
 
-  app.get('/user/list', async (req) => {
+  app.get('/user/list', liveSpend(admin, async (req) => {
     const route = '/user/list';
     const actor = await admin.actor(req.headers, route);
     const q = parseBody(ListQuery, req.query);
@@ -352,5 +352,5 @@ export function registerUserRoutes(app: FastifyInstance, admin: Admin): void {
       page_size: q.page_size,
       total_pages: Math.ceil(total / q.page_size),
     };
-  });
+  }));
 }

@@ -20,6 +20,10 @@ export class Ledger {
   private chain: Promise<void> = Promise.resolve();
   private queued = 0;
   private failing = false;
+  /** Set while a batch is written (or waits to be): readers of spend wait for it. */
+  private writing: Promise<void> | null = null;
+  private readers = 0;
+  private readersGone: (() => void) | null = null;
 
   constructor(opts: { db: Db; journal: Journal; log: Logger; intervalMs?: number; onApplied?: (batch: AppliedBatch) => void; createCustomers?: boolean }) {
     this.db = opts.db;
@@ -54,13 +58,47 @@ export class Ledger {
     return this.chain;
   }
 
+  /**
+   * Runs a read of recorded spend that adds the limiter's pending spend to the database's figures:
+   * no batch is written meanwhile, so every record is counted in exactly one of the two (a batch
+   * committed between the two reads would be counted twice or not at all). Reads run concurrently;
+   * `read` must not wait for a flush.
+   */
+  async steady<T>(read: () => Promise<T>): Promise<T> {
+    while (this.writing) await this.writing;
+    this.readers++;
+    try {
+      return await read();
+    } finally {
+      if (--this.readers === 0 && this.readersGone) {
+        this.readersGone();
+        this.readersGone = null;
+      }
+    }
+  }
+
+  /** Writes one batch and releases its pending spend with no steady read in between (flushes are already one at a time). */
+  private async exclusive<T>(write: () => Promise<T>): Promise<T> {
+    let done!: () => void;
+    this.writing = new Promise((resolve) => (done = resolve));
+    try {
+      if (this.readers > 0) await new Promise<void>((resolve) => (this.readersGone = resolve));
+      return await write();
+    } finally {
+      this.writing = null;
+      done();
+    }
+  }
+
   private async flushOnce(): Promise<void> {
     const segments = await this.journal.rotate();
     for (const segment of segments) {
       try {
-        const batch = await this.db.writeLedgerSegment(this.journal.path(segment), this.options);
-        this.journal.remove([segment]);
-        this.onApplied(batch);
+        await this.exclusive(async () => {
+          const batch = await this.db.writeLedgerSegment(this.journal.path(segment), this.options);
+          this.journal.remove([segment]);
+          this.onApplied(batch);
+        });
         if (this.failing) this.log.info('spend ledger: database reachable again, queued records written');
         this.failing = false;
       } catch (err) {
