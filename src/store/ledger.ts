@@ -171,8 +171,9 @@ export async function applyLedger(conn: SqlConnection, records: SpendRecord[], o
       const nanos = target.period ? await inPeriod(db, target.table, target.ids[0]!, ids[0]!, rs) : cost;
       const where = target.ids.map((c) => `${c} = ?`).join(' AND ');
       const r = await db.run(`UPDATE ${target.table} SET spend_nanos = spend_nanos + ? WHERE ${where}`, [nanos, ...ids]);
-      if (r.changes === 0 && target.scope === 'customer' && opts.createCustomers) {
-        // A customer seen for the first time: tracked from then on (LiteLLM upserts them too).
+      // A customer seen for the first time in a call that was answered: tracked from then on (LiteLLM
+      // upserts them too). A refused call makes none: a late batch would bring back a deleted customer.
+      if (r.changes === 0 && target.scope === 'customer' && opts.createCustomers && rs.some((x) => x.status === 'success' || x.cost_nanos > 0)) {
         await db.run(
           `INSERT INTO llmproxy_customers (user_id, spend_nanos, created_at, updated_at) VALUES (?, ?, ?, ?)
            ON CONFLICT (user_id) DO UPDATE SET spend_nanos = llmproxy_customers.spend_nanos + excluded.spend_nanos`,

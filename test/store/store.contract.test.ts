@@ -231,6 +231,9 @@ for (const [name, open] of stores) {
       const noTracking = await db.writeLedgerSegment(segmentOf([r('e5', { end_user: 'untracked' })]), { createCustomers: false });
       assert.equal(noTracking.entitySpend.has('customer:untracked'), false);
       assert.equal(await customers.get('untracked'), undefined, 'not created when customer tracking is off');
+      // A refused call (a blocked customer, since deleted) written late does not bring the customer back.
+      await write(db, [r('e6', { end_user: 'refused', status: 'error', cost_nanos: 0 })]);
+      assert.equal(await customers.get('refused'), undefined, 'a refused call creates no customer');
     });
 
     test('audit log: newest first, filtered, paginated', async () => {
