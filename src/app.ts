@@ -168,7 +168,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     username: opts.ui?.username || 'admin',
     password: opts.ui?.password || opts.masterKey,
     ttlMs: opts.ui?.sessionTtlMs ?? UI_SESSION_TTL_MS,
-  });
+  }, stores.users);
   const ctx: PipelineContext = {
     config,
     router: new Router(config.deployments),

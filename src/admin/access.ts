@@ -90,7 +90,7 @@ export const PERMISSIONS: Record<string, Rule> = {
   '/audit': rule(R, 'all'),
   '/health': rule(R, 'all'),
   // The dashboard's read models.
-  '/ui/api/keys': rule(R, 'all'),
+  '/ui/api/keys': rule(R, 'all', 'org', 'team', 'own', 'own'),
   '/ui/api/models': rule(R, 'all'),
   '/ui/api/health': rule(R, 'all'),
   '/ui/api/usage': rule(R, 'all'),

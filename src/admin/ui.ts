@@ -15,8 +15,10 @@ import { GatewayError } from '../http/errors.ts';
 import { nanosToUsd } from '../metering/money.ts';
 import type { PipelineContext } from '../pipeline/context.ts';
 import type { KeyRepo } from '../store/keys.ts';
+import type { UserRecord } from '../store/users.ts';
 import type { Db } from '../store/db.ts';
 import { usageReport } from '../store/spend.ts';
+import { scopeOf } from './access.ts';
 import { type Admin, liveSpend } from './context.ts';
 import { parseBody } from './body.ts';
 import { checkDeployment } from './health.ts';
@@ -107,6 +109,14 @@ function parseCursor(c: string): { created_at: string; token: string } {
 
 const perMillion = (pico: number) => pico / 1e6;
 
+/** Who is signed in, as the page needs it to show the pages their role may use. */
+const sessionJson = (user: UserRecord | null, username: string, csrf: string) => ({
+  username,
+  user_id: user?.user_id ?? null,
+  user_role: user?.user_role ?? 'proxy_admin',
+  csrf,
+});
+
 const LOGIN_ATTEMPTS_PER_MINUTE = 10;
 
 export function registerUiRoutes(app: FastifyInstance, admin: Admin, sessions: UiSessions): void {
@@ -143,18 +153,21 @@ export function registerUiRoutes(app: FastifyInstance, admin: Admin, sessions: U
     // Another site must not sign a visitor in (to an account of its choosing, or with guesses).
     if (crossSite(req.headers)) throw new GatewayError('cross_site', 'Cross-site request refused.');
     const body = parseBody(LoginBody, req.body);
-    if (!sessions.credentialsMatch(body.username, body.password)) {
-      throw new GatewayError('invalid_key', 'Invalid username or password.');
-    }
-    const s = await sessions.start(body.username);
+    // The admin's credentials first; else a user's email (or user_id) and password.
+    const isAdmin = sessions.credentialsMatch(body.username, body.password);
+    const user = isAdmin ? null : await sessions.userMatching(body.username, body.password);
+    if (!isAdmin && !user) throw new GatewayError('invalid_key', 'Invalid username or password.');
+    const name = user ? (user.user_email ?? user.user_id) : body.username;
+    const s = await sessions.start(name, user);
     reply.header('set-cookie', UiSessions.setCookie(s.id, s.maxAgeS, secure(req))).header('cache-control', 'no-store');
-    return { username: body.username, csrf: s.csrf };
+    return sessionJson(user, name, s.csrf);
   });
   app.get('/ui/api/session', async (req, reply) => {
     // Not CSRF-checked: this is how a reloaded page learns its token (another site cannot read it).
     const s = await sessions.verify(req.headers, { csrf: false });
+    const user = s.user_id === null ? null : ((await admin.users.get(s.user_id)) ?? null);
     reply.header('cache-control', 'no-store');
-    return { username: s.username, csrf: s.csrf };
+    return sessionJson(user, s.username, s.csrf);
   });
   app.post('/ui/api/logout', async (req, reply) => {
     await sessions.verify(req.headers);
@@ -164,10 +177,18 @@ export function registerUiRoutes(app: FastifyInstance, admin: Admin, sessions: U
   });
 
   app.get('/ui/api/keys', liveSpend(admin, async (req) => {
-    await admin.actor(req.headers, '/ui/api/keys');
+    const actor = await admin.actor(req.headers, '/ui/api/keys');
     const q = parseBody(KeysQuery, req.query);
+    const scope = scopeOf(actor, '/ui/api/keys');
     const keys = await repo.page(
-      { search: q.search, status: q.status, after: q.after ? parseCursor(q.after) : undefined, limit: q.limit + 1, now: new Date().toISOString() },
+      {
+        search: q.search,
+        status: q.status,
+        after: q.after ? parseCursor(q.after) : undefined,
+        limit: q.limit + 1,
+        now: new Date().toISOString(),
+        scope: scope.all ? undefined : scope,
+      },
       hashKey,
     );
     const page = keys.slice(0, q.limit);

@@ -1,11 +1,20 @@
-// Dashboard sign-in as LiteLLM does it (UI_USERNAME / UI_PASSWORD, the password defaulting to the
-// master key): a random session id in an HttpOnly, SameSite=Strict cookie (stored hashed), and a CSRF
-// token the page holds in memory and sends as `x-csrf-token` on every call. A session acts as the
-// master key on the management API; the master key itself never reaches the browser.
+// Dashboard sign-in as LiteLLM does it: the admin with UI_USERNAME / UI_PASSWORD (the password
+// defaulting to the master key), and users with their email (or user_id) and the password an admin
+// set for them. A random session id in an HttpOnly, SameSite=Strict cookie (stored hashed), and a CSRF
+// token the page holds in memory and sends as `x-csrf-token` on every call. The admin's session acts as
+// the master key on the management API, a user's as that user; the master key never reaches the browser.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { GatewayError } from '../http/errors.ts';
-type Headers = Record<string, string | string[] | undefined>;
 import type { SessionRepo, SessionRow } from '../store/sessions.ts';
+import type { UserRecord } from '../store/users.ts';
+import { hashPassword, verifyPassword } from './passwords.ts';
+type Headers = Record<string, string | string[] | undefined>;
+
+/** Where sessions find users: to sign them in, and to end their sessions when their password changes. */
+export interface SessionUsers {
+  get(userId: string): Promise<UserRecord | undefined>;
+  getByEmail(email: string): Promise<UserRecord | undefined>;
+}
 
 export const SESSION_COOKIE = 'llmproxy_session';
 /** Over HTTPS the cookie takes the __Host- prefix: only this host, over TLS, can set it. */
@@ -55,16 +64,23 @@ export function crossSite(headers: Headers): boolean {
   }
 }
 
+/** A user's sessions last as long as the password they signed in with. */
+const userCredentialsHash = (u: UserRecord) => sha256(`llm-proxy user\0${u.user_id}\0${u.password_hash}`).toString('hex');
+
 export class UiSessions {
   private readonly repo: SessionRepo;
   private readonly creds: UiCredentials;
+  private readonly users: SessionUsers | null;
+  /** Checked when no user has the name given, so that a wrong name takes as long as a wrong password. */
+  private decoy: Promise<string> | null = null;
   private readonly userDigest: Buffer;
   private readonly passwordDigest: Buffer;
   private readonly credentialsHash: string;
 
-  constructor(repo: SessionRepo, creds: UiCredentials) {
+  constructor(repo: SessionRepo, creds: UiCredentials, users: SessionUsers | null = null) {
     this.repo = repo;
     this.creds = creds;
+    this.users = users;
     this.userDigest = sha256(creds.username);
     this.passwordDigest = sha256(creds.password);
     this.credentialsHash = sha256(`llm-proxy ui\0${creds.username}\0${creds.password}`).toString('hex');
@@ -77,14 +93,26 @@ export class UiSessions {
     return user && pass;
   }
 
-  async start(username: string, now = Date.now()): Promise<{ id: string; csrf: string; maxAgeS: number }> {
+  /** The user these credentials sign in (by email, or user_id), if any: a user with no password signs in nobody. */
+  async userMatching(name: string, password: string): Promise<UserRecord | null> {
+    if (!this.users || name === '') return null;
+    const user = (name.includes('@') ? await this.users.getByEmail(name) : undefined) ?? (await this.users.get(name));
+    if (!user?.password_hash) {
+      await verifyPassword(password, await (this.decoy ??= hashPassword(randomBytes(16).toString('hex'))));
+      return null;
+    }
+    return (await verifyPassword(password, user.password_hash)) ? user : null;
+  }
+
+  /** A session of the admin (no user), or of a user. */
+  async start(username: string, user: UserRecord | null = null, now = Date.now()): Promise<{ id: string; csrf: string; maxAgeS: number }> {
     const id = randomBytes(32).toString('base64url');
     const csrf = randomBytes(24).toString('base64url');
     await this.repo.insert({
       id_hash: sha256(id).toString('hex'),
       username,
-      user_id: null,
-      credentials_hash: this.credentialsHash,
+      user_id: user?.user_id ?? null,
+      credentials_hash: user ? userCredentialsHash(user) : this.credentialsHash,
       csrf,
       expires_at: new Date(now + this.creds.ttlMs).toISOString(),
       created_at: new Date(now).toISOString(),
@@ -101,8 +129,14 @@ export class UiSessions {
     const now = new Date().toISOString();
     for (const id of sessionIds(headers)) {
       const s = await this.repo.live(sha256(id).toString('hex'), now);
-      // Sessions opened with credentials since replaced are over.
-      if (s && s.credentials_hash === this.credentialsHash) return s;
+      if (!s) continue;
+      // Sessions opened with credentials since replaced are over; so are those of a deleted user.
+      if (s.user_id === null) {
+        if (s.credentials_hash === this.credentialsHash) return s;
+        continue;
+      }
+      const user = await this.users?.get(s.user_id);
+      if (user?.password_hash && s.credentials_hash === userCredentialsHash(user)) return s;
     }
     return undefined;
   }

@@ -78,6 +78,8 @@ export interface KeyPageQuery {
   after?: { created_at: string; token: string };
   limit: number;
   now: string;
+  /** Only the keys a caller may see (absent: all). */
+  scope?: OwnerScope;
 }
 
 /**
@@ -117,6 +119,11 @@ export function keyPageSql(q: KeyPageQuery, tokenOf: (raw: string) => string): {
   } else if (q.status === 'expired') {
     where.push('expires <= ?');
     params.push(q.now);
+  }
+  if (q.scope) {
+    const c = scopeClause(q.scope, { user: 'user_id', token: 'token', team: 'team_id', org: 'organization_id' });
+    where.push(c.sql);
+    params.push(...c.params);
   }
   if (q.after) {
     // A row value, which both databases turn into a seek in the (created_at, token) index.

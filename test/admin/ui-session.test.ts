@@ -1,6 +1,7 @@
 // Dashboard sign-in and sessions: UI_USERNAME / UI_PASSWORD (the master key by default), an HttpOnly
 // SameSite=Strict cookie, a CSRF token on every call, refusals of wrong passwords, ended or expired
-// sessions and cross-site requests; the session acts as the master key on the management API.
+// sessions and cross-site requests; the session acts as the master key on the management API. Users
+// sign in with their email (or user_id) and password, and act as themselves.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -158,5 +159,46 @@ describe('dashboard sessions', () => {
   test('a bearer credential is judged on its own, whatever cookie comes with it', async () => {
     const { cookie } = await login(gw, 'admin', MASTER_KEY);
     assert.equal((await call(gw, '/key/list', { cookie, authorization: 'Bearer sk-wrong' })).status, 401);
+  });
+
+  test('a user signs in with their email (or user_id) and password, and acts as that user, not as the admin', async () => {
+    // Its own gateway: the other tests' sign-ins count against this address's attempts per minute.
+    const g = await startInProcess('model_list: []\n');
+    after(() => g.close());
+    const admin = { authorization: `Bearer ${MASTER_KEY}` };
+    const made = await call(g, '/user/new', admin, { user_id: 'dana', user_email: 'Dana@example.com', user_role: 'internal_user', password: 'dana-secret-1', auto_create_key: false });
+    assert.equal(made.status, 200);
+    assert.equal((await call(g, '/user/new', admin, { user_id: 'nopass', auto_create_key: false })).status, 200);
+    await call(g, '/key/generate', admin, { user_id: 'dana', key_alias: 'dana-key' });
+    await call(g, '/key/generate', admin, { key_alias: 'not-danas' });
+
+    for (const [u, p] of [['dana@example.com', 'wrong-password'], ['nopass', ''], ['nopass', 'anything-at-all'], ['nobody@example.com', 'dana-secret-1']]) {
+      const r = await login(g, u!, p!);
+      assert.equal(r.res.status, 401, `${u}`);
+      assert.equal(r.body.error.message, 'Invalid username or password.');
+    }
+    const { res, body, cookie } = await login(g, 'dana@example.com', 'dana-secret-1');
+    assert.equal(res.status, 200, JSON.stringify(body));
+    assert.deepEqual({ ...body, csrf: typeof body.csrf }, { username: 'Dana@example.com', user_id: 'dana', user_role: 'internal_user', csrf: 'string' });
+    assert.equal((await login(g, 'dana', 'dana-secret-1')).res.status, 200, 'by user_id too');
+    const session = (await (await call(g, '/ui/api/session', { cookie })).json()) as any;
+    assert.deepEqual([session.user_id, session.user_role], ['dana', 'internal_user']);
+
+    const as = { cookie, 'x-csrf-token': body.csrf };
+    // Their own keys only, in the dashboard's list and in LiteLLM's.
+    const keys = (await (await call(g, '/ui/api/keys', as)).json()) as any;
+    assert.deepEqual(keys.data.map((k: any) => k.key_alias), ['dana-key']);
+    assert.equal((await call(g, '/key/generate', as, { user_id: 'someone-else' })).status, 403);
+    assert.equal((await call(g, '/user/update', as, { user_id: 'dana', user_role: 'proxy_admin' })).status, 403);
+    assert.equal((await call(g, '/ui/api/usage', as)).status, 403, "the whole proxy's usage is for admins");
+
+    // A new password (their own change) ends the sessions opened with the old one.
+    assert.equal((await call(g, '/user/update', as, { user_id: 'dana', password: 'dana-secret-2' })).status, 200);
+    assert.equal((await call(g, '/ui/api/keys', as)).status, 401);
+    const again = await login(g, 'dana@example.com', 'dana-secret-2');
+    assert.equal(again.res.status, 200);
+    // And a deleted user's sessions end with them.
+    assert.equal((await call(g, '/user/delete', admin, { user_ids: ['dana'] })).status, 200);
+    assert.equal((await call(g, '/ui/api/session', { cookie: again.cookie })).status, 401);
   });
 });
