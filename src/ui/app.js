@@ -4,14 +4,20 @@ import { get, post, setCsrf, setUnauthorizedHandler, resetCaches } from './api.j
 import { Icon, Toaster, Alert, Spinner, toastError, lazy } from './ui.js';
 import { parseHash, cx } from './util.js';
 
-// Each page is its own module, fetched when first shown.
+// Each page is its own module, fetched when first shown. `roles`: who sees it (absent: everyone
+// signed in); the API decides what each of them may read and change on it.
+const ADMINS = ['proxy_admin', 'proxy_admin_viewer'];
 const ROUTES = [
   { path: 'keys', label: 'Keys', icon: 'key', page: lazy(() => import('./keys.js'), 'KeysPage') },
-  { path: 'models', label: 'Models', icon: 'box', page: lazy(() => import('./models.js'), 'ModelsPage') },
-  { path: 'usage', label: 'Usage', icon: 'chart', page: lazy(() => import('./usage.js'), 'UsagePage') },
+  { path: 'users', label: 'Users', icon: 'user', page: lazy(() => import('./users.js'), 'UsersPage'), roles: [...ADMINS, 'org_admin'] },
+  { path: 'teams', label: 'Teams', icon: 'users', page: lazy(() => import('./teams.js'), 'TeamsPage') },
+  { path: 'orgs', label: 'Organizations', icon: 'building', page: lazy(() => import('./orgs.js'), 'OrgsPage') },
+  { path: 'models', label: 'Models', icon: 'box', page: lazy(() => import('./models.js'), 'ModelsPage'), roles: ADMINS },
+  { path: 'usage', label: 'Usage', icon: 'chart', page: lazy(() => import('./usage.js'), 'UsagePage'), roles: ADMINS },
   { path: 'logs', label: 'Logs', icon: 'list', page: lazy(() => import('./logs.js'), 'LogsPage') },
 ];
-const routeFor = (path) => ROUTES.find((r) => r.path === path) || ROUTES[0];
+const routesFor = (session) => ROUTES.filter((r) => !r.roles || r.roles.includes(session.user_role || 'proxy_admin'));
+const routeFor = (path, routes = ROUTES) => routes.find((r) => r.path === path) || routes[0];
 
 function useHashRoute() {
   const [route, setRoute] = useState(() => parseHash(location.hash));
@@ -30,7 +36,7 @@ function SignIn({ onSignedIn, expired }) {
   const [busy, setBusy] = useState(false);
   const submit = async (e) => {
     e.preventDefault();
-    if (!username || !password) { setErr('Enter your username and password.'); return; }
+    if (!username || !password) { setErr('Enter your username (or email) and password.'); return; }
     setBusy(true);
     setErr(null);
     try {
@@ -49,7 +55,7 @@ function SignIn({ onSignedIn, expired }) {
       ${expired && !err && html`<div class="alert alert-info" role="status">Your session has ended. Sign in again.</div>`}
       ${err && html`<${Alert}>${err}<//>`}
       <div class="field">
-        <label for="signin-user">Username</label>
+        <label for="signin-user">Username or email</label>
         <input id="signin-user" name="username" autocomplete="username" autofocus value=${username} onInput=${(e) => setUsername(e.target.value)} />
       </div>
       <div class="field">
@@ -63,14 +69,15 @@ function SignIn({ onSignedIn, expired }) {
 
 function Shell({ session, onSignOut }) {
   const route = useHashRoute();
-  const current = routeFor(route.path);
+  const routes = routesFor(session);
+  const current = routeFor(route.path, routes);
   const Page = current.page;
   useEffect(() => { document.title = `${current.label} · llm-proxy`; }, [current]);
   return html`<div class="shell">
     <aside class="side">
       <div class="brand"><span class="logo"><${Icon} name="logo" size="15" /></span>llm-proxy</div>
       <nav aria-label="Main">
-        ${ROUTES.map((r) => html`<a href=${'#/' + r.path} class=${cx('nav-link', r === current && 'active')} aria-current=${r === current ? 'page' : undefined}>
+        ${routes.map((r) => html`<a href=${'#/' + r.path} class=${cx('nav-link', r === current && 'active')} aria-current=${r === current ? 'page' : undefined}>
           <${Icon} name=${r.icon} />${r.label}</a>`)}
       </nav>
       <div class="side-foot">
@@ -82,7 +89,7 @@ function Shell({ session, onSignOut }) {
       </div>
     </aside>
     <main class="main" id="main">
-      <${Page} key=${current.path} params=${route.params} />
+      <${Page} key=${current.path} params=${route.params} session=${session} />
     </main>
   </div>`;
 }

@@ -122,7 +122,7 @@ function buildBody(out, existing) {
   return body;
 }
 
-function ModelPicker({ value, onChange, describedBy }) {
+export function ModelPicker({ value, onChange, describedBy }) {
   const [groups, setGroups] = useState(null);
   const [err, setErr] = useState(null);
   const [filter, setFilter] = useState('');

@@ -2,7 +2,7 @@
 // block/unblock, regenerate, delete, and the one-time raw key dialog.
 import { html, useState, useEffect } from '/ui/vendor/preact.js';
 import { get, post, rememberKeys, keyRef } from './api.js';
-import { Icon, ConfirmDialog, Alert, Badge, Pager, Empty, Spinner, toast, toastError, lazy } from './ui.js';
+import { Icon, ConfirmDialog, Alert, Badge, Pager, Empty, Spinner, toast, toastError, canWrite, lazy } from './ui.js';
 import { money, num, short, shortDate, dateTime, relative, keyStatus, keyLabel, cx } from './util.js';
 
 // The form and the one-time secret dialog are only fetched when first needed.
@@ -12,7 +12,8 @@ const SecretDialog = lazy(loadDialogs, 'SecretDialog');
 
 const PAGE = 25;
 
-export function KeysPage() {
+export function KeysPage({ session }) {
+  const writable = canWrite(session);
   const [search, setSearch] = useState('');
   const [q, setQ] = useState(''); // debounced search
   const [status, setStatus] = useState('all');
@@ -65,7 +66,7 @@ export function KeysPage() {
         <h1>Keys</h1>
         <p class="sub">Virtual keys, their budgets, limits and status.</p>
       </div>
-      <button type="button" class="btn primary" onMouseEnter=${() => KeyForm.preload()} onClick=${() => setDialog({ kind: 'form' })}><${Icon} name="plus" />Create key</button>
+      ${writable && html`<button type="button" class="btn primary" onMouseEnter=${() => KeyForm.preload()} onClick=${() => setDialog({ kind: 'form' })}><${Icon} name="plus" />Create key</button>`}
     </header>
 
     <div class="toolbar">
@@ -94,7 +95,7 @@ export function KeysPage() {
           <th>Alias</th><th>Key</th><th>Models</th><th>Spend / budget</th><th>Limits</th><th>Expires</th><th>Status</th><th>Created</th><th class="actions-col"><span class="sr-only">Actions</span></th>
         </tr></thead>
         <tbody>
-          ${page.data.map((k) => html`<${KeyRow} key=${k.token} k=${k}
+          ${page.data.map((k) => html`<${KeyRow} key=${k.token} k=${k} writable=${writable}
             onEdit=${() => setDialog({ kind: 'form', key: k })}
             onBlock=${() => toggleBlock(k)}
             onRegen=${() => setDialog({ kind: 'regen', key: k })}
@@ -132,7 +133,7 @@ export function KeysPage() {
   </section>`;
 }
 
-function SpendCell({ k }) {
+export function SpendCell({ k }) {
   const budget = k.max_budget;
   const pct = budget ? Math.min(100, (k.spend / budget) * 100) : 0;
   const tone = budget && k.spend >= budget ? 'over' : (k.soft_budget != null && k.spend >= k.soft_budget) || pct >= 80 ? 'warn' : '';
@@ -143,7 +144,7 @@ function SpendCell({ k }) {
   </div>`;
 }
 
-function Models({ models }) {
+export function Models({ models }) {
   if (!models || !models.length) return html`<span class="muted">All models</span>`;
   return html`<div class="chips" title=${models.join(', ')}><span class="chip">${models[0]}</span>${models.length > 1 && html`<span class="chip more">+${models.length - 1}</span>`}</div>`;
 }
@@ -156,7 +157,7 @@ function Limits({ k }) {
   return parts.length ? html`<div class="limits">${parts.map((p) => html`<span>${p}</span>`)}</div>` : html`<span class="muted">—</span>`;
 }
 
-function KeyRow({ k, onEdit, onBlock, onRegen, onDelete }) {
+function KeyRow({ k, writable, onEdit, onBlock, onRegen, onDelete }) {
   const st = keyStatus(k);
   return html`<tr data-testid="key-row" data-token=${k.token}>
     <td class="alias-cell"><div class="strong trunc" title=${k.key_alias || ''}>${k.key_alias || html`<span class="muted">—</span>`}</div>${k.user_id || k.team_id ? html`<div class="tiny muted trunc">${[k.user_id && 'user ' + k.user_id, k.team_id && 'team ' + k.team_id].filter(Boolean).join(' · ')}</div>` : ''}</td>
@@ -167,11 +168,11 @@ function KeyRow({ k, onEdit, onBlock, onRegen, onDelete }) {
     <td title=${k.expires ? dateTime(k.expires) : ''}>${k.expires ? html`${shortDate(k.expires)}<div class="tiny muted">${relative(k.expires)}</div>` : html`<span class="muted">Never</span>`}</td>
     <td><${Badge}>${st}<//></td>
     <td title=${dateTime(k.created_at)}>${shortDate(k.created_at)}</td>
-    <td class="row-actions">
+    <td class="row-actions">${writable && html`
       <button type="button" class="btn icon-only ghost sm" aria-label="Edit" title="Edit" onClick=${onEdit}><${Icon} name="edit" size="15" /></button>
       <button type="button" class="btn icon-only ghost sm" aria-label=${k.blocked ? 'Unblock' : 'Block'} title=${k.blocked ? 'Unblock' : 'Block'} onClick=${onBlock}><${Icon} name=${k.blocked ? 'unlock' : 'lock'} size="15" /></button>
       <button type="button" class="btn icon-only ghost sm" aria-label="Regenerate" title="Regenerate" onClick=${onRegen}><${Icon} name="refresh" size="15" /></button>
-      <button type="button" class="btn icon-only ghost sm danger-hover" aria-label="Delete" title="Delete" onClick=${onDelete}><${Icon} name="trash" size="15" /></button>
+      <button type="button" class="btn icon-only ghost sm danger-hover" aria-label="Delete" title="Delete" onClick=${onDelete}><${Icon} name="trash" size="15" /></button>`}
     </td>
   </tr>`;
 }

@@ -40,6 +40,9 @@ const P = {
   left: ['m15 18-6-6 6-6'],
   right: ['m9 18 6-6-6-6'],
   logo: ['M13 2 4 14h7l-1 8 9-12h-7z'],
+  user: ['M8 7a4 4 0 1 0 8 0a4 4 0 1 0-8 0', 'M4 21v-2a4 4 0 0 1 4-4h8a4 4 0 0 1 4 4v2'],
+  users: ['M5 7a4 4 0 1 0 8 0a4 4 0 1 0-8 0', 'M3 21v-2a4 4 0 0 1 4-4h4a4 4 0 0 1 4 4v2', 'M16 3.1a4 4 0 0 1 0 7.8', 'M21 21v-2a4 4 0 0 0-3-3.9'],
+  building: ['M3 21h18', 'M5 21V5a2 2 0 0 1 2-2h10a2 2 0 0 1 2 2v16', 'M9 7h.01', 'M15 7h.01', 'M9 11h.01', 'M15 11h.01', 'M10 21v-4h4v4'],
 };
 export function Icon({ name, size = 16, class: cls }) {
   return html`<svg class=${cx('icon', cls)} viewBox="0 0 24 24" width=${size} height=${size} fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" aria-hidden="true" focusable="false">${(P[name] || []).map((d) => html`<path d=${d} />`)}</svg>`;
@@ -158,4 +161,39 @@ export function Toaster() {
       <button type="button" class="btn icon-only ghost sm" aria-label="Dismiss" onClick=${() => dismiss(t.id)}><${Icon} name="x" size="14" /></button>
     </div>`)}
   </div>`;
+}
+
+// ---------- page-numbered lists of the management API ----------
+/** load(page) resolves to { rows, total }; the list goes back to page 1 when `deps` change. */
+export function usePages(load, deps, pageSize) {
+  const [page, setPage] = useState(1);
+  const [state, setState] = useState({ rows: [], total: 0, loading: true, error: null });
+  const [tick, setTick] = useState(0);
+  useEffect(() => { setPage(1); }, deps);
+  useEffect(() => {
+    let live = true;
+    setState((s) => ({ ...s, loading: true }));
+    load(page).then(
+      (r) => { if (live) setState({ ...r, loading: false, error: null }); },
+      (e) => { if (live) setState({ rows: [], total: 0, loading: false, error: e.message }); },
+    );
+    return () => { live = false; };
+  }, [page, tick, ...deps]);
+  const pager = html`<${Pager} hasPrev=${page > 1} hasNext=${page * pageSize < state.total} busy=${state.loading}
+    onPrev=${() => setPage(page - 1)} onNext=${() => setPage(page + 1)}
+    info=${state.rows.length ? `${(page - 1) * pageSize + 1}–${(page - 1) * pageSize + state.rows.length} of ${state.total}` : ''} />`;
+  return { ...state, page, pager, reload: () => setTick((t) => t + 1), replace: (match, row) => setState((s) => ({ ...s, rows: s.rows.map((x) => (match(x) ? { ...x, ...row } : x)) })) };
+}
+
+/** Whether the signed-in role may change things (viewers only look). */
+export const canWrite = (session) => !/_viewer$/.test(session.user_role || '');
+
+/** The value once it has stopped changing for `ms` (search boxes: one request per pause, not per key). */
+export function useDebounced(value, ms = 250) {
+  const [v, setV] = useState(value);
+  useEffect(() => {
+    const t = setTimeout(() => setV(value), ms);
+    return () => clearTimeout(t);
+  }, [value]);
+  return v;
 }

@@ -47,7 +47,7 @@ after(async () => {
   await fake.close();
 });
 
-const shot = (name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`) });
+const shot = (name: string, on: Page = page) => on.screenshot({ path: join(SHOTS, `${name}.png`) });
 
 describe('the dashboard in Chromium', { skip: existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM} (.ci/run installs it)` }, () => {
   let rawKey = '';
@@ -138,6 +138,95 @@ describe('the dashboard in Chromium', { skip: existsSync(CHROMIUM) ? false : `no
     await page.getByTestId('deployment-row').first().waitFor();
     await page.getByText('Healthy').first().waitFor();
     await shot('08-models');
+  });
+
+  test('users: create one with a dashboard password and a first key, shown once', async () => {
+    await page.goto(`${gw.url}/ui#/users`);
+    await page.getByRole('button', { name: 'Create user' }).click();
+    const form = page.getByRole('dialog', { name: 'Create user' });
+    await form.getByLabel('Email', { exact: true }).fill('dana@example.com');
+    await form.getByLabel('Name', { exact: true }).fill('Dana');
+    await form.getByLabel('Dashboard password').fill('short');
+    await form.getByRole('button', { name: 'Create user' }).click();
+    await form.getByText('Use 8 to 128 characters.').waitFor();
+    await form.getByLabel('Dashboard password').fill('dana-secret-1');
+    await form.getByLabel('Max budget (USD)').fill('20');
+    await form.getByLabel('Budget period').selectOption('30d');
+    await form.getByRole('button', { name: 'Create user' }).click();
+    const created = page.getByRole('dialog', { name: 'User created, with a key' });
+    assert.match((await created.getByTestId('new-key').innerText()).trim(), /^sk-/);
+    await created.getByRole('button', { name: 'Done' }).click();
+    const row = page.getByTestId('user-row').filter({ hasText: 'dana@example.com' });
+    await row.getByText('Internal user').waitFor();
+    await row.getByText('$20.00').waitFor();
+    await shot('09-users');
+  });
+
+  test('teams: create one, add a member as its admin, see the members', async () => {
+    await page.goto(`${gw.url}/ui#/teams`);
+    await page.getByRole('button', { name: 'Create team' }).click();
+    const form = page.getByRole('dialog', { name: 'Create team' });
+    await form.getByLabel('Name', { exact: true }).fill('Search');
+    await form.getByLabel('Team ID').fill('search');
+    await form.getByLabel('Max budget (USD)').fill('100');
+    await form.getByRole('button', { name: 'Create team' }).click();
+    const row = page.getByTestId('team-row').filter({ hasText: 'Search' });
+    await row.waitFor();
+    await row.getByRole('button', { name: 'Members of Search' }).click();
+    const members = page.getByRole('dialog', { name: 'Members of Search' });
+    await members.getByRole('button', { name: 'Add member' }).click();
+    await members.getByText('Enter the email or user id of the person to add.').waitFor();
+    await members.getByPlaceholder('Email or user id').fill('dana@example.com');
+    await members.getByLabel('Role').selectOption('admin');
+    await members.getByRole('button', { name: 'Add member' }).click();
+    await members.getByTestId('member-row').filter({ hasText: 'dana@example.com' }).waitFor();
+    assert.equal(await members.getByLabel('Role of dana@example.com').inputValue(), 'admin');
+    await shot('10-team-members');
+    await members.getByRole('button', { name: 'Done' }).click();
+    await row.getByRole('button', { name: 'Members of Search' }).getByText('1').waitFor();
+    await shot('11-teams');
+    const team = (await (await fetch(`${gw.url}/team/info?team_id=search`, { headers: { authorization: `Bearer ${MASTER_KEY}` } })).json()) as any;
+    assert.deepEqual(team.team_info.members_with_roles.map((m: any) => [m.user_email, m.role]), [['dana@example.com', 'admin']]);
+    assert.equal(team.team_info.max_budget, 100);
+  });
+
+  test('organizations: create one with models, add a member', async () => {
+    await page.goto(`${gw.url}/ui#/orgs`);
+    await page.getByRole('button', { name: 'Create organization' }).click();
+    const form = page.getByRole('dialog', { name: 'Create organization' });
+    await form.getByLabel('Name', { exact: true }).fill('Acme Research');
+    await form.getByLabel('gpt-4o-mini', { exact: true }).check();
+    await form.getByRole('button', { name: 'Create organization' }).click();
+    const row = page.getByTestId('org-row').filter({ hasText: 'Acme Research' });
+    await row.getByRole('button', { name: 'Members of Acme Research' }).click();
+    const members = page.getByRole('dialog', { name: 'Members of Acme Research' });
+    await members.getByPlaceholder('Email or user id').fill('dana@example.com');
+    await members.getByRole('button', { name: 'Add member' }).click();
+    await members.getByTestId('member-row').filter({ hasText: 'dana@example.com' }).waitFor();
+    await members.getByRole('button', { name: 'Done' }).click();
+    await row.getByText('gpt-4o-mini').waitFor();
+    await shot('12-organizations');
+  });
+
+  test('a user signs in with their email: their own keys and teams, none of the admin pages', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const mine = await context.newPage();
+    mine.on('pageerror', (err) => problems.push(`page error (user): ${err.message}`));
+    await mine.goto(`${gw.url}/ui`);
+    await mine.getByLabel('Username').fill('dana@example.com');
+    await mine.getByLabel('Password').fill('dana-secret-1');
+    await mine.getByRole('button', { name: 'Sign in' }).click();
+    await mine.getByRole('table', { name: 'Keys' }).waitFor();
+    assert.equal(await mine.getByTestId('current-user').innerText(), 'dana@example.com');
+    await mine.getByTestId('key-row').first().waitFor();
+    assert.equal(await mine.getByTestId('key-row').count(), 1, 'only the key made for them, not the admin’s');
+    const nav = mine.getByRole('navigation', { name: 'Main' });
+    assert.deepEqual(await nav.getByRole('link').allInnerTexts(), ['Keys', 'Teams', 'Organizations', 'Logs']);
+    await mine.goto(`${gw.url}/ui#/teams`);
+    await mine.getByTestId('team-row').filter({ hasText: 'Search' }).waitFor();
+    assert.equal(await mine.getByRole('button', { name: 'Create team' }).count(), 0);
+    await shot('13-user-teams', mine);
+    await context.close();
   });
 
   test('block the key: the API refuses it', async () => {
