@@ -93,7 +93,7 @@ export const PERMISSIONS: Record<string, Rule> = {
   '/ui/api/keys': rule(R, 'all', 'org', 'team', 'own', 'own'),
   '/ui/api/models': rule(R, 'all'),
   '/ui/api/health': rule(R, 'all'),
-  '/ui/api/usage': rule(R, 'all'),
+  '/ui/api/usage': rule(R, 'all', 'org', 'team', 'own', 'own'),
 };
 
 /** Who is calling a management route, with the facts the table's grants are checked against. */

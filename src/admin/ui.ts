@@ -226,12 +226,13 @@ export function registerUiRoutes(app: FastifyInstance, admin: Admin, sessions: U
   });
 
   app.get('/ui/api/usage', async (req) => {
-    await admin.actor(req.headers, '/ui/api/usage');
+    const actor = await admin.actor(req.headers, '/ui/api/usage');
+    const scope = scopeOf(actor, '/ui/api/usage');
     const q = parseBody(UsageQuery, req.query);
     if (q.end < q.start) throw new GatewayError('bad_request', 'end must not be before start.', { param: 'end' });
     await ctx.ledger.flush();
     const end = new Date(Date.parse(`${q.end}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
-    const r = await usageReport(db, { start: `${q.start}T00:00:00Z`, end: `${end}T00:00:00Z`, bucket: q.bucket });
+    const r = await usageReport(db, { start: `${q.start}T00:00:00Z`, end: `${end}T00:00:00Z`, bucket: q.bucket, scope: scope.all ? undefined : scope });
     const usd = <T extends { cost_nanos: number }>({ cost_nanos, ...rest }: T) => ({ ...rest, spend: nanosToUsd(cost_nanos) });
     const byKey = await Promise.all(
       r.byKey.map(async (k) => {

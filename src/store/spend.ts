@@ -111,6 +111,8 @@ export interface UsageQuery {
   start: string;
   end: string;
   bucket: 'hour' | 'day';
+  /** Only the calls of the keys a caller may see (absent: every call, the master key's too). */
+  scope?: OwnerScope;
 }
 
 export interface UsageSums {
@@ -143,8 +145,13 @@ function sums<T extends Record<string, unknown>>(row: T): T & UsageSums {
 /** Spend, tokens and requests over time, by model group and by key, from the hourly rollup. */
 export async function usageReport(db: Queryable, q: UsageQuery, topKeys = 10): Promise<UsageReport> {
   const t = q.bucket === 'day' ? 'substr(hour, 1, 10)' : 'hour';
-  const range = 'FROM llmproxy_spend_hourly WHERE hour >= ? AND hour < ?';
-  const params = [q.start, q.end];
+  let range = 'FROM llmproxy_spend_hourly WHERE hour >= ? AND hour < ?';
+  const params: SqlValue[] = [q.start, q.end];
+  if (q.scope) {
+    const c = scopeClause(q.scope, { user: 'user_id', token: 'token', team: 'team_id', org: 'organization_id' });
+    range += ` AND key_token IN (SELECT token FROM llmproxy_keys WHERE ${c.sql})`;
+    params.push(...c.params);
+  }
   const [series, byModel, byKey, totals] = await Promise.all([
     db.all<{ t: string }>(`SELECT ${t} AS t, ${SUMS} ${range} GROUP BY ${t} ORDER BY 1`, params),
     db.all<{ model_group: string }>(`SELECT model_group, ${SUMS} ${range} GROUP BY model_group ORDER BY 6 DESC`, params),

@@ -13,7 +13,7 @@ const ROUTES = [
   { path: 'teams', label: 'Teams', icon: 'users', page: lazy(() => import('./teams.js'), 'TeamsPage') },
   { path: 'orgs', label: 'Organizations', icon: 'building', page: lazy(() => import('./orgs.js'), 'OrgsPage') },
   { path: 'models', label: 'Models', icon: 'box', page: lazy(() => import('./models.js'), 'ModelsPage'), roles: ADMINS },
-  { path: 'usage', label: 'Usage', icon: 'chart', page: lazy(() => import('./usage.js'), 'UsagePage'), roles: ADMINS },
+  { path: 'usage', label: 'Usage', icon: 'chart', page: lazy(() => import('./usage.js'), 'UsagePage') },
   { path: 'logs', label: 'Logs', icon: 'list', page: lazy(() => import('./logs.js'), 'LogsPage') },
 ];
 const routesFor = (session) => ROUTES.filter((r) => !r.roles || r.roles.includes(session.user_role || 'proxy_admin'));

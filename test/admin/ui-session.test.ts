@@ -6,7 +6,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { openSqlite } from '../../src/store/sqlite-db.ts';
-import { MASTER_KEY, startInProcess, type TestGateway } from '../helpers/gateway.ts';
+import { startFakeOpenAI } from '../fakes/openai-upstream.ts';
+import { fakeModels, MASTER_KEY, startInProcess, type TestGateway } from '../helpers/gateway.ts';
 import { tempDir } from '../helpers/temp.ts';
 
 let gw: TestGateway;
@@ -163,14 +164,22 @@ describe('dashboard sessions', () => {
 
   test('a user signs in with their email (or user_id) and password, and acts as that user, not as the admin', async () => {
     // Its own gateway: the other tests' sign-ins count against this address's attempts per minute.
-    const g = await startInProcess('model_list: []\n');
-    after(() => g.close());
+    const fake = await startFakeOpenAI();
+    const g = await startInProcess(fakeModels(fake.url));
+    after(async () => {
+      await g.close();
+      await fake.close();
+    });
     const admin = { authorization: `Bearer ${MASTER_KEY}` };
     const made = await call(g, '/user/new', admin, { user_id: 'dana', user_email: 'Dana@example.com', user_role: 'internal_user', password: 'dana-secret-1', auto_create_key: false });
     assert.equal(made.status, 200);
     assert.equal((await call(g, '/user/new', admin, { user_id: 'nopass', auto_create_key: false })).status, 200);
-    await call(g, '/key/generate', admin, { user_id: 'dana', key_alias: 'dana-key' });
-    await call(g, '/key/generate', admin, { key_alias: 'not-danas' });
+    const keyOf = async (body: unknown) => ((await (await call(g, '/key/generate', admin, body)).json()) as any).key as string;
+    const danas = await keyOf({ user_id: 'dana', key_alias: 'dana-key' });
+    const other = await keyOf({ key_alias: 'not-danas' });
+    const chat = (key: string) =>
+      call(g, '/chat/completions', { authorization: `Bearer ${key}` }, { model: 'gpt-4', messages: [{ role: 'user', content: 'one two three' }] }).then((r) => r.status);
+    assert.deepEqual([await chat(danas), await chat(other), await chat(other)], [200, 200, 200]);
 
     for (const [u, p] of [['dana@example.com', 'wrong-password'], ['nopass', ''], ['nopass', 'anything-at-all'], ['nobody@example.com', 'dana-secret-1']]) {
       const r = await login(g, u!, p!);
@@ -190,7 +199,14 @@ describe('dashboard sessions', () => {
     assert.deepEqual(keys.data.map((k: any) => k.key_alias), ['dana-key']);
     assert.equal((await call(g, '/key/generate', as, { user_id: 'someone-else' })).status, 403);
     assert.equal((await call(g, '/user/update', as, { user_id: 'dana', user_role: 'proxy_admin' })).status, 403);
-    assert.equal((await call(g, '/ui/api/usage', as)).status, 403, "the whole proxy's usage is for admins");
+    // Usage: theirs only; the admin's is the whole proxy's.
+    const day = new Date().toISOString().slice(0, 10);
+    const usage = async (headers: Record<string, string>) => (await (await call(g, `/ui/api/usage?start=${day}&end=${day}`, headers)).json()) as any;
+    const [mine, all] = [await usage(as), await usage(admin)];
+    assert.equal(mine.totals.requests, 1);
+    assert.equal(all.totals.requests, 3);
+    assert.deepEqual(mine.by_key.map((k: any) => k.key_alias), ['dana-key']);
+    assert.ok(mine.totals.spend > 0 && mine.totals.spend < all.totals.spend);
 
     // A new password (their own change) ends the sessions opened with the old one.
     assert.equal((await call(g, '/user/update', as, { user_id: 'dana', password: 'dana-secret-2' })).status, 200);

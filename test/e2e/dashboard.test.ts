@@ -221,7 +221,7 @@ describe('the dashboard in Chromium', { skip: existsSync(CHROMIUM) ? false : `no
     await mine.getByTestId('key-row').first().waitFor();
     assert.equal(await mine.getByTestId('key-row').count(), 1, 'only the key made for them, not the admin’s');
     const nav = mine.getByRole('navigation', { name: 'Main' });
-    assert.deepEqual(await nav.getByRole('link').allInnerTexts(), ['Keys', 'Teams', 'Organizations', 'Logs']);
+    assert.deepEqual(await nav.getByRole('link').allInnerTexts(), ['Keys', 'Teams', 'Organizations', 'Usage', 'Logs']);
     await mine.goto(`${gw.url}/ui#/teams`);
     await mine.getByTestId('team-row').filter({ hasText: 'Search' }).waitFor();
     assert.equal(await mine.getByRole('button', { name: 'Create team' }).count(), 0);

@@ -163,7 +163,7 @@ describe('nobody raises their own rights', () => {
     assert.match(r.body.error.message, pattern);
   };
 
-  test('an internal user may not change their own role, budget or models, nor make keys for a team they are not in', async () => {
+  test("an internal user may not change their own role, budget or models, make keys for a team they are not in, nor see or touch another team's keys and logs", async () => {
     const { member } = await people();
     await refusedFor(member, 'POST', '/user/update', { user_id: 'deckhand', user_role: 'proxy_admin' }, /user_role/);
     await refusedFor(member, 'POST', '/user/update', { user_id: 'deckhand', max_budget: 1000 }, /max_budget/);
@@ -171,6 +171,18 @@ describe('nobody raises their own rights', () => {
     await refusedFor(member, 'POST', '/key/generate', { team_id: 'elsewhere' }, /elsewhere/);
     await refusedFor(member, 'POST', '/team/member_update', { team_id: 'crew', user_id: 'deckhand', role: 'admin' }, /Not allowed/);
     await refusedFor(member, 'POST', '/team/member_add', { team_id: 'crew', member: { user_id: 'stowaway', role: 'admin' } }, /Not allowed/);
+    // Another team's logs and keys stay out of sight; another user's key is not theirs to regenerate.
+    const outsider = (await ok('POST', '/key/generate', { team_id: 'elsewhere', key_alias: 'elsewhere-key' })).key;
+    assert.equal((await chat(outsider, 'gpt-4')).status, 200);
+    const logs = await ok('GET', '/spend/logs?team_id=elsewhere', undefined, member);
+    assert.equal(logs.total, 0, JSON.stringify(logs.data));
+    assert.equal((await ok('GET', `/spend/logs?api_key=${outsider}`, undefined, member)).total, 0);
+    assert.ok((await ok('GET', '/spend/logs?team_id=elsewhere')).total >= 1, 'the admin sees them');
+    await refusedFor(member, 'GET', '/team/info?team_id=elsewhere', undefined, /Not allowed/);
+    await refusedFor(member, 'GET', `/key/info?key=${outsider}`, undefined, /Not allowed/);
+    await refusedFor(member, 'POST', '/key/regenerate', { key: outsider }, /Not allowed/);
+    await refusedFor(member, 'POST', '/key/delete', { keys: [outsider] }, /Not allowed/);
+    assert.equal((await chat(outsider, 'gpt-4')).status, 200, 'the other key still works');
     // Their own details they may change.
     assert.equal((await ok('POST', '/user/update', { user_id: 'deckhand', user_alias: 'Deck Hand' }, member)).data.user_alias, 'Deck Hand');
   });
