@@ -314,13 +314,7 @@ describe('/organization', () => {
     assert.deepEqual(info.teams.map((t: any) => t.team_id), ['acme-ml']);
     assert.deepEqual(info.members, []);
 
-    const res = await fetch(`${gw.url}/organization/update`, {
-      method: 'PATCH',
-      headers: { authorization: `Bearer ${MASTER_KEY}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ organization_id: 'acme', max_budget: 2000, metadata: { region: 'eu' } }),
-    });
-    const up = (await res.json()) as any;
-    assert.equal(res.status, 200);
+    const up = await ok('PATCH', '/organization/update', { organization_id: 'acme', max_budget: 2000, metadata: { region: 'eu' } });
     assert.equal(up.litellm_budget_table.max_budget, 2000);
     assert.equal(up.litellm_budget_table.budget_duration, '1mo');
     assert.deepEqual(up.metadata, { tier: 'gold', region: 'eu' });
@@ -357,13 +351,7 @@ describe('/organization', () => {
     await ok('POST', '/team/new', { team_id: 'gone-team', organization_id: 'gone-co' });
     const k = await ok('POST', '/key/generate', { team_id: 'gone-team' });
     assert.equal((await chat(k.key)).status, 200);
-    const res = await fetch(`${gw.url}/organization/delete`, {
-      method: 'DELETE',
-      headers: { authorization: `Bearer ${MASTER_KEY}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ organization_ids: ['gone-co'] }),
-    });
-    assert.equal(res.status, 200);
-    const [deleted] = (await res.json()) as any[];
+    const [deleted] = await ok('DELETE', '/organization/delete', { organization_ids: ['gone-co'] });
     assert.equal(deleted.organization_id, 'gone-co');
     assert.equal((await chat(k.key)).status, 401);
     await refused('GET', '/team/info?team_id=gone-team', undefined, 404);
