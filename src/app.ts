@@ -44,7 +44,7 @@ import { ExpectedOutput } from './policy/expected-output.ts';
 import { MemoryLimiter } from './policy/limiter.ts';
 import { Metrics } from './telemetry/metrics.ts';
 import { accessLogVia, type AccessLog } from './telemetry/log.ts';
-import { resetDueBudgets, scheduleBudgetResets } from './policy/budget-reset.ts';
+import { budgetPeriods, resetDueBudgets, scheduleBudgetResets } from './policy/budget-reset.ts';
 
 export interface App {
   server: FastifyInstance;
@@ -188,8 +188,13 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     accessLog: opts.accessLog ?? accessLogVia(log),
     sessions,
   };
-  await resetDueBudgets(repo, keyCache, limiter).catch((err) => log.warn({ err }, 'budget resets will be retried'));
-  const stopResets = scheduleBudgetResets(repo, keyCache, limiter, log, opts.budgetResetEveryMs);
+  const periods = [
+    budgetPeriods({ repo, cache: keyCache, idOf: (k) => k.token, scopeOf: (token) => token }),
+    budgetPeriods({ repo: stores.users, cache: users, idOf: (u) => u.user_id, scopeOf: (id) => `user:${id}` }),
+    budgetPeriods({ repo: stores.teams, cache: teams, idOf: (t) => t.team_id, scopeOf: (id) => `team:${id}` }),
+  ];
+  await resetDueBudgets(periods, limiter).catch((err) => log.warn({ err }, 'budget resets will be retried'));
+  const stopResets = scheduleBudgetResets(periods, limiter, log, opts.budgetResetEveryMs);
   const stopPruning = config.spendLogsRetention ? schedulePruning(db, config.spendLogsRetention, log) : () => {};
   const chat = (path: string): Route => ({ dialect: 'openai', endpoint: 'chat/completions', path });
   const embeddings = (path: string): Route => ({ dialect: 'openai', endpoint: 'embeddings', path });

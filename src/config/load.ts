@@ -54,6 +54,8 @@ export interface GatewayConfig {
   strictBudgetReservations: boolean;
   /** Lower max_tokens to what the budget can pay for, instead of refusing (never with reasoning parameters). */
   lowerMaxTokensToFit: boolean;
+  /** A team's keys are held against their user's personal budget too (LiteLLM's apply_user_budget_to_team_keys). */
+  applyUserBudgetToTeamKeys: boolean;
   /** While the database is unreachable, keys seen before keep working. */
   allowRequestsOnDbUnavailable: boolean;
   /** How long calls in flight may take to finish on SIGTERM before they are cut. */
@@ -255,6 +257,7 @@ export function loadConfig(file: string | null, env: NodeJS.ProcessEnv = process
     allowUnpricedWithBudget: gs.allow_unpriced_models_with_budget ?? false,
     strictBudgetReservations: gs.strict_budget_reservations ?? false,
     lowerMaxTokensToFit: gs.lower_max_tokens_to_fit_budget ?? false,
+    applyUserBudgetToTeamKeys: gs.apply_user_budget_to_team_keys ?? false,
     allowRequestsOnDbUnavailable: gs.allow_requests_on_db_unavailable ?? false,
     shutdownGraceMs: Math.round((gs.graceful_shutdown_timeout ?? 30) * 1000),
     spendLogsRetention: gs.maximum_spend_logs_retention_period ?? null,

@@ -66,6 +66,7 @@ export const GeneralSettings = z.strictObject({
   allow_requests_on_db_unavailable: z.boolean().nullish(),
   graceful_shutdown_timeout: z.coerce.number<unknown>().min(0, 'must be 0 or more seconds').nullish(),
   lower_max_tokens_to_fit_budget: z.boolean().nullish(),
+  apply_user_budget_to_team_keys: z.boolean().nullish(),
   maximum_spend_logs_retention_period: z.string().regex(/^\d+\s*(s|m|h|d|w|mo)$/, 'must be a duration such as 30d').nullish(),
   // Accepted for compatibility; they change nothing in this version.
   store_model_in_db: z.unknown().optional(),

@@ -42,15 +42,26 @@ const COLD_MAX_OUTPUT = 4096;
 /** max_tokens is never lowered under these: thinking budgets depend on it. */
 const REASONING_PARAMS = ['reasoning_effort', 'reasoning', 'thinking'];
 
+/** A budget a call is held against: its live counter's scope, its limit, and what it has spent. */
+export interface Hold {
+  scope: string;
+  limit: number;
+  /** Recorded spend plus spend not yet written (read at each step: streams extend as they go). */
+  spent: () => number;
+  /** The refusal, naming the budget: which level, its limit, its reset. */
+  refusal: (spent: number, inFlight: number) => GatewayError;
+}
+
 export interface Lease {
   key: string | null;
-  /** Budget reservation held, nano-dollars. */
+  /** Reservation held, nano-dollars: the same amount against each of `holds`. */
   reserved: number;
   slot: boolean;
   /** The price used for reservations: the dearest deployment of the group. */
   price: Price;
   promptTokens: number;
-  budget: number | null;
+  /** Every budget that applies to the call (none: nothing is reserved or metered on the way). */
+  holds: Hold[];
 }
 
 /** A price no cheaper than any deployment's, so reservations err on the safe side. */
@@ -78,7 +89,7 @@ export function admitLimits(ctx: PipelineContext, principal: Principal, call: Ll
   const price = dearest(ctx, deployments, call.model);
   // About four bytes of JSON per prompt token: an overestimate, which is the safe side for a reservation.
   const promptTokens = Math.ceil(rawBytes / 4);
-  const lease: Lease = { key: null, reserved: 0, slot: false, price, promptTokens, budget: null };
+  const lease: Lease = { key: null, reserved: 0, slot: false, price, promptTokens, holds: [] };
   if (principal.kind !== 'key') return lease;
   const k = principal.key;
   const token = principal.token;
@@ -103,7 +114,8 @@ export function admitLimits(ctx: PipelineContext, principal: Principal, call: Ll
     lease.slot = true;
   }
   try {
-    if (k.max_budget_nanos !== null) {
+    const holds = holdsOf(ctx, principal);
+    if (holds.length) {
       if (price.source === 'none' && !ctx.config.allowUnpricedWithBudget) {
         throw new GatewayError(
           'unpriced_model',
@@ -118,26 +130,21 @@ export function admitLimits(ctx: PipelineContext, principal: Principal, call: Ll
       const given = typeof maxTokens === 'number' && (ctx.config.strictBudgetReservations || !call.stream || maxTokens <= STREAM_RESERVE_MAX) ? maxTokens : null;
       const output = ctx.config.strictBudgetReservations ? (given ?? coldMax ?? COLD_MAX_OUTPUT) : ctx.expectedOutput.tokens(group, given, coldMax);
       let expected = costNanos({ ...EMPTY_USAGE, input: promptTokens, output }, price);
-      const spent = k.spend_nanos + lim.pending(token);
-      let fits = lim.reserve(token, expected, spent, k.max_budget_nanos);
-      if (!fits && ctx.config.lowerMaxTokensToFit && !REASONING_PARAMS.some((p) => p in call.body)) {
-        const room = k.max_budget_nanos - spent - lim.reserved(token) - costNanos({ ...EMPTY_USAGE, input: promptTokens }, price);
+      let refused = reserveAll(lim, holds, expected);
+      if (refused && ctx.config.lowerMaxTokensToFit && !REASONING_PARAMS.some((p) => p in call.body)) {
+        // The room left in the tightest budget, after the prompt.
+        const room = Math.min(...holds.map((h) => h.limit - h.spent() - lim.reserved(h.scope))) - costNanos({ ...EMPTY_USAGE, input: promptTokens }, price);
         const affordable = price.output > 0 ? Math.floor((room * 1000) / price.output) : 0;
         if (affordable >= 1) {
           call.body[typeof call.body.max_completion_tokens === 'number' ? 'max_completion_tokens' : 'max_tokens'] = affordable;
           call.rewritten = true;
           expected = costNanos({ ...EMPTY_USAGE, input: promptTokens, output: affordable }, price);
-          fits = lim.reserve(token, expected, spent, k.max_budget_nanos);
+          refused = reserveAll(lim, holds, expected);
         }
       }
-      if (!fits) {
-        throw new GatewayError(
-          'budget_exceeded',
-          `Budget has been exceeded! Current cost: ${nanosToUsd(spent)}, Max budget: ${nanosToUsd(k.max_budget_nanos)} (in flight: ${nanosToUsd(lim.reserved(token))}).`,
-        );
-      }
+      if (refused) throw refused.refusal(refused.spent(), lim.reserved(refused.scope));
       lease.reserved = expected;
-      lease.budget = k.max_budget_nanos;
+      lease.holds = holds;
     }
     for (const [scope, limit] of [
       [token, k.rpm_limit],
@@ -154,19 +161,74 @@ export function admitLimits(ctx: PipelineContext, principal: Principal, call: Ll
   return lease;
 }
 
-/** Grows the reservation of a stream to cover `nanos` in all; false when the budget cannot pay. */
-export function extendLease(ctx: PipelineContext, principal: Principal, lease: Lease, nanos: number): boolean {
-  if (lease.key === null || lease.budget === null || nanos <= lease.reserved || principal.kind !== 'key') return true;
+/**
+ * Reserves `amount` against every budget, or against none: the first that cannot pay is returned
+ * (and what the others took is given back). One process runs this without a pause, so it is atomic.
+ */
+function reserveAll(lim: PipelineContext['limiter'], holds: Hold[], amount: number): Hold | null {
+  for (let i = 0; i < holds.length; i++) {
+    const h = holds[i]!;
+    if (!lim.reserve(h.scope, amount, h.spent(), h.limit)) {
+      for (let j = 0; j < i; j++) lim.release(holds[j]!.scope, amount);
+      return h;
+    }
+  }
+  return null;
+}
+
+const usd = (n: number) => nanosToUsd(n);
+
+interface Budgeted {
+  spend_nanos: number;
+  max_budget_nanos: number | null;
+  budget_reset_at: string | null;
+}
+
+/** A record's budget as a hold; `who` names it in the refusal (`Team=search `; nothing for the key). */
+function holdOn(lim: PipelineContext['limiter'], scope: string, r: Budgeted & { max_budget_nanos: number }, who: string): Hold {
+  const limit = r.max_budget_nanos;
+  return {
+    scope,
+    limit,
+    // The record is the cache's, whose spend the ledger keeps current; pending is what it has not written.
+    spent: () => r.spend_nanos + lim.pending(scope),
+    refusal: (spent, inFlight) =>
+      new GatewayError(
+        'budget_exceeded',
+        `Budget has been exceeded! ${who}Current cost: ${usd(spent)}, Max budget: ${usd(limit)} (in flight: ${usd(inFlight)}).${r.budget_reset_at ? ` It resets at ${r.budget_reset_at}.` : ''}`,
+      ),
+  };
+}
+
+const budgeted = <T extends Budgeted>(r: T | null): r is T & { max_budget_nanos: number } => r !== null && r.max_budget_nanos !== null;
+
+/**
+ * The budgets a key's call is held against, as LiteLLM applies them: the key's own; its team's, or,
+ * for a key of no team, its user's (a team key also against its user's with
+ * general_settings.apply_user_budget_to_team_keys).
+ */
+function holdsOf(ctx: PipelineContext, principal: KeyPrincipal): Hold[] {
+  const lim = ctx.limiter;
+  const { key, token, team, user } = principal;
+  const holds: Hold[] = [];
+  if (budgeted(key)) holds.push(holdOn(lim, token, key, ''));
+  if (budgeted(team)) holds.push(holdOn(lim, `team:${team.team_id}`, team, `Team=${team.team_id} `));
+  if (budgeted(user) && (!team || ctx.config.applyUserBudgetToTeamKeys)) holds.push(holdOn(lim, `user:${user.user_id}`, user, `User=${user.user_id} `));
+  return holds;
+}
+
+/** Grows the reservation of a stream to cover `nanos` in all; false when a budget cannot pay. */
+export function extendLease(ctx: PipelineContext, lease: Lease, nanos: number): boolean {
+  if (lease.holds.length === 0 || nanos <= lease.reserved) return true;
   // Reserve ahead in steps, so the check runs once per step, not once per chunk.
   const step = Math.max(nanos - lease.reserved, Math.ceil(lease.reserved / 4), 1);
-  const spent = principal.key.spend_nanos + ctx.limiter.pending(lease.key);
-  const want = Math.min(step, lease.budget);
-  if (ctx.limiter.reserve(lease.key, want, spent, lease.budget)) {
+  const want = Math.min(step, ...lease.holds.map((h) => h.limit));
+  if (!reserveAll(ctx.limiter, lease.holds, want)) {
     lease.reserved += want;
     return true;
   }
   const exact = nanos - lease.reserved;
-  if (ctx.limiter.reserve(lease.key, exact, spent, lease.budget)) {
+  if (!reserveAll(ctx.limiter, lease.holds, exact)) {
     lease.reserved += exact;
     return true;
   }
@@ -174,9 +236,8 @@ export function extendLease(ctx: PipelineContext, principal: Principal, lease: L
 }
 
 export function release(ctx: PipelineContext, lease: Lease): void {
-  if (lease.key === null) return;
-  if (lease.reserved) ctx.limiter.release(lease.key, lease.reserved);
+  if (lease.reserved) for (const h of lease.holds) ctx.limiter.release(h.scope, lease.reserved);
   lease.reserved = 0;
-  if (lease.slot) ctx.limiter.releaseSlot(lease.key);
+  if (lease.key !== null && lease.slot) ctx.limiter.releaseSlot(lease.key);
   lease.slot = false;
 }

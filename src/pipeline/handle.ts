@@ -165,9 +165,9 @@ export async function handleLlm(ctx: PipelineContext, route: Route, req: Inbound
       await relayStream(attempt, res, headers, dialect, {
         onOutput: (chars) => {
           // (nothing to extend without a key budget: the cost is not worked out on every chunk then)
-          if (activeLease.key === null || activeLease.budget === null) return true;
+          if (activeLease.holds.length === 0) return true;
           sofar.output = Math.ceil(chars / CHARS_PER_TOKEN);
-          return extendLease(ctx, principal, activeLease, costNanos(sofar, activeLease.price));
+          return extendLease(ctx, activeLease, costNanos(sofar, activeLease.price));
         },
         beforeEnd: (r) => {
           outcome.usage = r.usage;

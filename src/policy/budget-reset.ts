@@ -1,32 +1,65 @@
-// Budget periods (`budget_duration`): when a key's period ends, its spend starts again from 0 at
-// `budget_reset_at`, never earlier. Requests admitted before the reset stay with the old period (the
-// ledger counts a record only in the period it started in).
+// Budget periods (`budget_duration`) of keys, users and teams: when a period ends, spend starts again
+// from 0 at `budget_reset_at`, never earlier. Requests admitted before the reset stay with the old
+// period (the ledger counts a record only in the period it started in).
 import type { Logger } from 'pino';
 import { addDuration } from '../admin/durations.ts';
-import type { KeyCache } from '../auth/key-cache.ts';
-import type { KeyRepo } from '../store/keys.ts';
+import type { RecordCache } from '../auth/key-cache.ts';
 import type { Limiter } from './limiter.ts';
 
-export async function resetDueBudgets(repo: KeyRepo, cache: KeyCache, limiter: Limiter, now = new Date()): Promise<number> {
+interface Budgeted {
+  spend_nanos: number;
+  budget_duration: string | null;
+  budget_reset_at: string | null;
+}
+
+/** One kind of record with budget periods: where its rows are, its cache, and its live counter's scope. */
+export interface BudgetPeriods<T extends Budgeted> {
+  repo: {
+    dueForReset(now: string): Promise<T[]>;
+    resetBudget(id: string, expectedResetAt: string, periodStart: string, nextResetAt: string): Promise<boolean>;
+    get(id: string): Promise<T | undefined>;
+  };
+  cache: RecordCache<T>;
+  idOf(record: T): string;
+  /** The limiter's scope for this record's spend (a key's hash; `team:ID`, ...). */
+  scopeOf(id: string): string;
+}
+
+async function resetKind<T extends Budgeted>(kind: BudgetPeriods<T>, limiter: Limiter, now: Date): Promise<number> {
   let n = 0;
-  for (const k of await repo.dueForReset(now.toISOString())) {
-    if (!k.budget_duration || !k.budget_reset_at) continue;
-    const start = new Date(k.budget_reset_at);
-    let next = addDuration(start, k.budget_duration);
-    while (next <= now) next = addDuration(next, k.budget_duration);
-    if (await repo.resetBudget(k.token, k.budget_reset_at, start.toISOString(), next.toISOString())) {
-      limiter.resetSpend(k.token);
-      const fresh = await repo.get(k.token);
-      if (fresh) cache.set(k.token, fresh);
+  for (const r of await kind.repo.dueForReset(now.toISOString())) {
+    if (!r.budget_duration || !r.budget_reset_at) continue;
+    const id = kind.idOf(r);
+    const start = new Date(r.budget_reset_at);
+    let next = addDuration(start, r.budget_duration);
+    while (next <= now) next = addDuration(next, r.budget_duration);
+    if (await kind.repo.resetBudget(id, r.budget_reset_at, start.toISOString(), next.toISOString())) {
+      limiter.resetSpend(kind.scopeOf(id));
+      const fresh = await kind.repo.get(id);
+      if (fresh) kind.cache.set(id, fresh);
       n++;
     }
   }
   return n;
 }
 
-export function scheduleBudgetResets(repo: KeyRepo, cache: KeyCache, limiter: Limiter, log: Logger, everyMs = 5_000): () => void {
+/** The resets of one kind of record, as the scheduler runs them. */
+export type PeriodReset = (limiter: Limiter, now: Date) => Promise<number>;
+
+export function budgetPeriods<T extends Budgeted>(kind: BudgetPeriods<T>): PeriodReset {
+  return (limiter, now) => resetKind(kind, limiter, now);
+}
+
+/** Starts the new period of every record whose period has ended; how many were reset. */
+export async function resetDueBudgets(kinds: PeriodReset[], limiter: Limiter, now = new Date()): Promise<number> {
+  let n = 0;
+  for (const reset of kinds) n += await reset(limiter, now);
+  return n;
+}
+
+export function scheduleBudgetResets(kinds: PeriodReset[], limiter: Limiter, log: Logger, everyMs = 5_000): () => void {
   const timer = setInterval(() => {
-    resetDueBudgets(repo, cache, limiter).catch((err) => log.warn({ err }, 'budget reset failed; retrying'));
+    resetDueBudgets(kinds, limiter).catch((err) => log.warn({ err }, 'budget reset failed; retrying'));
   }, everyMs);
   timer.unref();
   return () => clearInterval(timer);

@@ -38,8 +38,9 @@ export interface AppliedBatch {
    */
   entitySpend: Map<string, number>;
   /**
-   * The cost of this batch's new records by the same scopes, whether or not the entity's row took it
-   * (a record from before a budget reset, an entity that does not exist): what live counters held.
+   * The cost of this batch's new records by the same scopes in the entity's current budget period,
+   * whether or not a row took it (an entity that does not exist): what the live counters release.
+   * Records of a period since reset are left out, as for keys: the reset dropped their live spend.
    */
   entityCost: Map<string, number>;
 }
@@ -167,8 +168,9 @@ export async function applyLedger(conn: SqlConnection, records: SpendRecord[], o
     for (const scope of [...byEntity.keys()].sort()) {
       const { target, ids, records: rs } = byEntity.get(scope)!;
       const cost = rs.reduce((s, r) => s + r.cost_nanos, 0);
-      if (cost) entityCost.set(scope, cost);
       const nanos = target.period ? await inPeriod(db, target.table, target.ids[0]!, ids[0]!, rs) : cost;
+      // What the live counter held for this batch: records of a period since reset were dropped with it.
+      if (nanos) entityCost.set(scope, nanos);
       const where = target.ids.map((c) => `${c} = ?`).join(' AND ');
       const r = await db.run(`UPDATE ${target.table} SET spend_nanos = spend_nanos + ? WHERE ${where}`, [nanos, ...ids]);
       // A customer seen for the first time in a call that was answered: tracked from then on (LiteLLM

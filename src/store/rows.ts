@@ -151,3 +151,27 @@ export class EntityRepo<T> {
     return (await this.db.run(`DELETE FROM ${this.spec.table} WHERE ${this.idCol} IN (${placeholders(ids.length)})`, ids)).changes;
   }
 }
+
+/** A table whose rows have a budget period (`budget_duration`, `budget_reset_at`, `budget_period_start`). */
+export class BudgetedRepo<T> extends EntityRepo<T> {
+  private readonly key: keyof T & string;
+
+  constructor(db: Queryable, spec: TableSpec<T>, idCol: keyof T & string) {
+    super(db, spec, idCol);
+    this.key = idCol;
+  }
+
+  /** Rows whose budget period has ended at `now`. */
+  async dueForReset(now: string): Promise<T[]> {
+    return (await this.db.all(`SELECT * FROM ${this.spec.table} WHERE budget_reset_at IS NOT NULL AND budget_reset_at <= ?`, [now])).map(this.read);
+  }
+
+  /** Starts a new budget period, unless another writer already did (compare-and-set on the reset time). */
+  async resetBudget(id: string, expectedResetAt: string, periodStart: string, nextResetAt: string): Promise<boolean> {
+    const r = await this.db.run(
+      `UPDATE ${this.spec.table} SET spend_nanos = 0, budget_period_start = ?, budget_reset_at = ? WHERE ${this.key} = ? AND budget_reset_at = ?`,
+      [periodStart, nextResetAt, id, expectedResetAt],
+    );
+    return r.changes === 1;
+  }
+}

@@ -3,7 +3,7 @@
 // teams, the membership table), which the API shows but this store does not repeat.
 import type { Queryable, SqlValue } from './db.ts';
 import type { InlineBudget } from './rows.ts';
-import { EntityRepo, fromRow, insertRow, placeholders, updateRow, type TableSpec } from './rows.ts';
+import { BudgetedRepo, fromRow, insertRow, placeholders, type TableSpec, updateRow } from './rows.ts';
 import { containsPattern } from './users.ts';
 
 export interface TeamRecord extends InlineBudget {
@@ -65,7 +65,7 @@ export interface TeamListQuery {
 
 const fromMemberRow = (row: Record<string, unknown>): TeamMember => fromRow(TEAM_MEMBERS, row);
 
-export class TeamRepo extends EntityRepo<TeamRecord> {
+export class TeamRepo extends BudgetedRepo<TeamRecord> {
   constructor(db: Queryable) {
     super(db, TEAMS, 'team_id');
   }

@@ -2,7 +2,7 @@
 // teams come from the membership table, never from a copy on the user.
 import type { Queryable, SqlValue } from './db.ts';
 import type { InlineBudget } from './rows.ts';
-import { EntityRepo, placeholders, type TableSpec } from './rows.ts';
+import { BudgetedRepo, placeholders, type TableSpec } from './rows.ts';
 
 export interface UserRecord extends InlineBudget {
   user_id: string;
@@ -52,7 +52,7 @@ export function containsPattern(text: string): string {
   return `%${text.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
-export class UserRepo extends EntityRepo<UserRecord> {
+export class UserRepo extends BudgetedRepo<UserRecord> {
   constructor(db: Queryable) {
     super(db, USERS, 'user_id');
   }

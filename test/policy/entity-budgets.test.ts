@@ -1,0 +1,170 @@
+// Budgets above the key, hard on one instance: a team's budget shared by all its keys, a user's
+// personal budget on their keys of no team (and on team keys when configured so), each held with the
+// key's in one atomic reservation, metered along streams, released on every exit, reset by period.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startFakeOpenAI, type FakeUpstream } from '../fakes/openai-upstream.ts';
+import { call, MASTER_KEY, startInProcess, type TestGateway } from '../helpers/gateway.ts';
+
+let fake: FakeUpstream;
+let gw: TestGateway;
+let strictUser: TestGateway;
+
+// 1 $/MTok in, 2 $/MTok out: 1,000 and 2,000 nano-dollars per token.
+const MODELS = (url: string) => `model_list:
+  - model_name: gpt-4
+    litellm_params: { model: openai/gpt-4, api_base: "${url}", input_cost_per_token: 0.000001, output_cost_per_token: 0.000002 }
+`;
+// One answer: 1 prompt token (the fake counts words) + 15 output tokens.
+const ANSWER = 1 * 1000 + 15 * 2000;
+/** Room for one answer's reservation (its prompt estimate, body bytes / 4, and max_tokens), not for two. */
+const ROOM_FOR_ONE = 2 * ANSWER;
+
+before(async () => {
+  fake = await startFakeOpenAI();
+  gw = await startInProcess(MODELS(fake.url));
+  strictUser = await startInProcess(`${MODELS(fake.url)}general_settings:\n  apply_user_budget_to_team_keys: true\n`);
+});
+after(async () => {
+  await gw.close();
+  await strictUser.close();
+  await fake.close();
+});
+
+async function ok(g: TestGateway, path: string, body: unknown) {
+  const r = await call(g.url, 'POST', path, body);
+  assert.equal(r.status, 200, `${path}: ${JSON.stringify(r.body)}`);
+  return r.body;
+}
+async function chat(g: TestGateway, key: string, extra: Record<string, unknown> = {}, content = 'hi') {
+  const res = await fetch(`${g.url}/chat/completions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}` },
+    body: JSON.stringify({ model: 'gpt-4', messages: [{ role: 'user', content }], ...extra }),
+  });
+  const text = await res.text();
+  return { status: res.status, text, body: text.startsWith('{') ? JSON.parse(text) : null };
+}
+/** The spend the ledger recorded for a filter of /spend/logs, in nano-dollars. */
+async function logged(g: TestGateway, filter: string): Promise<number> {
+  const r = await call(g.url, 'GET', `/spend/logs?${filter}&page_size=1000`);
+  return r.body.data.reduce((s: number, l: any) => s + Math.round(l.spend * 1e9), 0);
+}
+const held = (g: TestGateway) => g.app.ctx.limiter.held();
+
+describe('team budgets', () => {
+  for (const stream of [false, true]) {
+    test(`100 parallel requests over 5 keys of a team whose budget fits 10 answers: never over, at least half used (${stream ? 'streamed' : 'plain'})`, async () => {
+      const team = `fits-ten-${stream}`;
+      const budget = 10 * ANSWER;
+      await ok(gw, '/team/new', { team_id: team, max_budget: budget / 1e9 });
+      const keys = await Promise.all(Array.from({ length: 5 }, async () => (await ok(gw, '/key/generate', { team_id: team })).key as string));
+      const results = await Promise.all(Array.from({ length: 100 }, (_, i) => chat(gw, keys[i % 5]!, { max_tokens: 15, stream })));
+      const answered = results.filter((r) => r.status === 200 && !r.text.includes('"error"'));
+      const refused = results.filter((r) => r.status === 429);
+      assert.equal(answered.length + refused.length, 100);
+      for (const r of refused) {
+        assert.equal(r.body.error.type, 'budget_exceeded');
+        assert.match(r.body.error.message, new RegExp(`^Budget has been exceeded! Team=${team} Current cost: [0-9.e-]+, Max budget: ${budget / 1e9} `));
+      }
+      const spent = await logged(gw, `team_id=${team}`);
+      assert.ok(spent <= budget, `spent ${spent} > budget ${budget}`);
+      assert.equal(spent, answered.length * ANSWER, 'spend is exactly what the clients were shown');
+      assert.ok(spent >= budget / 2, `only ${spent} of ${budget} used`);
+      assert.deepEqual(held(gw), { reservations: 0, slots: 0 });
+      const info = (await call(gw.url, 'GET', `/team/info?team_id=${team}`)).body.team_info;
+      assert.equal(Math.round(info.spend * 1e9), spent, "the team's live spend is the ledger's");
+    });
+  }
+
+  test('a stream cut by the team budget while the other keys of the team spend in parallel', async () => {
+    // Room for about 100 output tokens in all; the long stream alone would produce 2,000.
+    const budget = 5_000 + 100 * 2000;
+    await ok(gw, '/team/new', { team_id: 'cut-team', max_budget: budget / 1e9 });
+    const long = (await ok(gw, '/key/generate', { team_id: 'cut-team' })).key;
+    const others = await Promise.all(Array.from({ length: 3 }, async () => (await ok(gw, '/key/generate', { team_id: 'cut-team' })).key as string));
+    const before = fake.requests.length;
+    const [r, ...rest] = await Promise.all([
+      chat(gw, long, { stream: true, max_tokens: 100_000 }, '[[chunks:2000]] [[gap:1]] long'),
+      ...others.flatMap((k) => [chat(gw, k, { max_tokens: 15 }), chat(gw, k, { max_tokens: 15, stream: true })]),
+    ]);
+    assert.equal(r!.status, 200);
+    const frames = r!.text.split('\n\n').filter(Boolean);
+    const last = JSON.parse(frames.at(-1)!.slice(6));
+    assert.equal(last.error.type, 'budget_exceeded');
+    assert.ok(!r!.text.includes('[DONE]'));
+    assert.ok(fake.requests.length > before);
+    for (const x of rest) assert.ok(x.status === 200 || x.status === 429, String(x.status));
+    const spent = await logged(gw, 'team_id=cut-team');
+    // Bound: one metering step of the long stream (a quarter of its reservation) and the chunks in
+    // flight, beyond what the budget allows; the short answers are reserved whole.
+    assert.ok(spent <= budget * 1.5, `spent ${spent} of ${budget}`);
+    assert.deepEqual(held(gw), { reservations: 0, slots: 0 });
+  });
+
+  test("a team's spent budget refuses all its keys, new ones too, and lets them through once its period ends, not before", async () => {
+    await ok(gw, '/team/new', { team_id: 'periodic', max_budget: ROOM_FOR_ONE / 1e9, budget_duration: '2s' });
+    const a = (await ok(gw, '/key/generate', { team_id: 'periodic' })).key;
+    assert.equal((await chat(gw, a, { max_tokens: 15 })).status, 200);
+    await new Promise((r) => setTimeout(r, 300)); // the record reaches the database
+    const b = (await ok(gw, '/key/generate', { team_id: 'periodic' })).key;
+    const refused = await chat(gw, b, { max_tokens: 15 });
+    assert.equal(refused.status, 429);
+    assert.match(refused.body.error.message, /Team=periodic .* It resets at \d{4}-\d\d-\d\dT/);
+    const resetAt = Date.parse((await call(gw.url, 'GET', '/team/info?team_id=periodic')).body.team_info.budget_reset_at);
+    assert.ok(Date.now() < resetAt);
+    while (Date.now() < resetAt + 300) await new Promise((r) => setTimeout(r, 50));
+    const info = (await call(gw.url, 'GET', '/team/info?team_id=periodic')).body.team_info;
+    assert.equal(info.spend, 0);
+    assert.ok(Date.parse(info.budget_reset_at) > resetAt);
+    assert.equal((await chat(gw, b, { max_tokens: 15 })).status, 200);
+  });
+});
+
+describe('user budgets', () => {
+  test("a user's personal budget holds their keys of no team, together; their team keys draw on the team's", async () => {
+    const budget = 3 * ANSWER;
+    const u = await ok(gw, '/user/new', { user_id: 'frugal', max_budget: budget / 1e9 });
+    const second = (await ok(gw, '/key/generate', { user_id: 'frugal' })).key;
+    await ok(gw, '/team/new', { team_id: 'frugal-team' });
+    await ok(gw, '/team/member_add', { team_id: 'frugal-team', member: { user_id: 'frugal', role: 'user' } });
+    const teamKey = (await ok(gw, '/key/generate', { user_id: 'frugal', team_id: 'frugal-team' })).key;
+
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => chat(gw, i % 2 ? u.key : second, { max_tokens: 15 })));
+    const answered = results.filter((r) => r.status === 200).length;
+    const refused = results.filter((r) => r.status === 429);
+    assert.equal(answered + refused.length, 20);
+    assert.ok(answered >= 1 && answered * ANSWER <= budget, `${answered} answered`);
+    assert.match(refused[0]!.body.error.message, /^Budget has been exceeded! User=frugal /);
+    // The team key is the team's business (LiteLLM: a user's budget is personal).
+    assert.equal((await chat(gw, teamKey, { max_tokens: 15 })).status, 200);
+    assert.deepEqual(held(gw), { reservations: 0, slots: 0 });
+  });
+
+  test('with apply_user_budget_to_team_keys, a team key is held against its user too', async () => {
+    await ok(strictUser, '/user/new', { user_id: 'capped', max_budget: ROOM_FOR_ONE / 1e9, auto_create_key: false });
+    await ok(strictUser, '/team/new', { team_id: 'roomy', max_budget: 1 });
+    await ok(strictUser, '/team/member_add', { team_id: 'roomy', member: { user_id: 'capped', role: 'user' } });
+    const key = (await ok(strictUser, '/key/generate', { user_id: 'capped', team_id: 'roomy' })).key;
+    assert.equal((await chat(strictUser, key, { max_tokens: 15 })).status, 200);
+    await new Promise((r) => setTimeout(r, 300));
+    const r = await chat(strictUser, key, { max_tokens: 15 });
+    assert.equal(r.status, 429);
+    assert.match(r.body.error.message, /User=capped/);
+  });
+
+  test("a user's period resets too", async () => {
+    const u = await ok(gw, '/user/new', { user_id: 'monthly', max_budget: ROOM_FOR_ONE / 1e9, budget_duration: '2s' });
+    assert.equal((await chat(gw, u.key, { max_tokens: 15 })).status, 200);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal((await chat(gw, u.key, { max_tokens: 15 })).status, 429);
+    const resetAt = Date.parse((await call(gw.url, 'GET', '/user/info?user_id=monthly')).body.user_info.budget_reset_at);
+    while (Date.now() < resetAt + 300) await new Promise((r) => setTimeout(r, 50));
+    assert.equal((await call(gw.url, 'GET', '/user/info?user_id=monthly')).body.user_info.spend, 0);
+    assert.equal((await chat(gw, u.key, { max_tokens: 15 })).status, 200);
+  });
+});
+
+test('the master key is held by no budget', async () => {
+  assert.equal((await chat(gw, MASTER_KEY, { max_tokens: 15 })).status, 200);
+});
