@@ -53,10 +53,12 @@ export interface Hold {
 }
 
 export interface Lease {
-  key: string | null;
   /** Reservation held, nano-dollars: the same amount against each of `holds`. */
   reserved: number;
-  slot: boolean;
+  /** The concurrency slots held (max_parallel_requests), by scope. */
+  slots: string[];
+  /** The token windows the call's usage counts in when it ends (tpm limits), by scope. */
+  tokens: string[];
   /** The price used for reservations: the dearest deployment of the group. */
   price: Price;
   promptTokens: number;
@@ -85,35 +87,58 @@ function rateLimited(what: string, limit: number, w: RateWindow, kind: 'requests
   });
 }
 
+/** One level's rate limits: the key's, the key's for one model, its team's, its user's. */
+interface Limits {
+  scope: string;
+  /** The key's own (its windows always count its tokens: x-ratelimit headers, /key/info). */
+  own: boolean;
+  /** How the refusal names the limit: `${prefix}rpm_limit of ${of}`. */
+  prefix: '' | 'model_';
+  of: string;
+  rpm: number | null;
+  tpm: number | null;
+  parallel: number | null;
+}
+
+/** The levels whose limits a key's call counts against (a user's limits hold all their keys). */
+function limitsOf(principal: KeyPrincipal, group: string): Limits[] {
+  const { key: k, token, team, user } = principal;
+  const out: Limits[] = [{ scope: token, own: true, prefix: '', of: 'this key', rpm: k.rpm_limit, tpm: k.tpm_limit, parallel: k.max_parallel_requests }];
+  const modelRpm = k.model_rpm_limit?.[group] ?? null;
+  const modelTpm = k.model_tpm_limit?.[group] ?? null;
+  out.push({ scope: `${token}:${group}`, own: true, prefix: 'model_', of: `this key for ${group}`, rpm: modelRpm, tpm: modelTpm, parallel: null });
+  if (team) out.push({ scope: `team:${team.team_id}`, own: false, prefix: '', of: `team ${team.team_id}`, rpm: team.rpm_limit, tpm: team.tpm_limit, parallel: team.max_parallel_requests });
+  if (user) out.push({ scope: `user:${user.user_id}`, own: false, prefix: '', of: `user ${user.user_id}`, rpm: user.rpm_limit, tpm: user.tpm_limit, parallel: user.max_parallel_requests });
+  return out;
+}
+
 export function admitLimits(ctx: PipelineContext, principal: Principal, call: LlmRequest, group: string, deployments: Deployment[], rawBytes: number, now = Date.now()): Lease {
   const price = dearest(ctx, deployments, call.model);
   // About four bytes of JSON per prompt token: an overestimate, which is the safe side for a reservation.
   const promptTokens = Math.ceil(rawBytes / 4);
-  const lease: Lease = { key: null, reserved: 0, slot: false, price, promptTokens, holds: [] };
+  const lease: Lease = { reserved: 0, slots: [], tokens: [], price, promptTokens, holds: [] };
   if (principal.kind !== 'key') return lease;
-  const k = principal.key;
-  const token = principal.token;
   const lim = ctx.limiter;
-  lease.key = token;
+  const levels = limitsOf(principal, group);
+  // A team's or user's token window is kept only when it has a tpm limit.
+  lease.tokens = levels.filter((l) => l.own || l.tpm !== null).map((l) => l.scope);
 
-  if (k.tpm_limit !== null) {
-    const w = lim.checkTokens(token, k.tpm_limit, now);
-    if (!w.allowed) throw rateLimited('tpm_limit of this key', k.tpm_limit, w, 'tokens');
-  }
-  const modelTpm = k.model_tpm_limit?.[group];
-  if (modelTpm !== undefined) {
-    const w = lim.checkTokens(`${token}:${group}`, modelTpm, now);
-    if (!w.allowed) throw rateLimited(`model_tpm_limit of this key for ${group}`, modelTpm, w, 'tokens');
-  }
-  if (k.max_parallel_requests !== null) {
-    if (!lim.acquireSlot(token, k.max_parallel_requests)) {
-      throw new GatewayError('rate_limited', `Rate limit reached: max_parallel_requests of this key (${k.max_parallel_requests}) are in flight.`, {
-        headers: { 'retry-after': '1' },
-      });
-    }
-    lease.slot = true;
+  // Checks that take nothing first; then slots, the budgets, and the request windows, all or none.
+  for (const l of levels) {
+    if (l.tpm === null) continue;
+    const w = lim.checkTokens(l.scope, l.tpm, now);
+    if (!w.allowed) throw rateLimited(`${l.prefix}tpm_limit of ${l.of}`, l.tpm, w, 'tokens');
   }
   try {
+    for (const l of levels) {
+      if (l.parallel === null) continue;
+      if (!lim.acquireSlot(l.scope, l.parallel)) {
+        throw new GatewayError('rate_limited', `Rate limit reached: max_parallel_requests of ${l.of} (${l.parallel}) are in flight.`, {
+          headers: { 'retry-after': '1' },
+        });
+      }
+      lease.slots.push(l.scope);
+    }
     const holds = holdsOf(ctx, principal);
     if (holds.length) {
       if (price.source === 'none' && !ctx.config.allowUnpricedWithBudget) {
@@ -146,14 +171,13 @@ export function admitLimits(ctx: PipelineContext, principal: Principal, call: Ll
       lease.reserved = expected;
       lease.holds = holds;
     }
-    for (const [scope, limit] of [
-      [token, k.rpm_limit],
-      [`${token}:${group}`, k.model_rpm_limit?.[group] ?? null],
-    ] as const) {
-      if (limit === null) continue;
-      const w = lim.hitRequests(scope, limit, now);
-      if (!w.allowed) throw rateLimited(scope === token ? 'rpm_limit of this key' : `model_rpm_limit of this key for ${group}`, limit, w, 'requests');
+    const windows = levels.filter((l) => l.rpm !== null);
+    for (const l of windows) {
+      const w = lim.requestsAllowed(l.scope, l.rpm!, now);
+      if (!w.allowed) throw rateLimited(`${l.prefix}rpm_limit of ${l.of}`, l.rpm!, w, 'requests');
     }
+    // Counted only once every level has room: a refused call takes no quota anywhere.
+    for (const l of windows) lim.hitRequests(l.scope, l.rpm!, now);
   } catch (err) {
     release(ctx, lease);
     throw err;
@@ -238,6 +262,6 @@ export function extendLease(ctx: PipelineContext, lease: Lease, nanos: number): 
 export function release(ctx: PipelineContext, lease: Lease): void {
   if (lease.reserved) for (const h of lease.holds) ctx.limiter.release(h.scope, lease.reserved);
   lease.reserved = 0;
-  if (lease.key !== null && lease.slot) ctx.limiter.releaseSlot(lease.key);
-  lease.slot = false;
+  for (const scope of lease.slots) ctx.limiter.releaseSlot(scope);
+  lease.slots = [];
 }

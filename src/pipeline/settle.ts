@@ -117,8 +117,8 @@ export async function settle(ctx: PipelineContext, o: Outcome, lease: Lease | nu
     if (cost) for (const scope of spendScopes(record)) ctx.limiter.addSpend(scope, cost);
     if (o.principal.kind === 'key') {
       ctx.limiter.addSpend(o.principal.token, cost);
-      ctx.limiter.addTokens(o.principal.token, totalTokens(usage), Date.now());
-      ctx.limiter.addTokens(`${o.principal.token}:${o.group}`, totalTokens(usage), Date.now());
+      // The windows of every level with a token limit (the key's always), as admission listed them.
+      for (const scope of lease?.tokens ?? []) ctx.limiter.addTokens(scope, totalTokens(usage), Date.now());
     }
     if (o.deployment?.tpm != null) ctx.limiter.addTokens(deploymentScope(o.deployment), totalTokens(usage), Date.now());
     if (!o.error && o.callType !== 'embeddings' && !usage.estimated) ctx.expectedOutput.observe(o.group, usage.output);

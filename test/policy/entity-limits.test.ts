@@ -1,0 +1,87 @@
+// Rate limits above the key, on one instance: a team's rpm, tpm and max_parallel_requests shared by
+// all its keys, a user's over all of theirs; the refusal names the level, and a call refused at one
+// level takes no quota at any other.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startFakeOpenAI, type FakeUpstream } from '../fakes/openai-upstream.ts';
+import { call, fakeModels, startInProcess, type TestGateway } from '../helpers/gateway.ts';
+
+let fake: FakeUpstream;
+let gw: TestGateway;
+
+before(async () => {
+  fake = await startFakeOpenAI();
+  gw = await startInProcess(fakeModels(fake.url));
+});
+after(async () => {
+  await gw.close();
+  await fake.close();
+});
+
+async function ok(path: string, body: unknown) {
+  const r = await call(gw.url, 'POST', path, body);
+  assert.equal(r.status, 200, `${path}: ${JSON.stringify(r.body)}`);
+  return r.body;
+}
+async function chat(key: string, content = 'hi') {
+  const res = await fetch(`${gw.url}/chat/completions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}` },
+    body: JSON.stringify({ model: 'gpt-4', messages: [{ role: 'user', content }] }),
+  });
+  return { status: res.status, headers: res.headers, body: (await res.json()) as any };
+}
+const keysOf = (team: string, n: number, extra: Record<string, unknown> = {}) =>
+  Promise.all(Array.from({ length: n }, async () => (await ok('/key/generate', { team_id: team, ...extra })).key as string));
+
+test("a team's rpm_limit holds across all its keys under concurrency, answering 429 that names the team", async () => {
+  await ok('/team/new', { team_id: 'rpm-team', rpm_limit: 5 });
+  const keys = await keysOf('rpm-team', 3);
+  const results = await Promise.all(Array.from({ length: 21 }, (_, i) => chat(keys[i % 3]!)));
+  assert.equal(results.filter((r) => r.status === 200).length, 5);
+  const refused = results.find((r) => r.status === 429)!;
+  assert.equal(refused.body.error.type, 'rate_limit_error');
+  assert.match(refused.body.error.message, /^Rate limit reached: rpm_limit of team rpm-team \(5 requests per minute\)/);
+  assert.ok(Number(refused.headers.get('retry-after')) >= 1);
+  assert.equal(refused.headers.get('x-ratelimit-limit-requests'), '5');
+});
+
+test('a call refused by the team takes nothing from its key, and the other way round', async () => {
+  await ok('/team/new', { team_id: 'narrow-team', rpm_limit: 2 });
+  const [key] = await keysOf('narrow-team', 1, { rpm_limit: 10 });
+  const first = await Promise.all(Array.from({ length: 6 }, () => chat(key!)));
+  assert.equal(first.filter((r) => r.status === 200).length, 2);
+  for (const r of first.filter((x) => x.status === 429)) assert.match(r.body.error.message, /of team narrow-team/);
+  // With the team's limit raised, the key still has 8 of its 10: the 4 the team refused cost it nothing.
+  await ok('/team/update', { team_id: 'narrow-team', rpm_limit: 1000 });
+  const second = await Promise.all(Array.from({ length: 12 }, () => chat(key!)));
+  assert.equal(second.filter((r) => r.status === 200).length, 8);
+  assert.match(second.find((r) => r.status === 429)!.body.error.message, /rpm_limit of this key \(10 requests/);
+  // And the 4 the key refused cost the team nothing: 2 + 8 counted, not 14.
+  const [other] = await keysOf('narrow-team', 1);
+  await ok('/team/update', { team_id: 'narrow-team', rpm_limit: 11 });
+  assert.equal((await chat(other!)).status, 200);
+  assert.equal((await chat(other!)).status, 429);
+});
+
+test("a team's max_parallel_requests holds across its keys, and its slots come back", async () => {
+  await ok('/team/new', { team_id: 'narrow-pipe', max_parallel_requests: 2 });
+  const keys = await keysOf('narrow-pipe', 4);
+  const results = await Promise.all(Array.from({ length: 8 }, (_, i) => chat(keys[i % 4]!, '[[delay:150]] slow')));
+  assert.equal(results.filter((r) => r.status === 200).length, 2);
+  assert.match(results.find((r) => r.status === 429)!.body.error.message, /max_parallel_requests of team narrow-pipe \(2\) are in flight/);
+  assert.deepEqual(gw.app.ctx.limiter.held(), { reservations: 0, slots: 0 });
+  assert.equal((await chat(keys[0]!)).status, 200);
+});
+
+test("a user's tpm_limit counts the tokens of all their keys", async () => {
+  const u = await ok('/user/new', { user_id: 'wordy', tpm_limit: 20 });
+  const second = (await ok('/key/generate', { user_id: 'wordy' })).key;
+  // The fake answers with 15 output tokens and counts the prompt's words: over 20 in two calls.
+  assert.equal((await chat(u.key)).status, 200);
+  assert.equal((await chat(second)).status, 200);
+  const r = await chat(second);
+  assert.equal(r.status, 429);
+  assert.match(r.body.error.message, /^Rate limit reached: tpm_limit of user wordy \(20 tokens per minute\)/);
+  assert.equal(r.headers.get('x-ratelimit-limit-tokens'), '20');
+});
