@@ -193,8 +193,8 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     budgetPeriods({ repo: stores.users, cache: users, idOf: (u) => u.user_id, scopeOf: (id) => `user:${id}` }),
     budgetPeriods({ repo: stores.teams, cache: teams, idOf: (t) => t.team_id, scopeOf: (id) => `team:${id}` }),
   ];
-  await resetDueBudgets(periods, limiter).catch((err) => log.warn({ err }, 'budget resets will be retried'));
-  const stopResets = scheduleBudgetResets(periods, limiter, log, opts.budgetResetEveryMs);
+  await resetDueBudgets(periods, limiter, config.timezone).catch((err) => log.warn({ err }, 'budget resets will be retried'));
+  const stopResets = scheduleBudgetResets(periods, limiter, config.timezone, log, opts.budgetResetEveryMs);
   const stopPruning = config.spendLogsRetention ? schedulePruning(db, config.spendLogsRetention, log) : () => {};
   const chat = (path: string): Route => ({ dialect: 'openai', endpoint: 'chat/completions', path });
   const embeddings = (path: string): Route => ({ dialect: 'openai', endpoint: 'embeddings', path });

@@ -10,7 +10,8 @@ import { UniqueViolation } from '../store/db.ts';
 import type { Actor } from './access.ts';
 import { parseBody } from './body.ts';
 import type { Admin } from './context.ts';
-import { addDuration, isDuration } from './durations.ts';
+import { nextReset } from '../policy/periods.ts';
+import { isDuration } from './durations.ts';
 
 export const duration = () => z.string().refine(isDuration, 'must be a duration such as 30s, 30m, 1h, 1d, 7d or 1mo').nullish();
 export const limit = () => z.number().int('must be a whole number').min(0, 'must be 0 or more').nullish();
@@ -46,7 +47,7 @@ export function hasBudgetFields(b: BudgetInput): boolean {
 }
 
 /** Budget row changes from API fields (only those given; null clears). */
-export function budgetChanges(b: BudgetInput, now: Date): Partial<BudgetRecord> {
+export function budgetChanges(b: BudgetInput, now: Date, timeZone: string): Partial<BudgetRecord> {
   const c: Partial<BudgetRecord> = {};
   if (b.max_budget !== undefined) c.max_budget_nanos = nanos(b.max_budget)!;
   if (b.soft_budget !== undefined) c.soft_budget_nanos = nanos(b.soft_budget)!;
@@ -55,7 +56,7 @@ export function budgetChanges(b: BudgetInput, now: Date): Partial<BudgetRecord> 
   if (b.rpm_limit !== undefined) c.rpm_limit = b.rpm_limit;
   if (b.budget_duration !== undefined) {
     c.budget_duration = b.budget_duration;
-    c.budget_reset_at = b.budget_duration ? addDuration(now, b.budget_duration).toISOString() : null;
+    c.budget_reset_at = b.budget_duration ? nextReset(b.budget_duration, now, timeZone).toISOString() : null;
   }
   return c;
 }
@@ -95,7 +96,7 @@ export async function createBudget(admin: Admin, actor: Actor, fields: BudgetInp
     updated_by: actor.name,
     created_at: now.toISOString(),
     updated_at: now.toISOString(),
-    ...budgetChanges(fields, now),
+    ...budgetChanges(fields, now, admin.ctx.config.timezone),
   };
   await admin.budgets.insert(b);
   return b;
@@ -106,7 +107,7 @@ export async function upsertBudget(admin: Admin, actor: Actor, budgetId: string 
   const current = budgetId ? await admin.budgets.get(budgetId) : undefined;
   if (!current) return createBudget(admin, actor, fields, budgetId ?? undefined);
   const now = new Date();
-  return (await admin.budgets.update(current.budget_id, { ...budgetChanges(fields, now), updated_by: actor.name, updated_at: now.toISOString() }))!;
+  return (await admin.budgets.update(current.budget_id, { ...budgetChanges(fields, now, admin.ctx.config.timezone), updated_by: actor.name, updated_at: now.toISOString() }))!;
 }
 
 const NewBody = z.looseObject({ budget_id: z.string().min(1, 'must not be empty').nullish(), ...BudgetFields });
@@ -157,7 +158,7 @@ export function registerBudgetRoutes(app: FastifyInstance, admin: Admin): void {
     const body = parseBody(UpdateBody, req.body);
     const current = await find(body.budget_id);
     const now = new Date();
-    const b = (await admin.budgets.update(current.budget_id, { ...budgetChanges(body, now), updated_by: actor.name, updated_at: now.toISOString() }))!;
+    const b = (await admin.budgets.update(current.budget_id, { ...budgetChanges(body, now, admin.ctx.config.timezone), updated_by: actor.name, updated_at: now.toISOString() }))!;
     await admin.audit(actor, route, 'updated', 'budget', b.budget_id, budgetJson(current), budgetJson(b));
     return budgetJson(b);
   });

@@ -1,12 +1,13 @@
 // Pieces every entity's "record changes from API fields" shares: a budget period, and the fields this
 // gateway does not know (kept as given, as LiteLLM clients send many).
-import { addDuration } from './durations.ts';
+import { nextReset } from '../policy/periods.ts';
 
 /** A new budget period from `now` (budget_duration null: none). */
-export function periodChanges(duration: string | null, now: Date): { budget_duration: string | null; budget_reset_at: string | null; budget_period_start: string | null } {
+/** A budget period starting now (its end on the calendar of `timeZone` for daily, weekly and monthly ones). */
+export function periodChanges(duration: string | null, now: Date, timeZone: string): { budget_duration: string | null; budget_reset_at: string | null; budget_period_start: string | null } {
   return {
     budget_duration: duration,
-    budget_reset_at: duration ? addDuration(now, duration).toISOString() : null,
+    budget_reset_at: duration ? nextReset(duration, now, timeZone).toISOString() : null,
     budget_period_start: duration ? now.toISOString() : null,
   };
 }

@@ -89,7 +89,7 @@ function nanosOrNull(v: number | null | undefined): number | null | undefined {
 }
 
 /** Record changes from API fields: only the fields given; `null` clears. */
-function changesFrom(body: Fields & Record<string, unknown>, now: Date, current: KeyRecord | null): Partial<KeyRecord> {
+function changesFrom(body: Fields & Record<string, unknown>, now: Date, current: KeyRecord | null, timeZone: string): Partial<KeyRecord> {
   const c: Partial<KeyRecord> = {};
   const set = <K extends keyof KeyRecord>(k: K, v: KeyRecord[K] | undefined) => {
     if (v !== undefined) c[k] = v;
@@ -115,7 +115,7 @@ function changesFrom(body: Fields & Record<string, unknown>, now: Date, current:
   if (body.allowed_routes !== undefined) c.allowed_routes = body.allowed_routes?.length ? body.allowed_routes : null;
   else if (body.key_type !== undefined) c.allowed_routes = KEY_TYPE_ROUTES[body.key_type ?? 'default'] ?? null;
   if (body.blocked !== undefined) c.blocked = body.blocked === true;
-  if (body.budget_duration !== undefined) Object.assign(c, periodChanges(body.budget_duration, now));
+  if (body.budget_duration !== undefined) Object.assign(c, periodChanges(body.budget_duration, now, timeZone));
   if (body.duration !== undefined) c.expires = body.duration ? addDuration(now, body.duration).toISOString() : null;
   const extra = extraChanges(body, KNOWN, current?.extra);
   if (extra) c.extra = extra;
@@ -315,7 +315,7 @@ export function registerKeyRoutes(app: FastifyInstance, admin: Admin): void {
       updated_by: actor.name,
       created_at: now.toISOString(),
       updated_at: now.toISOString(),
-      ...changesFrom(body, now, null),
+      ...changesFrom(body, now, null, admin.ctx.config.timezone),
     };
     record.user_id = userId;
     record.organization_id ??= team?.organization_id ?? null;
@@ -359,7 +359,7 @@ export function registerKeyRoutes(app: FastifyInstance, admin: Admin): void {
     const current = await findKey(body.key);
     await checkAliasFree(body.key_alias, current.token);
     const now = new Date();
-    const changes = { ...changesFrom(body, now, current), updated_at: now.toISOString(), updated_by: actor.name };
+    const changes = { ...changesFrom(body, now, current, admin.ctx.config.timezone), updated_at: now.toISOString(), updated_by: actor.name };
     const next = await update(actor, route, current, changes, body.team_id === undefined ? current.team_id : body.team_id);
     const updated = await repo.update(current.token, { ...changes, organization_id: next.organization_id, user_id: next.user_id });
     cacheSet(updated!);
@@ -412,7 +412,7 @@ export function registerKeyRoutes(app: FastifyInstance, admin: Admin): void {
     await checkAliasFree(body.key_alias, current.token);
     const raw = body.new_key ?? generateKey();
     const now = new Date();
-    const changes = { ...changesFrom(body, now, current), token: hashKey(raw), key_name: keyName(raw), updated_at: now.toISOString(), updated_by: actor.name };
+    const changes = { ...changesFrom(body, now, current, admin.ctx.config.timezone), token: hashKey(raw), key_name: keyName(raw), updated_at: now.toISOString(), updated_by: actor.name };
     const next = await update(actor, route, current, changes, body.team_id === undefined ? current.team_id : body.team_id);
     let updated: KeyRecord | undefined;
     try {

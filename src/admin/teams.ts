@@ -81,7 +81,7 @@ type Fields = z.infer<z.ZodObject<typeof TeamFields>>;
 
 const nanos = (v: number | null | undefined) => (v === undefined ? undefined : v === null ? null : usdToNanos(v));
 
-function changesFrom(body: Fields & Record<string, unknown>, now: Date, current: TeamRecord | null): Partial<TeamRecord> {
+function changesFrom(body: Fields & Record<string, unknown>, now: Date, current: TeamRecord | null, timeZone: string): Partial<TeamRecord> {
   const c: Partial<TeamRecord> = {};
   const set = <K extends keyof TeamRecord>(k: K, v: TeamRecord[K] | undefined) => {
     if (v !== undefined) c[k] = v;
@@ -97,7 +97,7 @@ function changesFrom(body: Fields & Record<string, unknown>, now: Date, current:
   set('max_budget_nanos', nanos(body.max_budget));
   set('soft_budget_nanos', nanos(body.soft_budget));
   if (body.blocked !== undefined) c.blocked = body.blocked === true;
-  if (body.budget_duration !== undefined) Object.assign(c, periodChanges(body.budget_duration, now));
+  if (body.budget_duration !== undefined) Object.assign(c, periodChanges(body.budget_duration, now, timeZone));
   const extra = extraChanges(body, KNOWN, current?.extra);
   if (extra) c.extra = extra;
   return c;
@@ -163,7 +163,7 @@ export function registerTeamRoutes(app: FastifyInstance, admin: Admin): void {
       max_budget_nanos: null, soft_budget_nanos: null, budget_duration: null, budget_reset_at: null, budget_period_start: null,
       tpm_limit: null, rpm_limit: null, max_parallel_requests: null, model_max_budget: null, blocked: false, extra: {},
       created_by: actor.name, updated_by: actor.name, created_at: now.toISOString(), updated_at: now.toISOString(),
-      ...changesFrom(body, now, null),
+      ...changesFrom(body, now, null, admin.ctx.config.timezone),
     };
     try {
       await admin.teams.insert(team);
@@ -212,7 +212,7 @@ export function registerTeamRoutes(app: FastifyInstance, admin: Admin): void {
     const current = await find(body.team_id);
     authorize(actor, route, teamTarget(current), `team ${current.team_id}`);
     const now = new Date();
-    const changes = { ...changesFrom(body, now, current), updated_at: now.toISOString(), updated_by: actor.name };
+    const changes = { ...changesFrom(body, now, current, admin.ctx.config.timezone), updated_at: now.toISOString(), updated_by: actor.name };
     const next = { ...current, ...changes };
     if (body.organization_id !== undefined || body.models !== undefined) await checkOrganization(actor, route, next.organization_id, next.models);
     const updated = (await admin.teams.update(current.team_id, changes))!;

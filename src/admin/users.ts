@@ -89,7 +89,7 @@ type Fields = z.infer<z.ZodObject<typeof UserFields>>;
 
 const nanos = (v: number | null | undefined) => (v === undefined ? undefined : v === null ? null : usdToNanos(v));
 
-async function changesFrom(body: Fields & Record<string, unknown>, now: Date, current: UserRecord | null): Promise<Partial<UserRecord>> {
+async function changesFrom(body: Fields & Record<string, unknown>, now: Date, current: UserRecord | null, timeZone: string): Promise<Partial<UserRecord>> {
   const c: Partial<UserRecord> = {};
   const set = <K extends keyof UserRecord>(k: K, v: UserRecord[K] | undefined) => {
     if (v !== undefined) c[k] = v;
@@ -104,7 +104,7 @@ async function changesFrom(body: Fields & Record<string, unknown>, now: Date, cu
   set('tpm_limit', body.tpm_limit);
   set('rpm_limit', body.rpm_limit);
   set('max_parallel_requests', body.max_parallel_requests);
-  if (body.budget_duration !== undefined) Object.assign(c, periodChanges(body.budget_duration, now));
+  if (body.budget_duration !== undefined) Object.assign(c, periodChanges(body.budget_duration, now, timeZone));
   if (body.password !== undefined) c.password_hash = body.password === null ? null : await hashPassword(body.password);
   const extra = extraChanges(body, KNOWN, current?.extra);
   if (extra) c.extra = extra;
@@ -172,7 +172,7 @@ export function registerUserRoutes(app: FastifyInstance, admin: Admin): void {
       if (other) throw new GatewayError('already_exists', `User with email ${other.user_email} already exists.`, { param: 'user_email' });
     }
     const now = new Date();
-    const user: UserRecord = { ...newUser(actor, body.user_id ?? randomUUID(), null), ...(await changesFrom(body, now, null)) };
+    const user: UserRecord = { ...newUser(actor, body.user_id ?? randomUUID(), null), ...(await changesFrom(body, now, null, admin.ctx.config.timezone)) };
     try {
       await admin.users.insert(user);
     } catch (err) {
@@ -283,7 +283,7 @@ export function registerUserRoutes(app: FastifyInstance, admin: Admin): void {
       if (other && other.user_id !== current.user_id) throw new GatewayError('already_exists', `User with email ${other.user_email} already exists.`, { param: 'user_email' });
     }
     const now = new Date();
-    const changes = { ...(await changesFrom(body, now, current)), updated_at: now.toISOString(), updated_by: actor.name };
+    const changes = { ...(await changesFrom(body, now, current, admin.ctx.config.timezone)), updated_at: now.toISOString(), updated_by: actor.name };
     if (body.spend != null) changes.spend_nanos = usdToNanos(body.spend);
     const updated = (await admin.users.update(current.user_id, changes))!;
     admin.changed({ kind: 'user', id: updated.user_id, record: updated });

@@ -56,6 +56,8 @@ export interface GatewayConfig {
   lowerMaxTokensToFit: boolean;
   /** A team's keys are held against their user's personal budget too (LiteLLM's apply_user_budget_to_team_keys). */
   applyUserBudgetToTeamKeys: boolean;
+  /** Where daily, weekly and monthly budget periods end at midnight (litellm_settings.timezone, IANA). */
+  timezone: string;
   /** While the database is unreachable, keys seen before keep working. */
   allowRequestsOnDbUnavailable: boolean;
   /** How long calls in flight may take to finish on SIGTERM before they are cut. */
@@ -263,6 +265,7 @@ export function loadConfig(file: string | null, env: NodeJS.ProcessEnv = process
     spendLogsRetention: gs.maximum_spend_logs_retention_period ?? null,
     modelCostMap: ls.model_cost_map_url ?? env.LITELLM_MODEL_COST_MAP_URL ?? null,
     trackCustomers: !(ls.disable_end_user_cost_tracking ?? false),
+    timezone: ls.timezone ?? 'UTC',
   };
   return { config: Object.freeze(config), warnings };
 }

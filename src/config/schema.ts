@@ -1,6 +1,7 @@
 // The LiteLLM config.yaml format, as far as this version uses it. Objects are strict so that unknown
 // keys surface as issues; load.ts turns those into warnings and drops the keys.
 import { z } from 'zod';
+import { isTimeZone } from '../policy/periods.ts';
 
 const nonNeg = () => z.coerce.number<unknown>().min(0, 'must be 0 or more').nullish();
 const posInt = () => z.coerce.number<unknown>().int('must be a whole number').min(0, 'must be 0 or more').nullish();
@@ -80,6 +81,7 @@ export const LitellmSettings = z.strictObject({
   num_retries: posInt(),
   fallbacks: Fallbacks,
   disable_end_user_cost_tracking: z.boolean().nullish(),
+  timezone: z.string().refine(isTimeZone, { error: 'is not a time zone name this runtime knows (IANA, e.g. "Europe/Paris" or "UTC")' }).nullish(),
   set_verbose: z.unknown().optional(),
   json_logs: z.unknown().optional(),
 });

@@ -1,10 +1,10 @@
 // Budget periods (`budget_duration`) of keys, users and teams: when a period ends, spend starts again
-// from 0 at `budget_reset_at`, never earlier. Requests admitted before the reset stay with the old
+// from 0 at `budget_reset_at`, never earlier, and the next period ends as policy/periods.ts says. Requests admitted before the reset stay with the old
 // period (the ledger counts a record only in the period it started in).
 import type { Logger } from 'pino';
-import { addDuration } from '../admin/durations.ts';
 import type { RecordCache } from '../auth/key-cache.ts';
 import type { Limiter } from './limiter.ts';
+import { nextReset } from './periods.ts';
 
 interface Budgeted {
   spend_nanos: number;
@@ -25,14 +25,14 @@ export interface BudgetPeriods<T extends Budgeted> {
   scopeOf(id: string): string;
 }
 
-async function resetKind<T extends Budgeted>(kind: BudgetPeriods<T>, limiter: Limiter, now: Date): Promise<number> {
+async function resetKind<T extends Budgeted>(kind: BudgetPeriods<T>, limiter: Limiter, now: Date, timeZone: string): Promise<number> {
   let n = 0;
   for (const r of await kind.repo.dueForReset(now.toISOString())) {
     if (!r.budget_duration || !r.budget_reset_at) continue;
     const id = kind.idOf(r);
     const start = new Date(r.budget_reset_at);
-    let next = addDuration(start, r.budget_duration);
-    while (next <= now) next = addDuration(next, r.budget_duration);
+    let next = nextReset(r.budget_duration, start, timeZone);
+    while (next <= now) next = nextReset(r.budget_duration, next, timeZone);
     if (await kind.repo.resetBudget(id, r.budget_reset_at, start.toISOString(), next.toISOString())) {
       limiter.resetSpend(kind.scopeOf(id));
       const fresh = await kind.repo.get(id);
@@ -44,22 +44,22 @@ async function resetKind<T extends Budgeted>(kind: BudgetPeriods<T>, limiter: Li
 }
 
 /** The resets of one kind of record, as the scheduler runs them. */
-export type PeriodReset = (limiter: Limiter, now: Date) => Promise<number>;
+export type PeriodReset = (limiter: Limiter, now: Date, timeZone: string) => Promise<number>;
 
 export function budgetPeriods<T extends Budgeted>(kind: BudgetPeriods<T>): PeriodReset {
-  return (limiter, now) => resetKind(kind, limiter, now);
+  return (limiter, now, timeZone) => resetKind(kind, limiter, now, timeZone);
 }
 
 /** Starts the new period of every record whose period has ended; how many were reset. */
-export async function resetDueBudgets(kinds: PeriodReset[], limiter: Limiter, now = new Date()): Promise<number> {
+export async function resetDueBudgets(kinds: PeriodReset[], limiter: Limiter, timeZone: string, now = new Date()): Promise<number> {
   let n = 0;
-  for (const reset of kinds) n += await reset(limiter, now);
+  for (const reset of kinds) n += await reset(limiter, now, timeZone);
   return n;
 }
 
-export function scheduleBudgetResets(kinds: PeriodReset[], limiter: Limiter, log: Logger, everyMs = 5_000): () => void {
+export function scheduleBudgetResets(kinds: PeriodReset[], limiter: Limiter, timeZone: string, log: Logger, everyMs = 5_000): () => void {
   const timer = setInterval(() => {
-    resetDueBudgets(kinds, limiter).catch((err) => log.warn({ err }, 'budget reset failed; retrying'));
+    resetDueBudgets(kinds, limiter, timeZone).catch((err) => log.warn({ err }, 'budget reset failed; retrying'));
   }, everyMs);
   timer.unref();
   return () => clearInterval(timer);

@@ -61,7 +61,9 @@ describe('/key/generate', () => {
     assert.equal(k.spend, 0);
     const days = (Date.parse(k.expires) - Date.parse(k.created_at)) / 86_400_000;
     assert.equal(Math.round(days), 7);
-    assert.ok(Date.parse(k.budget_reset_at) > Date.now() + 29 * 86_400_000);
+    // 30d is monthly, as in LiteLLM: the period ends on the 1st of next month at midnight (UTC here).
+    const created = new Date(k.created_at);
+    assert.equal(k.budget_reset_at, new Date(Date.UTC(created.getUTCFullYear(), created.getUTCMonth() + 1, 1)).toISOString());
     assert.ok(k.updated_at);
 
     const info = await api('GET', `/key/info?key=${k.key}`);
