@@ -44,7 +44,8 @@ import { ExpectedOutput } from './policy/expected-output.ts';
 import { MemoryLimiter } from './policy/limiter.ts';
 import { Metrics } from './telemetry/metrics.ts';
 import { accessLogVia, type AccessLog } from './telemetry/log.ts';
-import { budgetPeriods, resetDueBudgets, scheduleBudgetResets } from './policy/budget-reset.ts';
+import { budgetPeriods, resetDueBudgets, scheduleBudgetResets, sharedBudgetPeriods } from './policy/budget-reset.ts';
+import { SharedBudgets } from './policy/shared-budgets.ts';
 
 export interface App {
   server: FastifyInstance;
@@ -115,17 +116,21 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     (id) => stores.customers.get(id),
   );
   await customers.reloadAll().catch((err: Error) => log.warn(`customers could not be read (${err.message}); blocked customers are refused once the database answers`));
+  const budgets = new SharedBudgets(() => stores.budgets.list(), (id) => stores.budgets.get(id));
+  await budgets.reloadAll().catch((err: Error) => log.warn(`shared budgets could not be read (${err.message}); they hold once the database answers`));
   const caches: Record<string, RecordCache<{ spend_nanos: number }>> = { user: users, team: teams, org: orgs };
   // Records changed on another instance are read again at once.
   await db.onChanged((ref) => {
     if (ref === '*') {
       for (const c of [keyCache, users, teams, orgs]) c.delete('*');
       customers.reloadAll().catch(() => {});
+      budgets.reloadAll().catch(() => {});
       return;
     }
     const colon = ref.indexOf(':');
     const kind = colon > 0 ? ref.slice(0, colon) : '';
     if (kind === 'customer') customers.reload(ref.slice(colon + 1)).catch(() => {});
+    else if (kind === 'budget') budgets.reload(ref.slice(colon + 1)).catch(() => {});
     else if (caches[kind]) caches[kind].delete(ref.slice(colon + 1));
     else keyCache.delete(ref);
   });
@@ -177,6 +182,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     teams,
     orgs,
     customers,
+    budgets,
     accessGroups: accessGroupsOf(config.deployments),
     isMaster: makeMasterKeyCheck(opts.masterKey),
     prices,
@@ -192,6 +198,16 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     budgetPeriods({ repo, cache: keyCache, idOf: (k) => k.token, scopeOf: (token) => token }),
     budgetPeriods({ repo: stores.users, cache: users, idOf: (u) => u.user_id, scopeOf: (id) => `user:${id}` }),
     budgetPeriods({ repo: stores.teams, cache: teams, idOf: (t) => t.team_id, scopeOf: (id) => `team:${id}` }),
+    sharedBudgetPeriods({
+      db,
+      repo: stores.budgets,
+      budgets,
+      forget: (scope) => {
+        const colon = scope.indexOf(':');
+        if (scope.startsWith('org:')) orgs.delete(scope.slice(colon + 1));
+        else if (scope.startsWith('customer:')) customers.reload(scope.slice(colon + 1)).catch(() => {});
+      },
+    }),
   ];
   await resetDueBudgets(periods, limiter, config.timezone).catch((err) => log.warn({ err }, 'budget resets will be retried'));
   const stopResets = scheduleBudgetResets(periods, limiter, config.timezone, log, opts.budgetResetEveryMs);

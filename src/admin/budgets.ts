@@ -57,6 +57,7 @@ export function budgetChanges(b: BudgetInput, now: Date, timeZone: string): Part
   if (b.budget_duration !== undefined) {
     c.budget_duration = b.budget_duration;
     c.budget_reset_at = b.budget_duration ? nextReset(b.budget_duration, now, timeZone).toISOString() : null;
+    c.budget_period_start = b.budget_duration ? now.toISOString() : null;
   }
   return c;
 }
@@ -92,6 +93,7 @@ export async function createBudget(admin: Admin, actor: Actor, fields: BudgetInp
     model_max_budget: null,
     budget_duration: null,
     budget_reset_at: null,
+    budget_period_start: null,
     created_by: actor.name,
     updated_by: actor.name,
     created_at: now.toISOString(),
@@ -99,6 +101,7 @@ export async function createBudget(admin: Admin, actor: Actor, fields: BudgetInp
     ...budgetChanges(fields, now, admin.ctx.config.timezone),
   };
   await admin.budgets.insert(b);
+  admin.changed({ kind: 'budget', id: b.budget_id, record: b });
   return b;
 }
 
@@ -107,7 +110,9 @@ export async function upsertBudget(admin: Admin, actor: Actor, budgetId: string 
   const current = budgetId ? await admin.budgets.get(budgetId) : undefined;
   if (!current) return createBudget(admin, actor, fields, budgetId ?? undefined);
   const now = new Date();
-  return (await admin.budgets.update(current.budget_id, { ...budgetChanges(fields, now, admin.ctx.config.timezone), updated_by: actor.name, updated_at: now.toISOString() }))!;
+  const b = (await admin.budgets.update(current.budget_id, { ...budgetChanges(fields, now, admin.ctx.config.timezone), updated_by: actor.name, updated_at: now.toISOString() }))!;
+  admin.changed({ kind: 'budget', id: b.budget_id, record: b });
+  return b;
 }
 
 const NewBody = z.looseObject({ budget_id: z.string().min(1, 'must not be empty').nullish(), ...BudgetFields });
@@ -159,6 +164,7 @@ export function registerBudgetRoutes(app: FastifyInstance, admin: Admin): void {
     const current = await find(body.budget_id);
     const now = new Date();
     const b = (await admin.budgets.update(current.budget_id, { ...budgetChanges(body, now, admin.ctx.config.timezone), updated_by: actor.name, updated_at: now.toISOString() }))!;
+    admin.changed({ kind: 'budget', id: b.budget_id, record: b });
     await admin.audit(actor, route, 'updated', 'budget', b.budget_id, budgetJson(current), budgetJson(b));
     return budgetJson(b);
   });
@@ -202,6 +208,7 @@ export function registerBudgetRoutes(app: FastifyInstance, admin: Admin): void {
       throw new GatewayError('bad_request', `Budget "${b.budget_id}" is still used by ${names}${used.length > 5 ? ', ...' : ''}; detach it first.`, { param: 'id' });
     }
     await admin.budgets.delete([b.budget_id]);
+    admin.changed({ kind: 'budget', id: b.budget_id, record: null });
     await admin.audit(actor, route, 'deleted', 'budget', b.budget_id, budgetJson(b), null);
     return budgetJson(b);
   });

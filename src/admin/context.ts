@@ -9,7 +9,7 @@ import { GatewayError } from '../http/errors.ts';
 import { authenticate, credentialOf } from '../pipeline/authenticate.ts';
 import type { Headers, PipelineContext } from '../pipeline/context.ts';
 import type { AuditRepo } from '../store/audit.ts';
-import type { BudgetRepo } from '../store/budgets.ts';
+import type { BudgetRecord, BudgetRepo } from '../store/budgets.ts';
 import type { CustomerRecord, CustomerRepo } from '../store/customers.ts';
 import type { Db } from '../store/db.ts';
 import type { KeyRecord, KeyRepo } from '../store/keys.ts';
@@ -33,7 +33,8 @@ export type Change =
   | { kind: 'user'; id: string; record: UserRecord | null }
   | { kind: 'team'; id: string; record: TeamRecord | null }
   | { kind: 'org'; id: string; record: OrgRecord | null }
-  | { kind: 'customer'; id: string; record: CustomerRecord | null };
+  | { kind: 'customer'; id: string; record: CustomerRecord | null }
+  | { kind: 'budget'; id: string; record: BudgetRecord | null };
 
 /** LiteLLM's table names, as the audit log names what changed. */
 export const TABLES = {
@@ -162,6 +163,9 @@ export function makeAdmin(ctx: PipelineContext, db: Db, stores: Stores): Admin {
           break;
         case 'customer':
           ctx.customers.set(c.id, c.record);
+          break;
+        case 'budget':
+          ctx.budgets.set(c.id, c.record);
           break;
       }
       void notify(`${c.kind}:${c.id}`);

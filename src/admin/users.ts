@@ -11,6 +11,7 @@ import { usdToNanos } from '../metering/money.ts';
 import { UniqueViolation } from '../store/db.ts';
 import type { KeyRecord } from '../store/keys.ts';
 import { placeholders } from '../store/rows.ts';
+import type { BudgetRecord } from '../store/budgets.ts';
 import type { UserRecord } from '../store/users.ts';
 import { authorize, grantFor, isAdmin, scopeOf, USER_ROLES, type Actor, type Target } from './access.ts';
 import { parseBody } from './body.ts';
@@ -186,11 +187,13 @@ export function registerUserRoutes(app: FastifyInstance, admin: Admin): void {
       let budgetId: string | null = null;
       if (t.max_budget_in_team != null) {
         budgetId = randomUUID();
-        await admin.budgets.insert({
+        const budget: BudgetRecord = {
           budget_id: budgetId, max_budget_nanos: usdToNanos(t.max_budget_in_team), soft_budget_nanos: null, max_parallel_requests: null, tpm_limit: null,
-          rpm_limit: null, model_max_budget: null, budget_duration: null, budget_reset_at: null, created_by: actor.name, updated_by: actor.name,
+          rpm_limit: null, model_max_budget: null, budget_duration: null, budget_reset_at: null, budget_period_start: null, created_by: actor.name, updated_by: actor.name,
           created_at: stamp, updated_at: stamp,
-        });
+        };
+        await admin.budgets.insert(budget);
+        admin.changed({ kind: 'budget', id: budgetId, record: budget });
       }
       await admin.teams.addMember({ team_id: t.team_id, user_id: user.user_id, role: t.user_role, budget_id: budgetId, spend_nanos: 0, created_at: stamp, updated_at: stamp });
       await admin.audit(actor, route, 'member_added', 'team_member', `${t.team_id}:${user.user_id}`, null, { team_id: t.team_id, user_id: user.user_id, role: t.user_role });

@@ -226,18 +226,33 @@ function holdOn(lim: PipelineContext['limiter'], scope: string, r: Budgeted & { 
 
 const budgeted = <T extends Budgeted>(r: T | null): r is T & { max_budget_nanos: number } => r !== null && r.max_budget_nanos !== null;
 
+/** An entity's spend against the shared budget it points at (budget_id): the limit and period are the budget's. */
+function onShared(ctx: PipelineContext, entity: { spend_nanos: number; budget_id: string | null }): (Budgeted & { max_budget_nanos: number }) | null {
+  const b = ctx.budgets.get(entity.budget_id);
+  if (!b || b.max_budget_nanos === null) return null;
+  return {
+    get spend_nanos() {
+      return entity.spend_nanos;
+    },
+    max_budget_nanos: b.max_budget_nanos,
+    budget_reset_at: b.budget_reset_at,
+  };
+}
+
 /**
  * The budgets a key's call is held against, as LiteLLM applies them: the key's own; its team's, or,
  * for a key of no team, its user's (a team key also against its user's with
- * general_settings.apply_user_budget_to_team_keys).
+ * general_settings.apply_user_budget_to_team_keys); its organization's.
  */
 function holdsOf(ctx: PipelineContext, principal: KeyPrincipal): Hold[] {
   const lim = ctx.limiter;
-  const { key, token, team, user } = principal;
+  const { key, token, team, user, org } = principal;
   const holds: Hold[] = [];
   if (budgeted(key)) holds.push(holdOn(lim, token, key, ''));
   if (budgeted(team)) holds.push(holdOn(lim, `team:${team.team_id}`, team, `Team=${team.team_id} `));
   if (budgeted(user) && (!team || ctx.config.applyUserBudgetToTeamKeys)) holds.push(holdOn(lim, `user:${user.user_id}`, user, `User=${user.user_id} `));
+  const orgBudget = org && onShared(ctx, org);
+  if (org && orgBudget) holds.push(holdOn(lim, `org:${org.organization_id}`, orgBudget, `Organization=${org.organization_id} `));
   return holds;
 }
 

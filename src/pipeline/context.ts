@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { KeyCache, RecordCache } from '../auth/key-cache.ts';
 import type { CustomerPolicy } from '../policy/customers.ts';
+import type { SharedBudgets } from '../policy/shared-budgets.ts';
 import type { AccessGroups } from '../policy/model-access.ts';
 import type { OrgRecord } from '../store/organizations.ts';
 import type { TeamRecord } from '../store/teams.ts';
@@ -25,6 +26,8 @@ export interface PipelineContext {
   orgs: RecordCache<OrgRecord>;
   /** Customers that are blocked or have a budget, all in memory. */
   customers: CustomerPolicy;
+  /** Shared budgets (budget_id) of organizations, customers and members. */
+  budgets: SharedBudgets;
   accessGroups: AccessGroups;
   /** Constant-time check of a credential's SHA-256 digest against the master key's. */
   isMaster: (credentialDigest: Buffer) => boolean;

@@ -1,10 +1,13 @@
-// Budget periods (`budget_duration`) of keys, users and teams: when a period ends, spend starts again
+// Budget periods (`budget_duration`) of keys, users, teams and shared budgets: when a period ends, spend starts again
 // from 0 at `budget_reset_at`, never earlier, and the next period ends as policy/periods.ts says. Requests admitted before the reset stay with the old
 // period (the ledger counts a record only in the period it started in).
 import type { Logger } from 'pino';
 import type { RecordCache } from '../auth/key-cache.ts';
 import type { Limiter } from './limiter.ts';
 import { nextReset } from './periods.ts';
+import type { SharedBudgets } from './shared-budgets.ts';
+import { resetSharedBudget, scopesOn, type BudgetRepo } from '../store/budgets.ts';
+import type { Db, Queryable } from '../store/db.ts';
 
 interface Budgeted {
   spend_nanos: number;
@@ -63,4 +66,36 @@ export function scheduleBudgetResets(kinds: PeriodReset[], limiter: Limiter, tim
   }, everyMs);
   timer.unref();
   return () => clearInterval(timer);
+}
+
+/**
+ * The periods of shared budgets: when one ends, every organization, customer and member on it starts
+ * again from 0 (each has its own spend against the budget's limit), in one transaction with the move
+ * to the next period. `forget` drops the rows' cached records, so they are read again with spend 0.
+ */
+export function sharedBudgetPeriods(opts: {
+  db: Pick<Db, 'batch'> & Queryable;
+  repo: Pick<BudgetRepo, 'dueForReset' | 'get'>;
+  budgets: SharedBudgets;
+  forget: (scope: string) => void;
+}): PeriodReset {
+  return async (limiter, now, timeZone) => {
+    let n = 0;
+    for (const b of await opts.repo.dueForReset(now.toISOString())) {
+      if (!b.budget_duration || !b.budget_reset_at) continue;
+      const start = new Date(b.budget_reset_at);
+      let next = nextReset(b.budget_duration, start, timeZone);
+      while (next <= now) next = nextReset(b.budget_duration, next, timeZone);
+      const scopes = await scopesOn(opts.db, b.budget_id);
+      if (await resetSharedBudget(opts.db, b.budget_id, b.budget_reset_at, start.toISOString(), next.toISOString())) {
+        for (const scope of scopes) {
+          limiter.resetSpend(scope);
+          opts.forget(scope);
+        }
+        opts.budgets.set(b.budget_id, (await opts.repo.get(b.budget_id)) ?? null);
+        n++;
+      }
+    }
+    return n;
+  };
 }

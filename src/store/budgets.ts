@@ -1,6 +1,6 @@
 // Repository of shared budgets (LiteLLM_BudgetTable): limits that organizations, customers, team and
 // organization members and keys point at by budget_id.
-import type { Queryable } from './db.ts';
+import type { Db, Queryable } from './db.ts';
 import { EntityRepo, placeholders, type TableSpec } from './rows.ts';
 
 export interface BudgetRecord {
@@ -13,6 +13,8 @@ export interface BudgetRecord {
   model_max_budget: Record<string, unknown> | null;
   budget_duration: string | null;
   budget_reset_at: string | null;
+  /** When the current period began (null: no period). */
+  budget_period_start: string | null;
   created_by: string | null;
   updated_by: string | null;
   created_at: string;
@@ -23,7 +25,7 @@ export const BUDGETS: TableSpec<BudgetRecord> = {
   table: 'llmproxy_budgets',
   columns: [
     'budget_id', 'max_budget_nanos', 'soft_budget_nanos', 'max_parallel_requests', 'tpm_limit', 'rpm_limit', 'model_max_budget',
-    'budget_duration', 'budget_reset_at', 'created_by', 'updated_by', 'created_at', 'updated_at',
+    'budget_duration', 'budget_reset_at', 'budget_period_start', 'created_by', 'updated_by', 'created_at', 'updated_at',
   ],
   json: new Set(['model_max_budget']),
   bools: new Set(),
@@ -39,6 +41,11 @@ export interface BudgetLink {
 export class BudgetRepo extends EntityRepo<BudgetRecord> {
   constructor(db: Queryable) {
     super(db, BUDGETS, 'budget_id');
+  }
+
+  /** Budgets whose period has ended at `now`. */
+  async dueForReset(now: string): Promise<BudgetRecord[]> {
+    return (await this.db.all('SELECT * FROM llmproxy_budgets WHERE budget_reset_at IS NOT NULL AND budget_reset_at <= ?', [now])).map(this.read);
   }
 
   async list(): Promise<BudgetRecord[]> {
@@ -71,4 +78,36 @@ export class BudgetRepo extends EntityRepo<BudgetRecord> {
     }
     return out;
   }
+}
+
+/** The tables whose rows spend against a shared budget (each row its own spend), and their scopes. */
+export const ON_SHARED_BUDGETS = [
+  { table: 'llmproxy_organizations', ids: ['organization_id'], scope: 'org' },
+  { table: 'llmproxy_customers', ids: ['user_id'], scope: 'customer' },
+  { table: 'llmproxy_team_members', ids: ['team_id', 'user_id'], scope: 'member' },
+  { table: 'llmproxy_org_members', ids: ['organization_id', 'user_id'], scope: 'org_member' },
+] as const;
+
+/** The live-counter scopes (`org:ID`, `member:TEAM:USER`, ...) of every row on a shared budget. */
+export async function scopesOn(db: Queryable, budgetId: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const t of ON_SHARED_BUDGETS) {
+    const rows = await db.all<Record<string, string>>(`SELECT ${t.ids.join(', ')} FROM ${t.table} WHERE budget_id = ?`, [budgetId]);
+    for (const r of rows) out.push(`${t.scope}:${t.ids.map((c) => r[c]).join(':')}`);
+  }
+  return out;
+}
+
+/**
+ * Starts a shared budget's next period, unless another writer already did: in one transaction, the
+ * spend of every row on it goes to 0 while the budget still shows the period that ended, then the
+ * budget moves on (compare-and-set on its reset time). True when this call did it.
+ */
+export async function resetSharedBudget(db: Pick<Db, 'batch'>, id: string, expectedResetAt: string, periodStart: string, nextResetAt: string): Promise<boolean> {
+  const still = 'EXISTS (SELECT 1 FROM llmproxy_budgets b WHERE b.budget_id = ? AND b.budget_reset_at = ?)';
+  const changes = await db.batch([
+    ...ON_SHARED_BUDGETS.map((t) => ({ sql: `UPDATE ${t.table} SET spend_nanos = 0 WHERE budget_id = ? AND ${still}`, params: [id, id, expectedResetAt] })),
+    { sql: 'UPDATE llmproxy_budgets SET budget_period_start = ?, budget_reset_at = ? WHERE budget_id = ? AND budget_reset_at = ?', params: [periodStart, nextResetAt, id, expectedResetAt] },
+  ]);
+  return changes.at(-1) === 1;
 }

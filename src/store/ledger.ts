@@ -52,26 +52,27 @@ export interface LedgerOptions {
 
 /**
  * Where each kind of spend goes: the table, its id columns and the record's ids for them. `period`:
- * the table has a budget period, and a record started before it is paid by the period that admitted it.
+ * where the row's budget period is kept, its own columns (`own`) or its shared budget's (`shared`); a
+ * record started before the period began was paid by the period that admitted it.
  */
-const TARGETS: { scope: string; table: string; ids: string[]; of: (r: SpendRecord) => string[] | null; period: boolean }[] = [
-  { scope: 'user', table: 'llmproxy_users', ids: ['user_id'], of: (r) => (r.user_id ? [r.user_id] : null), period: true },
-  { scope: 'team', table: 'llmproxy_teams', ids: ['team_id'], of: (r) => (r.team_id ? [r.team_id] : null), period: true },
-  { scope: 'org', table: 'llmproxy_organizations', ids: ['organization_id'], of: (r) => (r.organization_id ? [r.organization_id] : null), period: false },
-  { scope: 'customer', table: 'llmproxy_customers', ids: ['user_id'], of: (r) => (r.end_user ? [r.end_user] : null), period: false },
+const TARGETS: { scope: string; table: string; ids: string[]; of: (r: SpendRecord) => string[] | null; period: 'own' | 'shared' }[] = [
+  { scope: 'user', table: 'llmproxy_users', ids: ['user_id'], of: (r) => (r.user_id ? [r.user_id] : null), period: 'own' },
+  { scope: 'team', table: 'llmproxy_teams', ids: ['team_id'], of: (r) => (r.team_id ? [r.team_id] : null), period: 'own' },
+  { scope: 'org', table: 'llmproxy_organizations', ids: ['organization_id'], of: (r) => (r.organization_id ? [r.organization_id] : null), period: 'shared' },
+  { scope: 'customer', table: 'llmproxy_customers', ids: ['user_id'], of: (r) => (r.end_user ? [r.end_user] : null), period: 'shared' },
   {
     scope: 'member',
     table: 'llmproxy_team_members',
     ids: ['team_id', 'user_id'],
     of: (r) => (r.team_id && r.user_id ? [r.team_id, r.user_id] : null),
-    period: false,
+    period: 'shared',
   },
   {
     scope: 'org_member',
     table: 'llmproxy_org_members',
     ids: ['organization_id', 'user_id'],
     of: (r) => (r.organization_id && r.user_id ? [r.organization_id, r.user_id] : null),
-    period: false,
+    period: 'shared',
   },
 ];
 
@@ -86,9 +87,13 @@ export function spendScopes(r: Pick<SpendRecord, 'user_id' | 'team_id' | 'organi
 }
 
 /** Records started since the row's budget period began (all of them when it has none). */
-async function inPeriod(db: Queryable, table: string, idCol: string, id: string, records: SpendRecord[]): Promise<number> {
-  const row = await db.get<{ start: string | null }>(`SELECT budget_period_start AS start FROM ${table} WHERE ${idCol} = ?`, [id]);
-  const start = row?.start;
+async function inPeriod(db: Queryable, table: string, idCols: readonly string[], ids: string[], period: 'own' | 'shared', records: SpendRecord[]): Promise<number> {
+  const where = idCols.map((c) => `e.${c} = ?`).join(' AND ');
+  const sql =
+    period === 'own'
+      ? `SELECT e.budget_period_start AS start FROM ${table} e WHERE ${where}`
+      : `SELECT b.budget_period_start AS start FROM ${table} e JOIN llmproxy_budgets b ON b.budget_id = e.budget_id WHERE ${where}`;
+  const start = (await db.get<{ start: string | null }>(sql, ids))?.start;
   return records.reduce((s, r) => s + (!start || r.started_at >= start ? r.cost_nanos : 0), 0);
 }
 
@@ -158,7 +163,7 @@ export async function applyLedger(conn: SqlConnection, records: SpendRecord[], o
     }
     const keySpend = new Map<string, number>();
     for (const token of [...byKey.keys()].sort()) {
-      const nanos = await inPeriod(db, 'llmproxy_keys', 'token', token, byKey.get(token)!);
+      const nanos = await inPeriod(db, 'llmproxy_keys', ['token'], [token], 'own', byKey.get(token)!);
       keySpend.set(token, nanos);
       await db.run('UPDATE llmproxy_keys SET spend_nanos = spend_nanos + ? WHERE token = ?', [nanos, token]);
     }
@@ -167,8 +172,7 @@ export async function applyLedger(conn: SqlConnection, records: SpendRecord[], o
     const now = new Date().toISOString();
     for (const scope of [...byEntity.keys()].sort()) {
       const { target, ids, records: rs } = byEntity.get(scope)!;
-      const cost = rs.reduce((s, r) => s + r.cost_nanos, 0);
-      const nanos = target.period ? await inPeriod(db, target.table, target.ids[0]!, ids[0]!, rs) : cost;
+      const nanos = await inPeriod(db, target.table, target.ids, ids, target.period, rs);
       // What the live counter held for this batch: records of a period since reset were dropped with it.
       if (nanos) entityCost.set(scope, nanos);
       const where = target.ids.map((c) => `${c} = ?`).join(' AND ');

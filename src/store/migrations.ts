@@ -312,6 +312,15 @@ const MIGRATIONS: {
       }
     },
   },
+  {
+    id: 6,
+    name: 'periods of shared budgets',
+    sql: [
+      // When the current period of a shared budget began: organizations, customers and members on it
+      // count a call only in the period it started in, as keys, users and teams do with their own.
+      'ALTER TABLE llmproxy_budgets ADD COLUMN budget_period_start TEXT',
+    ],
+  },
 ];
 
 /** The schema is written for SQLite; PostgreSQL needs 64-bit integers and doubles spelled out. */

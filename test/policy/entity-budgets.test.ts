@@ -1,6 +1,7 @@
 // Budgets above the key, hard on one instance: a team's budget shared by all its keys, a user's
-// personal budget on their keys of no team (and on team keys when configured so), each held with the
-// key's in one atomic reservation, metered along streams, released on every exit, reset by period.
+// personal budget on their keys of no team (and on team keys when configured so), an organization's
+// over all its teams, each held with the key's in one atomic reservation, metered along streams,
+// released on every exit, reset by period.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startFakeOpenAI, type FakeUpstream } from '../fakes/openai-upstream.ts';
@@ -162,6 +163,59 @@ describe('user budgets', () => {
     while (Date.now() < resetAt + 300) await new Promise((r) => setTimeout(r, 50));
     assert.equal((await call(gw.url, 'GET', '/user/info?user_id=monthly')).body.user_info.spend, 0);
     assert.equal((await chat(gw, u.key, { max_tokens: 15 })).status, 200);
+  });
+});
+
+describe('organization budgets', () => {
+  test('100 parallel requests over the keys of two teams in an organization whose budget fits 10 answers', async () => {
+    const budget = 10 * ANSWER;
+    await ok(gw, '/organization/new', { organization_id: 'capped-org', organization_alias: 'Capped', max_budget: budget / 1e9 });
+    for (const t of ['org-a', 'org-b']) await ok(gw, '/team/new', { team_id: t, organization_id: 'capped-org' });
+    const keys = await Promise.all(['org-a', 'org-b', 'org-a', 'org-b'].map(async (t) => (await ok(gw, '/key/generate', { team_id: t })).key as string));
+    const results = await Promise.all(Array.from({ length: 100 }, (_, i) => chat(gw, keys[i % 4]!, { max_tokens: 15, stream: i % 2 === 0 })));
+    const answered = results.filter((r) => r.status === 200 && !r.text.includes('"error"'));
+    const refused = results.filter((r) => r.status === 429);
+    assert.equal(answered.length + refused.length, 100);
+    assert.match(refused[0]!.body.error.message, /^Budget has been exceeded! Organization=capped-org Current cost: /);
+    const spent = await logged(gw, 'organization_id=capped-org');
+    assert.ok(spent <= budget, `spent ${spent} > budget ${budget}`);
+    assert.equal(spent, answered.length * ANSWER);
+    assert.ok(spent >= budget / 2, `only ${spent} of ${budget} used`);
+    assert.deepEqual(held(gw), { reservations: 0, slots: 0 });
+  });
+
+  test("two organizations on one shared budget each spend their own; raising the budget's limit takes effect at once", async () => {
+    await ok(gw, '/budget/new', { budget_id: 'tier-small', max_budget: ROOM_FOR_ONE / 1e9 });
+    const keys: string[] = [];
+    for (const o of ['tier-1', 'tier-2']) {
+      await ok(gw, '/organization/new', { organization_id: o, organization_alias: o, budget_id: 'tier-small' });
+      await ok(gw, '/team/new', { team_id: `${o}-team`, organization_id: o });
+      keys.push((await ok(gw, '/key/generate', { team_id: `${o}-team` })).key);
+    }
+    assert.equal((await chat(gw, keys[0]!, { max_tokens: 15 })).status, 200);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal((await chat(gw, keys[0]!, { max_tokens: 15 })).status, 429, 'tier-1 has spent its share');
+    assert.equal((await chat(gw, keys[1]!, { max_tokens: 15 })).status, 200, 'tier-2 has its own');
+    await ok(gw, '/budget/update', { budget_id: 'tier-small', max_budget: 1 });
+    assert.equal((await chat(gw, keys[0]!, { max_tokens: 15 })).status, 200);
+  });
+
+  test("an organization's budget period ends: its spend starts again from 0, and its keys get through", async () => {
+    await ok(gw, '/organization/new', { organization_id: 'org-periodic', organization_alias: 'Periodic', max_budget: ROOM_FOR_ONE / 1e9, budget_duration: '2s' });
+    await ok(gw, '/team/new', { team_id: 'org-periodic-team', organization_id: 'org-periodic' });
+    const key = (await ok(gw, '/key/generate', { team_id: 'org-periodic-team' })).key;
+    assert.equal((await chat(gw, key, { max_tokens: 15 })).status, 200);
+    await new Promise((r) => setTimeout(r, 300));
+    const refused = await chat(gw, key, { max_tokens: 15 });
+    assert.equal(refused.status, 429);
+    assert.match(refused.body.error.message, /Organization=org-periodic .* It resets at /);
+    const info = async () => (await call(gw.url, 'GET', '/organization/info?organization_id=org-periodic')).body;
+    const resetAt = Date.parse((await info()).litellm_budget_table.budget_reset_at);
+    while (Date.now() < resetAt + 300) await new Promise((r) => setTimeout(r, 50));
+    const after = await info();
+    assert.equal(after.spend, 0);
+    assert.ok(Date.parse(after.litellm_budget_table.budget_reset_at) > resetAt);
+    assert.equal((await chat(gw, key, { max_tokens: 15 })).status, 200);
   });
 });
 

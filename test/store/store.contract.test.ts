@@ -8,7 +8,7 @@ import type { Db } from '../../src/store/db.ts';
 import { UniqueViolation } from '../../src/store/db.ts';
 import { KeyRepo, type KeyRecord } from '../../src/store/keys.ts';
 import { AuditRepo } from '../../src/store/audit.ts';
-import { BudgetRepo } from '../../src/store/budgets.ts';
+import { BudgetRepo, resetSharedBudget, scopesOn } from '../../src/store/budgets.ts';
 import { CustomerRepo } from '../../src/store/customers.ts';
 import { OrgRepo } from '../../src/store/organizations.ts';
 import { TeamRepo, type TeamRecord } from '../../src/store/teams.ts';
@@ -187,7 +187,7 @@ for (const [name, open] of stores) {
       assert.deepEqual((await orgs.list({ memberOf: 'alice' })).map((x) => x.organization_id), ['acme']);
       assert.deepEqual((await orgs.list({ memberOf: 'bob' })), []);
       assert.deepEqual((await teams.teamsOfOrganization('acme')).map((x) => x.team_id), ['eng']);
-      await budgets.insert({ budget_id: 'b1', max_budget_nanos: 1_000, soft_budget_nanos: null, max_parallel_requests: 2, tpm_limit: null, rpm_limit: 10, model_max_budget: null, budget_duration: '1d', budget_reset_at: NOW, created_by: 'x', updated_by: 'x', created_at: NOW, updated_at: NOW });
+      await budgets.insert({ budget_id: 'b1', max_budget_nanos: 1_000, soft_budget_nanos: null, max_parallel_requests: 2, tpm_limit: null, rpm_limit: 10, model_max_budget: null, budget_duration: '1d', budget_reset_at: NOW, budget_period_start: null, created_by: 'x', updated_by: 'x', created_at: NOW, updated_at: NOW });
       await customers.insert({ user_id: 'cust 1', alias: 'C', blocked: true, budget_id: 'b1', allowed_model_region: 'eu', default_model: null, metadata: {}, spend_nanos: 0, created_at: NOW, updated_at: NOW });
       assert.deepEqual((await customers.withPolicy()).map((c) => c.user_id), ['cust 1']);
       const links = (await budgets.links(['b1'])).get('b1')!;
@@ -197,6 +197,28 @@ for (const [name, open] of stores) {
       assert.deepEqual(await teams.members('eng'), []);
       assert.equal(await orgs.delete(['acme']), 1);
       assert.deepEqual(await orgs.memberships('alice'), []);
+    });
+
+    test('shared budgets: a period reset zeroes the spend of every row on it, once (compare-and-set)', async () => {
+      await ready;
+      const budgets = new BudgetRepo(db);
+      const customers = new CustomerRepo(db);
+      const due = '2026-02-01T00:00:00.000Z';
+      await budgets.insert({ budget_id: 'plan', max_budget_nanos: 1_000, soft_budget_nanos: null, max_parallel_requests: null, tpm_limit: null, rpm_limit: null, model_max_budget: null, budget_duration: '1mo', budget_reset_at: due, budget_period_start: NOW, created_by: 'x', updated_by: 'x', created_at: NOW, updated_at: NOW });
+      for (const id of ['on plan 1', 'on plan 2', 'off plan']) {
+        await customers.insert({ user_id: id, alias: null, blocked: false, budget_id: id === 'off plan' ? null : 'plan', allowed_model_region: null, default_model: null, metadata: {}, spend_nanos: 700, created_at: NOW, updated_at: NOW });
+      }
+      assert.ok((await budgets.dueForReset(due)).some((b) => b.budget_id === 'plan'));
+      assert.ok(!(await budgets.dueForReset('2026-01-31T23:59:59.999Z')).some((b) => b.budget_id === 'plan'), 'not before');
+      assert.deepEqual((await scopesOn(db, 'plan')).sort(), ['customer:on plan 1', 'customer:on plan 2']);
+      assert.equal(await resetSharedBudget(db, 'plan', due, due, '2026-03-01T00:00:00.000Z'), true);
+      const spend = async () => Promise.all(['on plan 1', 'on plan 2', 'off plan'].map(async (id) => (await customers.get(id))!.spend_nanos));
+      assert.deepEqual(await spend(), [0, 0, 700]);
+      await db.run("UPDATE llmproxy_customers SET spend_nanos = 5 WHERE user_id = 'on plan 1'");
+      assert.equal(await resetSharedBudget(db, 'plan', due, due, '2026-03-01T00:00:00.000Z'), false, 'another instance did it');
+      assert.deepEqual(await spend(), [5, 0, 700], 'spend of the new period is kept');
+      const b = (await budgets.get('plan'))!;
+      assert.deepEqual([b.budget_period_start, b.budget_reset_at], [due, '2026-03-01T00:00:00.000Z']);
     });
 
     test('ledger: spend of users, teams, organizations, customers and members, and their hourly rollup', async () => {
