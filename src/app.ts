@@ -149,7 +149,9 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       for (const [scope, nanos] of batch.entityCost) limiter.spendWritten(scope, nanos);
       for (const [scope, nanos] of batch.entitySpend) {
         const colon = scope.indexOf(':');
-        caches[scope.slice(0, colon)]?.addSpend(scope.slice(colon + 1), nanos);
+        const kind = scope.slice(0, colon);
+        if (kind === 'customer') customers.addSpend(scope.slice(colon + 1), nanos);
+        else caches[kind]?.addSpend(scope.slice(colon + 1), nanos);
       }
     },
   });

@@ -112,7 +112,17 @@ function limitsOf(principal: KeyPrincipal, group: string): Limits[] {
   return out;
 }
 
-export function admitLimits(ctx: PipelineContext, principal: Principal, call: LlmRequest, group: string, deployments: Deployment[], rawBytes: number, now = Date.now()): Lease {
+/** `customer`: whom the call is made for (the request's `user`, ...), whose budget holds it too. */
+export function admitLimits(
+  ctx: PipelineContext,
+  principal: Principal,
+  call: LlmRequest,
+  group: string,
+  deployments: Deployment[],
+  rawBytes: number,
+  customer: string | null = null,
+  now = Date.now(),
+): Lease {
   const price = dearest(ctx, deployments, call.model);
   // About four bytes of JSON per prompt token: an overestimate, which is the safe side for a reservation.
   const promptTokens = Math.ceil(rawBytes / 4);
@@ -139,7 +149,7 @@ export function admitLimits(ctx: PipelineContext, principal: Principal, call: Ll
       }
       lease.slots.push(l.scope);
     }
-    const holds = holdsOf(ctx, principal);
+    const holds = holdsOf(ctx, principal, customer);
     if (holds.length) {
       if (price.source === 'none' && !ctx.config.allowUnpricedWithBudget) {
         throw new GatewayError(
@@ -242,9 +252,9 @@ function onShared(ctx: PipelineContext, entity: { spend_nanos: number; budget_id
 /**
  * The budgets a key's call is held against, as LiteLLM applies them: the key's own; its team's, or,
  * for a key of no team, its user's (a team key also against its user's with
- * general_settings.apply_user_budget_to_team_keys); its organization's.
+ * general_settings.apply_user_budget_to_team_keys); its organization's; the customer's it is made for.
  */
-function holdsOf(ctx: PipelineContext, principal: KeyPrincipal): Hold[] {
+function holdsOf(ctx: PipelineContext, principal: KeyPrincipal, customer: string | null): Hold[] {
   const lim = ctx.limiter;
   const { key, token, team, user, org } = principal;
   const holds: Hold[] = [];
@@ -253,6 +263,9 @@ function holdsOf(ctx: PipelineContext, principal: KeyPrincipal): Hold[] {
   if (budgeted(user) && (!team || ctx.config.applyUserBudgetToTeamKeys)) holds.push(holdOn(lim, `user:${user.user_id}`, user, `User=${user.user_id} `));
   const orgBudget = org && onShared(ctx, org);
   if (org && orgBudget) holds.push(holdOn(lim, `org:${org.organization_id}`, orgBudget, `Organization=${org.organization_id} `));
+  const c = customer === null ? undefined : ctx.customers.get(customer);
+  const customerBudget = c && onShared(ctx, c);
+  if (customerBudget) holds.push(holdOn(lim, `customer:${customer}`, customerBudget, `Customer=${customer} `));
   return holds;
 }
 

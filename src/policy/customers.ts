@@ -29,6 +29,8 @@ export function customerOf(headers: Headers, body: Record<string, unknown>): str
 export interface CustomerState {
   blocked: boolean;
   budget_id: string | null;
+  /** Recorded spend, kept current as the ledger writes (what a budget is held against). */
+  spend_nanos: number;
 }
 
 export class CustomerPolicy {
@@ -50,7 +52,7 @@ export class CustomerPolicy {
 
   /** A customer changed (here, or on another instance: then it is read again). */
   set(id: string, c: CustomerRecord | null): void {
-    if (c && (c.blocked || c.budget_id !== null)) this.held.set(id, { blocked: c.blocked, budget_id: c.budget_id });
+    if (c && (c.blocked || c.budget_id !== null)) this.held.set(id, { blocked: c.blocked, budget_id: c.budget_id, spend_nanos: c.spend_nanos });
     else this.held.delete(id);
   }
 
@@ -60,6 +62,12 @@ export class CustomerPolicy {
 
   get(id: string): CustomerState | undefined {
     return this.held.get(id);
+  }
+
+  /** Spend just written to the database for a customer. */
+  addSpend(id: string, nanos: number): void {
+    const c = this.held.get(id);
+    if (c) c.spend_nanos += nanos;
   }
 
   /** Refuses a blocked customer's request. */

@@ -1,6 +1,6 @@
 // Budgets above the key, hard on one instance: a team's budget shared by all its keys, a user's
 // personal budget on their keys of no team (and on team keys when configured so), an organization's
-// over all its teams, each held with the key's in one atomic reservation, metered along streams,
+// over all its teams, a customer's over every key that names them, each held with the key's in one atomic reservation, metered along streams,
 // released on every exit, reset by period.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -53,6 +53,28 @@ async function logged(g: TestGateway, filter: string): Promise<number> {
 }
 const held = (g: TestGateway) => g.app.ctx.limiter.held();
 
+type Answer = Awaited<ReturnType<typeof chat>>;
+/**
+ * A run of parallel calls on a budget: each answered or refused with a refusal naming the budget
+ * (`who`), the spend the ledger recorded (`filter` of /spend/logs) never over the budget, exactly
+ * what the clients were shown, at least half of it; nothing held afterwards. Returns the spend.
+ */
+async function assertHeld(g: TestGateway, results: Answer[], budget: number, filter: string, who: string): Promise<number> {
+  const answered = results.filter((r) => r.status === 200 && !r.text.includes('"error"'));
+  const refused = results.filter((r) => r.status === 429);
+  assert.equal(answered.length + refused.length, results.length);
+  for (const r of refused) {
+    assert.equal(r.body.error.type, 'budget_exceeded');
+    assert.match(r.body.error.message, new RegExp(`^Budget has been exceeded! ${who} Current cost: [0-9.e-]+, Max budget: ${budget / 1e9} `));
+  }
+  const spent = await logged(g, filter);
+  assert.ok(spent <= budget, `spent ${spent} > budget ${budget}`);
+  assert.equal(spent, answered.length * ANSWER, 'spend is exactly what the clients were shown');
+  assert.ok(spent >= budget / 2, `only ${spent} of ${budget} used`);
+  assert.deepEqual(held(g), { reservations: 0, slots: 0 });
+  return spent;
+}
+
 describe('team budgets', () => {
   for (const stream of [false, true]) {
     test(`100 parallel requests over 5 keys of a team whose budget fits 10 answers: never over, at least half used (${stream ? 'streamed' : 'plain'})`, async () => {
@@ -61,18 +83,7 @@ describe('team budgets', () => {
       await ok(gw, '/team/new', { team_id: team, max_budget: budget / 1e9 });
       const keys = await Promise.all(Array.from({ length: 5 }, async () => (await ok(gw, '/key/generate', { team_id: team })).key as string));
       const results = await Promise.all(Array.from({ length: 100 }, (_, i) => chat(gw, keys[i % 5]!, { max_tokens: 15, stream })));
-      const answered = results.filter((r) => r.status === 200 && !r.text.includes('"error"'));
-      const refused = results.filter((r) => r.status === 429);
-      assert.equal(answered.length + refused.length, 100);
-      for (const r of refused) {
-        assert.equal(r.body.error.type, 'budget_exceeded');
-        assert.match(r.body.error.message, new RegExp(`^Budget has been exceeded! Team=${team} Current cost: [0-9.e-]+, Max budget: ${budget / 1e9} `));
-      }
-      const spent = await logged(gw, `team_id=${team}`);
-      assert.ok(spent <= budget, `spent ${spent} > budget ${budget}`);
-      assert.equal(spent, answered.length * ANSWER, 'spend is exactly what the clients were shown');
-      assert.ok(spent >= budget / 2, `only ${spent} of ${budget} used`);
-      assert.deepEqual(held(gw), { reservations: 0, slots: 0 });
+      const spent = await assertHeld(gw, results, budget, `team_id=${team}`, `Team=${team}`);
       const info = (await call(gw.url, 'GET', `/team/info?team_id=${team}`)).body.team_info;
       assert.equal(Math.round(info.spend * 1e9), spent, "the team's live spend is the ledger's");
     });
@@ -173,15 +184,7 @@ describe('organization budgets', () => {
     for (const t of ['org-a', 'org-b']) await ok(gw, '/team/new', { team_id: t, organization_id: 'capped-org' });
     const keys = await Promise.all(['org-a', 'org-b', 'org-a', 'org-b'].map(async (t) => (await ok(gw, '/key/generate', { team_id: t })).key as string));
     const results = await Promise.all(Array.from({ length: 100 }, (_, i) => chat(gw, keys[i % 4]!, { max_tokens: 15, stream: i % 2 === 0 })));
-    const answered = results.filter((r) => r.status === 200 && !r.text.includes('"error"'));
-    const refused = results.filter((r) => r.status === 429);
-    assert.equal(answered.length + refused.length, 100);
-    assert.match(refused[0]!.body.error.message, /^Budget has been exceeded! Organization=capped-org Current cost: /);
-    const spent = await logged(gw, 'organization_id=capped-org');
-    assert.ok(spent <= budget, `spent ${spent} > budget ${budget}`);
-    assert.equal(spent, answered.length * ANSWER);
-    assert.ok(spent >= budget / 2, `only ${spent} of ${budget} used`);
-    assert.deepEqual(held(gw), { reservations: 0, slots: 0 });
+    await assertHeld(gw, results, budget, 'organization_id=capped-org', 'Organization=capped-org');
   });
 
   test("two organizations on one shared budget each spend their own; raising the budget's limit takes effect at once", async () => {
@@ -216,6 +219,20 @@ describe('organization budgets', () => {
     assert.equal(after.spend, 0);
     assert.ok(Date.parse(after.litellm_budget_table.budget_reset_at) > resetAt);
     assert.equal((await chat(gw, key, { max_tokens: 15 })).status, 200);
+  });
+});
+
+describe('customer budgets', () => {
+  test('100 parallel requests for one customer over 4 keys, on a budget that fits 10 answers; other customers and calls for nobody pass', async () => {
+    const budget = 10 * ANSWER;
+    await ok(gw, '/customer/new', { user_id: 'shopper-capped', max_budget: budget / 1e9 });
+    const keys = await Promise.all(Array.from({ length: 4 }, async () => (await ok(gw, '/key/generate', {})).key as string));
+    const results = await Promise.all(Array.from({ length: 100 }, (_, i) => chat(gw, keys[i % 4]!, { max_tokens: 15, stream: i % 2 === 1, user: 'shopper-capped' })));
+    const spent = await assertHeld(gw, results, budget, 'end_user=shopper-capped', 'Customer=shopper-capped');
+    assert.equal((await chat(gw, keys[0]!, { max_tokens: 15, user: 'shopper-free' })).status, 200);
+    assert.equal((await chat(gw, keys[0]!, { max_tokens: 15 })).status, 200);
+    const info = (await call(gw.url, 'GET', '/customer/info?end_user_id=shopper-capped')).body;
+    assert.equal(Math.round(info.spend * 1e9), spent);
   });
 });
 
