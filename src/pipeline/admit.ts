@@ -43,13 +43,38 @@ const COLD_MAX_OUTPUT = 4096;
 const REASONING_PARAMS = ['reasoning_effort', 'reasoning', 'thinking'];
 
 /** A budget a call is held against: its live counter's scope, its limit, and what it has spent. */
-export interface Hold {
-  scope: string;
-  limit: number;
+export class Hold {
+  readonly scope: string;
+  readonly limit: number;
+  /** Whose spend counts: the cache's record, which the ledger keeps current. */
+  private readonly spender: { spend_nanos: number };
+  private readonly resetAt: string | null;
+  /** How the refusal names the budget (`Team=search `; nothing for the key's own). */
+  private readonly who: string;
+  private readonly limiter: PipelineContext['limiter'];
+
+  constructor(limiter: PipelineContext['limiter'], scope: string, limit: number, spender: { spend_nanos: number }, resetAt: string | null, who: string) {
+    this.limiter = limiter;
+    this.scope = scope;
+    this.limit = limit;
+    this.spender = spender;
+    this.resetAt = resetAt;
+    this.who = who;
+  }
+
   /** Recorded spend plus spend not yet written (read at each step: streams extend as they go). */
-  spent: () => number;
+  spent(): number {
+    return this.spender.spend_nanos + this.limiter.pending(this.scope);
+  }
+
   /** The refusal, naming the budget: which level, its limit, its reset. */
-  refusal: (spent: number, inFlight: number) => GatewayError;
+  refusal(): GatewayError {
+    const reset = this.resetAt ? ` It resets at ${this.resetAt}.` : '';
+    return new GatewayError(
+      'budget_exceeded',
+      `Budget has been exceeded! ${this.who}Current cost: ${nanosToUsd(this.spent())}, Max budget: ${nanosToUsd(this.limit)} (in flight: ${nanosToUsd(this.limiter.reserved(this.scope))}).${reset}`,
+    );
+  }
 }
 
 export interface Lease {
@@ -90,25 +115,33 @@ function rateLimited(what: string, limit: number, w: RateWindow, kind: 'requests
 /** One level's rate limits: the key's, the key's for one model, its team's, its user's. */
 interface Limits {
   scope: string;
-  /** The key's own (its windows always count its tokens: x-ratelimit headers, /key/info). */
-  own: boolean;
-  /** How the refusal names the limit: `${prefix}rpm_limit of ${of}`. */
-  prefix: '' | 'model_';
-  of: string;
+  level: 'key' | 'model' | 'team' | 'user';
+  /** The model group, team or user (nothing for the key). */
+  id: string;
   rpm: number | null;
   tpm: number | null;
   parallel: number | null;
 }
 
+/** How a refusal names a level's limit: `rpm_limit of team search`, `model_tpm_limit of this key for gpt-4`. */
+function limitName(l: Limits, limit: 'rpm_limit' | 'tpm_limit' | 'max_parallel_requests'): string {
+  if (l.level === 'key') return `${limit} of this key`;
+  if (l.level === 'model') return `model_${limit} of this key for ${l.id}`;
+  return `${limit} of ${l.level} ${l.id}`;
+}
+
+const hasLimits = (l: { rpm_limit: number | null; tpm_limit: number | null; max_parallel_requests: number | null }) =>
+  l.rpm_limit !== null || l.tpm_limit !== null || l.max_parallel_requests !== null;
+
 /** The levels whose limits a key's call counts against (a user's limits hold all their keys). */
 function limitsOf(principal: KeyPrincipal, group: string): Limits[] {
   const { key: k, token, team, user } = principal;
-  const out: Limits[] = [{ scope: token, own: true, prefix: '', of: 'this key', rpm: k.rpm_limit, tpm: k.tpm_limit, parallel: k.max_parallel_requests }];
-  const modelRpm = k.model_rpm_limit?.[group] ?? null;
-  const modelTpm = k.model_tpm_limit?.[group] ?? null;
-  out.push({ scope: `${token}:${group}`, own: true, prefix: 'model_', of: `this key for ${group}`, rpm: modelRpm, tpm: modelTpm, parallel: null });
-  if (team) out.push({ scope: `team:${team.team_id}`, own: false, prefix: '', of: `team ${team.team_id}`, rpm: team.rpm_limit, tpm: team.tpm_limit, parallel: team.max_parallel_requests });
-  if (user) out.push({ scope: `user:${user.user_id}`, own: false, prefix: '', of: `user ${user.user_id}`, rpm: user.rpm_limit, tpm: user.tpm_limit, parallel: user.max_parallel_requests });
+  const out: Limits[] = [
+    { scope: token, level: 'key', id: '', rpm: k.rpm_limit, tpm: k.tpm_limit, parallel: k.max_parallel_requests },
+    { scope: `${token}:${group}`, level: 'model', id: group, rpm: k.model_rpm_limit?.[group] ?? null, tpm: k.model_tpm_limit?.[group] ?? null, parallel: null },
+  ];
+  if (team && hasLimits(team)) out.push({ scope: `team:${team.team_id}`, level: 'team', id: team.team_id, rpm: team.rpm_limit, tpm: team.tpm_limit, parallel: team.max_parallel_requests });
+  if (user && hasLimits(user)) out.push({ scope: `user:${user.user_id}`, level: 'user', id: user.user_id, rpm: user.rpm_limit, tpm: user.tpm_limit, parallel: user.max_parallel_requests });
   return out;
 }
 
@@ -131,19 +164,19 @@ export function admitLimits(
   const lim = ctx.limiter;
   const levels = limitsOf(principal, group);
   // A team's or user's token window is kept only when it has a tpm limit.
-  lease.tokens = levels.filter((l) => l.own || l.tpm !== null).map((l) => l.scope);
+  for (const l of levels) if (l.level === 'key' || l.level === 'model' || l.tpm !== null) lease.tokens.push(l.scope);
 
   // Checks that take nothing first; then slots, the budgets, and the request windows, all or none.
   for (const l of levels) {
     if (l.tpm === null) continue;
     const w = lim.checkTokens(l.scope, l.tpm, now);
-    if (!w.allowed) throw rateLimited(`${l.prefix}tpm_limit of ${l.of}`, l.tpm, w, 'tokens');
+    if (!w.allowed) throw rateLimited(limitName(l, 'tpm_limit'), l.tpm, w, 'tokens');
   }
   try {
     for (const l of levels) {
       if (l.parallel === null) continue;
       if (!lim.acquireSlot(l.scope, l.parallel)) {
-        throw new GatewayError('rate_limited', `Rate limit reached: max_parallel_requests of ${l.of} (${l.parallel}) are in flight.`, {
+        throw new GatewayError('rate_limited', `Rate limit reached: ${limitName(l, 'max_parallel_requests')} (${l.parallel}) are in flight.`, {
           headers: { 'retry-after': '1' },
         });
       }
@@ -177,17 +210,17 @@ export function admitLimits(
           refused = reserveAll(lim, holds, expected);
         }
       }
-      if (refused) throw refused.refusal(refused.spent(), lim.reserved(refused.scope));
+      if (refused) throw refused.refusal();
       lease.reserved = expected;
       lease.holds = holds;
     }
-    const windows = levels.filter((l) => l.rpm !== null);
-    for (const l of windows) {
-      const w = lim.requestsAllowed(l.scope, l.rpm!, now);
-      if (!w.allowed) throw rateLimited(`${l.prefix}rpm_limit of ${l.of}`, l.rpm!, w, 'requests');
+    for (const l of levels) {
+      if (l.rpm === null) continue;
+      const w = lim.requestsAllowed(l.scope, l.rpm, now);
+      if (!w.allowed) throw rateLimited(limitName(l, 'rpm_limit'), l.rpm, w, 'requests');
     }
     // Counted only once every level has room: a refused call takes no quota anywhere.
-    for (const l of windows) lim.hitRequests(l.scope, l.rpm!, now);
+    for (const l of levels) if (l.rpm !== null) lim.hitRequests(l.scope, l.rpm, now);
   } catch (err) {
     release(ctx, lease);
     throw err;
@@ -210,43 +243,10 @@ function reserveAll(lim: PipelineContext['limiter'], holds: Hold[], amount: numb
   return null;
 }
 
-const usd = (n: number) => nanosToUsd(n);
-
-interface Budgeted {
-  spend_nanos: number;
-  max_budget_nanos: number | null;
-  budget_reset_at: string | null;
-}
-
-/** A record's budget as a hold; `who` names it in the refusal (`Team=search `; nothing for the key). */
-function holdOn(lim: PipelineContext['limiter'], scope: string, r: Budgeted & { max_budget_nanos: number }, who: string): Hold {
-  const limit = r.max_budget_nanos;
-  return {
-    scope,
-    limit,
-    // The record is the cache's, whose spend the ledger keeps current; pending is what it has not written.
-    spent: () => r.spend_nanos + lim.pending(scope),
-    refusal: (spent, inFlight) =>
-      new GatewayError(
-        'budget_exceeded',
-        `Budget has been exceeded! ${who}Current cost: ${usd(spent)}, Max budget: ${usd(limit)} (in flight: ${usd(inFlight)}).${r.budget_reset_at ? ` It resets at ${r.budget_reset_at}.` : ''}`,
-      ),
-  };
-}
-
-const budgeted = <T extends Budgeted>(r: T | null): r is T & { max_budget_nanos: number } => r !== null && r.max_budget_nanos !== null;
-
 /** An entity's spend against the shared budget it points at (budget_id): the limit and period are the budget's. */
-function onShared(ctx: PipelineContext, entity: { spend_nanos: number; budget_id: string | null }): (Budgeted & { max_budget_nanos: number }) | null {
+function shared(ctx: PipelineContext, scope: string, entity: { spend_nanos: number; budget_id: string | null }, who: string): Hold | null {
   const b = ctx.budgets.get(entity.budget_id);
-  if (!b || b.max_budget_nanos === null) return null;
-  return {
-    get spend_nanos() {
-      return entity.spend_nanos;
-    },
-    max_budget_nanos: b.max_budget_nanos,
-    budget_reset_at: b.budget_reset_at,
-  };
+  return b && b.max_budget_nanos !== null ? new Hold(ctx.limiter, scope, b.max_budget_nanos, entity, b.budget_reset_at, who) : null;
 }
 
 /**
@@ -258,14 +258,19 @@ function holdsOf(ctx: PipelineContext, principal: KeyPrincipal, customer: string
   const lim = ctx.limiter;
   const { key, token, team, user, org } = principal;
   const holds: Hold[] = [];
-  if (budgeted(key)) holds.push(holdOn(lim, token, key, ''));
-  if (budgeted(team)) holds.push(holdOn(lim, `team:${team.team_id}`, team, `Team=${team.team_id} `));
-  if (budgeted(user) && (!team || ctx.config.applyUserBudgetToTeamKeys)) holds.push(holdOn(lim, `user:${user.user_id}`, user, `User=${user.user_id} `));
-  const orgBudget = org && onShared(ctx, org);
-  if (org && orgBudget) holds.push(holdOn(lim, `org:${org.organization_id}`, orgBudget, `Organization=${org.organization_id} `));
+  // Keys, users and teams hold their own budget; organizations and customers a shared budget row.
+  if (key.max_budget_nanos !== null) holds.push(new Hold(lim, token, key.max_budget_nanos, key, key.budget_reset_at, ''));
+  if (team && team.max_budget_nanos !== null) {
+    holds.push(new Hold(lim, `team:${team.team_id}`, team.max_budget_nanos, team, team.budget_reset_at, `Team=${team.team_id} `));
+  }
+  if (user && user.max_budget_nanos !== null && (!team || ctx.config.applyUserBudgetToTeamKeys)) {
+    holds.push(new Hold(lim, `user:${user.user_id}`, user.max_budget_nanos, user, user.budget_reset_at, `User=${user.user_id} `));
+  }
+  const o = org && org.budget_id !== null ? shared(ctx, `org:${org.organization_id}`, org, `Organization=${org.organization_id} `) : null;
+  if (o) holds.push(o);
   const c = customer === null ? undefined : ctx.customers.get(customer);
-  const customerBudget = c && onShared(ctx, c);
-  if (customerBudget) holds.push(holdOn(lim, `customer:${customer}`, customerBudget, `Customer=${customer} `));
+  const ch = c && c.budget_id !== null ? shared(ctx, `customer:${customer}`, c, `Customer=${customer} `) : null;
+  if (ch) holds.push(ch);
   return holds;
 }
 
