@@ -28,14 +28,20 @@ export interface BudgetPeriods<T extends Budgeted> {
   scopeOf(id: string): string;
 }
 
+/** The end of the new period starting at `start`; past ends are skipped (a job that ran late lands on the period of `now`). */
+function periodEnd(duration: string, start: Date, now: Date, timeZone: string): Date {
+  let next = nextReset(duration, start, timeZone);
+  while (next <= now) next = nextReset(duration, next, timeZone);
+  return next;
+}
+
 async function resetKind<T extends Budgeted>(kind: BudgetPeriods<T>, limiter: Limiter, now: Date, timeZone: string): Promise<number> {
   let n = 0;
   for (const r of await kind.repo.dueForReset(now.toISOString())) {
     if (!r.budget_duration || !r.budget_reset_at) continue;
     const id = kind.idOf(r);
     const start = new Date(r.budget_reset_at);
-    let next = nextReset(r.budget_duration, start, timeZone);
-    while (next <= now) next = nextReset(r.budget_duration, next, timeZone);
+    const next = periodEnd(r.budget_duration, start, now, timeZone);
     if (await kind.repo.resetBudget(id, r.budget_reset_at, start.toISOString(), next.toISOString())) {
       limiter.resetSpend(kind.scopeOf(id));
       const fresh = await kind.repo.get(id);
@@ -84,8 +90,7 @@ export function sharedBudgetPeriods(opts: {
     for (const b of await opts.repo.dueForReset(now.toISOString())) {
       if (!b.budget_duration || !b.budget_reset_at) continue;
       const start = new Date(b.budget_reset_at);
-      let next = nextReset(b.budget_duration, start, timeZone);
-      while (next <= now) next = nextReset(b.budget_duration, next, timeZone);
+      const next = periodEnd(b.budget_duration, start, now, timeZone);
       const scopes = await scopesOn(opts.db, b.budget_id);
       if (await resetSharedBudget(opts.db, b.budget_id, b.budget_reset_at, start.toISOString(), next.toISOString())) {
         for (const scope of scopes) {

@@ -4,7 +4,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startFakeOpenAI, type FakeUpstream } from '../fakes/openai-upstream.ts';
-import { call, fakeModels, MASTER_KEY, startInProcess, type TestGateway } from '../helpers/gateway.ts';
+import { call, fakeModels, MASTER_KEY, okCall, startInProcess, type TestGateway } from '../helpers/gateway.ts';
 
 let fake: FakeUpstream;
 let gw: TestGateway;
@@ -19,11 +19,7 @@ after(async () => {
 });
 
 const api = (method: string, path: string, body?: unknown, key = MASTER_KEY) => call(gw.url, method, path, body, key);
-async function ok(method: string, path: string, body?: unknown, key = MASTER_KEY) {
-  const r = await api(method, path, body, key);
-  assert.equal(r.status, 200, `${method} ${path}: ${JSON.stringify(r.body)}`);
-  return r.body;
-}
+const ok = (method: string, path: string, body?: unknown, key = MASTER_KEY) => okCall(gw.url, method, path, body, key);
 /** A refusal in LiteLLM's envelope, naming the field. */
 async function refused(method: string, path: string, body: unknown, status: number, param?: string, key = MASTER_KEY) {
   const r = await api(method, path, body, key);

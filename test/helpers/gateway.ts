@@ -4,6 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
+import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import { buildApp, type App, type AppOptions } from '../../src/app.ts';
 import { loadConfig } from '../../src/config/load.ts';
@@ -115,4 +116,11 @@ export async function call(baseUrl: string, method: string, path: string, body?:
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   return { status: res.status, body: (await res.json()) as any };
+}
+
+/** A JSON call that must succeed: its answer, or a failed assertion naming the call and what came back. */
+export async function okCall(baseUrl: string, method: string, path: string, body?: unknown, key = MASTER_KEY): Promise<any> {
+  const r = await call(baseUrl, method, path, body, key);
+  assert.equal(r.status, 200, `${method} ${path}: ${JSON.stringify(r.body)}`);
+  return r.body;
 }

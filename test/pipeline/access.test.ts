@@ -5,7 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startFakeOpenAI, type FakeUpstream } from '../fakes/openai-upstream.ts';
-import { call, MASTER_KEY, startInProcess, type TestGateway } from '../helpers/gateway.ts';
+import { call, MASTER_KEY, okCall, startInProcess, type TestGateway } from '../helpers/gateway.ts';
 
 let fake: FakeUpstream;
 let gw: TestGateway;
@@ -34,11 +34,7 @@ after(async () => {
 });
 
 const api = (method: string, path: string, body?: unknown, key = MASTER_KEY) => call(gw.url, method, path, body, key);
-async function ok(method: string, path: string, body?: unknown, key = MASTER_KEY) {
-  const r = await api(method, path, body, key);
-  assert.equal(r.status, 200, `${method} ${path}: ${JSON.stringify(r.body)}`);
-  return r.body;
-}
+const ok = (method: string, path: string, body?: unknown, key = MASTER_KEY) => okCall(gw.url, method, path, body, key);
 const chat = (key: string, model: string) => api('POST', '/v1/chat/completions', { model, messages: [{ role: 'user', content: 'hi' }] }, key);
 
 /** The models a key may call, by trying each, and the models /v1/models lists for it: the same. */

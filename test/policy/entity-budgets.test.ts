@@ -5,7 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startFakeOpenAI, type FakeUpstream } from '../fakes/openai-upstream.ts';
-import { call, MASTER_KEY, startInProcess, type TestGateway } from '../helpers/gateway.ts';
+import { call, MASTER_KEY, okCall, startInProcess, type TestGateway } from '../helpers/gateway.ts';
 
 let fake: FakeUpstream;
 let gw: TestGateway;
@@ -32,11 +32,7 @@ after(async () => {
   await fake.close();
 });
 
-async function ok(g: TestGateway, path: string, body: unknown) {
-  const r = await call(g.url, 'POST', path, body);
-  assert.equal(r.status, 200, `${path}: ${JSON.stringify(r.body)}`);
-  return r.body;
-}
+const ok = (g: TestGateway, path: string, body: unknown) => okCall(g.url, 'POST', path, body);
 async function chat(g: TestGateway, key: string, extra: Record<string, unknown> = {}, content = 'hi') {
   const res = await fetch(`${g.url}/chat/completions`, {
     method: 'POST',

@@ -4,7 +4,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startFakeOpenAI, type FakeUpstream } from '../fakes/openai-upstream.ts';
-import { call, fakeModels, startInProcess, type TestGateway } from '../helpers/gateway.ts';
+import { call, fakeModels, okCall, startInProcess, type TestGateway } from '../helpers/gateway.ts';
 
 let fake: FakeUpstream;
 let gw: TestGateway;
@@ -18,11 +18,7 @@ after(async () => {
   await fake.close();
 });
 
-async function ok(path: string, body: unknown) {
-  const r = await call(gw.url, 'POST', path, body);
-  assert.equal(r.status, 200, `${path}: ${JSON.stringify(r.body)}`);
-  return r.body;
-}
+const ok = (path: string, body: unknown) => okCall(gw.url, 'POST', path, body);
 async function chat(key: string, content = 'hi') {
   const res = await fetch(`${gw.url}/chat/completions`, {
     method: 'POST',
