@@ -28,11 +28,18 @@ export interface BudgetPeriods<T extends Budgeted> {
   scopeOf(id: string): string;
 }
 
-/** The end of the new period starting at `start`; past ends are skipped (a job that ran late lands on the period of `now`). */
-function periodEnd(duration: string, start: Date, now: Date, timeZone: string): Date {
-  let next = nextReset(duration, start, timeZone);
-  while (next <= now) next = nextReset(duration, next, timeZone);
-  return next;
+/**
+ * The period that contains `now`, the first one starting at `start` or a later one: a job that ran
+ * late (the gateway was down) skips the periods that have passed, their start as well as their end.
+ */
+function currentPeriod(duration: string, start: Date, now: Date, timeZone: string): { start: string; end: string } {
+  let from = start;
+  let next = nextReset(duration, from, timeZone);
+  while (next <= now) {
+    from = next;
+    next = nextReset(duration, next, timeZone);
+  }
+  return { start: from.toISOString(), end: next.toISOString() };
 }
 
 async function resetKind<T extends Budgeted>(kind: BudgetPeriods<T>, limiter: Limiter, now: Date, timeZone: string): Promise<number> {
@@ -40,9 +47,8 @@ async function resetKind<T extends Budgeted>(kind: BudgetPeriods<T>, limiter: Li
   for (const r of await kind.repo.dueForReset(now.toISOString())) {
     if (!r.budget_duration || !r.budget_reset_at) continue;
     const id = kind.idOf(r);
-    const start = new Date(r.budget_reset_at);
-    const next = periodEnd(r.budget_duration, start, now, timeZone);
-    if (await kind.repo.resetBudget(id, r.budget_reset_at, start.toISOString(), next.toISOString())) {
+    const period = currentPeriod(r.budget_duration, new Date(r.budget_reset_at), now, timeZone);
+    if (await kind.repo.resetBudget(id, r.budget_reset_at, period.start, period.end)) {
       limiter.resetSpend(kind.scopeOf(id));
       const fresh = await kind.repo.get(id);
       if (fresh) kind.cache.set(id, fresh);
@@ -89,10 +95,9 @@ export function sharedBudgetPeriods(opts: {
     let n = 0;
     for (const b of await opts.repo.dueForReset(now.toISOString())) {
       if (!b.budget_duration || !b.budget_reset_at) continue;
-      const start = new Date(b.budget_reset_at);
-      const next = periodEnd(b.budget_duration, start, now, timeZone);
+      const period = currentPeriod(b.budget_duration, new Date(b.budget_reset_at), now, timeZone);
       const scopes = await scopesOn(opts.db, b.budget_id);
-      if (await resetSharedBudget(opts.db, b.budget_id, b.budget_reset_at, start.toISOString(), next.toISOString())) {
+      if (await resetSharedBudget(opts.db, b.budget_id, b.budget_reset_at, period.start, period.end)) {
         for (const scope of scopes) {
           limiter.resetSpend(scope);
           opts.forget(scope);

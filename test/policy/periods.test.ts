@@ -105,7 +105,9 @@ test('the reset job starts the next period of keys, users and teams when theirs 
   // A job that ran late (the gateway was down for weeks) lands on the period that contains now.
   await db.run("UPDATE llmproxy_teams SET budget_reset_at = '2026-02-28T23:00:00.000Z' WHERE team_id = 't1'");
   await resetDueBudgets(periods, limiter, 'Europe/Paris', new Date('2026-05-10T00:00:00Z'));
-  assert.equal((await teams.get('t1'))!.budget_reset_at, '2026-05-31T22:00:00.000Z');
+  const late = (await teams.get('t1'))!;
+  assert.equal(late.budget_reset_at, '2026-05-31T22:00:00.000Z');
+  assert.equal(late.budget_period_start, '2026-04-30T22:00:00.000Z', 'the period began on 1 May, not on the reset it missed');
   await db.close();
 });
 
