@@ -129,6 +129,26 @@ describe('team budgets', () => {
   });
 });
 
+test("a team's refusal reaches an Anthropic client in Anthropic's envelope, naming the team", async () => {
+  await ok(gw, '/team/new', { team_id: 'anthropic-team', max_budget: ROOM_FOR_ONE / 1e9 });
+  const key = (await ok(gw, '/key/generate', { team_id: 'anthropic-team' })).key;
+  const messages = () =>
+    fetch(`${gw.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'x-api-key': key, 'anthropic-version': '2023-06-01', 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt-4', max_tokens: 15, messages: [{ role: 'user', content: 'hi' }] }),
+    });
+  assert.equal((await messages()).status, 200);
+  await new Promise((r) => setTimeout(r, 300));
+  const r = await messages();
+  const body = (await r.json()) as any;
+  assert.equal(r.status, 429);
+  assert.equal(r.headers.get('x-should-retry'), 'false');
+  assert.equal(body.type, 'error');
+  assert.equal(body.error.type, 'rate_limit_error');
+  assert.match(body.error.message, /^Budget has been exceeded! Team=anthropic-team /);
+});
+
 describe('user budgets', () => {
   test("a user's personal budget holds their keys of no team, together; their team keys draw on the team's", async () => {
     const budget = 3 * ANSWER;
