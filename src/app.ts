@@ -42,6 +42,7 @@ import { loadCostMap } from './metering/cost-map.ts';
 import { schedulePruning } from './metering/retention.ts';
 import { ExpectedOutput } from './policy/expected-output.ts';
 import { MemoryLimiter } from './policy/limiter.ts';
+import { LocalCounters } from './policy/counters.ts';
 import { Metrics } from './telemetry/metrics.ts';
 import { accessLogVia, type AccessLog } from './telemetry/log.ts';
 import { budgetPeriods, resetDueBudgets, scheduleBudgetResets, sharedBudgetPeriods } from './policy/budget-reset.ts';
@@ -189,6 +190,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     isMaster: makeMasterKeyCheck(opts.masterKey),
     prices,
     limiter,
+    counters: new LocalCounters(limiter),
     expectedOutput: new ExpectedOutput(),
     ledger,
     metrics: new Metrics(),

@@ -9,7 +9,7 @@ import { nanosToUsd } from '../metering/money.ts';
 import type { Price } from '../metering/prices.ts';
 import { EMPTY_USAGE } from '../metering/usage.ts';
 import { modelRefusedBy } from '../policy/model-access.ts';
-import type { RateWindow } from '../policy/limiter.ts';
+import type { AdmitPlan, BudgetCounter, Counters, Settlement } from '../policy/counters.ts';
 import type { PipelineContext } from './context.ts';
 import type { LlmRequest } from '../dialects/openai-chat.ts';
 
@@ -49,46 +49,64 @@ export class Hold {
   /** Whose spend counts: the cache's record, which the ledger keeps current. */
   private readonly spender: { spend_nanos: number };
   private readonly resetAt: string | null;
+  /** The period's start (a new period is a new shared counter). */
+  private readonly period: string;
   /** How the refusal names the budget (`Team=search `; nothing for the key's own). */
   private readonly who: string;
   private readonly limiter: PipelineContext['limiter'];
 
-  constructor(limiter: PipelineContext['limiter'], scope: string, limit: number, spender: { spend_nanos: number }, resetAt: string | null, who: string) {
+  constructor(
+    limiter: PipelineContext['limiter'],
+    scope: string,
+    limit: number,
+    spender: { spend_nanos: number },
+    period: { budget_reset_at: string | null; budget_period_start: string | null },
+    who: string,
+  ) {
     this.limiter = limiter;
     this.scope = scope;
     this.limit = limit;
     this.spender = spender;
-    this.resetAt = resetAt;
+    this.resetAt = period.budget_reset_at;
+    this.period = period.budget_period_start ?? '';
     this.who = who;
   }
 
-  /** Recorded spend plus spend not yet written (read at each step: streams extend as they go). */
+  /** Recorded spend plus this instance's spend not yet written (read at each step: streams extend as they go). */
   spent(): number {
     return this.spender.spend_nanos + this.limiter.pending(this.scope);
   }
 
+  counter(): BudgetCounter {
+    return { scope: this.scope, period: this.period, limit: this.limit, seed: this.spent() };
+  }
+
   /** The refusal, naming the budget: which level, its limit, its reset. */
-  refusal(): GatewayError {
+  refusal(spent: number, reserved: number): GatewayError {
     const reset = this.resetAt ? ` It resets at ${this.resetAt}.` : '';
     return new GatewayError(
       'budget_exceeded',
-      `Budget has been exceeded! ${this.who}Current cost: ${nanosToUsd(this.spent())}, Max budget: ${nanosToUsd(this.limit)} (in flight: ${nanosToUsd(this.limiter.reserved(this.scope))}).${reset}`,
+      `Budget has been exceeded! ${this.who}Current cost: ${nanosToUsd(spent)}, Max budget: ${nanosToUsd(this.limit)} (in flight: ${nanosToUsd(reserved)}).${reset}`,
     );
   }
 }
+
+const countersOf = (holds: Hold[]) => holds.map((h) => h.counter());
 
 export interface Lease {
   /** Reservation held, nano-dollars: the same amount against each of `holds`. */
   reserved: number;
   /** The concurrency slots held (max_parallel_requests), by scope. */
   slots: string[];
-  /** The token windows the call's usage counts in when it ends (tpm limits), by scope. */
+  /** The token windows the call's usage counts in when it ends (the levels with a tpm limit), by scope. */
   tokens: string[];
   /** The price used for reservations: the dearest deployment of the group. */
   price: Price;
   promptTokens: number;
   /** Every budget that applies to the call (none: nothing is reserved or metered on the way). */
   holds: Hold[];
+  /** The counters that admitted the call (Redis, or this process's when Redis failed open); null: none. */
+  via: Counters | null;
 }
 
 /** A price no cheaper than any deployment's, so reservations err on the safe side. */
@@ -101,8 +119,8 @@ function dearest(ctx: PipelineContext, deployments: Deployment[], model: string)
   return best!;
 }
 
-function rateLimited(what: string, limit: number, w: RateWindow, kind: 'requests' | 'tokens'): GatewayError {
-  const retry = Math.max(1, Math.ceil(w.retryAfterMs / 1000));
+function rateLimited(what: string, limit: number, retryAfterMs: number, kind: 'requests' | 'tokens'): GatewayError {
+  const retry = Math.max(1, Math.ceil(retryAfterMs / 1000));
   return new GatewayError('rate_limited', `Rate limit reached: ${what} (${limit} ${kind} per minute). Try again in ${retry} s.`, {
     headers: {
       'retry-after': String(retry),
@@ -146,7 +164,7 @@ function limitsOf(principal: KeyPrincipal, group: string): Limits[] {
 }
 
 /** `customer`: whom the call is made for (the request's `user`, ...), whose budget holds it too. */
-export function admitLimits(
+export async function admitLimits(
   ctx: PipelineContext,
   principal: Principal,
   call: LlmRequest,
@@ -155,98 +173,88 @@ export function admitLimits(
   rawBytes: number,
   customer: string | null = null,
   now = Date.now(),
-): Lease {
+): Promise<Lease> {
   const price = dearest(ctx, deployments, call.model);
   // About four bytes of JSON per prompt token: an overestimate, which is the safe side for a reservation.
   const promptTokens = Math.ceil(rawBytes / 4);
-  const lease: Lease = { reserved: 0, slots: [], tokens: [], price, promptTokens, holds: [] };
+  const lease: Lease = { reserved: 0, slots: [], tokens: [], price, promptTokens, holds: [], via: null };
   if (principal.kind !== 'key') return lease;
-  const lim = ctx.limiter;
   const levels = limitsOf(principal, group);
-  // A team's or user's token window is kept only when it has a tpm limit.
-  for (const l of levels) if (l.level === 'key' || l.level === 'model' || l.tpm !== null) lease.tokens.push(l.scope);
-
-  // Checks that take nothing first; then slots, the budgets, and the request windows, all or none.
+  const plan: AdmitPlan = { now, tokens: [], slots: [], budgets: [], amount: 0, requests: [] };
+  const tpm: Limits[] = [];
+  const parallel: Limits[] = [];
+  const rpm: Limits[] = [];
+  // The levels of each kind of limit, in the plan's order (a refusal is named by its index).
   for (const l of levels) {
-    if (l.tpm === null) continue;
-    const w = lim.checkTokens(l.scope, l.tpm, now);
-    if (!w.allowed) throw rateLimited(limitName(l, 'tpm_limit'), l.tpm, w, 'tokens');
+    if (l.tpm !== null) {
+      tpm.push(l);
+      plan.tokens.push({ scope: l.scope, limit: l.tpm });
+      lease.tokens.push(l.scope);
+    }
+    if (l.parallel !== null) {
+      parallel.push(l);
+      plan.slots.push({ scope: l.scope, max: l.parallel });
+    }
+    if (l.rpm !== null) {
+      rpm.push(l);
+      plan.requests.push({ scope: l.scope, limit: l.rpm });
+    }
   }
-  try {
-    for (const l of levels) {
-      if (l.parallel === null) continue;
-      if (!lim.acquireSlot(l.scope, l.parallel)) {
-        throw new GatewayError('rate_limited', `Rate limit reached: ${limitName(l, 'max_parallel_requests')} (${l.parallel}) are in flight.`, {
-          headers: { 'retry-after': '1' },
-        });
-      }
-      lease.slots.push(l.scope);
+  const holds = holdsOf(ctx, principal, customer);
+  if (holds.length) {
+    if (price.source === 'none' && !ctx.config.allowUnpricedWithBudget) {
+      throw new GatewayError(
+        'unpriced_model',
+        `Model "${group}" has no known price, so a budget cannot be kept: set its input_cost_per_token / output_cost_per_token, or general_settings.allow_unpriced_models_with_budget.`,
+        { param: 'model' },
+      );
     }
-    const holds = holdsOf(ctx, principal, customer);
-    if (holds.length) {
-      if (price.source === 'none' && !ctx.config.allowUnpricedWithBudget) {
-        throw new GatewayError(
-          'unpriced_model',
-          `Model "${group}" has no known price, so a budget cannot be kept: set its input_cost_per_token / output_cost_per_token, or general_settings.allow_unpriced_models_with_budget.`,
-          { param: 'model' },
-        );
-      }
-      const maxTokens = call.body.max_completion_tokens ?? call.body.max_tokens;
-      const coldMax = deployments.reduce<number | null>((m, d) => Math.max(m ?? 0, Number(d.modelInfo.max_output_tokens ?? d.modelInfo.max_tokens ?? 0)) || m, null);
-      // A plain answer cannot be watched: its max_tokens is reserved. A stream is metered as it flows, so
-      // a huge max_tokens (coding agents send 128000) reserves what such answers usually take.
-      const given = typeof maxTokens === 'number' && (ctx.config.strictBudgetReservations || !call.stream || maxTokens <= STREAM_RESERVE_MAX) ? maxTokens : null;
-      const output = ctx.config.strictBudgetReservations ? (given ?? coldMax ?? COLD_MAX_OUTPUT) : ctx.expectedOutput.tokens(group, given, coldMax);
-      let expected = costNanos({ ...EMPTY_USAGE, input: promptTokens, output }, price);
-      let refused = reserveAll(lim, holds, expected);
-      if (refused && ctx.config.lowerMaxTokensToFit && !REASONING_PARAMS.some((p) => p in call.body)) {
-        // The room left in the tightest budget, after the prompt.
-        const room = Math.min(...holds.map((h) => h.limit - h.spent() - lim.reserved(h.scope))) - costNanos({ ...EMPTY_USAGE, input: promptTokens }, price);
-        const affordable = price.output > 0 ? Math.floor((room * 1000) / price.output) : 0;
-        if (affordable >= 1) {
-          call.body[typeof call.body.max_completion_tokens === 'number' ? 'max_completion_tokens' : 'max_tokens'] = affordable;
-          call.rewritten = true;
-          expected = costNanos({ ...EMPTY_USAGE, input: promptTokens, output: affordable }, price);
-          refused = reserveAll(lim, holds, expected);
-        }
-      }
-      if (refused) throw refused.refusal();
-      lease.reserved = expected;
-      lease.holds = holds;
+    const maxTokens = call.body.max_completion_tokens ?? call.body.max_tokens;
+    const coldMax = deployments.reduce<number | null>((m, d) => Math.max(m ?? 0, Number(d.modelInfo.max_output_tokens ?? d.modelInfo.max_tokens ?? 0)) || m, null);
+    // A plain answer cannot be watched: its max_tokens is reserved. A stream is metered as it flows, so
+    // a huge max_tokens (coding agents send 128000) reserves what such answers usually take.
+    const given = typeof maxTokens === 'number' && (ctx.config.strictBudgetReservations || !call.stream || maxTokens <= STREAM_RESERVE_MAX) ? maxTokens : null;
+    const output = ctx.config.strictBudgetReservations ? (given ?? coldMax ?? COLD_MAX_OUTPUT) : ctx.expectedOutput.tokens(group, given, coldMax);
+    plan.budgets = countersOf(holds);
+    plan.amount = costNanos({ ...EMPTY_USAGE, input: promptTokens, output }, price);
+  }
+  if (plan.tokens.length + plan.slots.length + plan.requests.length + plan.budgets.length === 0) return lease;
+
+  // Everything in one step (one round trip with Redis), all or none: a refused call takes no quota anywhere.
+  let a = await ctx.counters.admit(plan);
+  if (!a.ok && a.refused === 'budget' && ctx.config.lowerMaxTokensToFit && !REASONING_PARAMS.some((p) => p in call.body)) {
+    // The room left in the tightest budget, after the prompt.
+    const room = a.room - costNanos({ ...EMPTY_USAGE, input: promptTokens }, price);
+    const affordable = price.output > 0 ? Math.floor((room * 1000) / price.output) : 0;
+    if (affordable >= 1) {
+      call.body[typeof call.body.max_completion_tokens === 'number' ? 'max_completion_tokens' : 'max_tokens'] = affordable;
+      call.rewritten = true;
+      plan.amount = costNanos({ ...EMPTY_USAGE, input: promptTokens, output: affordable }, price);
+      a = await ctx.counters.admit(plan);
     }
-    for (const l of levels) {
-      if (l.rpm === null) continue;
-      const w = lim.requestsAllowed(l.scope, l.rpm, now);
-      if (!w.allowed) throw rateLimited(limitName(l, 'rpm_limit'), l.rpm, w, 'requests');
-    }
-    // Counted only once every level has room: a refused call takes no quota anywhere.
-    for (const l of levels) if (l.rpm !== null) lim.hitRequests(l.scope, l.rpm, now);
-  } catch (err) {
-    release(ctx, lease);
-    throw err;
+  }
+  if (!a.ok) {
+    if (a.refused === 'budget') throw holds[a.index]!.refusal(a.spent, a.reserved);
+    if (a.refused === 'tokens') throw rateLimited(limitName(tpm[a.index]!, 'tpm_limit'), tpm[a.index]!.tpm!, a.retryAfterMs, 'tokens');
+    if (a.refused === 'requests') throw rateLimited(limitName(rpm[a.index]!, 'rpm_limit'), rpm[a.index]!.rpm!, a.retryAfterMs, 'requests');
+    const l = parallel[a.index]!;
+    throw new GatewayError('rate_limited', `Rate limit reached: ${limitName(l, 'max_parallel_requests')} (${l.parallel}) are in flight.`, {
+      headers: { 'retry-after': '1' },
+    });
+  }
+  lease.via = a.via;
+  lease.slots = plan.slots.map((s) => s.scope);
+  if (holds.length) {
+    lease.reserved = plan.amount;
+    lease.holds = holds;
   }
   return lease;
-}
-
-/**
- * Reserves `amount` against every budget, or against none: the first that cannot pay is returned
- * (and what the others took is given back). One process runs this without a pause, so it is atomic.
- */
-function reserveAll(lim: PipelineContext['limiter'], holds: Hold[], amount: number): Hold | null {
-  for (let i = 0; i < holds.length; i++) {
-    const h = holds[i]!;
-    if (!lim.reserve(h.scope, amount, h.spent(), h.limit)) {
-      for (let j = 0; j < i; j++) lim.release(holds[j]!.scope, amount);
-      return h;
-    }
-  }
-  return null;
 }
 
 /** An entity's spend against the shared budget it points at (budget_id): the limit and period are the budget's. */
 function shared(ctx: PipelineContext, scope: string, entity: { spend_nanos: number; budget_id: string | null }, who: string): Hold | null {
   const b = ctx.budgets.get(entity.budget_id);
-  return b && b.max_budget_nanos !== null ? new Hold(ctx.limiter, scope, b.max_budget_nanos, entity, b.budget_reset_at, who) : null;
+  return b && b.max_budget_nanos !== null ? new Hold(ctx.limiter, scope, b.max_budget_nanos, entity, b, who) : null;
 }
 
 /**
@@ -259,12 +267,12 @@ function holdsOf(ctx: PipelineContext, principal: KeyPrincipal, customer: string
   const { key, token, team, user, org } = principal;
   const holds: Hold[] = [];
   // Keys, users and teams hold their own budget; organizations and customers a shared budget row.
-  if (key.max_budget_nanos !== null) holds.push(new Hold(lim, token, key.max_budget_nanos, key, key.budget_reset_at, ''));
+  if (key.max_budget_nanos !== null) holds.push(new Hold(lim, token, key.max_budget_nanos, key, key, ''));
   if (team && team.max_budget_nanos !== null) {
-    holds.push(new Hold(lim, `team:${team.team_id}`, team.max_budget_nanos, team, team.budget_reset_at, `Team=${team.team_id} `));
+    holds.push(new Hold(lim, `team:${team.team_id}`, team.max_budget_nanos, team, team, `Team=${team.team_id} `));
   }
   if (user && user.max_budget_nanos !== null && (!team || ctx.config.applyUserBudgetToTeamKeys)) {
-    holds.push(new Hold(lim, `user:${user.user_id}`, user.max_budget_nanos, user, user.budget_reset_at, `User=${user.user_id} `));
+    holds.push(new Hold(lim, `user:${user.user_id}`, user.max_budget_nanos, user, user, `User=${user.user_id} `));
   }
   const o = org && org.budget_id !== null ? shared(ctx, `org:${org.organization_id}`, org, `Organization=${org.organization_id} `) : null;
   if (o) holds.push(o);
@@ -274,27 +282,37 @@ function holdsOf(ctx: PipelineContext, principal: KeyPrincipal, customer: string
   return holds;
 }
 
-/** Grows the reservation of a stream to cover `nanos` in all; false when a budget cannot pay. */
-export function extendLease(ctx: PipelineContext, lease: Lease, nanos: number): boolean {
-  if (lease.holds.length === 0 || nanos <= lease.reserved) return true;
-  // Reserve ahead in steps, so the check runs once per step, not once per chunk.
+/**
+ * Grows the reservation of a stream to cover `nanos` in all; false when a budget cannot pay. Reserves
+ * ahead in steps, so the counters are asked once per step (a round trip with Redis), not once per chunk.
+ */
+export function extendLease(lease: Lease, nanos: number): boolean | Promise<boolean> {
+  if (lease.holds.length === 0 || nanos <= lease.reserved || !lease.via) return true;
   const step = Math.max(nanos - lease.reserved, Math.ceil(lease.reserved / 4), 1);
   const want = Math.min(step, ...lease.holds.map((h) => h.limit));
-  if (!reserveAll(ctx.limiter, lease.holds, want)) {
-    lease.reserved += want;
-    return true;
-  }
   const exact = nanos - lease.reserved;
-  if (!reserveAll(ctx.limiter, lease.holds, exact)) {
-    lease.reserved += exact;
-    return true;
-  }
-  return false;
+  const via = lease.via;
+  const budgets = countersOf(lease.holds);
+  const grown = (ok: boolean, amount: number) => {
+    if (ok) lease.reserved += amount;
+    return ok;
+  };
+  // The step ahead if the budgets have room for it, else just what the output needs now.
+  const ahead = via.extend(budgets, want);
+  if (typeof ahead === 'boolean') return grown(ahead, want) || grown(via.extend(budgets, exact) as boolean, exact);
+  return ahead.then(async (ok) => grown(ok, want) || grown(await via.extend(budgets, exact), exact));
 }
 
-export function release(ctx: PipelineContext, lease: Lease): void {
-  if (lease.reserved) for (const h of lease.holds) ctx.limiter.release(h.scope, lease.reserved);
+/**
+ * Gives back what admission took and counts the call's cost and tokens, in one step; `cost` is
+ * already in this instance's live spend (the seeds include it).
+ */
+export function release(lease: Lease, cost = 0, tokenCount = 0, now = Date.now()): void | Promise<void> {
+  const via = lease.via;
+  if (!via) return;
+  lease.via = null;
+  const s: Settlement = { now, budgets: countersOf(lease.holds), reserved: lease.reserved, cost, slots: lease.slots, tokens: lease.tokens, tokenCount };
   lease.reserved = 0;
-  for (const scope of lease.slots) ctx.limiter.releaseSlot(scope);
   lease.slots = [];
+  return via.settle(s);
 }

@@ -11,6 +11,7 @@ import type { Ledger } from '../metering/ledger.ts';
 import type { PriceBook } from '../metering/prices.ts';
 import type { ExpectedOutput } from '../policy/expected-output.ts';
 import type { Limiter } from '../policy/limiter.ts';
+import type { Counters } from '../policy/counters.ts';
 import type { Router } from '../router/router.ts';
 import type { AccessLog } from '../telemetry/log.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
@@ -32,7 +33,10 @@ export interface PipelineContext {
   /** Constant-time check of a credential's SHA-256 digest against the master key's. */
   isMaster: (credentialDigest: Buffer) => boolean;
   prices: PriceBook;
+  /** This process's counters: spend not yet written, and the rate windows of deployments and logins. */
   limiter: Limiter;
+  /** What admission and settlement take and give back: this process's, or Redis shared by every instance. */
+  counters: Counters;
   expectedOutput: ExpectedOutput;
   ledger: Ledger;
   metrics: Metrics;

@@ -123,7 +123,7 @@ export async function handleLlm(ctx: PipelineContext, route: Route, req: Inbound
     }
     outcome.group = resolved.group;
     admitModel(ctx, principal, resolved.group, call.model);
-    lease = admitLimits(ctx, principal, call, resolved.group, resolved.deployments, req.body!.length, customer);
+    lease = await admitLimits(ctx, principal, call, resolved.group, resolved.deployments, req.body!.length, customer);
 
     // A client may ask for retries, within reason: each one holds the call's slot and reservation.
     const retries = typeof call.body.num_retries === 'number' ? Math.min(call.body.num_retries, MAX_CLIENT_RETRIES) : ctx.config.numRetries;
@@ -167,7 +167,7 @@ export async function handleLlm(ctx: PipelineContext, route: Route, req: Inbound
           // (nothing to extend without a key budget: the cost is not worked out on every chunk then)
           if (activeLease.holds.length === 0) return true;
           sofar.output = Math.ceil(chars / CHARS_PER_TOKEN);
-          return extendLease(ctx, activeLease, costNanos(sofar, activeLease.price));
+          return extendLease(activeLease, costNanos(sofar, activeLease.price));
         },
         beforeEnd: (r) => {
           outcome.usage = r.usage;

@@ -26,8 +26,11 @@ export interface StreamResult {
 }
 
 export interface StreamHooks {
-  /** Called as output flows; false ends the stream with `budget_exceeded`. */
-  onOutput(outputChars: number): boolean;
+  /**
+   * Called as output flows; false ends the stream with `budget_exceeded`. A promise (the shared
+   * counters are asked) holds the output that was metered until it settles.
+   */
+  onOutput(outputChars: number): boolean | Promise<boolean>;
   /** Called once the answer is complete, before its last bytes are written (the ledger's moment). */
   beforeEnd(result: StreamResult): Promise<unknown>;
 }
@@ -88,28 +91,46 @@ function waitDrain(res: ServerResponse): Promise<void> {
 /**
  * Hands the chunks of `body` to `onChunk` until the body ends, fails, or `onChunk` says STOP; on DRAIN
  * the body waits until the client has taken what was written. The chunks parsed from one read of the
- * socket (a burst of frames) are handed over together.
+ * socket (a burst of frames) are handed over together. While a step is pending (a promise), the body
+ * is paused and what arrives waits its turn.
  */
-function eachChunk(body: UpstreamBody, res: ServerResponse, onChunk: (run: Buffer) => Step): Promise<void> {
+function eachChunk(body: UpstreamBody, res: ServerResponse, onChunk: (run: Buffer) => Step | Promise<Step>): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const batch: Buffer[] = [];
     let stopped = false;
+    let busy = false;
+    let ended = false;
+    const after = (step: Step) => {
+      if (step === STOP) stop();
+      else if (step === DRAIN) {
+        body.pause();
+        void waitDrain(res).then(() => body.resume());
+      }
+    };
     const flush = () => {
-      if (stopped || batch.length === 0) return;
+      if (stopped || busy || batch.length === 0) return;
       const run = batch.length === 1 ? batch[0]! : Buffer.concat(batch);
       batch.length = 0;
-      let step: Step;
+      let step: Step | Promise<Step>;
       try {
         step = onChunk(run);
       } catch (err) {
         stop(err);
         return;
       }
-      if (step === STOP) stop();
-      else if (step === DRAIN) {
-        body.pause();
-        void waitDrain(res).then(() => body.resume());
-      }
+      if (typeof step === 'number') return after(step);
+      busy = true;
+      body.pause();
+      step.then(
+        (s) => {
+          busy = false;
+          if (s !== DRAIN) body.resume();
+          after(s);
+          flush();
+          if (ended && !busy) stop();
+        },
+        stop,
+      );
     };
     function stop(err?: unknown): void {
       if (stopped) return;
@@ -122,8 +143,9 @@ function eachChunk(body: UpstreamBody, res: ServerResponse, onChunk: (run: Buffe
         if (!stopped && batch.push(chunk) === 1) process.nextTick(flush);
       },
       end: () => {
+        ended = true;
         flush();
-        stop();
+        if (!busy) stop();
       },
       error: stop,
     });
@@ -149,35 +171,41 @@ export async function relayStream(
   });
   let pending = null as Buffer | null;
   let metered = 0;
-  /** Relays a run of complete frames: CONTINUE, DRAIN (the client is behind) or STOP. */
-  const relay = (run: Buffer): Step => {
-    const out = codec.push(run);
-    if (codec.outputChars > metered) {
-      metered = codec.outputChars;
-      if (!hooks.onOutput(metered)) {
-        result.error = new GatewayError('budget_exceeded', 'Budget exceeded: the stream was stopped because the budget cannot pay for more output.');
-        return STOP;
-      }
-    }
-    if (out.length === 0) return CONTINUE;
+  let step = CONTINUE as Step;
+  const cut = (): Step => {
+    result.error = new GatewayError('budget_exceeded', 'Budget exceeded: the stream was stopped because the budget cannot pay for more output.');
+    return (step = STOP);
+  };
+  const write = (out: Buffer | string): Step => {
+    if (out.length === 0) return (step = CONTINUE);
     result.firstByteAt ??= performance.now();
     if (res.destroyed) {
       result.error = disconnected();
-      return STOP;
+      return (step = STOP);
     }
     const written = res.write(out);
-    return codec.upstreamError !== null ? STOP : written ? CONTINUE : DRAIN;
+    return (step = codec.upstreamError !== null ? STOP : written ? CONTINUE : DRAIN);
   };
-  let step = CONTINUE as Step;
+  /** Relays a run of complete frames: CONTINUE, DRAIN (the client is behind) or STOP. */
+  const relay = (run: Buffer): Step | Promise<Step> => {
+    const out = codec.push(run);
+    if (codec.outputChars > metered) {
+      metered = codec.outputChars;
+      const paid = hooks.onOutput(metered);
+      if (paid === false) return cut();
+      if (paid !== true) return paid.then((ok) => (ok ? write(out) : cut()));
+    }
+    return write(out);
+  };
   try {
     await eachChunk(attempt.response.body, res, (chunk) => {
       const buf: Buffer = pending ? Buffer.concat([pending, chunk]) : chunk;
       const end = lastFrameEnd(buf);
       pending = end < buf.length ? buf.subarray(end) : null;
-      return end === 0 ? CONTINUE : (step = relay(end === buf.length ? buf : buf.subarray(0, end)));
+      return end === 0 ? CONTINUE : relay(end === buf.length ? buf : buf.subarray(0, end));
     });
     // A last frame without its blank line still counts.
-    if (step !== STOP && pending && pending.toString('latin1').trim() !== '') relay(Buffer.concat([pending, FRAME_END]));
+    if (step !== STOP && pending && pending.toString('latin1').trim() !== '') await relay(Buffer.concat([pending, FRAME_END]));
     if (!result.error && !codec.upstreamError && !codec.complete && !res.destroyed) {
       result.error = new GatewayError('upstream_unreachable', `The ${attempt.deployment.provider} stream ended before the answer was complete (model ${attempt.deployment.modelName}).`);
     }

@@ -64,6 +64,7 @@ export function isoTime(ms: number): string {
 /** Settles a call; returns its cost in nano-dollars. Never throws. */
 export async function settle(ctx: PipelineContext, o: Outcome, lease: Lease | null): Promise<number> {
   let cost = 0;
+  let tokenCount = 0;
   let journaled: Promise<void> | null = null;
   try {
     const usage = await usageOf(o);
@@ -115,18 +116,23 @@ export async function settle(ctx: PipelineContext, o: Outcome, lease: Lease | nu
     });
     // Live spend of each entity the call counts for, until the ledger has written it.
     if (cost) for (const scope of spendScopes(record)) ctx.limiter.addSpend(scope, cost);
-    if (o.principal.kind === 'key') {
-      ctx.limiter.addSpend(o.principal.token, cost);
-      // The windows of every level with a token limit (the key's always), as admission listed them.
-      for (const scope of lease?.tokens ?? []) ctx.limiter.addTokens(scope, totalTokens(usage), Date.now());
-    }
+    if (o.principal.kind === 'key') ctx.limiter.addSpend(o.principal.token, cost);
+    tokenCount = totalTokens(usage);
     if (o.deployment?.tpm != null) ctx.limiter.addTokens(deploymentScope(o.deployment), totalTokens(usage), Date.now());
     if (!o.error && o.callType !== 'embeddings' && !usage.estimated) ctx.expectedOutput.observe(o.group, usage.output);
   } catch (err) {
     ctx.log.error({ err, requestId: o.id }, 'settling a request failed');
   } finally {
-    // At once, with the spend counted: a reservation held any longer would count twice.
-    if (lease) release(ctx, lease);
+    // At once, with the spend counted: a reservation held any longer would count twice. The counters
+    // take the cost into the budgets' shared spend and the tokens into the windows of every level with
+    // a token limit, as admission listed them.
+    if (lease) {
+      try {
+        await release(lease, cost, tokenCount);
+      } catch (err) {
+        ctx.log.error({ err, requestId: o.id }, 'releasing a lease failed');
+      }
+    }
   }
   // The answer's last bytes wait for this: a record in the journal survives a crash.
   await journaled?.catch((err: Error) => ctx.log.error({ err, requestId: o.id }, 'the spend journal could not be written'));

@@ -1,0 +1,132 @@
+// The counters admission and settlement work on: budget reservations, concurrency slots and the
+// request and token windows of rate limits. One call admits a request against all of them, one
+// settles it, one grows a stream's reservation: in this process (LocalCounters, over the Limiter),
+// or in Redis for several instances (redis-counters.ts), where each call is one round trip.
+import type { Limiter } from './limiter.ts';
+
+/** A budget a call is held against, as the counters see it. */
+export interface BudgetCounter {
+  /** The live counter's scope: a key's hash, `team:ID`, `org:ID`, ... */
+  scope: string;
+  /** The budget's period (its start; '' with none): a new period is a new counter. */
+  period: string;
+  limit: number;
+  /**
+   * Spend of the period as this instance knows it (the database's, plus its own not yet written):
+   * what a shared counter starts from when it has none (a new period, or Redis lost its data).
+   */
+  seed: number;
+}
+
+export interface AdmitPlan {
+  now: number;
+  /** Token windows that must have room (tpm limits): checked, nothing taken. */
+  tokens: { scope: string; limit: number }[];
+  /** Concurrency slots to take (max_parallel_requests). */
+  slots: { scope: string; max: number }[];
+  /** Budgets to reserve `amount` against, each of them. */
+  budgets: BudgetCounter[];
+  amount: number;
+  /** Request windows to count one request in (rpm limits). */
+  requests: { scope: string; limit: number }[];
+}
+
+/** What admission decided: all taken, or nothing taken and what refused. */
+export type Admission =
+  | { ok: true; via: Counters }
+  | { ok: false; refused: 'tokens' | 'requests'; index: number; retryAfterMs: number }
+  | { ok: false; refused: 'slots'; index: number }
+  /** `room`: the least any of the budgets has left, after spend and reservations. */
+  | { ok: false; refused: 'budget'; index: number; spent: number; reserved: number; room: number };
+
+export interface Settlement {
+  now: number;
+  budgets: BudgetCounter[];
+  /** The reservation given back, against each budget. */
+  reserved: number;
+  /** The call's cost, added to each budget's spend. */
+  cost: number;
+  slots: string[];
+  /** Token windows the call's tokens count in. */
+  tokens: string[];
+  tokenCount: number;
+}
+
+export interface Counters {
+  /** Takes everything in the plan, or nothing. */
+  admit(plan: AdmitPlan): Admission | Promise<Admission>;
+  /** Reserves `amount` more against every budget, or against none. */
+  extend(budgets: BudgetCounter[], amount: number): boolean | Promise<boolean>;
+  /** Gives back what admission and extensions took, and counts what the call spent. */
+  settle(s: Settlement): void | Promise<void>;
+  /** Reservations held against a budget, by every instance. */
+  reserved(scope: string): number;
+  close(): Promise<void>;
+}
+
+/**
+ * The counters of one process, over its Limiter (whose spend is kept by the ledger: a budget's
+ * seed is its live spend here, so settlement adds no spend of its own).
+ */
+export class LocalCounters implements Counters {
+  private readonly lim: Limiter;
+
+  constructor(limiter: Limiter) {
+    this.lim = limiter;
+  }
+
+  admit(p: AdmitPlan): Admission {
+    const lim = this.lim;
+    for (let i = 0; i < p.tokens.length; i++) {
+      const w = lim.checkTokens(p.tokens[i]!.scope, p.tokens[i]!.limit, p.now);
+      if (!w.allowed) return { ok: false, refused: 'tokens', index: i, retryAfterMs: w.retryAfterMs };
+    }
+    for (let i = 0; i < p.requests.length; i++) {
+      const w = lim.requestsAllowed(p.requests[i]!.scope, p.requests[i]!.limit, p.now);
+      if (!w.allowed) return { ok: false, refused: 'requests', index: i, retryAfterMs: w.retryAfterMs };
+    }
+    for (let i = 0; i < p.slots.length; i++) {
+      const s = p.slots[i]!;
+      if (lim.inFlight(s.scope) >= s.max) return { ok: false, refused: 'slots', index: i };
+    }
+    const refused = this.reserveAll(p.budgets, p.amount);
+    if (refused !== -1) {
+      const b = p.budgets[refused]!;
+      let room = Infinity;
+      for (const x of p.budgets) room = Math.min(room, x.limit - x.seed - lim.reserved(x.scope));
+      return { ok: false, refused: 'budget', index: refused, spent: b.seed, reserved: lim.reserved(b.scope), room };
+    }
+    // Everything has room: take it (nothing runs between the checks and this, in one process).
+    for (const s of p.slots) lim.acquireSlot(s.scope, s.max);
+    for (const r of p.requests) lim.hitRequests(r.scope, r.limit, p.now);
+    return { ok: true, via: this };
+  }
+
+  /** Reserves against every budget or none; the index of the first that cannot pay, or -1. */
+  private reserveAll(budgets: BudgetCounter[], amount: number): number {
+    for (let i = 0; i < budgets.length; i++) {
+      const b = budgets[i]!;
+      if (!this.lim.reserve(b.scope, amount, b.seed, b.limit)) {
+        for (let j = 0; j < i; j++) this.lim.release(budgets[j]!.scope, amount);
+        return i;
+      }
+    }
+    return -1;
+  }
+
+  extend(budgets: BudgetCounter[], amount: number): boolean {
+    return this.reserveAll(budgets, amount) === -1;
+  }
+
+  settle(s: Settlement): void {
+    if (s.reserved) for (const b of s.budgets) this.lim.release(b.scope, s.reserved);
+    for (const scope of s.slots) this.lim.releaseSlot(scope);
+    if (s.tokenCount > 0) for (const scope of s.tokens) this.lim.addTokens(scope, s.tokenCount, s.now);
+  }
+
+  reserved(scope: string): number {
+    return this.lim.reserved(scope);
+  }
+
+  async close(): Promise<void> {}
+}
