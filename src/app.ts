@@ -43,6 +43,7 @@ import { schedulePruning } from './metering/retention.ts';
 import { ExpectedOutput } from './policy/expected-output.ts';
 import { MemoryLimiter } from './policy/limiter.ts';
 import { LocalCounters } from './policy/counters.ts';
+import { RedisCounters, redisAddress } from './policy/redis-counters.ts';
 import { Metrics } from './telemetry/metrics.ts';
 import { accessLogVia, type AccessLog } from './telemetry/log.ts';
 import { budgetPeriods, resetDueBudgets, scheduleBudgetResets, sharedBudgetPeriods } from './policy/budget-reset.ts';
@@ -121,7 +122,10 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   await budgets.reloadAll().catch((err: Error) => log.warn(`shared budgets could not be read (${err.message}); they hold once the database answers`));
   const caches: Record<string, RecordCache<{ spend_nanos: number }>> = { user: users, team: teams, org: orgs };
   // Records changed on another instance are read again at once.
-  await db.onChanged((ref) => {
+  await db.onChanged((changed) => {
+    // A budget period that another instance started: the spend this one has not written yet is the old period's.
+    const ref = changed.startsWith('reset:') ? changed.slice('reset:'.length) : changed;
+    if (ref !== changed) limiter.resetSpend(ref);
     if (ref === '*') {
       for (const c of [keyCache, users, teams, orgs]) c.delete('*');
       customers.reloadAll().catch(() => {});
@@ -136,6 +140,12 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     else keyCache.delete(ref);
   });
   const limiter = new MemoryLimiter();
+  const local = new LocalCounters(limiter);
+  const redis = config.redisUrl ? new RedisCounters({ url: config.redisUrl, failure: config.redisFailureMode, log }, local) : null;
+  if (redis) {
+    await redis.start();
+    if (!redis.connected) log.warn(`Redis (${redisAddress(config.redisUrl!)}) does not answer yet: ${config.redisFailureMode === 'open' ? 'each instance keeps its own limits and budgets' : 'calls with limits or budgets are refused'} until it does`);
+  }
   const ledger = new Ledger({
     db,
     journal: new Journal(opts.journalDir),
@@ -190,7 +200,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     isMaster: makeMasterKeyCheck(opts.masterKey),
     prices,
     limiter,
-    counters: new LocalCounters(limiter),
+    counters: redis ?? local,
     expectedOutput: new ExpectedOutput(),
     ledger,
     metrics: new Metrics(),
@@ -211,10 +221,18 @@ export async function buildApp(opts: AppOptions): Promise<App> {
         if (scope.startsWith('org:')) orgs.delete(scope.slice(colon + 1));
         else if (scope.startsWith('customer:')) customers.reload(scope.slice(colon + 1)).catch(() => {});
       },
+      announce: (budgetId) => void db.notifyChanged(`budget:${budgetId}`).catch(() => {}),
     }),
   ];
-  await resetDueBudgets(periods, limiter, config.timezone).catch((err) => log.warn({ err }, 'budget resets will be retried'));
-  const stopResets = scheduleBudgetResets(periods, limiter, config.timezone, log, opts.budgetResetEveryMs);
+  // A period started here starts on every instance at once (the database's notification).
+  const resets = {
+    resetSpend(scope: string) {
+      limiter.resetSpend(scope);
+      db.notifyChanged(`reset:${scope}`).catch(() => {});
+    },
+  };
+  await resetDueBudgets(periods, resets, config.timezone).catch((err) => log.warn({ err }, 'budget resets will be retried'));
+  const stopResets = scheduleBudgetResets(periods, resets, config.timezone, log, opts.budgetResetEveryMs);
   const stopPruning = config.spendLogsRetention ? schedulePruning(db, config.spendLogsRetention, log) : () => {};
   const chat = (path: string): Route => ({ dialect: 'openai', endpoint: 'chat/completions', path });
   const embeddings = (path: string): Route => ({ dialect: 'openai', endpoint: 'embeddings', path });
@@ -286,6 +304,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       stopPruning();
       clearInterval(sweepSessions);
       await ledger.close();
+      await redis?.close();
       await closeAgents();
       await db.close();
     },

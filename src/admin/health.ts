@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { request } from 'undici';
 import type { Deployment } from '../config/load.ts';
 import type { PipelineContext } from '../pipeline/context.ts';
+import { RedisCounters } from '../policy/redis-counters.ts';
 import { ANTHROPIC_VERSION, anthropicUrl } from '../providers/anthropic/request.ts';
 import { dispatcherFor } from '../providers/http-client.ts';
 import type { Db } from '../store/db.ts';
@@ -35,12 +36,17 @@ export function registerHealthRoutes(app: FastifyInstance, admin: Admin): void {
   app.get('/health/liveliness', async () => "I'm alive!");
   app.get('/health/liveness', async () => "I'm alive!");
   app.get('/health/readiness', async (_req, reply) => {
+    // Redis away: a closed gateway refuses calls with limits (not ready); an open one serves them alone (degraded).
+    const redis = ctx.counters instanceof RedisCounters ? ctx.counters : null;
+    const shared = redis ? { cache: 'redis', redis: redis.connected ? 'connected' : 'disconnected' } : { cache: null };
+    const down = redis !== null && !redis.connected;
     try {
       await db.get('SELECT 1 AS ok');
-      return { status: 'healthy', db: 'connected', litellm_version: VERSION };
     } catch {
-      return reply.code(503).send({ status: 'unhealthy', db: 'disconnected', litellm_version: VERSION });
+      return reply.code(503).send({ status: 'unhealthy', db: 'disconnected', ...shared, litellm_version: VERSION });
     }
+    if (down && redis.failureMode === 'closed') return reply.code(503).send({ status: 'unhealthy', db: 'connected', ...shared, litellm_version: VERSION });
+    return { status: down ? 'degraded' : 'healthy', db: 'connected', ...shared, litellm_version: VERSION };
   });
   app.get('/health', async (req) => {
     await admin.actor(req.headers, '/health');

@@ -68,6 +68,10 @@ export interface GatewayConfig {
   modelCostMap: string | null;
   /** Whether customers not created by an admin are created when a request names them (spend per customer). */
   trackCustomers: boolean;
+  /** The Redis every instance shares limits and budgets through; null: each instance keeps its own. */
+  redisUrl: string | null;
+  /** Redis unreachable: `closed` refuses calls with limits or budgets (503), `open` keeps them per instance. */
+  redisFailureMode: 'open' | 'closed';
 }
 
 export interface LoadResult {
@@ -77,6 +81,24 @@ export interface LoadResult {
 
 const DEFAULT_TIMEOUT_S = 600;
 const DEFAULT_MAX_REQUEST_MB = 32;
+
+/**
+ * Where Redis is, as LiteLLM reads it: router_settings' redis_url, or its redis_host / redis_port /
+ * redis_password, else the same from REDIS_URL, REDIS_HOST, REDIS_PORT, REDIS_PASSWORD (and
+ * REDIS_USERNAME, REDIS_SSL).
+ */
+function redisUrlOf(rs: { redis_url?: string | null; redis_host?: string | null; redis_port?: number | null; redis_password?: string | null }, env: NodeJS.ProcessEnv): string | null {
+  const url = rs.redis_url || (!rs.redis_host && env.REDIS_URL);
+  if (url) return url;
+  const host = rs.redis_host || env.REDIS_HOST;
+  if (!host) return null;
+  const u = new URL(`${env.REDIS_SSL === 'true' || env.REDIS_SSL === 'True' ? 'rediss' : 'redis'}://${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}`);
+  u.port = String(rs.redis_port ?? (Number(env.REDIS_PORT) || 6379));
+  const password = rs.redis_password || env.REDIS_PASSWORD;
+  if (password) u.password = encodeURIComponent(password);
+  if (env.REDIS_USERNAME) u.username = encodeURIComponent(env.REDIS_USERNAME);
+  return u.toString();
+}
 
 /** `a.b[2].c` from a zod or walk path. */
 export function formatPath(path: readonly PropertyKey[]): string {
@@ -266,6 +288,8 @@ export function loadConfig(file: string | null, env: NodeJS.ProcessEnv = process
     modelCostMap: ls.model_cost_map_url ?? env.LITELLM_MODEL_COST_MAP_URL ?? null,
     trackCustomers: !(ls.disable_end_user_cost_tracking ?? false),
     timezone: ls.timezone ?? 'UTC',
+    redisUrl: redisUrlOf(rs, env),
+    redisFailureMode: gs.redis_failure_mode ?? 'open',
   };
   return { config: Object.freeze(config), warnings };
 }

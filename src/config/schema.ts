@@ -68,6 +68,7 @@ export const GeneralSettings = z.strictObject({
   graceful_shutdown_timeout: z.coerce.number<unknown>().min(0, 'must be 0 or more seconds').nullish(),
   lower_max_tokens_to_fit_budget: z.boolean().nullish(),
   apply_user_budget_to_team_keys: z.boolean().nullish(),
+  redis_failure_mode: z.enum(['open', 'closed']).nullish(),
   maximum_spend_logs_retention_period: z.string().regex(/^\d+\s*(s|m|h|d|w|mo)$/, 'must be a duration such as 30d').nullish(),
   // Accepted for compatibility; they change nothing in this version.
   store_model_in_db: z.unknown().optional(),
@@ -90,6 +91,11 @@ export const RouterSettings = z.strictObject({
   num_retries: posInt(),
   fallbacks: Fallbacks,
   timeout: z.coerce.number<unknown>().positive('must be more than 0 seconds').nullish(),
+  // The Redis that several instances share their limits and budgets through (else REDIS_URL, REDIS_HOST, ...).
+  redis_url: str(),
+  redis_host: str(),
+  redis_port: posInt(),
+  redis_password: str(),
 });
 
 export const ConfigFile = z.strictObject({

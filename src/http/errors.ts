@@ -34,6 +34,7 @@ export const ERRORS = {
   upstream_unreachable: { status: 502, type: 'api_connection_error', doc: 'The provider could not be reached, or its stream was cut (then as an error event).' },
   upstream_timeout: { status: 408, type: 'timeout_error', doc: 'The provider did not answer within `timeout` / `stream_timeout`.' },
   db_unavailable: { status: 503, type: 'no_db_connection', doc: 'The database is unreachable and the call needed it (a key not in the cache, a management call); see `allow_requests_on_db_unavailable`.' },
+  limits_unavailable: { status: 503, type: 'service_unavailable', doc: 'Redis, which keeps the limits and budgets of several instances, is unreachable and `redis_failure_mode` is `closed`; sent with `retry-after`.' },
   internal: { status: 500, type: 'internal_server_error', doc: 'A bug: logged with the request id.' },
 } as const satisfies Record<string, ErrorSpec>;
 

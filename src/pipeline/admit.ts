@@ -49,7 +49,7 @@ export class Hold {
   /** Whose spend counts: the cache's record, which the ledger keeps current. */
   private readonly spender: { spend_nanos: number };
   private readonly resetAt: string | null;
-  /** The period's start (a new period is a new shared counter). */
+  /** Which life of the budget this is: the spender's creation and the period's start (a new one is a new shared counter). */
   private readonly period: string;
   /** How the refusal names the budget (`Team=search `; nothing for the key's own). */
   private readonly who: string;
@@ -59,7 +59,7 @@ export class Hold {
     limiter: PipelineContext['limiter'],
     scope: string,
     limit: number,
-    spender: { spend_nanos: number },
+    spender: { spend_nanos: number; created_at: string },
     period: { budget_reset_at: string | null; budget_period_start: string | null },
     who: string,
   ) {
@@ -68,7 +68,8 @@ export class Hold {
     this.limit = limit;
     this.spender = spender;
     this.resetAt = period.budget_reset_at;
-    this.period = period.budget_period_start ?? '';
+    // The spender's creation too: an entity deleted and made again under its id starts from nothing.
+    this.period = `${spender.created_at}/${period.budget_period_start ?? ''}`;
     this.who = who;
   }
 
@@ -252,7 +253,7 @@ export async function admitLimits(
 }
 
 /** An entity's spend against the shared budget it points at (budget_id): the limit and period are the budget's. */
-function shared(ctx: PipelineContext, scope: string, entity: { spend_nanos: number; budget_id: string | null }, who: string): Hold | null {
+function shared(ctx: PipelineContext, scope: string, entity: { spend_nanos: number; budget_id: string | null; created_at: string }, who: string): Hold | null {
   const b = ctx.budgets.get(entity.budget_id);
   return b && b.max_budget_nanos !== null ? new Hold(ctx.limiter, scope, b.max_budget_nanos, entity, b, who) : null;
 }

@@ -4,6 +4,9 @@
 import type { Logger } from 'pino';
 import type { RecordCache } from '../auth/key-cache.ts';
 import type { Limiter } from './limiter.ts';
+
+/** What a reset tells: the scope whose period starts again (this process's live spend, and the other instances). */
+type Resets = Pick<Limiter, 'resetSpend'>;
 import { nextReset } from './periods.ts';
 import type { SharedBudgets } from './shared-budgets.ts';
 import { resetSharedBudget, scopesOn, type BudgetRepo } from '../store/budgets.ts';
@@ -42,7 +45,7 @@ function currentPeriod(duration: string, start: Date, now: Date, timeZone: strin
   return { start: from.toISOString(), end: next.toISOString() };
 }
 
-async function resetKind<T extends Budgeted>(kind: BudgetPeriods<T>, limiter: Limiter, now: Date, timeZone: string): Promise<number> {
+async function resetKind<T extends Budgeted>(kind: BudgetPeriods<T>, limiter: Resets, now: Date, timeZone: string): Promise<number> {
   let n = 0;
   for (const r of await kind.repo.dueForReset(now.toISOString())) {
     if (!r.budget_duration || !r.budget_reset_at) continue;
@@ -59,20 +62,20 @@ async function resetKind<T extends Budgeted>(kind: BudgetPeriods<T>, limiter: Li
 }
 
 /** The resets of one kind of record, as the scheduler runs them. */
-export type PeriodReset = (limiter: Limiter, now: Date, timeZone: string) => Promise<number>;
+export type PeriodReset = (limiter: Resets, now: Date, timeZone: string) => Promise<number>;
 
 export function budgetPeriods<T extends Budgeted>(kind: BudgetPeriods<T>): PeriodReset {
   return (limiter, now, timeZone) => resetKind(kind, limiter, now, timeZone);
 }
 
 /** Starts the new period of every record whose period has ended; how many were reset. */
-export async function resetDueBudgets(kinds: PeriodReset[], limiter: Limiter, timeZone: string, now = new Date()): Promise<number> {
+export async function resetDueBudgets(kinds: PeriodReset[], limiter: Resets, timeZone: string, now = new Date()): Promise<number> {
   let n = 0;
   for (const reset of kinds) n += await reset(limiter, now, timeZone);
   return n;
 }
 
-export function scheduleBudgetResets(kinds: PeriodReset[], limiter: Limiter, timeZone: string, log: Logger, everyMs = 5_000): () => void {
+export function scheduleBudgetResets(kinds: PeriodReset[], limiter: Resets, timeZone: string, log: Logger, everyMs = 5_000): () => void {
   const timer = setInterval(() => {
     resetDueBudgets(kinds, limiter, timeZone).catch((err) => log.warn({ err }, 'budget reset failed; retrying'));
   }, everyMs);
@@ -90,6 +93,8 @@ export function sharedBudgetPeriods(opts: {
   repo: Pick<BudgetRepo, 'dueForReset' | 'get'>;
   budgets: SharedBudgets;
   forget: (scope: string) => void;
+  /** Tells the other instances that the budget changed (its period). */
+  announce?: (budgetId: string) => void;
 }): PeriodReset {
   return async (limiter, now, timeZone) => {
     let n = 0;
@@ -103,6 +108,7 @@ export function sharedBudgetPeriods(opts: {
           opts.forget(scope);
         }
         opts.budgets.set(b.budget_id, (await opts.repo.get(b.budget_id)) ?? null);
+        opts.announce?.(b.budget_id);
         n++;
       }
     }

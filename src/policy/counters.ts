@@ -59,8 +59,6 @@ export interface Counters {
   extend(budgets: BudgetCounter[], amount: number): boolean | Promise<boolean>;
   /** Gives back what admission and extensions took, and counts what the call spent. */
   settle(s: Settlement): void | Promise<void>;
-  /** Reservations held against a budget, by every instance. */
-  reserved(scope: string): number;
   close(): Promise<void>;
 }
 
@@ -77,13 +75,10 @@ export class LocalCounters implements Counters {
 
   admit(p: AdmitPlan): Admission {
     const lim = this.lim;
+    // In the order Redis checks them, so both name the same level when several would refuse.
     for (let i = 0; i < p.tokens.length; i++) {
       const w = lim.checkTokens(p.tokens[i]!.scope, p.tokens[i]!.limit, p.now);
       if (!w.allowed) return { ok: false, refused: 'tokens', index: i, retryAfterMs: w.retryAfterMs };
-    }
-    for (let i = 0; i < p.requests.length; i++) {
-      const w = lim.requestsAllowed(p.requests[i]!.scope, p.requests[i]!.limit, p.now);
-      if (!w.allowed) return { ok: false, refused: 'requests', index: i, retryAfterMs: w.retryAfterMs };
     }
     for (let i = 0; i < p.slots.length; i++) {
       const s = p.slots[i]!;
@@ -95,6 +90,13 @@ export class LocalCounters implements Counters {
       let room = Infinity;
       for (const x of p.budgets) room = Math.min(room, x.limit - x.seed - lim.reserved(x.scope));
       return { ok: false, refused: 'budget', index: refused, spent: b.seed, reserved: lim.reserved(b.scope), room };
+    }
+    for (let i = 0; i < p.requests.length; i++) {
+      const w = lim.requestsAllowed(p.requests[i]!.scope, p.requests[i]!.limit, p.now);
+      if (!w.allowed) {
+        for (const b of p.budgets) lim.release(b.scope, p.amount);
+        return { ok: false, refused: 'requests', index: i, retryAfterMs: w.retryAfterMs };
+      }
     }
     // Everything has room: take it (nothing runs between the checks and this, in one process).
     for (const s of p.slots) lim.acquireSlot(s.scope, s.max);
@@ -122,10 +124,6 @@ export class LocalCounters implements Counters {
     if (s.reserved) for (const b of s.budgets) this.lim.release(b.scope, s.reserved);
     for (const scope of s.slots) this.lim.releaseSlot(scope);
     if (s.tokenCount > 0) for (const scope of s.tokens) this.lim.addTokens(scope, s.tokenCount, s.now);
-  }
-
-  reserved(scope: string): number {
-    return this.lim.reserved(scope);
   }
 
   async close(): Promise<void> {}

@@ -31,6 +31,8 @@ export interface CustomerState {
   budget_id: string | null;
   /** Recorded spend, kept current as the ledger writes (what a budget is held against). */
   spend_nanos: number;
+  /** When the customer was created (a customer made again under the same id starts a new budget counter). */
+  created_at: string;
 }
 
 export class CustomerPolicy {
@@ -52,7 +54,7 @@ export class CustomerPolicy {
 
   /** A customer changed (here, or on another instance: then it is read again). */
   set(id: string, c: CustomerRecord | null): void {
-    if (c && (c.blocked || c.budget_id !== null)) this.held.set(id, { blocked: c.blocked, budget_id: c.budget_id, spend_nanos: c.spend_nanos });
+    if (c && (c.blocked || c.budget_id !== null)) this.held.set(id, { blocked: c.blocked, budget_id: c.budget_id, spend_nanos: c.spend_nanos, created_at: c.created_at });
     else this.held.delete(id);
   }
 

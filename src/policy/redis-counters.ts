@@ -1,0 +1,447 @@
+// The counters of several instances, in Redis (one primary): each admission, settlement and stream
+// metering step is one Lua script, so one round trip, atomic across every instance.
+//
+// What an instance holds (reservations, slots) is a field of its own in a hash per scope, and counts
+// only while the instance is alive: it renews a lease in a sorted set (`live`) with each call and
+// every few seconds, so the holds of an instance that crashed stop counting when its lease ends.
+// Each instance also remembers what it holds, and writes that back after Redis failed or was
+// restarted. A budget's spend is a counter per period (a new period is a new counter), started
+// from the instance's view of the database's spend when it has none; the database stays the record.
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import { createClient, type RedisClientType } from 'redis';
+import { GatewayError } from '../http/errors.ts';
+import type { Admission, AdmitPlan, BudgetCounter, Counters, LocalCounters, Settlement } from './counters.ts';
+
+/** How long an instance's holds outlive its last sign of life. */
+const LEASE_MS = 10_000;
+const HEARTBEAT_MS = 2_000;
+/** An idle hash of holds, and a budget's spend counter, expire after this (the database has the spend). */
+const IDLE_MS = 24 * 3600_000;
+/** A call to Redis that takes longer fails (fail open or closed, as configured). */
+const CALL_TIMEOUT_MS = 500;
+
+// The sliding minute of a rate window, as the memory limiter counts it: this minute's count plus the
+// previous minute's, weighted by how much of it is still inside the last 60 s.
+const WINDOW = `
+local minute = now - (now % 60000)
+local weight = 1 - (now - minute) / 60000
+local function window(cur, prev)
+  local p = tonumber(redis.call('GET', prev) or '0')
+  return tonumber(redis.call('GET', cur) or '0') + p * weight, p
+end
+local function retry(used, prev, limit)
+  local untilNext = minute + 60000 - now
+  if prev == 0 then return untilNext end
+  return math.min(untilNext, math.ceil((used - limit + 1) / prev * 60000))
+end
+`;
+
+// The instances alive now (Redis's clock, the same for all), the caller's lease renewed; and the sum
+// of a hash of holds over the live instances, the fields of dead ones deleted.
+const LIVE = `
+local t = redis.call('TIME')
+local clock = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+-- A lease that was not there (the first call, an instance taken for dead, Redis restarted or flushed):
+-- the holds this instance thinks it has may be missing, and its next heartbeat writes them back.
+if redis.call('ZADD', KEYS[1], clock + LEASE_MS, me) == 1 then redis.call('SET', KEYS[1] .. ':lost:' .. me, 1, 'PX', 60000) end
+local live = {}
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], clock, '+inf')) do live[id] = true end
+local function held(key)
+  local f = redis.call('HGETALL', key)
+  local sum = 0
+  for i = 1, #f, 2 do
+    if live[f[i]] then sum = sum + tonumber(f[i + 1]) else redis.call('HDEL', key, f[i]) end
+  end
+  return sum
+end
+-- A budget's spend this period, started from the caller's seed when there is no counter yet.
+local function spent(key, seed)
+  local s = redis.call('GET', key)
+  if s then return tonumber(s) end
+  redis.call('SET', key, seed, 'PX', ${IDLE_MS})
+  return tonumber(seed)
+end
+`;
+
+/**
+ * KEYS: live; per token limit its window's current and previous minute; per slot limit its hash; per
+ * budget its spend counter and its hash of reservations; per request limit its two minutes.
+ * ARGV: me, now, amount, then the counts of each kind, then per token limit its limit, per slot limit
+ * its maximum, per budget its limit and seed, per request limit its limit.
+ * Reply: {0} admitted; {1, i, retryMs} tokens; {2, i} slots; {3, i, spent, reserved, room} budget;
+ * {4, i, retryMs} requests.
+ */
+const ADMIT = `
+local me, now, amount = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local nT, nS, nB, nR = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
+${LIVE}
+${WINDOW}
+local k, a = 2, 8
+for i = 1, nT do
+  local limit = tonumber(ARGV[a])
+  local used, prev = window(KEYS[k], KEYS[k + 1])
+  if used >= limit then return {1, i - 1, retry(used, prev, limit)} end
+  k, a = k + 2, a + 1
+end
+local slots = k
+for i = 1, nS do
+  if held(KEYS[k]) >= tonumber(ARGV[a]) then return {2, i - 1} end
+  k, a = k + 1, a + 1
+end
+local budgets = k
+local refused, rs, rr, room = -1, 0, 0, 0
+for i = 1, nB do
+  local limit = tonumber(ARGV[a])
+  local s = spent(KEYS[k], ARGV[a + 1])
+  local r = held(KEYS[k + 1])
+  if i == 1 or limit - s - r < room then room = limit - s - r end
+  if refused < 0 and s + r + amount > limit then refused, rs, rr = i - 1, s, r end
+  k, a = k + 2, a + 2
+end
+if refused >= 0 then return {3, refused, rs, rr, room} end
+local requests = k
+for i = 1, nR do
+  local limit = tonumber(ARGV[a])
+  local used, prev = window(KEYS[k], KEYS[k + 1])
+  if used + 1 > limit then return {4, i - 1, retry(used, prev, limit)} end
+  k, a = k + 2, a + 1
+end
+-- Everything has room: take it.
+for i = slots, budgets - 1 do
+  redis.call('HINCRBY', KEYS[i], me, 1)
+  redis.call('PEXPIRE', KEYS[i], ${IDLE_MS})
+end
+if amount > 0 then
+  for i = budgets, requests - 1, 2 do
+    redis.call('HINCRBY', KEYS[i + 1], me, ARGV[3])
+    redis.call('PEXPIRE', KEYS[i + 1], ${IDLE_MS})
+  end
+end
+for i = requests, k - 1, 2 do
+  redis.call('INCR', KEYS[i])
+  redis.call('PEXPIRE', KEYS[i], 120000)
+end
+return {0}
+`;
+
+/** KEYS: live, per budget its spend counter and reservations. ARGV: me, amount, per budget limit and seed. Reply: 1 or 0. */
+const EXTEND = `
+local me, amount = ARGV[1], tonumber(ARGV[2])
+${LIVE}
+local a = 3
+for k = 2, #KEYS, 2 do
+  if spent(KEYS[k], ARGV[a + 1]) + held(KEYS[k + 1]) + amount > tonumber(ARGV[a]) then return 0 end
+  a = a + 2
+end
+for k = 2, #KEYS, 2 do redis.call('HINCRBY', KEYS[k + 1], me, ARGV[2]) end
+return 1
+`;
+
+/**
+ * KEYS: per budget its spend counter and reservations, per slot its hash, per token window its minute.
+ * ARGV: me, reserved, cost, budgets, slots, tokens, token count, per budget its seed.
+ */
+const SETTLE = `
+local me, reserved, cost = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local nB, nS, nT, n = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7]
+local k = 1
+for i = 1, nB do
+  if reserved > 0 and redis.call('HINCRBY', KEYS[k + 1], me, '-' .. ARGV[2]) <= 0 then redis.call('HDEL', KEYS[k + 1], me) end
+  if cost > 0 then
+    if redis.call('EXISTS', KEYS[k]) == 1 then redis.call('INCRBY', KEYS[k], ARGV[3]) else redis.call('SET', KEYS[k], ARGV[7 + i]) end
+    redis.call('PEXPIRE', KEYS[k], ${IDLE_MS})
+  end
+  k = k + 2
+end
+for i = 1, nS do
+  if redis.call('HINCRBY', KEYS[k], me, -1) <= 0 then redis.call('HDEL', KEYS[k], me) end
+  k = k + 1
+end
+if tonumber(n) > 0 then
+  for i = 1, nT do
+    redis.call('INCRBY', KEYS[k], n)
+    redis.call('PEXPIRE', KEYS[k], 120000)
+    k = k + 1
+  end
+end
+return 1
+`;
+
+/** Renews the lease and ends those of instances that stopped. KEYS: live. ARGV: me. Reply: 1 when holds may be lost. */
+const HEARTBEAT = `
+local me = ARGV[1]
+${LIVE}
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', clock - 1)
+if redis.call('GETDEL', KEYS[1] .. ':lost:' .. me) then return 1 end
+return 0
+`;
+
+export interface RedisOptions {
+  url: string;
+  /** Redis unreachable: refuse calls that have limits or budgets (closed), or keep them per instance (open). */
+  failure: 'open' | 'closed';
+  prefix?: string;
+  log: Logger;
+  /** How long an instance's holds outlive its last sign of life (tests shorten it). */
+  leaseMs?: number;
+  heartbeatMs?: number;
+}
+
+/** Where a Redis URL points, without its credentials (for logs). */
+export function redisAddress(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname}:${u.port || 6379}`;
+  } catch {
+    return 'an unparsable URL';
+  }
+}
+
+type Script = { source: string; sha: string | null };
+
+export class RedisCounters implements Counters {
+  readonly id = randomUUID();
+  private readonly client: RedisClientType;
+  private readonly local: LocalCounters;
+  private readonly failure: 'open' | 'closed';
+  private readonly log: Logger;
+  private readonly p: string;
+  private readonly scripts: Record<'admit' | 'extend' | 'settle' | 'heartbeat', Script>;
+  /** What this instance holds in Redis, by hash: its own field's value, to write back after a failure. */
+  private readonly mine = new Map<string, number>();
+  /** Spend that could not be counted in Redis yet, by counter. */
+  private readonly owed = new Map<string, number>();
+  /** Hashes whose field may be wrong in Redis (a call failed, or Redis restarted). */
+  private readonly dirty = new Set<string>();
+  private healthy = false;
+  private readonly heartbeatMs: number;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(opts: RedisOptions, local: LocalCounters) {
+    this.local = local;
+    this.failure = opts.failure;
+    this.log = opts.log;
+    this.p = opts.prefix ?? 'llmproxy:';
+    this.heartbeatMs = opts.heartbeatMs ?? HEARTBEAT_MS;
+    const lease = (src: string) => ({ source: src.replaceAll('LEASE_MS', String(opts.leaseMs ?? LEASE_MS)), sha: null });
+    this.scripts = { admit: lease(ADMIT), extend: lease(EXTEND), settle: lease(SETTLE), heartbeat: lease(HEARTBEAT) };
+    this.client = createClient({
+      url: opts.url,
+      // A command while Redis is away fails at once instead of waiting in a queue.
+      disableOfflineQueue: true,
+      commandOptions: { timeout: CALL_TIMEOUT_MS, rejectInFlight: true },
+      socket: { connectTimeout: 2_000, reconnectStrategy: (retries: number) => Math.min(100 * 2 ** retries, 2_000) },
+    });
+    this.client.on('error', (err: Error) => this.unhealthy(err));
+    this.client.on('ready', () => {
+      // Whatever Redis lost while away (or on a restart), this instance's holds are written back.
+      for (const h of this.mine.keys()) this.dirty.add(h);
+      void this.heartbeat();
+    });
+  }
+
+  /** Connects (the gateway starts even when Redis does not answer yet: it then runs as configured). */
+  async start(): Promise<void> {
+    this.client.connect().catch((err: Error) => this.unhealthy(err));
+    // Up to the first sign either way: ready (and the first lease taken), or an error.
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(done, 2_000);
+      const client = this.client;
+      function done(): void {
+        clearTimeout(t);
+        client.off('error', done);
+        resolve();
+      }
+      this.client.once('ready', () => void this.heartbeat().then(done));
+      this.client.once('error', done);
+    });
+    this.timer = setInterval(() => void this.heartbeat(), this.heartbeatMs);
+    this.timer.unref();
+  }
+
+  get connected(): boolean {
+    return this.healthy;
+  }
+
+  get failureMode(): 'open' | 'closed' {
+    return this.failure;
+  }
+
+  private unhealthy(err: Error): void {
+    if (this.healthy) {
+      this.log.warn(
+        `Redis is unreachable (${err.message}): ${this.failure === 'open' ? 'limits and budgets are kept by each instance alone until it is back' : 'calls with limits or budgets are refused until it is back'}`,
+      );
+    }
+    this.healthy = false;
+  }
+
+  private async run(name: keyof RedisCounters['scripts'], keys: string[], args: string[]): Promise<unknown> {
+    const s = this.scripts[name];
+    if (s.sha) {
+      try {
+        return await this.client.evalSha(s.sha, { keys, arguments: args });
+      } catch (err) {
+        if (!String((err as Error).message).includes('NOSCRIPT')) throw err;
+      }
+    }
+    s.sha = await this.client.scriptLoad(s.source);
+    return this.client.evalSha(s.sha, { keys, arguments: args });
+  }
+
+  private async heartbeat(): Promise<void> {
+    if (!this.client.isReady) return;
+    try {
+      if ((await this.run('heartbeat', [`${this.p}live`], [this.id])) === 1) for (const h of this.mine.keys()) this.dirty.add(h);
+      if (this.dirty.size || this.owed.size) await this.writeBack();
+      if (!this.healthy) this.log.info('Redis is reachable again: limits and budgets are shared by every instance');
+      this.healthy = true;
+    } catch (err) {
+      this.unhealthy(err as Error);
+    }
+  }
+
+  /** Writes this instance's holds and owed spend where a failure may have left them wrong. */
+  private async writeBack(): Promise<void> {
+    const dirty = [...this.dirty];
+    const owed = [...this.owed];
+    const m = this.client.multi();
+    for (const h of dirty) {
+      const v = this.mine.get(h) ?? 0;
+      if (v > 0) m.hSet(h, this.id, String(v));
+      else m.hDel(h, this.id);
+    }
+    await m.exec();
+    for (const h of dirty) this.dirty.delete(h);
+    for (const [counter, nanos] of owed) {
+      // Only a counter that exists takes it: a missing one starts from the database, which has it.
+      if (await this.client.exists(counter)) await this.client.incrBy(counter, nanos);
+      this.owed.delete(counter);
+    }
+  }
+
+  private hold(hash: string, by: number): void {
+    const v = (this.mine.get(hash) ?? 0) + by;
+    if (v > 0) this.mine.set(hash, v);
+    else this.mine.delete(hash);
+  }
+
+  private spendKey = (b: BudgetCounter) => `${this.p}b:${b.scope}:${b.period}`;
+  private resvKey = (scope: string) => `${this.p}r:${scope}`;
+  private slotKey = (scope: string) => `${this.p}s:${scope}`;
+  private minuteKeys(kind: 'q' | 't', scope: string, now: number): [string, string] {
+    const minute = now - (now % 60_000);
+    return [`${this.p}${kind}:${scope}:${minute}`, `${this.p}${kind}:${scope}:${minute - 60_000}`];
+  }
+
+  /** Redis could not answer: this instance's own counters (open), or a refusal (closed). */
+  private fallback<T>(what: () => T): T {
+    if (this.failure === 'open') return what();
+    throw new GatewayError('limits_unavailable', 'Rate limits and budgets cannot be checked: the shared counters (Redis) are unreachable. Try again shortly.', {
+      headers: { 'retry-after': '1' },
+    });
+  }
+
+  async admit(plan: AdmitPlan): Promise<Admission> {
+    if (!this.healthy || !this.client.isReady) return this.fallback(() => this.local.admit(plan));
+    const keys = [`${this.p}live`];
+    const args = [this.id, String(plan.now), String(plan.amount), String(plan.tokens.length), String(plan.slots.length), String(plan.budgets.length), String(plan.requests.length)];
+    for (const t of plan.tokens) {
+      keys.push(...this.minuteKeys('t', t.scope, plan.now));
+      args.push(String(t.limit));
+    }
+    for (const s of plan.slots) {
+      keys.push(this.slotKey(s.scope));
+      args.push(String(s.max));
+    }
+    for (const b of plan.budgets) {
+      keys.push(this.spendKey(b), this.resvKey(b.scope));
+      args.push(String(b.limit), String(b.seed));
+    }
+    for (const r of plan.requests) {
+      keys.push(...this.minuteKeys('q', r.scope, plan.now));
+      args.push(String(r.limit));
+    }
+    let reply: number[];
+    try {
+      reply = (await this.run('admit', keys, args)) as number[];
+    } catch (err) {
+      // It may have run before the answer was lost: what it took is written back from `mine`.
+      for (const s of plan.slots) this.dirty.add(this.slotKey(s.scope));
+      for (const b of plan.budgets) this.dirty.add(this.resvKey(b.scope));
+      this.unhealthy(err as Error);
+      return this.fallback(() => this.local.admit(plan));
+    }
+    switch (reply[0]) {
+      case 0:
+        for (const s of plan.slots) this.hold(this.slotKey(s.scope), 1);
+        if (plan.amount > 0) for (const b of plan.budgets) this.hold(this.resvKey(b.scope), plan.amount);
+        return { ok: true, via: this };
+      case 1:
+        return { ok: false, refused: 'tokens', index: reply[1]!, retryAfterMs: reply[2]! };
+      case 2:
+        return { ok: false, refused: 'slots', index: reply[1]! };
+      case 3:
+        return { ok: false, refused: 'budget', index: reply[1]!, spent: reply[2]!, reserved: reply[3]!, room: reply[4]! };
+      default:
+        return { ok: false, refused: 'requests', index: reply[1]!, retryAfterMs: reply[2]! };
+    }
+  }
+
+  async extend(budgets: BudgetCounter[], amount: number): Promise<boolean> {
+    const keys = [`${this.p}live`];
+    const args = [this.id, String(amount)];
+    for (const b of budgets) {
+      keys.push(this.spendKey(b), this.resvKey(b.scope));
+      args.push(String(b.limit), String(b.seed));
+    }
+    try {
+      if ((await this.run('extend', keys, args)) !== 1) return false;
+    } catch (err) {
+      for (const b of budgets) this.dirty.add(this.resvKey(b.scope));
+      this.unhealthy(err as Error);
+      // Open: the stream goes on, on what it holds; closed: it is stopped, as when the budget is spent.
+      return this.failure === 'open';
+    }
+    for (const b of budgets) this.hold(this.resvKey(b.scope), amount);
+    return true;
+  }
+
+  async settle(s: Settlement): Promise<void> {
+    const keys: string[] = [];
+    const args = [this.id, String(s.reserved), String(s.cost), String(s.budgets.length), String(s.slots.length), String(s.tokenCount > 0 ? s.tokens.length : 0), String(s.tokenCount)];
+    for (const b of s.budgets) {
+      keys.push(this.spendKey(b), this.resvKey(b.scope));
+      args.push(String(b.seed));
+      if (s.reserved) this.hold(this.resvKey(b.scope), -s.reserved);
+    }
+    for (const scope of s.slots) {
+      keys.push(this.slotKey(scope));
+      this.hold(this.slotKey(scope), -1);
+    }
+    if (s.tokenCount > 0) for (const scope of s.tokens) keys.push(this.minuteKeys('t', scope, s.now)[0]);
+    try {
+      await this.run('settle', keys, args);
+    } catch (err) {
+      // Given back here at once; in Redis when it answers again.
+      for (const b of s.budgets) {
+        this.dirty.add(this.resvKey(b.scope));
+        if (s.cost) this.owed.set(this.spendKey(b), (this.owed.get(this.spendKey(b)) ?? 0) + s.cost);
+      }
+      for (const scope of s.slots) this.dirty.add(this.slotKey(scope));
+      this.unhealthy(err as Error);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    try {
+      // This instance's holds end now rather than when its lease would.
+      if (this.client.isReady) await this.client.zRem(`${this.p}live`, this.id);
+      await this.client.close();
+    } catch {
+      this.client.destroy();
+    }
+  }
+}

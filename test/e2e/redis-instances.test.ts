@@ -1,0 +1,213 @@
+// Three gateway processes behind one "load balancer" (the client spreads its calls over them), on one
+// PostgreSQL and one Redis: team, organization and customer budgets, rpm and parallel limits hold
+// across all three as on one; an instance killed with -9 under load gives back what it held when its
+// lease ends; Redis going away is refused (closed) or survived per instance (open), and recovered from.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startFakeOpenAI, type FakeUpstream } from '../fakes/openai-upstream.ts';
+import { okCall, spawnGateway, type GatewayProcess } from '../helpers/gateway.ts';
+import { freshPostgresUrl, ownRedis, POSTGRES, REDIS } from '../helpers/databases.ts';
+import { tempDir } from '../helpers/temp.ts';
+
+const MASTER = 'sk-master-redis-instances';
+// 1 $/MTok in, 2 $/MTok out; one answer is 1 prompt token + 15 output tokens.
+const ANSWER = 1 * 1000 + 15 * 2000;
+const skip = !POSTGRES || !REDIS ? 'TEST_POSTGRES_URL and TEST_REDIS_URL are not set (.ci/run sets them)' : false;
+
+let fake: FakeUpstream;
+const started: GatewayProcess[] = [];
+before(async () => {
+  fake = await startFakeOpenAI();
+});
+after(async () => {
+  for (const g of started) await g.stop('SIGKILL');
+  await fake.close();
+});
+
+async function gateways(n: number, opts: { redisUrl?: string; yaml?: string; db?: string } = {}): Promise<GatewayProcess[]> {
+  const db = opts.db ?? (await freshPostgresUrl());
+  const one = async () => {
+    const dir = tempDir('redis-instance');
+    writeFileSync(
+      join(dir, 'config.yaml'),
+      `model_list:
+  - model_name: gpt-4
+    litellm_params: { model: openai/gpt-4, api_base: "${fake.url}", api_key: sk-up, input_cost_per_token: 0.000001, output_cost_per_token: 0.000002 }
+${opts.yaml ?? ''}`,
+    );
+    const g = await spawnGateway({ cwd: dir, args: ['--port', '0', '--host', '127.0.0.1'], env: { LITELLM_MASTER_KEY: MASTER, DATABASE_URL: db, REDIS_URL: opts.redisUrl ?? REDIS! } });
+    started.push(g);
+    return g;
+  };
+  // The first one migrates the database; the others start together.
+  const first = await one();
+  return [first, ...(await Promise.all(Array.from({ length: n - 1 }, one)))];
+}
+
+const admin = (g: GatewayProcess, path: string, body: unknown) => okCall(g.url, 'POST', path, body, MASTER);
+async function chat(g: GatewayProcess, key: string, extra: Record<string, unknown> = {}, content = 'hi') {
+  const res = await fetch(`${g.url}/chat/completions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}` },
+    body: JSON.stringify({ model: 'gpt-4', messages: [{ role: 'user', content }], ...extra }),
+  });
+  const text = await res.text();
+  return { status: res.status, text, headers: res.headers, body: text.startsWith('{') ? JSON.parse(text) : null };
+}
+/** The spend the ledger recorded for a filter of /spend/logs, once every instance has written its records. */
+async function logged(g: GatewayProcess, filter: string, expectCount: number): Promise<number> {
+  for (let i = 0; ; i++) {
+    const r = await fetch(`${g.url}/spend/logs?${filter}&status=success&page_size=1000`, { headers: { authorization: `Bearer ${MASTER}` } });
+    const data = ((await r.json()) as any).data as { spend: number }[];
+    if (data.length >= expectCount || i > 50) return data.reduce((s, l) => s + Math.round(l.spend * 1e9), 0);
+    await new Promise((res) => setTimeout(res, 100));
+  }
+}
+
+/**
+ * 200 calls at once, spread over the instances, on a budget that fits 10 answers, then one call at a
+ * time until the budget refuses: never over it, and all of it usable (nothing leaked by the burst).
+ */
+async function runOnBudget(gws: GatewayProcess[], keys: string[], filter: string, who: RegExp, extra: Record<string, unknown>) {
+  const results = await Promise.all(Array.from({ length: 200 }, (_, i) => chat(gws[i % gws.length]!, keys[i % keys.length]!, { max_tokens: 15, ...extra })));
+  for (let i = 0; i < 20; i++) {
+    const r = await chat(gws[i % gws.length]!, keys[i % keys.length]!, { max_tokens: 15, ...extra });
+    results.push(r);
+    if (r.status !== 200) break;
+  }
+  const answered = results.filter((r) => r.status === 200 && !r.text.includes('"error"'));
+  const refused = results.filter((r) => r.status === 429);
+  assert.equal(answered.length + refused.length, results.length, results.find((r) => r.status !== 200 && r.status !== 429)?.text);
+  for (const r of refused) {
+    assert.equal(r.body.error.type, 'budget_exceeded');
+    assert.match(r.body.error.message, who);
+  }
+  const budget = 10 * ANSWER;
+  const spent = await logged(gws[0]!, filter, answered.length);
+  assert.ok(spent <= budget, `spent ${spent} > budget ${budget}`);
+  assert.equal(spent, answered.length * ANSWER, 'the spend is exactly what the clients were shown');
+  // The last answer's reservation (its prompt estimate and max_tokens, about 1.7 answers) must fit: 9.
+  assert.ok(answered.length >= 9, `only ${answered.length} of 10 answers used`);
+}
+
+describe('three instances on one Redis', { skip }, () => {
+  let gws: GatewayProcess[] = [];
+  before(async () => {
+    if (!skip) gws = await gateways(3);
+  });
+
+  for (const stream of [false, true]) {
+    test(`a team budget that fits 10 answers holds 200 parallel calls over 3 instances (${stream ? 'streamed' : 'plain'})`, async () => {
+      const team = `t3-${stream}`;
+      await admin(gws[0]!, '/team/new', { team_id: team, max_budget: (10 * ANSWER) / 1e9 });
+      const keys = await Promise.all(gws.map(async (g) => (await admin(g, '/key/generate', { team_id: team })).key as string));
+      await runOnBudget(gws, keys, `team_id=${team}`, new RegExp(`^Budget has been exceeded! Team=${team} `), { stream });
+    });
+  }
+
+  test('an organization budget and a customer budget hold the same way', async () => {
+    await admin(gws[0]!, '/budget/new', { budget_id: 'plan-ten', max_budget: (10 * ANSWER) / 1e9 });
+    await admin(gws[0]!, '/organization/new', { organization_id: 'org3', organization_alias: 'org3', budget_id: 'plan-ten' });
+    const teams = ['o3-a', 'o3-b'];
+    for (const t of teams) await admin(gws[1]!, '/team/new', { team_id: t, organization_id: 'org3' });
+    const orgKeys = await Promise.all(teams.map(async (t, i) => (await admin(gws[i]!, '/key/generate', { team_id: t })).key as string));
+    await runOnBudget(gws, orgKeys, 'organization_id=org3', /^Budget has been exceeded! Organization=org3 /, {});
+
+    await admin(gws[2]!, '/customer/new', { user_id: 'cust3', budget_id: 'plan-ten' });
+    const free = await Promise.all(gws.map(async (g) => (await admin(g, '/key/generate', {})).key as string));
+    await runOnBudget(gws, free, 'end_user=cust3', /^Budget has been exceeded! Customer=cust3 /, { user: 'cust3' });
+  });
+
+  test('an rpm limit and a parallel limit hold across the instances', async () => {
+    const key = (await admin(gws[0]!, '/key/generate', { rpm_limit: 10 })).key;
+    const results = await Promise.all(Array.from({ length: 60 }, (_, i) => chat(gws[i % 3]!, key)));
+    assert.equal(results.filter((r) => r.status === 200).length, 10);
+    const refused = results.find((r) => r.status === 429)!;
+    assert.equal(refused.body.error.type, 'rate_limit_error');
+    assert.match(refused.body.error.message, /rpm_limit of this key \(10 requests per minute\)/);
+    assert.ok(Number(refused.headers.get('retry-after')) >= 1);
+    assert.equal(refused.headers.get('x-ratelimit-limit-requests'), '10');
+
+    const slow = (await admin(gws[1]!, '/key/generate', { max_parallel_requests: 2 })).key;
+    // 30 calls that each take 400 ms, spread over 3 instances at once: 2 in flight, not 2 per instance.
+    const calls = await Promise.all(Array.from({ length: 30 }, (_, i) => chat(gws[i % 3]!, slow, {}, '[[delay:400]] slow')));
+    const ok = calls.filter((r) => r.status === 200).length;
+    assert.ok(ok >= 1 && ok <= 2, `${ok} admitted at once`);
+    assert.match(calls.find((r) => r.status === 429)!.body.error.message, /max_parallel_requests of this key \(2\)/);
+    // Given back: two more get through.
+    assert.equal((await Promise.all([chat(gws[2]!, slow), chat(gws[0]!, slow)])).filter((r) => r.status === 200).length, 2);
+  });
+
+  test('an instance killed with -9 under load: what it held stops counting when its lease ends', async () => {
+    const [a, b] = [gws[2]!, gws[0]!];
+    const key = (await admin(b, '/key/generate', { max_parallel_requests: 1, max_budget: 1 })).key;
+    // A long stream on A holds the key's one slot.
+    const ctl = new AbortController();
+    const long = fetch(`${a.url}/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}` },
+      body: JSON.stringify({ model: 'gpt-4', stream: true, max_tokens: 15, messages: [{ role: 'user', content: '[[chunks:400]] [[gap:50]] long' }] }),
+      signal: ctl.signal,
+    }).then((r) => r.body?.getReader().read(), () => null);
+    await long;
+    assert.equal((await chat(b, key)).status, 429, 'the slot is held by A');
+    await a.stop('SIGKILL');
+    ctl.abort();
+    const killedAt = Date.now();
+    let status = 429;
+    while (status === 429 && Date.now() - killedAt < 20_000) {
+      status = (await chat(b, key)).status;
+      if (status === 429) await new Promise((r) => setTimeout(r, 250));
+    }
+    assert.equal(status, 200, "B gets the slot once A's lease has ended");
+    assert.ok(Date.now() - killedAt <= 15_000, `took ${Date.now() - killedAt} ms`);
+  });
+});
+
+describe('Redis goes away and comes back', { skip }, () => {
+  for (const mode of ['closed', 'open'] as const) {
+    test(`${mode}: ${mode === 'closed' ? 'calls with limits or budgets are refused with 503 and readiness fails' : 'each instance keeps its limits and budgets alone and readiness says degraded'}; all recovers by itself`, async () => {
+      const port = 20000 + Math.floor(Math.random() * 20000);
+      let redis = await ownRedis(port);
+      try {
+        const [g1, g2] = await gateways(2, { redisUrl: redis.url, yaml: `general_settings:\n  redis_failure_mode: ${mode}\n` });
+        const limited = (await admin(g1!, '/key/generate', { max_budget: (5 * ANSWER) / 1e9 })).key;
+        const free = (await admin(g1!, '/key/generate', {})).key;
+        assert.equal((await chat(g2!, limited, { max_tokens: 15 })).status, 200);
+        const ready = await fetch(`${g1!.url}/health/readiness`);
+        assert.equal(ready.status, 200);
+        assert.deepEqual({ ...((await ready.json()) as object), litellm_version: undefined }, { status: 'healthy', db: 'connected', cache: 'redis', redis: 'connected', litellm_version: undefined });
+
+        await redis.stop();
+        const r = await chat(g1!, limited, { max_tokens: 15 });
+        const readiness = await fetch(`${g1!.url}/health/readiness`);
+        if (mode === 'closed') {
+          assert.equal(r.status, 503, r.text);
+          assert.equal(r.body.error.type, 'service_unavailable');
+          assert.equal(readiness.status, 503);
+        } else {
+          assert.equal(r.status, 200, r.text);
+          assert.equal(readiness.status, 200);
+          assert.equal(((await readiness.json()) as any).status, 'degraded');
+        }
+        assert.equal((await chat(g1!, free)).status, 200, 'a call with no limit and no budget needs no counter');
+
+        redis = await ownRedis(port);
+        let back = 0;
+        for (let i = 0; i < 100 && back !== 200; i++) {
+          back = (await fetch(`${g1!.url}/health/readiness`)).status;
+          if (back !== 200 || ((await (await fetch(`${g1!.url}/health/readiness`)).json()) as any).redis !== 'connected') {
+            back = 0;
+            await new Promise((res) => setTimeout(res, 100));
+          }
+        }
+        assert.equal(back, 200, 'readiness recovers by itself');
+        assert.equal((await chat(g2!, limited, { max_tokens: 15 })).status, 200, 'shared again');
+      } finally {
+        await redis.stop();
+      }
+    });
+  }
+});
