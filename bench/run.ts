@@ -1,4 +1,5 @@
-// npm run bench [-- --scenario NAME] [--quick] [--out DIR] [--no-portkey]  (scenarios: see SCENARIOS)
+// npm run bench [-- --scenario NAME] [--quick] [--out DIR] [--no-portkey]  (scenarios: see SCENARIOS;
+// `redis` needs REDIS_URL, and takes BENCH_POSTGRES_URL for three instances on one database)
 // Starts the fake upstream, the bare proxy, Portkey's gateway and this checkout's gateway (features
 // off: master key; features on: a virtual key with a model allow-list, a budget and an RPM limit),
 // runs the scenarios, prints a table and writes JSON results with the machine's description.
@@ -15,7 +16,7 @@ import { request } from 'undici';
 import { body, fixedRate, interleaved, streams, type Shape, type StreamResult, type Target } from './load.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const SCENARIOS = ['latency', 'throughput', 'fixed-rate', 'streaming', 'large-body', 'cold-start', 'dashboard'] as const;
+const SCENARIOS = ['latency', 'throughput', 'fixed-rate', 'streaming', 'large-body', 'cold-start', 'dashboard', 'redis'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 const { values } = parseArgs({
@@ -26,7 +27,8 @@ const { values } = parseArgs({
     'no-portkey': { type: 'boolean', default: false },
   },
 });
-const chosen: Scenario[] = (values.scenario as Scenario[] | undefined) ?? [...SCENARIOS];
+// (redis runs by default only where a Redis is named)
+const chosen: Scenario[] = (values.scenario as Scenario[] | undefined) ?? SCENARIOS.filter((s) => s !== 'redis' || process.env.REDIS_URL);
 for (const s of chosen) if (!SCENARIOS.includes(s)) throw new Error(`unknown scenario ${s}; one of ${SCENARIOS.join(', ')}`);
 const quick = values.quick;
 
@@ -95,8 +97,8 @@ const START_FLAGS = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')
   .split(' ')
   .filter((a) => a.startsWith('--'));
 
-/** A gateway on a fresh database, or on the one in `dir` (its keys kept). */
-async function startGateway(fakeUrl: string, dir?: string): Promise<{ proc: ChildProcess; url: string; startedAt: number; dir: string }> {
+/** A gateway on a fresh database, or on the one in `dir` (its keys kept); `env` adds to its environment. */
+async function startGateway(fakeUrl: string, dir?: string, env: NodeJS.ProcessEnv = {}): Promise<{ proc: ChildProcess; url: string; startedAt: number; dir: string }> {
   if (!dir) {
     dir = mkdtempSync(join(tmpdir(), 'llm-proxy-bench-'));
     tempDirs.push(dir);
@@ -105,7 +107,7 @@ async function startGateway(fakeUrl: string, dir?: string): Promise<{ proc: Chil
   const g = await start(
     'gateway',
     [...START_FLAGS, 'bin/llm-proxy.mjs', '--config', join(dir, 'config.yaml'), '--port', '0', '--host', '127.0.0.1'],
-    { LITELLM_MASTER_KEY: MASTER, DATABASE_URL: `sqlite:${join(dir, 'bench.db')}`, LOG_LEVEL: 'info' },
+    { LITELLM_MASTER_KEY: MASTER, DATABASE_URL: `sqlite:${join(dir, 'bench.db')}`, LOG_LEVEL: 'info', ...env },
     /listening on http:\/\/[^:]+:(\d+)/,
   );
   return { proc: g.proc, url: `http://127.0.0.1:${g.match[1]}`, startedAt: g.startedAt, dir };
@@ -491,6 +493,61 @@ async function dashboard(): Promise<void> {
   ]);
 }
 
+/**
+ * Several instances on one Redis: what Redis adds to a call with every feature on (its admission and
+ * its settlement are a round trip each), at concurrency 1 against the same call on one instance
+ * without Redis; then three instances, each loaded as a load balancer would spread the load, against
+ * one. With BENCH_POSTGRES_URL the three share a database and one key (one budget, one rpm window
+ * for all); without, each has its own SQLite and key (the same round trips, no contention).
+ */
+async function redisScenario(): Promise<void> {
+  const redisUrl = process.env.REDIS_URL;
+  if (!redisUrl) throw new Error('the redis scenario needs REDIS_URL (a Redis server it may write llmproxy:* keys to)');
+  const pg = process.env.BENCH_POSTGRES_URL;
+  const env = { REDIS_URL: redisUrl, ...(pg ? { DATABASE_URL: pg } : {}) };
+  const instances = [await startGateway(fakeUrl, undefined, env)];
+  for (let i = 0; i < 2; i++) instances.push(await startGateway(fakeUrl, undefined, env));
+  const shared = pg ? await virtualKeyOn(instances[0]!.url) : null;
+  const keys = await Promise.all(instances.map(async (g) => shared ?? (await virtualKeyOn(g.url))));
+  const onRedis = instances.map((g, i): Target => ({ name: `llm-proxy on Redis #${i + 1}`, url: () => `${g.url}/v1/chat/completions`, headers: { authorization: `Bearer ${keys[i]}` }, model: (sh) => sh.name }));
+
+  const rounds = quick ? 50 : 2000;
+  const ts = [direct, gwOn, onRedis[0]!];
+  const lat = await interleaved(ts, SHAPES.fast, rounds);
+  const base = lat.get('direct')!;
+  const added = (name: string) => lat.get(name)!.map((v, i) => v - base[i]!);
+  const localP50 = ms(pct(added(gwOn.name), 50));
+  const redisP50 = ms(pct(added(onRedis[0]!.name), 50));
+
+  const seconds = quick ? 2 : 15;
+  const load = async (t: Target) => {
+    const options = { url: t.url(SHAPES.fast), method: 'POST' as const, connections: 32, headers: { 'content-type': 'application/json', ...t.headers }, body: body(SHAPES.fast.name) };
+    await autocannon({ ...options, duration: quick ? 1 : 3 });
+    return options;
+  };
+  const oneOpts = await load(onRedis[0]!);
+  const one = await autocannon({ ...oneOpts, duration: seconds });
+  const allOpts = await Promise.all(onRedis.map(load));
+  const three = await Promise.all(allOpts.map((o) => autocannon({ ...o, duration: seconds })));
+  const threeRps = three.reduce((n, r) => n + r.requests.total / r.duration, 0);
+  const errors = three.reduce((n, r) => n + r.errors + r.non2xx, 0) + one.errors + one.non2xx;
+  const rows = {
+    rounds,
+    sharedDatabase: Boolean(pg),
+    addedP50MsWithoutRedis: localP50,
+    addedP50MsOnRedis: redisP50,
+    redisAddsP50Ms: round(redisP50 - localP50, 3),
+    oneInstanceRps: Math.round(one.requests.total / one.duration),
+    threeInstancesRps: Math.round(threeRps),
+    errors,
+  };
+  results.redis = rows;
+  table(`Redis (features on; ${rounds} interleaved rounds at concurrency 1; then ${seconds} s at 32 connections per instance${pg ? ', one database and key' : ''})`, ['added p50 ms, no Redis', 'added p50 ms, Redis', 'Redis adds ms', '1 instance req/s', '3 instances req/s', 'errors'], [
+    [rows.addedP50MsWithoutRedis, rows.addedP50MsOnRedis, rows.redisAddsP50Ms, rows.oneInstanceRps, rows.threeInstancesRps, rows.errors],
+  ]);
+  for (const g of instances) g.proc.kill('SIGTERM');
+}
+
 const run: Record<Scenario, () => Promise<void>> = {
   latency,
   throughput,
@@ -499,6 +556,7 @@ const run: Record<Scenario, () => Promise<void>> = {
   'large-body': largeBody,
   'cold-start': coldStart,
   dashboard,
+  redis: redisScenario,
 };
 for (const s of chosen) await run[s]();
 

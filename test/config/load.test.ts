@@ -170,3 +170,17 @@ function runGateway(cwd: string, args: string[], env: NodeJS.ProcessEnv = {}): P
     p.on('exit', (code) => resolve({ code, out }));
   });
 }
+
+test('Redis: router_settings.redis_url or redis_host / port / password, else REDIS_URL or REDIS_HOST..., as LiteLLM reads them', () => {
+  const at = (yaml: string, env: NodeJS.ProcessEnv = {}) => loadConfig(writeConfig(yaml), env).config;
+  assert.equal(at('model_list: []\n').redisUrl, null);
+  assert.equal(at('model_list: []\n', { REDIS_URL: 'redis://r:6380/2' }).redisUrl, 'redis://r:6380/2');
+  assert.equal(at('model_list: []\n', { REDIS_HOST: 'cache', REDIS_PASSWORD: 'p@ss word' }).redisUrl, 'redis://:p%40ss%20word@cache:6379');
+  assert.equal(at('model_list: []\n', { REDIS_HOST: 'cache', REDIS_PORT: '6390', REDIS_USERNAME: 'gw', REDIS_PASSWORD: 'x', REDIS_SSL: 'true' }).redisUrl, 'rediss://gw:x@cache:6390');
+  // router_settings win over the environment
+  assert.equal(at('router_settings:\n  redis_host: r1\n  redis_port: 7000\n  redis_password: s\n', { REDIS_URL: 'redis://other:1' }).redisUrl, 'redis://:s@r1:7000');
+  assert.equal(at('router_settings:\n  redis_url: redis://r2:6379\n', { REDIS_HOST: 'x' }).redisUrl, 'redis://r2:6379');
+  assert.equal(at('model_list: []\n').redisFailureMode, 'open');
+  assert.equal(at('general_settings:\n  redis_failure_mode: closed\n').redisFailureMode, 'closed');
+  assert.throws(() => at('general_settings:\n  redis_failure_mode: sometimes\n'), (e: Error) => e instanceof ConfigError && /general_settings\.redis_failure_mode/.test(e.message));
+});

@@ -49,6 +49,30 @@ test('compose.yaml: the gateway on port 4000, settings from .env, a volume for i
   for (const v of ['LITELLM_MASTER_KEY', 'OPENAI_API_KEY', 'PORT']) assert.match(sample, new RegExp(`^${v}=\\S+$`, 'm'), v);
 });
 
+test('compose.instances.yaml: three instances behind nginx, one PostgreSQL, one Redis, a journal volume each', () => {
+  // (merge keys: compose reads `<<: *llm-proxy` as YAML 1.1 does)
+  const compose = parse(readFileSync(join(REPO, 'compose.instances.yaml'), 'utf8'), { merge: true });
+  const names = ['llm-proxy-1', 'llm-proxy-2', 'llm-proxy-3'];
+  const volumes = new Set<string>();
+  for (const n of names) {
+    const gw = compose.services[n];
+    assert.equal(gw.build, '.');
+    assert.equal(gw.ports, undefined, `${n} is reached through the load balancer only`);
+    assert.match(gw.environment.DATABASE_URL, /^postgresql:\/\/llmproxy:.*@postgres:5432\/llmproxy$/);
+    assert.equal(gw.environment.REDIS_URL, 'redis://redis:6379');
+    assert.equal(gw.depends_on.redis.condition, 'service_healthy');
+    const data = gw.volumes.find((v: string) => v.endsWith(':/app/data'));
+    assert.ok(data && data.split(':')[0] in compose.volumes);
+    volumes.add(data);
+  }
+  assert.equal(volumes.size, 3, 'a journal is never shared');
+  assert.deepEqual(compose.services.nginx.ports, ['4000:4000']);
+  assert.match(compose.services.redis.image, /^redis:/);
+  const nginx = readFileSync(join(REPO, 'deploy/nginx.conf'), 'utf8');
+  for (const n of names) assert.match(nginx, new RegExp(`server ${n}:4000`));
+  assert.match(nginx, /proxy_buffering off;/, 'streams pass unbuffered');
+});
+
 test('Dockerfile: Node 24 slim, production dependencies, non-root, the entry the README starts', () => {
   const df = readFileSync(join(REPO, 'Dockerfile'), 'utf8');
   assert.match(df, /^FROM node:24-slim$/m);

@@ -56,10 +56,10 @@ async function chat(g: GatewayProcess, key: string, extra: Record<string, unknow
   const text = await res.text();
   return { status: res.status, text, headers: res.headers, body: text.startsWith('{') ? JSON.parse(text) : null };
 }
-/** The spend the ledger recorded for a filter of /spend/logs, once every instance has written its records. */
+/** The spend the ledger recorded for a filter of /spend/logs, once every instance has written its `expectCount` records. */
 async function logged(g: GatewayProcess, filter: string, expectCount: number): Promise<number> {
   for (let i = 0; ; i++) {
-    const r = await fetch(`${g.url}/spend/logs?${filter}&status=success&page_size=1000`, { headers: { authorization: `Bearer ${MASTER}` } });
+    const r = await fetch(`${g.url}/spend/logs?${filter}&page_size=1000`, { headers: { authorization: `Bearer ${MASTER}` } });
     const data = ((await r.json()) as any).data as { spend: number }[];
     if (data.length >= expectCount || i > 50) return data.reduce((s, l) => s + Math.round(l.spend * 1e9), 0);
     await new Promise((res) => setTimeout(res, 100));
@@ -85,7 +85,7 @@ async function runOnBudget(gws: GatewayProcess[], keys: string[], filter: string
     assert.match(r.body.error.message, who);
   }
   const budget = 10 * ANSWER;
-  const spent = await logged(gws[0]!, filter, answered.length);
+  const spent = await logged(gws[0]!, `${filter}&status=success`, answered.length);
   assert.ok(spent <= budget, `spent ${spent} > budget ${budget}`);
   assert.equal(spent, answered.length * ANSWER, 'the spend is exactly what the clients were shown');
   // The last answer's reservation (its prompt estimate and max_tokens, about 1.7 answers) must fit: 9.
@@ -106,6 +106,33 @@ describe('three instances on one Redis', { skip }, () => {
       await runOnBudget(gws, keys, `team_id=${team}`, new RegExp(`^Budget has been exceeded! Team=${team} `), { stream });
     });
   }
+
+  test('a stream is cut by a team budget that calls on the other instances spend at the same time', async () => {
+    // Room for about 100 output tokens in all; the long stream alone would produce 2,000. Its metering
+    // steps are round trips to Redis, each holding its output until the answer.
+    const budget = 5_000 + 100 * 2000;
+    await admin(gws[0]!, '/team/new', { team_id: 'cut3', max_budget: budget / 1e9 });
+    const keys = await Promise.all(gws.map(async (g) => (await admin(g, '/key/generate', { team_id: 'cut3' })).key as string));
+    // A few answers teach the instance what output to expect of the model (else a stream asking for
+    // 100,000 tokens reserves the model's maximum output, which this budget cannot pay).
+    const warm = (await admin(gws[0]!, '/key/generate', {})).key;
+    for (let i = 0; i < 3; i++) assert.equal((await chat(gws[0]!, warm, { max_tokens: 15 })).status, 200);
+    const [long, ...rest] = await Promise.all([
+      chat(gws[0]!, keys[0]!, { stream: true, max_tokens: 100_000 }, '[[chunks:2000]] [[gap:1]] long'),
+      ...[1, 2].flatMap((i) => [chat(gws[i]!, keys[i]!, { max_tokens: 15 }), chat(gws[i]!, keys[i]!, { max_tokens: 15, stream: true })]),
+    ]);
+    assert.equal(long!.status, 200);
+    const frames = long!.text.split('\n\n').filter(Boolean);
+    assert.equal(JSON.parse(frames.at(-1)!.slice(6)).error.type, 'budget_exceeded');
+    assert.ok(!long!.text.includes('[DONE]'));
+    assert.ok(frames.length > 20, `the stream ran a while before it was cut (${frames.length} frames)`);
+    for (const x of rest) assert.ok(x.status === 200 || x.status === 429, String(x.status));
+    // Every call is recorded, refused ones too (at 0).
+    const spent = await logged(gws[1]!, 'team_id=cut3', 1 + rest.length);
+    // The bound of one instance: one metering step of the stream (a quarter of its reservation) and the
+    // chunks in flight beyond the budget; the short answers are reserved whole.
+    assert.ok(spent <= budget * 1.5, `spent ${spent} of ${budget}`);
+  });
 
   test('an organization budget and a customer budget hold the same way', async () => {
     await admin(gws[0]!, '/budget/new', { budget_id: 'plan-ten', max_budget: (10 * ANSWER) / 1e9 });
