@@ -147,7 +147,7 @@ describe('three instances on one Redis', { skip }, () => {
     await runOnBudget(gws, free, 'end_user=cust3', /^Budget has been exceeded! Customer=cust3 /, { user: 'cust3' });
   });
 
-  test('an rpm limit and a parallel limit hold across the instances', async () => {
+  test('rpm limits of a key and a team, and a parallel limit, hold across the instances', async () => {
     const key = (await admin(gws[0]!, '/key/generate', { rpm_limit: 10 })).key;
     const results = await Promise.all(Array.from({ length: 60 }, (_, i) => chat(gws[i % 3]!, key)));
     assert.equal(results.filter((r) => r.status === 200).length, 10);
@@ -156,6 +156,13 @@ describe('three instances on one Redis', { skip }, () => {
     assert.match(refused.body.error.message, /rpm_limit of this key \(10 requests per minute\)/);
     assert.ok(Number(refused.headers.get('retry-after')) >= 1);
     assert.equal(refused.headers.get('x-ratelimit-limit-requests'), '10');
+
+    // A team's rpm over a key on each instance: the same one window.
+    await admin(gws[0]!, '/team/new', { team_id: 'rpm3', rpm_limit: 6 });
+    const teamKeys = await Promise.all(gws.map(async (g) => (await admin(g, '/key/generate', { team_id: 'rpm3' })).key as string));
+    const teamCalls = await Promise.all(Array.from({ length: 30 }, (_, i) => chat(gws[i % 3]!, teamKeys[(i + 1) % 3]!)));
+    assert.equal(teamCalls.filter((r) => r.status === 200).length, 6);
+    assert.match(teamCalls.find((r) => r.status === 429)!.body.error.message, /rpm_limit of team rpm3 \(6 requests per minute\)/);
 
     const slow = (await admin(gws[1]!, '/key/generate', { max_parallel_requests: 2 })).key;
     // 30 calls that each take 400 ms, spread over 3 instances at once: 2 in flight, not 2 per instance.
