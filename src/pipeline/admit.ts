@@ -108,6 +108,11 @@ export interface Lease {
   holds: Hold[];
   /** The counters that admitted the call (Redis, or this process's when Redis failed open); null: none. */
   via: Counters | null;
+  /**
+   * The reservation covers the most the call can produce (its max_tokens): a stream is not extended
+   * or cut for an estimate of its text that runs past it (4 characters a token is rough).
+   */
+  covered: boolean;
 }
 
 /** A price no cheaper than any deployment's, so reservations err on the safe side. */
@@ -178,7 +183,7 @@ export async function admitLimits(
   const price = dearest(ctx, deployments, call.model);
   // About four bytes of JSON per prompt token: an overestimate, which is the safe side for a reservation.
   const promptTokens = Math.ceil(rawBytes / 4);
-  const lease: Lease = { reserved: 0, slots: [], tokens: [], price, promptTokens, holds: [], via: null };
+  const lease: Lease = { reserved: 0, slots: [], tokens: [], price, promptTokens, holds: [], via: null, covered: false };
   if (principal.kind !== 'key') return lease;
   const levels = limitsOf(principal, group);
   const plan: AdmitPlan = { now, tokens: [], slots: [], budgets: [], amount: 0, requests: [] };
@@ -216,6 +221,7 @@ export async function admitLimits(
     // a huge max_tokens (coding agents send 128000) reserves what such answers usually take.
     const given = typeof maxTokens === 'number' && (ctx.config.strictBudgetReservations || !call.stream || maxTokens <= STREAM_RESERVE_MAX) ? maxTokens : null;
     const output = ctx.config.strictBudgetReservations ? (given ?? coldMax ?? COLD_MAX_OUTPUT) : ctx.expectedOutput.tokens(group, given, coldMax);
+    lease.covered = given !== null;
     plan.budgets = countersOf(holds);
     plan.amount = costNanos({ ...EMPTY_USAGE, input: promptTokens, output }, price);
   }
@@ -230,6 +236,7 @@ export async function admitLimits(
     if (affordable >= 1) {
       call.body[typeof call.body.max_completion_tokens === 'number' ? 'max_completion_tokens' : 'max_tokens'] = affordable;
       call.rewritten = true;
+      lease.covered = true;
       plan.amount = costNanos({ ...EMPTY_USAGE, input: promptTokens, output: affordable }, price);
       a = await ctx.counters.admit(plan);
     }
@@ -288,7 +295,7 @@ function holdsOf(ctx: PipelineContext, principal: KeyPrincipal, customer: string
  * ahead in steps, so the counters are asked once per step (a round trip with Redis), not once per chunk.
  */
 export function extendLease(lease: Lease, nanos: number): boolean | Promise<boolean> {
-  if (lease.holds.length === 0 || nanos <= lease.reserved || !lease.via) return true;
+  if (lease.holds.length === 0 || nanos <= lease.reserved || !lease.via || lease.covered) return true;
   const step = Math.max(nanos - lease.reserved, Math.ceil(lease.reserved / 4), 1);
   const want = Math.min(step, ...lease.holds.map((h) => h.limit));
   const exact = nanos - lease.reserved;

@@ -214,6 +214,8 @@ export class RedisCounters implements Counters {
   private readonly owed = new Map<string, number>();
   /** Hashes whose field may be wrong in Redis (a call failed, or Redis restarted). */
   private readonly dirty = new Set<string>();
+  /** Hashes with a call of this instance in flight, and how many. */
+  private readonly busy = new Map<string, number>();
   private healthy = false;
   private readonly heartbeatMs: number;
   private timer: NodeJS.Timeout | null = null;
@@ -304,7 +306,9 @@ export class RedisCounters implements Counters {
 
   /** Writes this instance's holds and owed spend where a failure may have left them wrong. */
   private async writeBack(): Promise<void> {
-    const dirty = [...this.dirty];
+    // A hash with a call of this instance in flight waits for the next heartbeat: that call may have
+    // changed its field in Redis already, and `mine` learns of it only with the answer.
+    const dirty = [...this.dirty].filter((h) => !this.busy.has(h));
     const owed = [...this.owed];
     const m = this.client.multi();
     for (const h of dirty) {
@@ -312,12 +316,29 @@ export class RedisCounters implements Counters {
       if (v > 0) m.hSet(h, this.id, String(v));
       else m.hDel(h, this.id);
     }
-    await m.exec();
+    if (dirty.length) await m.exec();
     for (const h of dirty) this.dirty.delete(h);
     for (const [counter, nanos] of owed) {
       // Only a counter that exists takes it: a missing one starts from the database, which has it.
       if (await this.client.exists(counter)) await this.client.incrBy(counter, nanos);
-      this.owed.delete(counter);
+      // (what failed meanwhile stays owed)
+      const left = (this.owed.get(counter) ?? 0) - nanos;
+      if (left > 0) this.owed.set(counter, left);
+      else this.owed.delete(counter);
+    }
+  }
+
+  /** Runs a script that changes this instance's fields in `hashes`, marking them busy meanwhile. */
+  private async touching<T>(hashes: string[], run: () => Promise<T>): Promise<T> {
+    for (const h of hashes) this.busy.set(h, (this.busy.get(h) ?? 0) + 1);
+    try {
+      return await run();
+    } finally {
+      for (const h of hashes) {
+        const n = (this.busy.get(h) ?? 1) - 1;
+        if (n > 0) this.busy.set(h, n);
+        else this.busy.delete(h);
+      }
     }
   }
 
@@ -363,9 +384,10 @@ export class RedisCounters implements Counters {
       keys.push(...this.minuteKeys('q', r.scope, plan.now));
       args.push(String(r.limit));
     }
+    const hashes = [...plan.slots.map((x) => this.slotKey(x.scope)), ...plan.budgets.map((b) => this.resvKey(b.scope))];
     let reply: number[];
     try {
-      reply = (await this.run('admit', keys, args)) as number[];
+      reply = (await this.touching(hashes, () => this.run('admit', keys, args))) as number[];
     } catch (err) {
       // It may have run before the answer was lost: what it took is written back from `mine`.
       for (const s of plan.slots) this.dirty.add(this.slotKey(s.scope));
@@ -397,7 +419,7 @@ export class RedisCounters implements Counters {
       args.push(String(b.limit), String(b.seed));
     }
     try {
-      if ((await this.run('extend', keys, args)) !== 1) return false;
+      if ((await this.touching(budgets.map((b) => this.resvKey(b.scope)), () => this.run('extend', keys, args))) !== 1) return false;
     } catch (err) {
       for (const b of budgets) this.dirty.add(this.resvKey(b.scope));
       this.unhealthy(err as Error);
@@ -422,7 +444,7 @@ export class RedisCounters implements Counters {
     }
     if (s.tokenCount > 0) for (const scope of s.tokens) keys.push(this.minuteKeys('t', scope, s.now)[0]);
     try {
-      await this.run('settle', keys, args);
+      await this.touching([...s.budgets.map((b) => this.resvKey(b.scope)), ...s.slots.map((x) => this.slotKey(x))], () => this.run('settle', keys, args));
     } catch (err) {
       // Given back here at once; in Redis when it answers again.
       for (const b of s.budgets) {
