@@ -221,7 +221,8 @@ export async function admitLimits(
     // a huge max_tokens (coding agents send 128000) reserves what such answers usually take.
     const given = typeof maxTokens === 'number' && (ctx.config.strictBudgetReservations || !call.stream || maxTokens <= STREAM_RESERVE_MAX) ? maxTokens : null;
     const output = ctx.config.strictBudgetReservations ? (given ?? coldMax ?? COLD_MAX_OUTPUT) : ctx.expectedOutput.tokens(group, given, coldMax);
-    lease.covered = given !== null;
+    // (n choices can produce n times max_tokens: those are metered, as the reservation is for one)
+    lease.covered = given !== null && (call.body.n === undefined || call.body.n === null || call.body.n === 1);
     plan.budgets = countersOf(holds);
     plan.amount = costNanos({ ...EMPTY_USAGE, input: promptTokens, output }, price);
   }

@@ -100,6 +100,8 @@ function eachChunk(body: UpstreamBody, res: ServerResponse, onChunk: (run: Buffe
     let stopped = false;
     let busy = false;
     let ended = false;
+    /** The pending step: the end waits for it, so what it holds is settled with the call, never after. */
+    let waiting: Promise<void> | null = null;
     const after = (step: Step) => {
       if (step === STOP) stop();
       else if (step === DRAIN) {
@@ -121,22 +123,29 @@ function eachChunk(body: UpstreamBody, res: ServerResponse, onChunk: (run: Buffe
       if (typeof step === 'number') return after(step);
       busy = true;
       body.pause();
-      step.then(
+      waiting = step.then(
         (s) => {
           busy = false;
+          waiting = null;
+          if (stopped) return;
           if (s !== DRAIN) body.resume();
           after(s);
           flush();
           if (ended && !busy) stop();
         },
-        stop,
+        (err) => {
+          busy = false;
+          waiting = null;
+          stop(err);
+        },
       );
     };
     function stop(err?: unknown): void {
       if (stopped) return;
       stopped = true;
-      if (err === undefined) resolve();
-      else reject(err);
+      const finish = () => (err === undefined ? resolve() : reject(err));
+      if (waiting) void waiting.then(finish);
+      else finish();
     }
     body.read({
       data: (chunk) => {

@@ -139,16 +139,19 @@ return 1
 `;
 
 /**
- * KEYS: per budget its spend counter and reservations, per slot its hash, per token window its minute.
- * ARGV: me, reserved, cost, budgets, slots, tokens, token count, per budget its seed.
+ * KEYS: the settlement's own key, per budget its spend counter and reservations, per slot its hash,
+ * per token window its minute. ARGV: me, reserved, cost, budgets, slots, tokens, token count, per
+ * budget its seed. The spend and the tokens count once per settlement (its key), so a settlement whose
+ * answer was lost can be sent again; the holds are this instance's to write back.
  */
 const SETTLE = `
 local me, reserved, cost = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local nB, nS, nT, n = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7]
-local k = 1
+local first = redis.call('SET', KEYS[1], 1, 'NX', 'PX', ${IDLE_MS})
+local k = 2
 for i = 1, nB do
   if reserved > 0 and redis.call('HINCRBY', KEYS[k + 1], me, '-' .. ARGV[2]) <= 0 then redis.call('HDEL', KEYS[k + 1], me) end
-  if cost > 0 then
+  if cost > 0 and first then
     if redis.call('EXISTS', KEYS[k]) == 1 then redis.call('INCRBY', KEYS[k], ARGV[3]) else redis.call('SET', KEYS[k], ARGV[7 + i]) end
     redis.call('PEXPIRE', KEYS[k], ${IDLE_MS})
   end
@@ -158,7 +161,7 @@ for i = 1, nS do
   if redis.call('HINCRBY', KEYS[k], me, -1) <= 0 then redis.call('HDEL', KEYS[k], me) end
   k = k + 1
 end
-if tonumber(n) > 0 then
+if tonumber(n) > 0 and first then
   for i = 1, nT do
     redis.call('INCRBY', KEYS[k], n)
     redis.call('PEXPIRE', KEYS[k], 120000)
@@ -210,8 +213,9 @@ export class RedisCounters implements Counters {
   private readonly scripts: Record<'admit' | 'extend' | 'settle' | 'heartbeat', Script>;
   /** What this instance holds in Redis, by hash: its own field's value, to write back after a failure. */
   private readonly mine = new Map<string, number>();
-  /** Spend that could not be counted in Redis yet, by counter. */
-  private readonly owed = new Map<string, number>();
+  /** Settlements whose spend and tokens Redis may not have counted (a call failed): sent again, once each. */
+  private readonly owed = new Map<string, Settlement>();
+  private beat: Promise<void> | null = null;
   /** Hashes whose field may be wrong in Redis (a call failed, or Redis restarted). */
   private readonly dirty = new Set<string>();
   /** Hashes with a call of this instance in flight, and how many. */
@@ -292,8 +296,14 @@ export class RedisCounters implements Counters {
     return this.client.evalSha(s.sha, { keys, arguments: args });
   }
 
-  private async heartbeat(): Promise<void> {
-    if (!this.client.isReady) return;
+  /** One at a time (a write-back must not run twice over the same snapshot): a call meanwhile waits for the one running. */
+  private heartbeat(): Promise<void> {
+    if (!this.client.isReady) return Promise.resolve();
+    this.beat ??= this.beatOnce().finally(() => (this.beat = null));
+    return this.beat;
+  }
+
+  private async beatOnce(): Promise<void> {
     try {
       if ((await this.run('heartbeat', [`${this.p}live`], [this.id])) === 1) for (const h of this.mine.keys()) this.dirty.add(h);
       if (this.dirty.size || this.owed.size) await this.writeBack();
@@ -318,21 +328,24 @@ export class RedisCounters implements Counters {
     }
     if (dirty.length) await m.exec();
     for (const h of dirty) this.dirty.delete(h);
-    for (const [counter, nanos] of owed) {
-      // Only a counter that exists takes it: a missing one starts from the database, which has it.
-      if (await this.client.exists(counter)) await this.client.incrBy(counter, nanos);
-      // (what failed meanwhile stays owed)
-      const left = (this.owed.get(counter) ?? 0) - nanos;
-      if (left > 0) this.owed.set(counter, left);
-      else this.owed.delete(counter);
+    for (const [id, settlement] of owed) {
+      // Spend and tokens only (the holds were written back above); counted unless they were already.
+      const { keys, args } = this.settleCall(id, { ...settlement, reserved: 0, slots: [] });
+      await this.run('settle', keys, args);
+      this.owed.delete(id);
     }
   }
 
-  /** Runs a script that changes this instance's fields in `hashes`, marking them busy meanwhile. */
-  private async touching<T>(hashes: string[], run: () => Promise<T>): Promise<T> {
+  /**
+   * Runs a script that changes this instance's fields in `hashes`, marking them busy until `mine` has
+   * taken its answer (`then`, in the same turn).
+   */
+  private async touching<T>(hashes: string[], run: () => Promise<T>, then: (reply: T) => void = () => {}): Promise<T> {
     for (const h of hashes) this.busy.set(h, (this.busy.get(h) ?? 0) + 1);
     try {
-      return await run();
+      const reply = await run();
+      then(reply);
+      return reply;
     } finally {
       for (const h of hashes) {
         const n = (this.busy.get(h) ?? 1) - 1;
@@ -356,16 +369,27 @@ export class RedisCounters implements Counters {
     return [`${this.p}${kind}:${scope}:${minute}`, `${this.p}${kind}:${scope}:${minute - 60_000}`];
   }
 
+  /** Leases admitted on this instance's own counters: extended and settled there, their spend owed to Redis. */
+  private readonly fallbackVia: Counters = {
+    admit: (plan) => this.local.admit(plan),
+    extend: (budgets, amount) => this.local.extend(budgets, amount),
+    settle: (s) => this.settleFallback(s),
+    close: async () => {},
+  };
+
   /** Redis could not answer: this instance's own counters (open), or a refusal (closed). */
-  private fallback<T>(what: () => T): T {
-    if (this.failure === 'open') return what();
+  private fallback(plan: AdmitPlan): Admission {
+    if (this.failure === 'open') {
+      const a = this.local.admit(plan);
+      return a.ok ? { ok: true, via: this.fallbackVia } : a;
+    }
     throw new GatewayError('limits_unavailable', 'Rate limits and budgets cannot be checked: the shared counters (Redis) are unreachable. Try again shortly.', {
       headers: { 'retry-after': '1' },
     });
   }
 
   async admit(plan: AdmitPlan): Promise<Admission> {
-    if (!this.healthy || !this.client.isReady) return this.fallback(() => this.local.admit(plan));
+    if (!this.healthy || !this.client.isReady) return this.fallback(plan);
     const keys = [`${this.p}live`];
     const args = [this.id, String(plan.now), String(plan.amount), String(plan.tokens.length), String(plan.slots.length), String(plan.budgets.length), String(plan.requests.length)];
     for (const t of plan.tokens) {
@@ -387,18 +411,24 @@ export class RedisCounters implements Counters {
     const hashes = [...plan.slots.map((x) => this.slotKey(x.scope)), ...plan.budgets.map((b) => this.resvKey(b.scope))];
     let reply: number[];
     try {
-      reply = (await this.touching(hashes, () => this.run('admit', keys, args))) as number[];
+      reply = (await this.touching(
+        hashes,
+        () => this.run('admit', keys, args),
+        (r) => {
+          if ((r as number[])[0] !== 0) return;
+          for (const s of plan.slots) this.hold(this.slotKey(s.scope), 1);
+          if (plan.amount > 0) for (const b of plan.budgets) this.hold(this.resvKey(b.scope), plan.amount);
+        },
+      )) as number[];
     } catch (err) {
       // It may have run before the answer was lost: what it took is written back from `mine`.
       for (const s of plan.slots) this.dirty.add(this.slotKey(s.scope));
       for (const b of plan.budgets) this.dirty.add(this.resvKey(b.scope));
       this.unhealthy(err as Error);
-      return this.fallback(() => this.local.admit(plan));
+      return this.fallback(plan);
     }
     switch (reply[0]) {
       case 0:
-        for (const s of plan.slots) this.hold(this.slotKey(s.scope), 1);
-        if (plan.amount > 0) for (const b of plan.budgets) this.hold(this.resvKey(b.scope), plan.amount);
         return { ok: true, via: this };
       case 1:
         return { ok: false, refused: 'tokens', index: reply[1]!, retryAfterMs: reply[2]! };
@@ -418,42 +448,59 @@ export class RedisCounters implements Counters {
       keys.push(this.spendKey(b), this.resvKey(b.scope));
       args.push(String(b.limit), String(b.seed));
     }
+    const hashes = budgets.map((b) => this.resvKey(b.scope));
     try {
-      if ((await this.touching(budgets.map((b) => this.resvKey(b.scope)), () => this.run('extend', keys, args))) !== 1) return false;
+      const grown = (r: unknown) => {
+        if (r === 1) for (const h of hashes) this.hold(h, amount);
+      };
+      return (await this.touching(hashes, () => this.run('extend', keys, args), grown)) === 1;
     } catch (err) {
-      for (const b of budgets) this.dirty.add(this.resvKey(b.scope));
+      for (const h of hashes) this.dirty.add(h);
       this.unhealthy(err as Error);
-      // Open: the stream goes on, on what it holds; closed: it is stopped, as when the budget is spent.
-      return this.failure === 'open';
+      if (this.failure === 'closed') return false; // stopped, as when the budget is spent
+      // Open: the stream goes on, and what it now holds reaches Redis with the write-back.
+      for (const h of hashes) this.hold(h, amount);
+      return true;
     }
-    for (const b of budgets) this.hold(this.resvKey(b.scope), amount);
-    return true;
   }
 
-  async settle(s: Settlement): Promise<void> {
-    const keys: string[] = [];
+  /** The keys and arguments of a settlement's script. */
+  private settleCall(id: string, s: Settlement): { keys: string[]; args: string[] } {
+    const keys = [`${this.p}done:${id}`];
     const args = [this.id, String(s.reserved), String(s.cost), String(s.budgets.length), String(s.slots.length), String(s.tokenCount > 0 ? s.tokens.length : 0), String(s.tokenCount)];
     for (const b of s.budgets) {
       keys.push(this.spendKey(b), this.resvKey(b.scope));
       args.push(String(b.seed));
-      if (s.reserved) this.hold(this.resvKey(b.scope), -s.reserved);
     }
-    for (const scope of s.slots) {
-      keys.push(this.slotKey(scope));
-      this.hold(this.slotKey(scope), -1);
-    }
+    for (const scope of s.slots) keys.push(this.slotKey(scope));
     if (s.tokenCount > 0) for (const scope of s.tokens) keys.push(this.minuteKeys('t', scope, s.now)[0]);
+    return { keys, args };
+  }
+
+  async settle(s: Settlement): Promise<void> {
+    const id = randomUUID();
+    const { keys, args } = this.settleCall(id, s);
+    const hashes = [...s.budgets.map((b) => this.resvKey(b.scope)), ...s.slots.map((x) => this.slotKey(x))];
+    // Given back here at once; in Redis with the script, or with the write-back if it fails.
+    for (const b of s.budgets) if (s.reserved) this.hold(this.resvKey(b.scope), -s.reserved);
+    for (const scope of s.slots) this.hold(this.slotKey(scope), -1);
     try {
-      await this.touching([...s.budgets.map((b) => this.resvKey(b.scope)), ...s.slots.map((x) => this.slotKey(x))], () => this.run('settle', keys, args));
+      await this.touching(hashes, () => this.run('settle', keys, args));
     } catch (err) {
-      // Given back here at once; in Redis when it answers again.
-      for (const b of s.budgets) {
-        this.dirty.add(this.resvKey(b.scope));
-        if (s.cost) this.owed.set(this.spendKey(b), (this.owed.get(this.spendKey(b)) ?? 0) + s.cost);
-      }
-      for (const scope of s.slots) this.dirty.add(this.slotKey(scope));
+      for (const h of hashes) this.dirty.add(h);
+      if (s.cost || s.tokenCount) this.owed.set(id, s);
       this.unhealthy(err as Error);
     }
+  }
+
+  /**
+   * Settles a call that was admitted on this instance's own counters while Redis was away: there,
+   * and its spend and tokens in Redis too (now, or with the write-back).
+   */
+  private settleFallback(s: Settlement): void {
+    this.local.settle(s);
+    if (!s.cost && !s.tokenCount) return;
+    this.owed.set(randomUUID(), { ...s, reserved: 0, slots: [] });
   }
 
   async close(): Promise<void> {

@@ -38,10 +38,10 @@ export const redisSkip: string | false = REDIS || process.env.CI ? false : 'TEST
  * A Redis server of a test's own (Debian's redis-server, as .ci/run installs), to stop and start
  * again: nothing persisted, as a restart that lost its data.
  */
-export async function ownRedis(port: number): Promise<{ url: string; stop(): Promise<void> }> {
+export async function ownRedis(port: number, extraArgs: string[] = []): Promise<{ url: string; stop(): Promise<void> }> {
   const { spawn } = await import('node:child_process');
   const { createConnection } = await import('node:net');
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...extraArgs], { stdio: 'ignore' });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   for (let i = 0; i < 100; i++) {
     const up = await new Promise<boolean>((resolve) => {

@@ -118,3 +118,43 @@ test('redis: what an instance holds is written back after Redis lost it (a resta
     await b.close();
   }
 });
+
+test('redis: a stall longer than a call\'s timeout: a settlement whose answer was lost counts once, and spend settled on the fallback reaches Redis', { skip: redisSkip }, async () => {
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const server = await ownRedis(port, ['--enable-debug-command', 'yes']);
+  const { createClient } = await import('redis');
+  const admin = createClient({ url: server.url });
+  await admin.connect();
+  const prefix = 'stall:';
+  const [a] = (await instances(1, { url: server.url, failure: 'open', heartbeatMs: 100 }, prefix)) as [RedisCounters];
+  const counter = async () => Number(await admin.get(`${prefix}b:k:`));
+  // Redis stops answering for 800 ms (longer than the 500 ms a call may take), then goes on.
+  const stall = () => void admin.sendCommand(['DEBUG', 'SLEEP', '0.8']).catch(() => {});
+  const recovered = async () => {
+    for (let i = 0; i < 100 && !a.connected; i++) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 400)); // a heartbeat's write-back
+  };
+  try {
+    assert.equal((await a.admit(plan({ budgets: [budget('k', 10_000, 100)], amount: 10 }))).ok, true);
+    assert.equal(await counter(), 100);
+    stall();
+    await new Promise((r) => setTimeout(r, 20));
+    // The settlement is sent, times out, and runs when Redis wakes: its spend must not count twice.
+    await a.settle(settlement({ budgets: [budget('k', 10_000, 1100)], reserved: 10, cost: 1000 }));
+    await recovered();
+    assert.equal(await counter(), 1100, 'counted once');
+
+    stall();
+    await new Promise((r) => setTimeout(r, 20));
+    const fallback = await a.admit(plan({ budgets: [budget('k', 10_000, 1100)], amount: 10 }));
+    assert.ok(fallback.ok, 'open: admitted by the instance alone');
+    await fallback.via.settle(settlement({ budgets: [budget('k', 10_000, 1900)], reserved: 10, cost: 800 }));
+    await recovered();
+    assert.equal(await counter(), 1900, 'the fallback\'s spend reached the shared counter');
+    assert.equal(await admin.hGet(`${prefix}r:k`, a.id), null, 'and nothing is left held');
+  } finally {
+    await a.close();
+    await admin.close();
+    await server.stop();
+  }
+});
