@@ -287,7 +287,13 @@ export function registerUserRoutes(app: FastifyInstance, admin: Admin): void {
     }
     const now = new Date();
     const changes = { ...(await changesFrom(body, now, current, admin.ctx.config.timezone)), updated_at: now.toISOString(), updated_by: actor.name };
-    if (body.spend != null) changes.spend_nanos = usdToNanos(body.spend);
+    if (body.spend != null) {
+      // Spend set by hand counts from now: calls started before are not added to it, and the live
+      // counters (this instance's, and Redis's: a new period start is a new counter) start from it.
+      changes.spend_nanos = usdToNanos(body.spend);
+      changes.budget_period_start = now.toISOString();
+      admin.ctx.limiter.resetSpend(`user:${current.user_id}`);
+    }
     const updated = (await admin.users.update(current.user_id, changes))!;
     admin.changed({ kind: 'user', id: updated.user_id, record: updated });
     await admin.audit(actor, route, 'updated', 'user', updated.user_id, auditJson(current), auditJson(updated));

@@ -135,6 +135,18 @@ describe('three instances on one Redis', { skip }, () => {
     assert.ok(spent <= budget * 1.5, `spent ${spent} of ${budget}`);
   });
 
+  test("an admin's spend set by hand (/user/update spend) holds on every instance at once", async () => {
+    await admin(gws[0]!, '/user/new', { user_id: 'u-reset3', max_budget: (2 * ANSWER) / 1e9, auto_create_key: false });
+    const key = (await admin(gws[1]!, '/key/generate', { user_id: 'u-reset3' })).key;
+    let answered = 0;
+    for (let i = 0; i < 5; i++) if ((await chat(gws[i % 3]!, key, { max_tokens: 15 })).status === 200) answered++;
+    assert.equal(answered, 1, 'the budget holds one reservation at a time, and then one answer more does not fit');
+    assert.equal((await chat(gws[2]!, key, { max_tokens: 15 })).status, 429);
+    await admin(gws[0]!, '/user/update', { user_id: 'u-reset3', spend: 0 });
+    await new Promise((r) => setTimeout(r, 200)); // the change reaches the other instances (NOTIFY)
+    assert.equal((await chat(gws[2]!, key, { max_tokens: 15 })).status, 200, 'from 0 again, on another instance');
+  });
+
   test('an organization budget and a customer budget hold the same way', async () => {
     await admin(gws[0]!, '/budget/new', { budget_id: 'plan-ten', max_budget: (10 * ANSWER) / 1e9 });
     await admin(gws[0]!, '/organization/new', { organization_id: 'org3', organization_alias: 'org3', budget_id: 'plan-ten' });
