@@ -369,19 +369,35 @@ export class RedisCounters implements Counters {
     return [`${this.p}${kind}:${scope}:${minute}`, `${this.p}${kind}:${scope}:${minute - 60_000}`];
   }
 
-  /** Leases admitted on this instance's own counters: extended and settled there, their spend owed to Redis. */
+  /**
+   * Leases admitted on this instance's own counters: extended and settled there, their spend owed to
+   * Redis, and what they hold counted in `mine` too, so that Redis learns of it with the write-back.
+   */
   private readonly fallbackVia: Counters = {
     admit: (plan) => this.local.admit(plan),
-    extend: (budgets, amount) => this.local.extend(budgets, amount),
+    extend: (budgets, amount) => {
+      const ok = this.local.extend(budgets, amount);
+      if (ok) for (const b of budgets) this.holdLater(this.resvKey(b.scope), amount);
+      return ok;
+    },
     settle: (s) => this.settleFallback(s),
     close: async () => {},
   };
+
+  /** A hold taken or given back outside Redis, to be written back. */
+  private holdLater(hash: string, by: number): void {
+    this.hold(hash, by);
+    this.dirty.add(hash);
+  }
 
   /** Redis could not answer: this instance's own counters (open), or a refusal (closed). */
   private fallback(plan: AdmitPlan): Admission {
     if (this.failure === 'open') {
       const a = this.local.admit(plan);
-      return a.ok ? { ok: true, via: this.fallbackVia } : a;
+      if (!a.ok) return a;
+      for (const s of plan.slots) this.holdLater(this.slotKey(s.scope), 1);
+      if (plan.amount > 0) for (const b of plan.budgets) this.holdLater(this.resvKey(b.scope), plan.amount);
+      return { ok: true, via: this.fallbackVia };
     }
     throw new GatewayError('limits_unavailable', 'Rate limits and budgets cannot be checked: the shared counters (Redis) are unreachable. Try again shortly.', {
       headers: { 'retry-after': '1' },
@@ -499,6 +515,8 @@ export class RedisCounters implements Counters {
    */
   private settleFallback(s: Settlement): void {
     this.local.settle(s);
+    if (s.reserved) for (const b of s.budgets) this.holdLater(this.resvKey(b.scope), -s.reserved);
+    for (const scope of s.slots) this.holdLater(this.slotKey(scope), -1);
     if (!s.cost && !s.tokenCount) return;
     this.owed.set(randomUUID(), { ...s, reserved: 0, slots: [] });
   }

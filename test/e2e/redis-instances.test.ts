@@ -4,6 +4,7 @@
 // lease ends; Redis going away is refused (closed) or survived per instance (open), and recovered from.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startFakeOpenAI, type FakeUpstream } from '../fakes/openai-upstream.ts';
@@ -12,6 +13,9 @@ import { freshPostgresUrl, ownRedis, POSTGRES, REDIS } from '../helpers/database
 import { tempDir } from '../helpers/temp.ts';
 
 const MASTER = 'sk-master-redis-instances';
+// Ids of this run: Redis is shared with earlier runs (their windows last a minute, their leases 10 s).
+const RUN = randomBytes(3).toString('hex');
+const id = (name: string) => `${name}-${RUN}`;
 // 1 $/MTok in, 2 $/MTok out; one answer is 1 prompt token + 15 output tokens.
 const ANSWER = 1 * 1000 + 15 * 2000;
 const skip = !POSTGRES || !REDIS ? 'TEST_POSTGRES_URL and TEST_REDIS_URL are not set (.ci/run sets them)' : false;
@@ -101,7 +105,7 @@ describe('three instances on one Redis', { skip }, () => {
 
   for (const stream of [false, true]) {
     test(`a team budget that fits 10 answers holds 200 parallel calls over 3 instances (${stream ? 'streamed' : 'plain'})`, async () => {
-      const team = `t3-${stream}`;
+      const team = id(`t3-${stream}`);
       await admin(gws[0]!, '/team/new', { team_id: team, max_budget: (10 * ANSWER) / 1e9 });
       const keys = await Promise.all(gws.map(async (g) => (await admin(g, '/key/generate', { team_id: team })).key as string));
       await runOnBudget(gws, keys, `team_id=${team}`, new RegExp(`^Budget has been exceeded! Team=${team} `), { stream });
@@ -109,11 +113,12 @@ describe('three instances on one Redis', { skip }, () => {
   }
 
   test('a stream is cut by a team budget that calls on the other instances spend at the same time', async () => {
+    const CUT = id('cut3');
     // Room for about 100 output tokens in all; the long stream alone would produce 2,000. Its metering
     // steps are round trips to Redis, each holding its output until the answer.
     const budget = 5_000 + 100 * 2000;
-    await admin(gws[0]!, '/team/new', { team_id: 'cut3', max_budget: budget / 1e9 });
-    const keys = await Promise.all(gws.map(async (g) => (await admin(g, '/key/generate', { team_id: 'cut3' })).key as string));
+    await admin(gws[0]!, '/team/new', { team_id: CUT, max_budget: budget / 1e9 });
+    const keys = await Promise.all(gws.map(async (g) => (await admin(g, '/key/generate', { team_id: CUT })).key as string));
     // A few answers teach the instance what output to expect of the model (else a stream asking for
     // 100,000 tokens reserves the model's maximum output, which this budget cannot pay).
     const warm = (await admin(gws[0]!, '/key/generate', {})).key;
@@ -129,35 +134,37 @@ describe('three instances on one Redis', { skip }, () => {
     assert.ok(frames.length > 20, `the stream ran a while before it was cut (${frames.length} frames)`);
     for (const x of rest) assert.ok(x.status === 200 || x.status === 429, String(x.status));
     // Every call is recorded, refused ones too (at 0).
-    const spent = await logged(gws[1]!, 'team_id=cut3', 1 + rest.length);
+    const spent = await logged(gws[1]!, `team_id=${CUT}`, 1 + rest.length);
     // The bound of one instance: one metering step of the stream (a quarter of its reservation) and the
     // chunks in flight beyond the budget; the short answers are reserved whole.
     assert.ok(spent <= budget * 1.5, `spent ${spent} of ${budget}`);
   });
 
   test("an admin's spend set by hand (/user/update spend) holds on every instance at once", async () => {
-    await admin(gws[0]!, '/user/new', { user_id: 'u-reset3', max_budget: (2 * ANSWER) / 1e9, auto_create_key: false });
-    const key = (await admin(gws[1]!, '/key/generate', { user_id: 'u-reset3' })).key;
+    const USER = id('u-reset3');
+    await admin(gws[0]!, '/user/new', { user_id: USER, max_budget: (2 * ANSWER) / 1e9, auto_create_key: false });
+    const key = (await admin(gws[1]!, '/key/generate', { user_id: USER })).key;
     let answered = 0;
     for (let i = 0; i < 5; i++) if ((await chat(gws[i % 3]!, key, { max_tokens: 15 })).status === 200) answered++;
     assert.equal(answered, 1, 'the budget holds one reservation at a time, and then one answer more does not fit');
     assert.equal((await chat(gws[2]!, key, { max_tokens: 15 })).status, 429);
-    await admin(gws[0]!, '/user/update', { user_id: 'u-reset3', spend: 0 });
+    await admin(gws[0]!, '/user/update', { user_id: USER, spend: 0 });
     await new Promise((r) => setTimeout(r, 200)); // the change reaches the other instances (NOTIFY)
     assert.equal((await chat(gws[2]!, key, { max_tokens: 15 })).status, 200, 'from 0 again, on another instance');
   });
 
   test('an organization budget and a customer budget hold the same way', async () => {
-    await admin(gws[0]!, '/budget/new', { budget_id: 'plan-ten', max_budget: (10 * ANSWER) / 1e9 });
-    await admin(gws[0]!, '/organization/new', { organization_id: 'org3', organization_alias: 'org3', budget_id: 'plan-ten' });
-    const teams = ['o3-a', 'o3-b'];
-    for (const t of teams) await admin(gws[1]!, '/team/new', { team_id: t, organization_id: 'org3' });
+    const [PLAN, ORG, CUST] = [id('plan-ten'), id('org3'), id('cust3')];
+    const teams = [id('o3-a'), id('o3-b')];
+    await admin(gws[0]!, '/budget/new', { budget_id: PLAN, max_budget: (10 * ANSWER) / 1e9 });
+    await admin(gws[0]!, '/organization/new', { organization_id: ORG, organization_alias: ORG, budget_id: PLAN });
+    for (const t of teams) await admin(gws[1]!, '/team/new', { team_id: t, organization_id: ORG });
     const orgKeys = await Promise.all(teams.map(async (t, i) => (await admin(gws[i]!, '/key/generate', { team_id: t })).key as string));
-    await runOnBudget(gws, orgKeys, 'organization_id=org3', /^Budget has been exceeded! Organization=org3 /, {});
+    await runOnBudget(gws, orgKeys, `organization_id=${ORG}`, new RegExp(`^Budget has been exceeded! Organization=${ORG} `), {});
 
-    await admin(gws[2]!, '/customer/new', { user_id: 'cust3', budget_id: 'plan-ten' });
+    await admin(gws[2]!, '/customer/new', { user_id: CUST, budget_id: PLAN });
     const free = await Promise.all(gws.map(async (g) => (await admin(g, '/key/generate', {})).key as string));
-    await runOnBudget(gws, free, 'end_user=cust3', /^Budget has been exceeded! Customer=cust3 /, { user: 'cust3' });
+    await runOnBudget(gws, free, `end_user=${CUST}`, new RegExp(`^Budget has been exceeded! Customer=${CUST} `), { user: CUST });
   });
 
   test('rpm limits of a key and a team, and a parallel limit, hold across the instances', async () => {
@@ -171,11 +178,12 @@ describe('three instances on one Redis', { skip }, () => {
     assert.equal(refused.headers.get('x-ratelimit-limit-requests'), '10');
 
     // A team's rpm over a key on each instance: the same one window.
-    await admin(gws[0]!, '/team/new', { team_id: 'rpm3', rpm_limit: 6 });
-    const teamKeys = await Promise.all(gws.map(async (g) => (await admin(g, '/key/generate', { team_id: 'rpm3' })).key as string));
+    const RPM = id('rpm3');
+    await admin(gws[0]!, '/team/new', { team_id: RPM, rpm_limit: 6 });
+    const teamKeys = await Promise.all(gws.map(async (g) => (await admin(g, '/key/generate', { team_id: RPM })).key as string));
     const teamCalls = await Promise.all(Array.from({ length: 30 }, (_, i) => chat(gws[i % 3]!, teamKeys[(i + 1) % 3]!)));
     assert.equal(teamCalls.filter((r) => r.status === 200).length, 6);
-    assert.match(teamCalls.find((r) => r.status === 429)!.body.error.message, /rpm_limit of team rpm3 \(6 requests per minute\)/);
+    assert.match(teamCalls.find((r) => r.status === 429)!.body.error.message, new RegExp(`rpm_limit of team ${RPM} \\(6 requests per minute\\)`));
 
     const slow = (await admin(gws[1]!, '/key/generate', { max_parallel_requests: 2 })).key;
     // 30 calls that each take 400 ms, spread over 3 instances at once: 2 in flight, not 2 per instance.

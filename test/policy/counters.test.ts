@@ -148,10 +148,17 @@ test('redis: a stall longer than a call\'s timeout: a settlement whose answer wa
     await new Promise((r) => setTimeout(r, 20));
     const fallback = await a.admit(plan({ budgets: [budget('k', 10_000, 1100)], amount: 10 }));
     assert.ok(fallback.ok, 'open: admitted by the instance alone');
+    const slot = await a.admit(plan({ slots: [{ scope: 's', max: 1 }] }));
+    assert.ok(slot.ok && slot.via !== a, 'a slot taken alone too');
+    await recovered();
+    assert.equal(await admin.hGet(`${prefix}r:k`, a.id), '10', 'what the instance took alone is held in Redis once it is back');
+    assert.equal(await admin.hGet(`${prefix}s:s`, a.id), '1');
+    await slot.via.settle(settlement({ slots: ['s'] }));
     await fallback.via.settle(settlement({ budgets: [budget('k', 10_000, 1900)], reserved: 10, cost: 800 }));
     await recovered();
     assert.equal(await counter(), 1900, 'the fallback\'s spend reached the shared counter');
     assert.equal(await admin.hGet(`${prefix}r:k`, a.id), null, 'and nothing is left held');
+    assert.equal(await admin.hGet(`${prefix}s:s`, a.id), null);
   } finally {
     await a.close();
     await admin.close();
