@@ -118,7 +118,7 @@ export async function settle(ctx: PipelineContext, o: Outcome, lease: Lease | nu
     if (cost) for (const scope of spendScopes(record)) ctx.limiter.addSpend(scope, cost);
     if (o.principal.kind === 'key') ctx.limiter.addSpend(o.principal.token, cost);
     tokenCount = totalTokens(usage);
-    if (o.deployment?.tpm != null) ctx.limiter.addTokens(deploymentScope(o.deployment), totalTokens(usage), Date.now());
+    if (o.deployment?.tpm != null) ctx.limiter.addTokens(deploymentScope(o.deployment), tokenCount, Date.now());
     if (!o.error && o.callType !== 'embeddings' && !usage.estimated) ctx.expectedOutput.observe(o.group, usage.output);
   } catch (err) {
     ctx.log.error({ err, requestId: o.id }, 'settling a request failed');

@@ -4,13 +4,13 @@
 import type { Logger } from 'pino';
 import type { RecordCache } from '../auth/key-cache.ts';
 import type { Limiter } from './limiter.ts';
-
-/** What a reset tells: the scope whose period starts again (this process's live spend, and the other instances). */
-type Resets = Pick<Limiter, 'resetSpend'>;
 import { nextReset } from './periods.ts';
 import type { SharedBudgets } from './shared-budgets.ts';
 import { resetSharedBudget, scopesOn, type BudgetRepo } from '../store/budgets.ts';
 import type { Db, Queryable } from '../store/db.ts';
+
+/** What a reset tells: the scope whose period starts again (this process's live spend, and the other instances). */
+type Resets = Pick<Limiter, 'resetSpend'>;
 
 interface Budgeted {
   spend_nanos: number;
