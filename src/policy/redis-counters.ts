@@ -247,20 +247,19 @@ export class RedisCounters implements Counters {
     });
   }
 
-  /** Connects (the gateway starts even when Redis does not answer yet: it then runs as configured). */
+  /** Connects (the gateway starts even when Redis does not answer: it then runs as its failure mode says). */
   async start(): Promise<void> {
     this.client.connect().catch((err: Error) => this.unhealthy(err));
-    // Up to the first sign either way: ready (and the first lease taken), or an error.
+    // Up to ready (and the first lease taken), for at most 2 s: a first attempt that fails (Redis
+    // still starting beside the gateway) is retried within that time by the reconnect strategy.
     await new Promise<void>((resolve) => {
-      const t = setTimeout(done, 2_000);
-      const client = this.client;
-      function done(): void {
-        clearTimeout(t);
-        client.off('error', done);
-        resolve();
-      }
-      this.client.once('ready', () => void this.heartbeat().then(done));
-      this.client.once('error', done);
+      const t = setTimeout(resolve, 2_000);
+      this.client.once('ready', () =>
+        void this.heartbeat().then(() => {
+          clearTimeout(t);
+          resolve();
+        }),
+      );
     });
     this.timer = setInterval(() => void this.heartbeat(), this.heartbeatMs);
     this.timer.unref();

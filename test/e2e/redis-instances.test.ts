@@ -224,8 +224,8 @@ describe('three instances on one Redis', { skip }, () => {
 describe('Redis goes away and comes back', { skip }, () => {
   for (const mode of ['closed', 'open'] as const) {
     test(`${mode}: ${mode === 'closed' ? 'calls with limits or budgets are refused with 503 and readiness fails' : 'each instance keeps its limits and budgets alone and readiness says degraded'}; all recovers by itself`, async () => {
-      const port = 20000 + Math.floor(Math.random() * 20000);
-      let redis = await ownRedis(port);
+      let redis = await ownRedis();
+      const port = redis.port;
       try {
         const [g1, g2] = await gateways(2, { redisUrl: redis.url, yaml: `general_settings:\n  redis_failure_mode: ${mode}\n` });
         const limited = (await admin(g1!, '/key/generate', { max_budget: (5 * ANSWER) / 1e9 })).key;

@@ -34,30 +34,61 @@ export const REDIS = process.env.TEST_REDIS_URL ?? null;
 /** Skips a Redis test where there is none, except in CI, where it must run. */
 export const redisSkip: string | false = REDIS || process.env.CI ? false : 'TEST_REDIS_URL is not set (.ci/run sets it)';
 
+/** A TCP port nobody listens on now, as the system hands it out (a random pick can hit a taken one). */
+export async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
 /**
  * A Redis server of a test's own (Debian's redis-server, as .ci/run installs), to stop and start
- * again: nothing persisted, as a restart that lost its data.
+ * again on the same port: nothing persisted, as a restart that lost its data. It returns once the
+ * server answers PING (a TCP accept alone comes before it serves), and fails if it exits first.
  */
-export async function ownRedis(port: number, extraArgs: string[] = []): Promise<{ url: string; stop(): Promise<void> }> {
+export async function ownRedis(port?: number, extraArgs: string[] = []): Promise<{ url: string; port: number; stop(): Promise<void> }> {
   const { spawn } = await import('node:child_process');
   const { createConnection } = await import('node:net');
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...extraArgs], { stdio: 'ignore' });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  for (let i = 0; i < 100; i++) {
-    const up = await new Promise<boolean>((resolve) => {
-      const s = createConnection(port, '127.0.0.1', () => {
+  const p = port ?? (await freePort());
+  const child = spawn('redis-server', ['--port', String(p), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...extraArgs], { stdio: 'ignore' });
+  let gone = false;
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      gone = true;
+      resolve();
+    }),
+  );
+  const pong = () =>
+    new Promise<boolean>((resolve) => {
+      const s = createConnection(p, '127.0.0.1', () => s.write('PING\r\n'));
+      s.setTimeout(500, () => s.destroy());
+      s.once('data', (d) => {
         s.end();
-        resolve(true);
+        resolve(d.toString().startsWith('+PONG'));
       });
       s.once('error', () => resolve(false));
+      s.once('close', () => resolve(false));
     });
-    if (up) break;
+  for (let i = 0; ; i++) {
+    if (gone) throw new Error(`redis-server on port ${p} exited before it served`);
+    if (await pong()) break;
+    if (i >= 200) {
+      child.kill('SIGKILL');
+      throw new Error(`redis-server on port ${p} did not answer PING in 10 s`);
+    }
     await new Promise((r) => setTimeout(r, 50));
   }
   return {
-    url: `redis://127.0.0.1:${port}`,
+    url: `redis://127.0.0.1:${p}`,
+    port: p,
     async stop() {
-      child.kill('SIGKILL');
+      if (!gone) child.kill('SIGKILL');
       await exited;
     },
   };

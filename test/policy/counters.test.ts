@@ -66,8 +66,8 @@ test('redis: the holds of an instance that stopped without settling stop countin
 });
 
 test('redis: unreachable, closed refuses with 503 and open keeps counting in the instance; both recover by themselves', { skip: redisSkip }, async () => {
-  const port = 20000 + Math.floor(Math.random() * 20000);
-  let server = await ownRedis(port);
+  let server = await ownRedis();
+  const port = server.port;
   const prefix = `t${randomBytes(4).toString('hex')}:`;
   const [closed] = await instances(1, { url: server.url, failure: 'closed', heartbeatMs: 100 }, prefix);
   const [open] = await instances(1, { url: server.url, failure: 'open', heartbeatMs: 100 }, prefix);
@@ -120,8 +120,7 @@ test('redis: what an instance holds is written back after Redis lost it (a resta
 });
 
 test('redis: a stall longer than a call\'s timeout: a settlement whose answer was lost counts once, and spend settled on the fallback reaches Redis', { skip: redisSkip }, async () => {
-  const port = 20000 + Math.floor(Math.random() * 20000);
-  const server = await ownRedis(port, ['--enable-debug-command', 'yes']);
+  const server = await ownRedis(undefined, ['--enable-debug-command', 'yes']);
   const { createClient } = await import('redis');
   const admin = createClient({ url: server.url });
   await admin.connect();
