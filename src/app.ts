@@ -48,6 +48,7 @@ import { Metrics } from './telemetry/metrics.ts';
 import { accessLogVia, type AccessLog } from './telemetry/log.ts';
 import { budgetPeriods, resetDueBudgets, scheduleBudgetResets, sharedBudgetPeriods } from './policy/budget-reset.ts';
 import { SharedBudgets } from './policy/shared-budgets.ts';
+import { memberIds } from './store/scopes.ts';
 
 export interface App {
   server: FastifyInstance;
@@ -113,6 +114,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   const users = new RecordCache('user', (id) => stores.users.get(id), cacheOpts);
   const teams = new RecordCache('team', (id) => stores.teams.get(id), cacheOpts);
   const orgs = new RecordCache('organization', (id) => stores.orgs.get(id), cacheOpts);
+  const members = new RecordCache('team membership', (ref) => stores.teams.member(...memberIds(ref)), cacheOpts);
   const customers = new CustomerPolicy(
     () => stores.customers.withPolicy(),
     (id) => stores.customers.get(id),
@@ -120,14 +122,14 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   await customers.reloadAll().catch((err: Error) => log.warn(`customers could not be read (${err.message}); blocked customers are refused once the database answers`));
   const budgets = new SharedBudgets(() => stores.budgets.list(), (id) => stores.budgets.get(id));
   await budgets.reloadAll().catch((err: Error) => log.warn(`shared budgets could not be read (${err.message}); they hold once the database answers`));
-  const caches: Record<string, RecordCache<{ spend_nanos: number }>> = { user: users, team: teams, org: orgs };
+  const caches: Record<string, RecordCache<{ spend_nanos: number }>> = { user: users, team: teams, org: orgs, member: members };
   // Records changed on another instance are read again at once.
   await db.onChanged((changed) => {
     // A budget period that another instance started: the spend this one has not written yet is the old period's.
     const ref = changed.startsWith('reset:') ? changed.slice('reset:'.length) : changed;
     if (ref !== changed) limiter.resetSpend(ref);
     if (ref === '*') {
-      for (const c of [keyCache, users, teams, orgs]) c.delete('*');
+      for (const c of [keyCache, users, teams, orgs, members]) c.delete('*');
       customers.reloadAll().catch(() => {});
       budgets.reloadAll().catch(() => {});
       return;
@@ -194,6 +196,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     users,
     teams,
     orgs,
+    members,
     customers,
     budgets,
     accessGroups: accessGroupsOf(config.deployments),
@@ -219,6 +222,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       forget: (scope) => {
         const colon = scope.indexOf(':');
         if (scope.startsWith('org:')) orgs.delete(scope.slice(colon + 1));
+        else if (scope.startsWith('member:')) members.delete(scope.slice(colon + 1));
         else if (scope.startsWith('customer:')) customers.reload(scope.slice(colon + 1)).catch(() => {});
       },
       announce: (budgetId) => void db.notifyChanged(`budget:${budgetId}`).catch(() => {}),

@@ -14,7 +14,7 @@ import type { CustomerRecord, CustomerRepo } from '../store/customers.ts';
 import type { Db } from '../store/db.ts';
 import type { KeyRecord, KeyRepo } from '../store/keys.ts';
 import type { OrgRecord, OrgRepo } from '../store/organizations.ts';
-import type { TeamRecord, TeamRepo } from '../store/teams.ts';
+import type { TeamMember, TeamRecord, TeamRepo } from '../store/teams.ts';
 import type { UserRecord, UserRepo } from '../store/users.ts';
 import { authorize, USER_ROLES, type Actor, type UserRole } from './access.ts';
 
@@ -34,7 +34,9 @@ export type Change =
   | { kind: 'team'; id: string; record: TeamRecord | null }
   | { kind: 'org'; id: string; record: OrgRecord | null }
   | { kind: 'customer'; id: string; record: CustomerRecord | null }
-  | { kind: 'budget'; id: string; record: BudgetRecord | null };
+  | { kind: 'budget'; id: string; record: BudgetRecord | null }
+  /** A team membership, by its reference (store/scopes.ts memberRef). */
+  | { kind: 'member'; id: string; record: TeamMember | null };
 
 /** LiteLLM's table names, as the audit log names what changed. */
 export const TABLES = {
@@ -166,6 +168,9 @@ export function makeAdmin(ctx: PipelineContext, db: Db, stores: Stores): Admin {
           break;
         case 'budget':
           ctx.budgets.set(c.id, c.record);
+          break;
+        case 'member':
+          ctx.members.set(c.id, c.record);
           break;
       }
       void notify(`${c.kind}:${c.id}`);

@@ -7,6 +7,7 @@ import type { CustomerRecord } from '../store/customers.ts';
 import type { OrgMember, OrgRecord } from '../store/organizations.ts';
 import type { TeamMember, TeamRecord } from '../store/teams.ts';
 import type { UserRecord } from '../store/users.ts';
+import { scopeOf } from '../store/scopes.ts';
 import { budgetJson } from './budgets.ts';
 
 const usd = (n: number | null) => (n === null ? null : nanosToUsd(n));
@@ -46,7 +47,7 @@ export function teamMemberJson(ctx: PipelineContext, m: TeamMember, budget: Budg
     team_id: m.team_id,
     role: m.role,
     budget_id: m.budget_id,
-    spend: live(ctx, `member:${m.team_id}:${m.user_id}`, m.spend_nanos),
+    spend: live(ctx, scopeOf('member', [m.team_id, m.user_id]), m.spend_nanos),
     litellm_budget_table: budget ? budgetJson(budget) : null,
     created_at: m.created_at,
     updated_at: m.updated_at,
@@ -89,7 +90,7 @@ export function orgMemberJson(ctx: PipelineContext, m: OrgMember, budget: Budget
     organization_id: m.organization_id,
     user_role: m.user_role,
     user_email: email,
-    spend: live(ctx, `org_member:${m.organization_id}:${m.user_id}`, m.spend_nanos),
+    spend: live(ctx, scopeOf('org_member', [m.organization_id, m.user_id]), m.spend_nanos),
     budget_id: m.budget_id,
     litellm_budget_table: budget ? budgetJson(budget) : null,
     created_at: m.created_at,

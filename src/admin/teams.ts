@@ -10,6 +10,7 @@ import { UniqueViolation } from '../store/db.ts';
 import { placeholders } from '../store/rows.ts';
 import type { TeamMember, TeamRecord } from '../store/teams.ts';
 import type { UserRecord } from '../store/users.ts';
+import { memberRef } from '../store/scopes.ts';
 import { authorize, grantFor, isAdmin, scopeOf, type Actor, type Target } from './access.ts';
 import { parseBody } from './body.ts';
 import { duration, limit, modelMaxBudget, upsertBudget, usd } from './budgets.ts';
@@ -145,6 +146,7 @@ export function registerTeamRoutes(app: FastifyInstance, admin: Admin): void {
     const budgetId = budget == null ? null : (await upsertBudget(admin, actor, null, { max_budget: budget })).budget_id;
     const member: TeamMember = { team_id: team.team_id, user_id: user.user_id, role, budget_id: budgetId, spend_nanos: 0, created_at: now.toISOString(), updated_at: now.toISOString() };
     await admin.teams.addMember(member);
+    admin.changed({ kind: 'member', id: memberRef(team.team_id, user.user_id), record: member });
     await admin.audit(actor, route, 'member_added', 'team_member', `${team.team_id}:${user.user_id}`, null, { ...member });
     return { user, member };
   };
@@ -354,6 +356,7 @@ export function registerTeamRoutes(app: FastifyInstance, admin: Admin): void {
     authorize(actor, route, teamTarget(team), `team ${team.team_id}`);
     const { user, member } = await memberOf(team, body);
     await admin.teams.removeMember(team.team_id, user.user_id);
+    admin.changed({ kind: 'member', id: memberRef(team.team_id, user.user_id), record: null });
     await admin.audit(actor, route, 'member_removed', 'team_member', `${team.team_id}:${user.user_id}`, { ...member }, null);
     return json(team);
   });
@@ -377,6 +380,7 @@ export function registerTeamRoutes(app: FastifyInstance, admin: Admin): void {
       changes.budget_id = b.budget_id;
     }
     const updated = (await admin.teams.updateMember(team.team_id, user.user_id, changes))!;
+    admin.changed({ kind: 'member', id: memberRef(team.team_id, user.user_id), record: updated });
     await admin.audit(actor, route, 'member_updated', 'team_member', `${team.team_id}:${user.user_id}`, { ...member }, { ...updated });
     const budget = updated.budget_id ? await admin.budgets.get(updated.budget_id) : undefined;
     return {

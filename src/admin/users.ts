@@ -13,6 +13,8 @@ import type { KeyRecord } from '../store/keys.ts';
 import { placeholders } from '../store/rows.ts';
 import type { BudgetRecord } from '../store/budgets.ts';
 import type { UserRecord } from '../store/users.ts';
+import type { TeamMember } from '../store/teams.ts';
+import { memberRef } from '../store/scopes.ts';
 import { authorize, grantFor, isAdmin, scopeOf, USER_ROLES, type Actor, type Target } from './access.ts';
 import { parseBody } from './body.ts';
 import { duration, limit, modelMaxBudget, usd } from './budgets.ts';
@@ -195,7 +197,9 @@ export function registerUserRoutes(app: FastifyInstance, admin: Admin): void {
         await admin.budgets.insert(budget);
         admin.changed({ kind: 'budget', id: budgetId, record: budget });
       }
-      await admin.teams.addMember({ team_id: t.team_id, user_id: user.user_id, role: t.user_role, budget_id: budgetId, spend_nanos: 0, created_at: stamp, updated_at: stamp });
+      const member: TeamMember = { team_id: t.team_id, user_id: user.user_id, role: t.user_role, budget_id: budgetId, spend_nanos: 0, created_at: stamp, updated_at: stamp };
+      await admin.teams.addMember(member);
+      admin.changed({ kind: 'member', id: memberRef(t.team_id, user.user_id), record: member });
       await admin.audit(actor, route, 'member_added', 'team_member', `${t.team_id}:${user.user_id}`, null, { team_id: t.team_id, user_id: user.user_id, role: t.user_role });
     }
     for (const o of orgIds) {

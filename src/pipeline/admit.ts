@@ -12,6 +12,7 @@ import { modelRefusedBy } from '../policy/model-access.ts';
 import type { AdmitPlan, BudgetCounter, Counters, Settlement } from '../policy/counters.ts';
 import type { PipelineContext } from './context.ts';
 import type { LlmRequest } from '../dialects/openai-chat.ts';
+import { scopeOf } from '../store/scopes.ts';
 
 const REFUSALS = {
   key: { error: 'model_access_denied', models: (p: KeyPrincipal) => p.key.models },
@@ -136,11 +137,11 @@ function rateLimited(what: string, limit: number, retryAfterMs: number, kind: 'r
   });
 }
 
-/** One level's rate limits: the key's, the key's for one model, its team's, its user's. */
+/** One level's rate limits: the key's, the key's for one model, its team's, its user's, ... */
 interface Limits {
   scope: string;
-  level: 'key' | 'model' | 'team' | 'user';
-  /** The model group, team or user (nothing for the key). */
+  level: 'key' | 'model' | 'team' | 'user' | 'team member' | 'organization' | 'customer';
+  /** The model group, team, user, ... (nothing for the key). */
   id: string;
   rpm: number | null;
   tpm: number | null;
@@ -157,15 +158,26 @@ function limitName(l: Limits, limit: 'rpm_limit' | 'tpm_limit' | 'max_parallel_r
 const hasLimits = (l: { rpm_limit: number | null; tpm_limit: number | null; max_parallel_requests: number | null }) =>
   l.rpm_limit !== null || l.tpm_limit !== null || l.max_parallel_requests !== null;
 
-/** The levels whose limits a key's call counts against (a user's limits hold all their keys). */
-function limitsOf(principal: KeyPrincipal, group: string): Limits[] {
-  const { key: k, token, team, user } = principal;
+/**
+ * The levels whose limits a key's call counts against (a user's limits hold all their keys): the
+ * key's, its team's, its user's; the user's in the team, the organization's and the customer's from
+ * their budget rows (budget_id).
+ */
+function limitsOf(ctx: PipelineContext, principal: KeyPrincipal, group: string, customer: string | null): Limits[] {
+  const { key: k, token, team, user, member, org } = principal;
   const out: Limits[] = [
     { scope: token, level: 'key', id: '', rpm: k.rpm_limit, tpm: k.tpm_limit, parallel: k.max_parallel_requests },
     { scope: `${token}:${group}`, level: 'model', id: group, rpm: k.model_rpm_limit?.[group] ?? null, tpm: k.model_tpm_limit?.[group] ?? null, parallel: null },
   ];
-  if (team && hasLimits(team)) out.push({ scope: `team:${team.team_id}`, level: 'team', id: team.team_id, rpm: team.rpm_limit, tpm: team.tpm_limit, parallel: team.max_parallel_requests });
-  if (user && hasLimits(user)) out.push({ scope: `user:${user.user_id}`, level: 'user', id: user.user_id, rpm: user.rpm_limit, tpm: user.tpm_limit, parallel: user.max_parallel_requests });
+  const add = (scope: string, level: Limits['level'], id: string, l: Parameters<typeof hasLimits>[0] | undefined) => {
+    if (l && hasLimits(l)) out.push({ scope, level, id, rpm: l.rpm_limit, tpm: l.tpm_limit, parallel: l.max_parallel_requests });
+  };
+  if (team) add(`team:${team.team_id}`, 'team', team.team_id, team);
+  if (user) add(`user:${user.user_id}`, 'user', user.user_id, user);
+  if (member?.budget_id) add(scopeOf('member', [member.team_id, member.user_id]), 'team member', `${member.user_id} in team ${member.team_id}`, ctx.budgets.get(member.budget_id));
+  if (org?.budget_id) add(`org:${org.organization_id}`, 'organization', org.organization_id, ctx.budgets.get(org.budget_id));
+  const c = customer === null ? undefined : ctx.customers.get(customer);
+  if (c?.budget_id) add(`customer:${customer}`, 'customer', customer!, ctx.budgets.get(c.budget_id));
   return out;
 }
 
@@ -185,7 +197,7 @@ export async function admitLimits(
   const promptTokens = Math.ceil(rawBytes / 4);
   const lease: Lease = { reserved: 0, slots: [], tokens: [], price, promptTokens, holds: [], via: null, covered: false };
   if (principal.kind !== 'key') return lease;
-  const levels = limitsOf(principal, group);
+  const levels = limitsOf(ctx, principal, group, customer);
   const plan: AdmitPlan = { now, tokens: [], slots: [], budgets: [], amount: 0, requests: [] };
   const tpm: Limits[] = [];
   const parallel: Limits[] = [];
@@ -269,11 +281,12 @@ function shared(ctx: PipelineContext, scope: string, entity: { spend_nanos: numb
 /**
  * The budgets a key's call is held against, as LiteLLM applies them: the key's own; its team's, or,
  * for a key of no team, its user's (a team key also against its user's with
- * general_settings.apply_user_budget_to_team_keys); its organization's; the customer's it is made for.
+ * general_settings.apply_user_budget_to_team_keys); its user's in the team; its organization's; the
+ * customer's it is made for.
  */
 function holdsOf(ctx: PipelineContext, principal: KeyPrincipal, customer: string | null): Hold[] {
   const lim = ctx.limiter;
-  const { key, token, team, user, org } = principal;
+  const { key, token, team, user, org, member } = principal;
   const holds: Hold[] = [];
   // Keys, users and teams hold their own budget; organizations and customers a shared budget row.
   if (key.max_budget_nanos !== null) holds.push(new Hold(lim, token, key.max_budget_nanos, key, key, ''));
@@ -283,6 +296,9 @@ function holdsOf(ctx: PipelineContext, principal: KeyPrincipal, customer: string
   if (user && user.max_budget_nanos !== null && (!team || ctx.config.applyUserBudgetToTeamKeys)) {
     holds.push(new Hold(lim, `user:${user.user_id}`, user.max_budget_nanos, user, user, `User=${user.user_id} `));
   }
+  // A user's share of their team's budget (max_budget_in_team), as well as the team's.
+  const m = member && member.budget_id !== null ? shared(ctx, scopeOf('member', [member.team_id, member.user_id]), member, `User=${member.user_id} in Team=${member.team_id} `) : null;
+  if (m) holds.push(m);
   const o = org && org.budget_id !== null ? shared(ctx, `org:${org.organization_id}`, org, `Organization=${org.organization_id} `) : null;
   if (o) holds.push(o);
   const c = customer === null ? undefined : ctx.customers.get(customer);

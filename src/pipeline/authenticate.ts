@@ -3,6 +3,7 @@ import { digestKey, looksLikeKey } from '../auth/keys.ts';
 import type { Principal } from '../auth/principal.ts';
 import type { RecordCache } from '../auth/key-cache.ts';
 import { GatewayError } from '../http/errors.ts';
+import { memberRef } from '../store/scopes.ts';
 import type { Headers, PipelineContext } from './context.ts';
 
 const BEARER = /^Bearer\s+/i;
@@ -42,7 +43,9 @@ export async function authenticate(ctx: PipelineContext, headers: Headers, now =
   }
   const orgId = key.organization_id ?? team?.organization_id ?? null;
   const org = orgId === null ? null : await cached(ctx.orgs, orgId, now);
-  return { kind: 'key', token, key, user, team, org };
+  // A team key of a user: the user's membership may carry a budget and limits of its own.
+  const member = team && user ? await cached(ctx.members, memberRef(team.team_id, user.user_id), now) : null;
+  return { kind: 'key', token, key, user, team, org, member };
 }
 
 function cached<T extends { spend_nanos: number }>(cache: RecordCache<T>, id: string, now: number): T | null | Promise<T | null> {

@@ -4,7 +4,7 @@ import type { CustomerPolicy } from '../policy/customers.ts';
 import type { SharedBudgets } from '../policy/shared-budgets.ts';
 import type { AccessGroups } from '../policy/model-access.ts';
 import type { OrgRecord } from '../store/organizations.ts';
-import type { TeamRecord } from '../store/teams.ts';
+import type { TeamMember, TeamRecord } from '../store/teams.ts';
 import type { UserRecord } from '../store/users.ts';
 import type { GatewayConfig } from '../config/load.ts';
 import type { Ledger } from '../metering/ledger.ts';
@@ -25,6 +25,8 @@ export interface PipelineContext {
   users: RecordCache<UserRecord>;
   teams: RecordCache<TeamRecord>;
   orgs: RecordCache<OrgRecord>;
+  /** Team memberships, by `TEAM:USER`. */
+  members: RecordCache<TeamMember>;
   /** Customers that are blocked or have a budget, all in memory. */
   customers: CustomerPolicy;
   /** Shared budgets (budget_id) of organizations, customers and members. */

@@ -2,6 +2,7 @@
 // organization members and keys point at by budget_id.
 import type { Db, Queryable } from './db.ts';
 import { EntityRepo, placeholders, type TableSpec } from './rows.ts';
+import { scopeOf } from './scopes.ts';
 
 export interface BudgetRecord {
   budget_id: string;
@@ -93,7 +94,7 @@ export async function scopesOn(db: Queryable, budgetId: string): Promise<string[
   const out: string[] = [];
   for (const t of ON_SHARED_BUDGETS) {
     const rows = await db.all<Record<string, string>>(`SELECT ${t.ids.join(', ')} FROM ${t.table} WHERE budget_id = ?`, [budgetId]);
-    for (const r of rows) out.push(`${t.scope}:${t.ids.map((c) => r[c]).join(':')}`);
+    for (const r of rows) out.push(scopeOf(t.scope, t.ids.map((c) => r[c]!)));
   }
   return out;
 }

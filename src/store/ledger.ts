@@ -4,6 +4,7 @@
 // applied in a fixed order so concurrent writers cannot deadlock.
 import type { SpendRecord } from '../metering/record.ts';
 import type { Queryable, SqlConnection } from './db.ts';
+import { scopeOf } from './scopes.ts';
 
 const COLUMNS = `request_id, upstream_id, key_token, user_id, team_id, organization_id, end_user, model_group, deployment_id, provider,
   model, call_type, input_tokens, cache_read_tokens, cache_write_tokens, cache_write_1h_tokens, output_tokens,
@@ -81,7 +82,7 @@ export function spendScopes(r: Pick<SpendRecord, 'user_id' | 'team_id' | 'organi
   const out: string[] = [];
   for (const t of TARGETS) {
     const ids = t.of(r as SpendRecord);
-    if (ids) out.push(`${t.scope}:${ids.join(':')}`);
+    if (ids) out.push(scopeOf(t.scope, ids));
   }
   return out;
 }
@@ -155,7 +156,7 @@ export async function applyLedger(conn: SqlConnection, records: SpendRecord[], o
         const ids = target.of(r);
         // (a customer is recorded even when its call cost nothing, so that it is known from then on)
         if (!ids || (!r.cost_nanos && target.scope !== 'customer')) continue;
-        const scope = `${target.scope}:${ids.join(':')}`;
+        const scope = scopeOf(target.scope, ids);
         const e = byEntity.get(scope);
         if (e) e.records.push(r);
         else byEntity.set(scope, { target, ids, records: [r] });

@@ -193,6 +193,86 @@ describe('user budgets', () => {
   });
 });
 
+describe('team member budgets', () => {
+  test("100 parallel requests over 3 keys of a member whose share of the team (max_budget_in_team) fits 10 answers; the team's other members spend their own", async () => {
+    const budget = 10 * ANSWER;
+    await ok(gw, '/team/new', { team_id: 'shares', max_budget: 1 });
+    await ok(gw, '/user/new', { user_id: 'sharer', auto_create_key: false });
+    await ok(gw, '/user/new', { user_id: 'other-sharer', auto_create_key: false });
+    await ok(gw, '/team/member_add', { team_id: 'shares', member: { user_id: 'sharer', role: 'user' }, max_budget_in_team: budget / 1e9 });
+    await ok(gw, '/team/member_add', { team_id: 'shares', member: { user_id: 'other-sharer', role: 'user' } });
+    const keys = await Promise.all(Array.from({ length: 3 }, async () => (await ok(gw, '/key/generate', { team_id: 'shares', user_id: 'sharer' })).key as string));
+    const results = await Promise.all(Array.from({ length: 100 }, (_, i) => chat(gw, keys[i % 3]!, { max_tokens: 15, stream: i % 2 === 0 })));
+    const spent = await assertHeld(gw, results, budget, 'team_id=shares&user_id=sharer', 'User=sharer in Team=shares');
+    // The member's spend in the team is what the ledger recorded for them.
+    const info = (await call(gw.url, 'GET', '/team/info?team_id=shares')).body;
+    const membership = info.team_memberships.find((m: any) => m.user_id === 'sharer');
+    assert.equal(Math.round(membership.spend * 1e9), spent);
+    assert.equal(membership.litellm_budget_table.max_budget, budget / 1e9);
+    // Another member of the team, and a key of the team without a user, are not held by that share.
+    const other = (await ok(gw, '/key/generate', { team_id: 'shares', user_id: 'other-sharer' })).key;
+    assert.equal((await chat(gw, other, { max_tokens: 15 })).status, 200);
+    const teamOnly = (await ok(gw, '/key/generate', { team_id: 'shares' })).key;
+    assert.equal((await chat(gw, teamOnly, { max_tokens: 15 })).status, 200);
+    // The same user's key of no team is not held by it either.
+    const personal = (await ok(gw, '/key/generate', { user_id: 'sharer' })).key;
+    assert.equal((await chat(gw, personal, { max_tokens: 15 })).status, 200);
+  });
+
+  test('a share raised with /team/member_update takes effect at once; one given, removed from the team, holds no more', async () => {
+    await ok(gw, '/team/new', { team_id: 'resharing' });
+    await ok(gw, '/user/new', { user_id: 'resharer', auto_create_key: false });
+    await ok(gw, '/team/member_add', { team_id: 'resharing', member: { user_id: 'resharer', role: 'user' } });
+    const key = (await ok(gw, '/key/generate', { team_id: 'resharing', user_id: 'resharer' })).key;
+    assert.equal((await chat(gw, key, { max_tokens: 15 })).status, 200, 'no share: nothing but the team holds');
+    const updated = await ok(gw, '/team/member_update', { team_id: 'resharing', user_id: 'resharer', max_budget_in_team: ROOM_FOR_ONE / 1e9 });
+    assert.equal(updated.max_budget_in_team, ROOM_FOR_ONE / 1e9);
+    // The member's spend in the team so far counts: one answer, and the share has room for one reservation, not more.
+    await new Promise((r) => setTimeout(r, 300));
+    const refused = await chat(gw, key, { max_tokens: 15 });
+    assert.equal(refused.status, 429);
+    assert.match(refused.body.error.message, /^Budget has been exceeded! User=resharer in Team=resharing Current cost: /);
+    await ok(gw, '/team/member_update', { team_id: 'resharing', user_id: 'resharer', max_budget_in_team: 1 });
+    assert.equal((await chat(gw, key, { max_tokens: 15 })).status, 200, 'raised: at once');
+    await ok(gw, '/team/member_update', { team_id: 'resharing', user_id: 'resharer', max_budget_in_team: ROOM_FOR_ONE / 1e9 });
+    assert.equal((await chat(gw, key, { max_tokens: 15 })).status, 429, 'lowered: at once');
+    await ok(gw, '/team/member_delete', { team_id: 'resharing', user_id: 'resharer' });
+    assert.equal((await chat(gw, key, { max_tokens: 15 })).status, 200, 'no longer a member: no share holds');
+  });
+
+  test("a member's share with a period (budget_duration on its budget) starts again from 0 when the period ends", async () => {
+    await ok(gw, '/team/new', { team_id: 'periodic-shares' });
+    await ok(gw, '/user/new', { user_id: 'periodic-sharer', auto_create_key: false });
+    await ok(gw, '/team/member_add', { team_id: 'periodic-shares', member: { user_id: 'periodic-sharer', role: 'user' }, max_budget_in_team: ROOM_FOR_ONE / 1e9 });
+    const info = async () => (await call(gw.url, 'GET', '/team/info?team_id=periodic-shares')).body.team_memberships[0];
+    await ok(gw, '/budget/update', { budget_id: (await info()).budget_id, budget_duration: '2s' });
+    const key = (await ok(gw, '/key/generate', { team_id: 'periodic-shares', user_id: 'periodic-sharer' })).key;
+    assert.equal((await chat(gw, key, { max_tokens: 15 })).status, 200);
+    await new Promise((r) => setTimeout(r, 300));
+    const refused = await chat(gw, key, { max_tokens: 15 });
+    assert.equal(refused.status, 429);
+    assert.match(refused.body.error.message, /User=periodic-sharer in Team=periodic-shares .* It resets at /);
+    const resetAt = Date.parse((await info()).litellm_budget_table.budget_reset_at);
+    while (Date.now() < resetAt + 300) await new Promise((r) => setTimeout(r, 50));
+    assert.equal((await info()).spend, 0);
+    assert.equal((await chat(gw, key, { max_tokens: 15 })).status, 200);
+  });
+
+  test('ids with colons do not share a counter: team "ca:cb" with user "cc", and team "ca" with user "cb:cc"', async () => {
+    const keys: string[] = [];
+    for (const [team, user] of [['ca:cb', 'cc'], ['ca', 'cb:cc']] as const) {
+      await ok(gw, '/team/new', { team_id: team });
+      await ok(gw, '/user/new', { user_id: user, auto_create_key: false });
+      await ok(gw, '/team/member_add', { team_id: team, member: { user_id: user, role: 'user' }, max_budget_in_team: ROOM_FOR_ONE / 1e9 });
+      keys.push((await ok(gw, '/key/generate', { team_id: team, user_id: user })).key);
+    }
+    assert.equal((await chat(gw, keys[0]!, { max_tokens: 15 })).status, 200);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal((await chat(gw, keys[0]!, { max_tokens: 15 })).status, 429);
+    assert.equal((await chat(gw, keys[1]!, { max_tokens: 15 })).status, 200, 'the other membership has its own share');
+  });
+});
+
 describe('organization budgets', () => {
   test('100 parallel requests over the keys of two teams in an organization whose budget fits 10 answers', async () => {
     const budget = 10 * ANSWER;

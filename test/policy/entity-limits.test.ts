@@ -1,6 +1,7 @@
 // Rate limits above the key, on one instance: a team's rpm, tpm and max_parallel_requests shared by
-// all its keys, a user's over all of theirs; the refusal names the level, and a call refused at one
-// level takes no quota at any other.
+// all its keys, a user's over all of theirs, a team member's, an organization's and a customer's
+// (from their budget rows); the refusal names the level, and a call refused at one level takes no
+// quota at any other.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startFakeOpenAI, type FakeUpstream } from '../fakes/openai-upstream.ts';
@@ -80,4 +81,51 @@ test("a user's tpm_limit counts the tokens of all their keys", async () => {
   assert.equal(r.status, 429);
   assert.match(r.body.error.message, /^Rate limit reached: tpm_limit of user wordy \(20 tokens per minute\)/);
   assert.equal(r.headers.get('x-ratelimit-limit-tokens'), '20');
+});
+
+test("a team member's rpm_limit (/team/member_update) holds all their keys in the team, not the team's other members", async () => {
+  await ok('/team/new', { team_id: 'member-rpm' });
+  for (const u of ['rpm-member', 'rpm-other']) {
+    await ok('/user/new', { user_id: u, auto_create_key: false });
+    await ok('/team/member_add', { team_id: 'member-rpm', member: { user_id: u, role: 'user' } });
+  }
+  const updated = await ok('/team/member_update', { team_id: 'member-rpm', user_id: 'rpm-member', rpm_limit: 3 });
+  assert.equal(updated.rpm_limit, 3);
+  const keys = await keysOf('member-rpm', 2, { user_id: 'rpm-member' });
+  const results = await Promise.all(Array.from({ length: 10 }, (_, i) => chat(keys[i % 2]!)));
+  assert.equal(results.filter((r) => r.status === 200).length, 3);
+  assert.match(results.find((r) => r.status === 429)!.body.error.message, /^Rate limit reached: rpm_limit of team member rpm-member in team member-rpm \(3 requests per minute\)/);
+  const [other] = await keysOf('member-rpm', 1, { user_id: 'rpm-other' });
+  assert.equal((await chat(other!)).status, 200);
+});
+
+test("an organization's rpm_limit holds the keys of all its teams", async () => {
+  await ok('/organization/new', { organization_id: 'org-rpm', organization_alias: 'Org rpm', rpm_limit: 4 });
+  for (const t of ['org-rpm-a', 'org-rpm-b']) await ok('/team/new', { team_id: t, organization_id: 'org-rpm' });
+  const keys = [...(await keysOf('org-rpm-a', 2)), ...(await keysOf('org-rpm-b', 2))];
+  const results = await Promise.all(Array.from({ length: 12 }, (_, i) => chat(keys[i % 4]!)));
+  assert.equal(results.filter((r) => r.status === 200).length, 4);
+  assert.match(results.find((r) => r.status === 429)!.body.error.message, /rpm_limit of organization org-rpm \(4 requests/);
+});
+
+test("a customer's max_parallel_requests and tpm_limit hold every key that calls for them", async () => {
+  await ok('/customer/new', { user_id: 'narrow-customer', max_parallel_requests: 1 });
+  const keys = await Promise.all([1, 2].map(async () => (await ok('/key/generate', {})).key as string));
+  const forCustomer = (key: string, content: string, user = 'narrow-customer') =>
+    fetch(`${gw.url}/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}` },
+      body: JSON.stringify({ model: 'gpt-4', user, messages: [{ role: 'user', content }] }),
+    }).then(async (r) => ({ status: r.status, body: (await r.json()) as any }));
+  const results = await Promise.all([forCustomer(keys[0]!, '[[delay:150]] slow'), forCustomer(keys[1]!, '[[delay:150]] slow')]);
+  assert.deepEqual(results.map((r) => r.status).sort(), [200, 429]);
+  assert.match(results.find((r) => r.status === 429)!.body.error.message, /max_parallel_requests of customer narrow-customer \(1\) are in flight/);
+  assert.equal((await forCustomer(keys[1]!, 'fast', 'another-customer')).status, 200);
+
+  await ok('/customer/new', { user_id: 'wordy-customer', tpm_limit: 20 });
+  assert.equal((await forCustomer(keys[0]!, 'hi', 'wordy-customer')).status, 200);
+  assert.equal((await forCustomer(keys[1]!, 'hi', 'wordy-customer')).status, 200);
+  const r = await forCustomer(keys[1]!, 'hi', 'wordy-customer');
+  assert.equal(r.status, 429);
+  assert.match(r.body.error.message, /tpm_limit of customer wordy-customer \(20 tokens per minute\)/);
 });
