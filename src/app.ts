@@ -42,13 +42,14 @@ import { loadCostMap } from './metering/cost-map.ts';
 import { schedulePruning } from './metering/retention.ts';
 import { ExpectedOutput } from './policy/expected-output.ts';
 import { MemoryLimiter } from './policy/limiter.ts';
-import { LocalCounters } from './policy/counters.ts';
+import { LocalCounters, type BudgetCounter } from './policy/counters.ts';
 import { RedisCounters, redisAddress } from './policy/redis-counters.ts';
 import { Metrics } from './telemetry/metrics.ts';
 import { accessLogVia, type AccessLog } from './telemetry/log.ts';
 import { budgetPeriods, resetDueBudgets, scheduleBudgetResets, sharedBudgetPeriods } from './policy/budget-reset.ts';
 import { SharedBudgets } from './policy/shared-budgets.ts';
 import { memberIds } from './store/scopes.ts';
+import { freshSpend } from './policy/fresh-spend.ts';
 
 export interface App {
   server: FastifyInstance;
@@ -143,7 +144,25 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   });
   const limiter = new MemoryLimiter();
   const local = new LocalCounters(limiter);
-  const redis = config.redisUrl ? new RedisCounters({ url: config.redisUrl, failure: config.redisFailureMode, log }, local) : null;
+  const recorded = freshSpend(
+    {
+      key: (t) => stores.keys.get(t),
+      user: (id) => stores.users.get(id),
+      team: (id) => stores.teams.get(id),
+      org: (id) => stores.orgs.get(id),
+      customer: (id) => stores.customers.get(id),
+      member: (t, u) => stores.teams.member(t, u),
+    },
+    budgets,
+  );
+  // (`ledger` is made below; a check runs seconds after the first call, long after it exists)
+  const recordedSpend = (b: BudgetCounter) =>
+    ledger.steady(async () => {
+      // While no batch is being written: none is then both in the database and in this instance's pending spend.
+      const s = await recorded(b.scope, b.period);
+      return s === null ? null : s + limiter.pending(b.scope);
+    });
+  const redis = config.redisUrl ? new RedisCounters({ url: config.redisUrl, failure: config.redisFailureMode, log, recordedSpend }, local) : null;
   if (redis) {
     await redis.start();
     if (!redis.connected) log.warn(`Redis (${redisAddress(config.redisUrl!)}) does not answer yet: ${config.redisFailureMode === 'open' ? 'each instance keeps its own limits and budgets' : 'calls with limits or budgets are refused'} until it does`);

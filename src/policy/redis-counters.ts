@@ -6,7 +6,9 @@
 // every few seconds, so the holds of an instance that crashed stop counting when its lease ends.
 // Each instance also remembers what it holds, and writes that back after Redis failed or was
 // restarted. A budget's spend is a counter per period (a new period is a new counter), started
-// from the instance's view of the database's spend when it has none; the database stays the record.
+// from the instance's view of the database's spend when it has none; the database stays the record:
+// a little after an instance first uses a counter, it reads the spend fresh from the database and
+// raises the counter to it if that is more (the seed lacked what other instances had not written).
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { createClient, type RedisClientType } from 'redis';
@@ -20,6 +22,10 @@ const HEARTBEAT_MS = 2_000;
 const IDLE_MS = 24 * 3600_000;
 /** A call to Redis that takes longer fails (fail open or closed, as configured). */
 const CALL_TIMEOUT_MS = 500;
+/** The ledger writes every 250 ms: by then the spend of calls before a counter's seed is recorded. */
+const RECONCILE_AFTER_MS = 2_000;
+/** Counters remembered as checked; past this, all are forgotten (and checked again on their next use). */
+const MAX_RECONCILED = 100_000;
 
 // The sliding minute of a rate window, as the memory limiter counts it: this minute's count plus the
 // previous minute's, weighted by how much of it is still inside the last 60 s.
@@ -171,6 +177,16 @@ end
 return 1
 `;
 
+/** KEYS: a budget's spend counter. ARGV: spend it is known to be at least. Raised to it if lower; not made. */
+const RAISE = `
+local s = redis.call('GET', KEYS[1])
+if s and tonumber(s) < tonumber(ARGV[1]) then
+  redis.call('SET', KEYS[1], ARGV[1], 'KEEPTTL')
+  return 1
+end
+return 0
+`;
+
 /** Renews the lease and ends those of instances that stopped. KEYS: live. ARGV: me. Reply: 1 when holds may be lost. */
 const HEARTBEAT = `
 local me = ARGV[1]
@@ -189,6 +205,13 @@ export interface RedisOptions {
   /** How long an instance's holds outlive its last sign of life (tests shorten it). */
   leaseMs?: number;
   heartbeatMs?: number;
+  /**
+   * The recorded spend of a budget's period, read fresh from the database (plus this instance's not
+   * written yet); null: unknown. Without it, counters keep their seeds.
+   */
+  recordedSpend?: (b: BudgetCounter) => Promise<number | null>;
+  /** How long after its first use here a counter is checked against the database: a few ledger flushes. */
+  reconcileAfterMs?: number;
 }
 
 /** Where a Redis URL points, without its credentials (for logs). */
@@ -210,7 +233,7 @@ export class RedisCounters implements Counters {
   private readonly failure: 'open' | 'closed';
   private readonly log: Logger;
   private readonly p: string;
-  private readonly scripts: Record<'admit' | 'extend' | 'settle' | 'heartbeat', Script>;
+  private readonly scripts: Record<'admit' | 'extend' | 'settle' | 'heartbeat' | 'raise', Script>;
   /** What this instance holds in Redis, by hash: its own field's value, to write back after a failure. */
   private readonly mine = new Map<string, number>();
   /** Settlements whose spend and tokens Redis may not have counted (a call failed): sent again, once each. */
@@ -222,6 +245,10 @@ export class RedisCounters implements Counters {
   private readonly busy = new Map<string, number>();
   private healthy = false;
   private readonly heartbeatMs: number;
+  private readonly recordedSpend: RedisOptions['recordedSpend'] | null;
+  private readonly reconcileAfterMs: number;
+  /** Spend counters this instance has checked against the database, or will shortly. */
+  private readonly reconciled = new Set<string>();
   private timer: NodeJS.Timeout | null = null;
 
   constructor(opts: RedisOptions, local: LocalCounters) {
@@ -231,7 +258,9 @@ export class RedisCounters implements Counters {
     this.p = opts.prefix ?? 'llmproxy:';
     this.heartbeatMs = opts.heartbeatMs ?? HEARTBEAT_MS;
     const lease = (src: string) => ({ source: src.replaceAll('LEASE_MS', String(opts.leaseMs ?? LEASE_MS)), sha: null });
-    this.scripts = { admit: lease(ADMIT), extend: lease(EXTEND), settle: lease(SETTLE), heartbeat: lease(HEARTBEAT) };
+    this.scripts = { admit: lease(ADMIT), extend: lease(EXTEND), settle: lease(SETTLE), heartbeat: lease(HEARTBEAT), raise: lease(RAISE) };
+    this.recordedSpend = opts.recordedSpend ?? null;
+    this.reconcileAfterMs = opts.reconcileAfterMs ?? RECONCILE_AFTER_MS;
     this.client = createClient({
       url: opts.url,
       // A command while Redis is away fails at once instead of waiting in a queue.
@@ -243,6 +272,7 @@ export class RedisCounters implements Counters {
     this.client.on('ready', () => {
       // Whatever Redis lost while away (or on a restart), this instance's holds are written back.
       for (const h of this.mine.keys()) this.dirty.add(h);
+      this.reconciled.clear();
       void this.heartbeat();
     });
   }
@@ -304,7 +334,11 @@ export class RedisCounters implements Counters {
 
   private async beatOnce(): Promise<void> {
     try {
-      if ((await this.run('heartbeat', [`${this.p}live`], [this.id])) === 1) for (const h of this.mine.keys()) this.dirty.add(h);
+      if ((await this.run('heartbeat', [`${this.p}live`], [this.id])) === 1) {
+        for (const h of this.mine.keys()) this.dirty.add(h);
+        // Redis may have lost its counters: those made again from seeds are checked again.
+        this.reconciled.clear();
+      }
       if (this.dirty.size || this.owed.size) await this.writeBack();
       if (!this.healthy) this.log.info('Redis is reachable again: limits and budgets are shared by every instance');
       this.healthy = true;
@@ -418,6 +452,7 @@ export class RedisCounters implements Counters {
     for (const b of plan.budgets) {
       keys.push(this.spendKey(b), this.resvKey(b.scope));
       args.push(String(b.limit), String(b.seed));
+      this.reconcileLater(b);
     }
     for (const r of plan.requests) {
       keys.push(...this.minuteKeys('q', r.scope, plan.now));
@@ -477,6 +512,30 @@ export class RedisCounters implements Counters {
       for (const h of hashes) this.hold(h, amount);
       return true;
     }
+  }
+
+  /**
+   * The first time this instance uses a spend counter: a little later, the spend the database has
+   * for it (fresh) raises the counter if it is higher. A counter is made from the seed of the first
+   * instance to use it, which lacks the spend the others had not written yet; a few flushes later the
+   * database has it. Never lowered: the counter may hold spend the database has not seen yet.
+   */
+  private reconcileLater(b: BudgetCounter): void {
+    const read = this.recordedSpend;
+    const key = this.spendKey(b);
+    if (!read || this.reconciled.has(key)) return;
+    if (this.reconciled.size >= MAX_RECONCILED) this.reconciled.clear();
+    this.reconciled.add(key);
+    const t = setTimeout(async () => {
+      try {
+        const spend = await read(b);
+        if (spend !== null && spend > 0 && this.client.isReady) await this.run('raise', [key], [String(spend)]);
+      } catch (err) {
+        this.reconciled.delete(key); // checked on its next use
+        this.log.debug({ err, scope: b.scope }, 'a budget counter could not be checked against the database');
+      }
+    }, this.reconcileAfterMs);
+    t.unref();
   }
 
   /** The keys and arguments of a settlement's script. */

@@ -238,6 +238,45 @@ describe('three instances on one Redis', { skip }, () => {
 });
 
 describe('Redis goes away and comes back', { skip }, () => {
+  test("Redis restarted empty: a budget's spend is rebuilt from the database, not from one instance's view", async () => {
+    let redis = await ownRedis();
+    try {
+      const gws = await gateways(3, { redisUrl: redis.url });
+      const TEAM = id('rebuilt');
+      await admin(gws[0]!, '/team/new', { team_id: TEAM, max_budget: (10 * ANSWER) / 1e9 });
+      const keys = await Promise.all(gws.map(async (g) => (await admin(g, '/key/generate', { team_id: TEAM })).key as string));
+      // Six answers, two on each instance; each instance's cache saw its own two only.
+      for (let i = 0; i < 6; i++) assert.equal((await chat(gws[i % 3]!, keys[i % 3]!, { max_tokens: 15 })).status, 200);
+      await logged(gws[0]!, `team_id=${TEAM}`, 6);
+      await redis.stop();
+      redis = await ownRedis(redis.port);
+      for (let i = 0; i < 100; i++) {
+        const states = await Promise.all(gws.map(async (g) => ((await (await fetch(`${g.url}/health/readiness`)).json()) as any).redis));
+        if (states.every((s) => s === 'connected')) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      // The first call after the restart makes the counter from that instance's view (its two answers)...
+      assert.equal((await chat(gws[0]!, keys[0]!, { max_tokens: 15 })).status, 200);
+      // ...which is checked against the database a little later: seven answers spent.
+      await new Promise((r) => setTimeout(r, 2_500));
+      let answered = 7;
+      for (let i = 0; i < 10; i++) {
+        const r = await chat(gws[i % 3]!, keys[i % 3]!, { max_tokens: 15 });
+        if (r.status !== 200) {
+          assert.equal(r.status, 429);
+          break;
+        }
+        answered++;
+      }
+      const spent = await logged(gws[1]!, `team_id=${TEAM}&status=success`, answered);
+      assert.ok(spent <= 10 * ANSWER, `spent ${spent} of ${10 * ANSWER}: the counter started from one instance's view`);
+      assert.equal(spent, answered * ANSWER);
+      assert.ok(answered >= 9, `${answered} answered`);
+    } finally {
+      await redis.stop();
+    }
+  });
+
   for (const mode of ['closed', 'open'] as const) {
     test(`${mode}: ${mode === 'closed' ? 'calls with limits or budgets are refused with 503 and readiness fails' : 'each instance keeps its limits and budgets alone and readiness says degraded'}; all recovers by itself`, async () => {
       let redis = await ownRedis();

@@ -164,3 +164,35 @@ test('redis: a stall longer than a call\'s timeout: a settlement whose answer wa
     await server.stop();
   }
 });
+
+test("redis: a counter is raised to the database's spend a little after its first use here, never lowered", { skip: redisSkip }, async () => {
+  const recorded = new Map<string, number | null>([['low', 30], ['high', 50]]);
+  const reads: string[] = [];
+  const [a] = (await instances(1, {
+    reconcileAfterMs: 100,
+    recordedSpend: async (b) => {
+      reads.push(b.scope);
+      return recorded.get(b.scope) ?? null;
+    },
+  })) as [RedisCounters];
+  try {
+    // Seeded at 40: the database says 50 for `high` (others' spend the seed lacked), 30 for `low`.
+    for (const scope of ['low', 'high']) {
+      const first = await a.admit(plan({ budgets: [budget(scope, 100, 40)], amount: 10 }));
+      assert.equal(first.ok, true);
+      await a.settle(settlement({ budgets: [budget(scope, 100, 40)], reserved: 10 }));
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    assert.deepEqual(reads.sort(), ['high', 'low'], 'each counter read once');
+    const room = async (scope: string) => {
+      const r = await a.admit(plan({ budgets: [budget(scope, 100)], amount: 1000 }));
+      return r.ok ? null : r.refused === 'budget' ? r.spent : null;
+    };
+    assert.equal(await room('high'), 50, 'raised to what the database has');
+    assert.equal(await room('low'), 40, 'never lowered: the counter may hold spend the database has not yet');
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(reads.length, 2, 'not read again while Redis keeps it');
+  } finally {
+    await a.close();
+  }
+});
