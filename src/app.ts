@@ -50,6 +50,7 @@ import { budgetPeriods, resetDueBudgets, scheduleBudgetResets, sharedBudgetPerio
 import { SharedBudgets } from './policy/shared-budgets.ts';
 import { memberIds } from './store/scopes.ts';
 import { freshSpend } from './policy/fresh-spend.ts';
+import { ensureProxyBudget, PROXY_BUDGET_ID } from './policy/proxy-budget.ts';
 
 export interface App {
   server: FastifyInstance;
@@ -110,6 +111,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     budgets: new BudgetRepo(db),
     auditLog: new AuditRepo(db),
   };
+  await ensureProxyBudget(stores.users, config, log).catch((err: Error) => log.warn(`the proxy budget (litellm_settings.max_budget) could not be written (${err.message}); it holds as the database last had it`));
   const cacheOpts = { serveStale: config.allowRequestsOnDbUnavailable };
   const keyCache = new KeyCache(repo, cacheOpts);
   const users = new RecordCache('user', (id) => stores.users.get(id), cacheOpts);
@@ -173,6 +175,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     log,
     intervalMs: opts.flushIntervalMs,
     createCustomers: config.trackCustomers,
+    proxyBudgetUser: config.proxyBudget ? PROXY_BUDGET_ID : null,
     onApplied: (batch) => {
       for (const [token, nanos] of batch.keySpend) {
         limiter.spendWritten(token, nanos);

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { ConfigFile, PRICE_FIELDS, type ModelEntryShape } from './schema.ts';
+import { usdToNanos } from '../metering/money.ts';
 import { PROVIDERS, splitProviderModel, type Wire } from '../providers/registry.ts';
 
 export class ConfigError extends Error {}
@@ -72,6 +73,8 @@ export interface GatewayConfig {
   redisUrl: string | null;
   /** Redis unreachable: `closed` refuses calls with limits or budgets (503), `open` keeps them per instance. */
   redisFailureMode: 'open' | 'closed';
+  /** The budget of every virtual key's calls together (litellm_settings.max_budget, budget_duration); null: none. */
+  proxyBudget: { maxBudgetNanos: number; duration: string | null } | null;
 }
 
 export interface LoadResult {
@@ -290,6 +293,7 @@ export function loadConfig(file: string | null, env: NodeJS.ProcessEnv = process
     timezone: ls.timezone ?? 'UTC',
     redisUrl: redisUrlOf(rs, env),
     redisFailureMode: gs.redis_failure_mode ?? 'open',
+    proxyBudget: ls.max_budget ? { maxBudgetNanos: usdToNanos(ls.max_budget), duration: ls.budget_duration ?? null } : null,
   };
   return { config: Object.freeze(config), warnings };
 }

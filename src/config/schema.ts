@@ -2,6 +2,7 @@
 // keys surface as issues; load.ts turns those into warnings and drops the keys.
 import { z } from 'zod';
 import { isTimeZone } from '../policy/periods.ts';
+import { isDuration } from '../admin/durations.ts';
 
 const nonNeg = () => z.coerce.number<unknown>().min(0, 'must be 0 or more').nullish();
 const posInt = () => z.coerce.number<unknown>().int('must be a whole number').min(0, 'must be 0 or more').nullish();
@@ -83,6 +84,9 @@ export const LitellmSettings = z.strictObject({
   fallbacks: Fallbacks,
   disable_end_user_cost_tracking: z.boolean().nullish(),
   timezone: z.string().refine(isTimeZone, { error: 'is not a time zone name this runtime knows (IANA, e.g. "Europe/Paris" or "UTC")' }).nullish(),
+  // The budget of the whole proxy (USD; 0 is none, as in LiteLLM) and its period.
+  max_budget: z.coerce.number<unknown>().nonnegative('must be 0 (none) or more USD').nullish(),
+  budget_duration: z.string().refine(isDuration, { error: 'is not a duration (30s, 15m, 2h, 1d, 1w, 1mo, ...)' }).nullish(),
   set_verbose: z.unknown().optional(),
   json_logs: z.unknown().optional(),
 });

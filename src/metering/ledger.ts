@@ -25,13 +25,13 @@ export class Ledger {
   private readers = 0;
   private readersGone: (() => void) | null = null;
 
-  constructor(opts: { db: Db; journal: Journal; log: Logger; intervalMs?: number; onApplied?: (batch: AppliedBatch) => void; createCustomers?: boolean }) {
+  constructor(opts: { db: Db; journal: Journal; log: Logger; intervalMs?: number; onApplied?: (batch: AppliedBatch) => void; createCustomers?: boolean; proxyBudgetUser?: string | null }) {
     this.db = opts.db;
     this.journal = opts.journal;
     this.log = opts.log;
     this.intervalMs = opts.intervalMs ?? 250;
     this.onApplied = opts.onApplied ?? (() => {});
-    this.options = { createCustomers: opts.createCustomers ?? true };
+    this.options = { createCustomers: opts.createCustomers ?? true, proxyBudgetUser: opts.proxyBudgetUser ?? null };
   }
 
   /** Replays what a previous process left, then flushes on a timer. */

@@ -13,6 +13,8 @@ import type { AdmitPlan, BudgetCounter, Counters, Settlement } from '../policy/c
 import type { PipelineContext } from './context.ts';
 import type { LlmRequest } from '../dialects/openai-chat.ts';
 import { scopeOf } from '../store/scopes.ts';
+import type { UserRecord } from '../store/users.ts';
+import { PROXY_BUDGET_ID, PROXY_BUDGET_SCOPE } from '../policy/proxy-budget.ts';
 
 const REFUSALS = {
   key: { error: 'model_access_denied', models: (p: KeyPrincipal) => p.key.models },
@@ -218,7 +220,8 @@ export async function admitLimits(
       plan.requests.push({ scope: l.scope, limit: l.rpm });
     }
   }
-  const holds = holdsOf(ctx, principal, customer);
+  const proxy = ctx.config.proxyBudget ? (ctx.users.peek(PROXY_BUDGET_ID) ?? (await ctx.users.lookup(PROXY_BUDGET_ID))) : null;
+  const holds = holdsOf(ctx, principal, customer, proxy);
   if (holds.length) {
     if (price.source === 'none' && !ctx.config.allowUnpricedWithBudget) {
       throw new GatewayError(
@@ -282,9 +285,9 @@ function shared(ctx: PipelineContext, scope: string, entity: { spend_nanos: numb
  * The budgets a key's call is held against, as LiteLLM applies them: the key's own; its team's, or,
  * for a key of no team, its user's (a team key also against its user's with
  * general_settings.apply_user_budget_to_team_keys); its user's in the team; its organization's; the
- * customer's it is made for.
+ * customer's it is made for; the proxy's.
  */
-function holdsOf(ctx: PipelineContext, principal: KeyPrincipal, customer: string | null): Hold[] {
+function holdsOf(ctx: PipelineContext, principal: KeyPrincipal, customer: string | null, proxy: UserRecord | null): Hold[] {
   const lim = ctx.limiter;
   const { key, token, team, user, org, member } = principal;
   const holds: Hold[] = [];
@@ -304,6 +307,8 @@ function holdsOf(ctx: PipelineContext, principal: KeyPrincipal, customer: string
   const c = customer === null ? undefined : ctx.customers.get(customer);
   const ch = c && c.budget_id !== null ? shared(ctx, `customer:${customer}`, c, `Customer=${customer} `) : null;
   if (ch) holds.push(ch);
+  // The whole proxy's (litellm_settings.max_budget), over every virtual key's calls.
+  if (proxy && proxy.max_budget_nanos !== null) holds.push(new Hold(lim, PROXY_BUDGET_SCOPE, proxy.max_budget_nanos, proxy, proxy, `Proxy=${PROXY_BUDGET_ID} `));
   return holds;
 }
 

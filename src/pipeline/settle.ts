@@ -8,6 +8,7 @@ import { CHARS_PER_TOKEN, countTokens, messagesText } from '../metering/estimate
 import { NO_PRICE } from '../metering/prices.ts';
 import type { SpendRecord } from '../metering/record.ts';
 import { spendScopes } from '../store/ledger.ts';
+import { PROXY_BUDGET_ID, PROXY_BUDGET_SCOPE } from '../policy/proxy-budget.ts';
 import { EMPTY_USAGE, totalTokens, type UsageRecord } from '../metering/usage.ts';
 import { release, type Lease } from './admit.ts';
 import { deploymentScope } from './dispatch.ts';
@@ -116,6 +117,7 @@ export async function settle(ctx: PipelineContext, o: Outcome, lease: Lease | nu
     });
     // Live spend of each entity the call counts for, until the ledger has written it.
     if (cost) for (const scope of spendScopes(record)) ctx.limiter.addSpend(scope, cost);
+    if (cost && ctx.config.proxyBudget && record.user_id !== PROXY_BUDGET_ID) ctx.limiter.addSpend(PROXY_BUDGET_SCOPE, cost);
     if (o.principal.kind === 'key') ctx.limiter.addSpend(o.principal.token, cost);
     tokenCount = totalTokens(usage);
     if (o.deployment?.tpm != null) ctx.limiter.addTokens(deploymentScope(o.deployment), tokenCount, Date.now());

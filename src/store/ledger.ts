@@ -49,6 +49,8 @@ export interface AppliedBatch {
 export interface LedgerOptions {
   /** Customers not known yet are created with their first spend (litellm_settings.disable_end_user_cost_tracking turns it off). */
   createCustomers: boolean;
+  /** The user row every call's spend is added to as well (the proxy's budget, policy/proxy-budget.ts); null: none. */
+  proxyBudgetUser?: string | null;
 }
 
 /**
@@ -76,6 +78,8 @@ const TARGETS: { scope: string; table: string; ids: string[]; of: (r: SpendRecor
     period: 'shared',
   },
 ];
+
+const USERS = TARGETS.find((t) => t.scope === 'user')!;
 
 /** The entities a record's spend counts for, as the scopes the live counters use. */
 export function spendScopes(r: Pick<SpendRecord, 'user_id' | 'team_id' | 'organization_id' | 'end_user'>): string[] {
@@ -160,6 +164,13 @@ export async function applyLedger(conn: SqlConnection, records: SpendRecord[], o
         const e = byEntity.get(scope);
         if (e) e.records.push(r);
         else byEntity.set(scope, { target, ids, records: [r] });
+      }
+      const proxy = opts.proxyBudgetUser;
+      if (proxy && r.cost_nanos && r.user_id !== proxy) {
+        const scope = scopeOf('user', [proxy]);
+        const e = byEntity.get(scope);
+        if (e) e.records.push(r);
+        else byEntity.set(scope, { target: USERS, ids: [proxy], records: [r] });
       }
     }
     const keySpend = new Map<string, number>();

@@ -184,3 +184,13 @@ test('Redis: router_settings.redis_url or redis_host / port / password, else RED
   assert.equal(at('general_settings:\n  redis_failure_mode: closed\n').redisFailureMode, 'closed');
   assert.throws(() => at('general_settings:\n  redis_failure_mode: sometimes\n'), (e: Error) => e instanceof ConfigError && /general_settings\.redis_failure_mode/.test(e.message));
 });
+
+test('the proxy budget: litellm_settings.max_budget (USD, 0 is none) and budget_duration', () => {
+  const at = (yaml: string) => load(yaml).config.proxyBudget;
+  assert.equal(at('model_list: []\n'), null);
+  assert.equal(at('litellm_settings:\n  max_budget: 0\n'), null);
+  assert.deepEqual(at('litellm_settings:\n  max_budget: 12.5\n  budget_duration: 1mo\n'), { maxBudgetNanos: 12_500_000_000, duration: '1mo' });
+  assert.deepEqual(at('litellm_settings:\n  max_budget: 3\n'), { maxBudgetNanos: 3_000_000_000, duration: null });
+  assert.throws(() => at('litellm_settings:\n  max_budget: -1\n'), (e: Error) => e instanceof ConfigError && /litellm_settings\.max_budget/.test(e.message));
+  assert.throws(() => at('litellm_settings:\n  max_budget: 1\n  budget_duration: monthly\n'), (e: Error) => e instanceof ConfigError && /litellm_settings\.budget_duration.*not a duration/.test(e.message));
+});

@@ -5,7 +5,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startFakeOpenAI, type FakeUpstream } from '../fakes/openai-upstream.ts';
+import { join } from 'node:path';
+import { openSqlite } from '../../src/store/sqlite-db.ts';
 import { call, MASTER_KEY, okCall, startInProcess, type TestGateway } from '../helpers/gateway.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 let fake: FakeUpstream;
 let gw: TestGateway;
@@ -329,6 +332,59 @@ describe('customer budgets', () => {
     assert.equal((await chat(gw, keys[0]!, { max_tokens: 15 })).status, 200);
     const info = (await call(gw.url, 'GET', '/customer/info?end_user_id=shopper-capped')).body;
     assert.equal(Math.round(info.spend * 1e9), spent);
+  });
+});
+
+describe('the proxy budget (litellm_settings.max_budget)', () => {
+  test("100 parallel requests of keys of different teams and users on a proxy budget that fits 10 answers; the master key's spend counts, it is not held", async () => {
+    const budget = 10 * ANSWER;
+    const g = await startInProcess(`${MODELS(fake.url)}litellm_settings:\n  max_budget: ${budget / 1e9}\n  budget_duration: 30d\n`);
+    try {
+      await ok(g, '/team/new', { team_id: 'proxy-a' });
+      const keys = [(await ok(g, '/key/generate', { team_id: 'proxy-a' })).key, (await ok(g, '/key/generate', {})).key, (await ok(g, '/user/new', { user_id: 'proxy-u' })).key];
+      const results = await Promise.all(Array.from({ length: 100 }, (_, i) => chat(g, keys[i % 3]!, { max_tokens: 15, stream: i % 2 === 0 })));
+      const spent = await assertHeld(g, results, budget, 'status=success', `Proxy=litellm-proxy-budget`);
+      // Its row is LiteLLM's: a user of its own with the proxy's spend.
+      const row = (await call(g.url, 'GET', '/user/info?user_id=litellm-proxy-budget')).body.user_info;
+      assert.equal(Math.round(row.spend * 1e9), spent);
+      assert.equal(row.max_budget, budget / 1e9);
+      assert.equal(row.budget_duration, '30d');
+      assert.equal((await chat(g, MASTER_KEY, { max_tokens: 15 })).status, 200, 'the master key is not held');
+      await new Promise((r) => setTimeout(r, 300));
+      const after = (await call(g.url, 'GET', '/user/info?user_id=litellm-proxy-budget')).body.user_info;
+      assert.equal(Math.round(after.spend * 1e9), spent + ANSWER, "but what it spends counts");
+    } finally {
+      await g.close();
+    }
+  });
+
+  test('its period ends: spend starts again from 0; a new max_budget in the config holds from the next start', async () => {
+    const file = join(tempDir('proxy-budget'), 'gateway.db');
+    const yaml = (usd: number) => `${MODELS(fake.url)}litellm_settings:\n  max_budget: ${usd}\n  budget_duration: 2s\n`;
+    let g = await startInProcess(yaml(ROOM_FOR_ONE / 1e9), { db: openSqlite(file) });
+    const key = (await ok(g, '/key/generate', {})).key;
+    assert.equal((await chat(g, key, { max_tokens: 15 })).status, 200);
+    await new Promise((r) => setTimeout(r, 300));
+    const refused = await chat(g, key, { max_tokens: 15 });
+    assert.equal(refused.status, 429);
+    assert.match(refused.body.error.message, /^Budget has been exceeded! Proxy=litellm-proxy-budget Current cost: .* It resets at /);
+    const info = async () => (await call(g.url, 'GET', '/user/info?user_id=litellm-proxy-budget')).body.user_info;
+    const resetAt = Date.parse((await info()).budget_reset_at);
+    while (Date.now() < resetAt + 300) await new Promise((r) => setTimeout(r, 50));
+    assert.equal((await info()).spend, 0);
+    assert.equal((await chat(g, key, { max_tokens: 15 })).status, 200);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal((await chat(g, key, { max_tokens: 15 })).status, 429);
+    // Restarted with a larger budget, on the same database: it holds at once, the period goes on.
+    await g.close();
+    g = await startInProcess(yaml(1), { db: openSqlite(file) });
+    try {
+      assert.equal((await info()).max_budget, 1);
+      assert.equal((await info()).budget_duration, '2s');
+      assert.equal((await chat(g, key, { max_tokens: 15 })).status, 200);
+    } finally {
+      await g.close();
+    }
   });
 });
 
