@@ -9,6 +9,7 @@ import { registerUserRoutes } from './admin/users.ts';
 import { registerTeamRoutes } from './admin/teams.ts';
 import { registerOrganizationRoutes } from './admin/organizations.ts';
 import { registerCustomerRoutes } from './admin/customers.ts';
+import { registerTagRoutes } from './admin/tags.ts';
 import { registerBudgetRoutes } from './admin/budgets.ts';
 import { registerAuditRoutes } from './admin/audit.ts';
 import { registerModelRoutes } from './admin/models.ts';
@@ -50,6 +51,9 @@ import { budgetPeriods, resetDueBudgets, scheduleBudgetResets, sharedBudgetPerio
 import { SharedBudgets } from './policy/shared-budgets.ts';
 import { memberIds } from './store/scopes.ts';
 import { freshSpend } from './policy/fresh-spend.ts';
+import { TagBudgets } from './policy/tags.ts';
+import { ensureTagBudgets } from './policy/tag-config.ts';
+import { TagRepo } from './store/tags.ts';
 import { ensureProxyBudget, PROXY_BUDGET_ID } from './policy/proxy-budget.ts';
 
 export interface App {
@@ -109,6 +113,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     orgs: new OrgRepo(db),
     customers: new CustomerRepo(db),
     budgets: new BudgetRepo(db),
+    tags: new TagRepo(db),
     auditLog: new AuditRepo(db),
   };
   await ensureProxyBudget(stores.users, config, log).catch((err: Error) => log.warn(`the proxy budget (litellm_settings.max_budget) could not be written (${err.message}); it holds as the database last had it`));
@@ -123,8 +128,12 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     (id) => stores.customers.get(id),
   );
   await customers.reloadAll().catch((err: Error) => log.warn(`customers could not be read (${err.message}); blocked customers are refused once the database answers`));
+  // (before the shared budgets are read: the config's tags' budget rows are among them)
+  await ensureTagBudgets(stores, config, log).catch((err: Error) => log.warn(`tag budgets of the config could not be written (${err.message}); they hold as the database last had them`));
   const budgets = new SharedBudgets(() => stores.budgets.list(), (id) => stores.budgets.get(id));
   await budgets.reloadAll().catch((err: Error) => log.warn(`shared budgets could not be read (${err.message}); they hold once the database answers`));
+  const tags = new TagBudgets(() => stores.tags.withBudget(), (name) => stores.tags.get(name));
+  await tags.reloadAll().catch((err: Error) => log.warn(`tags could not be read (${err.message}); their budgets hold once the database answers`));
   const caches: Record<string, RecordCache<{ spend_nanos: number }>> = { user: users, team: teams, org: orgs, member: members };
   // Records changed on another instance are read again at once.
   await db.onChanged((changed) => {
@@ -135,12 +144,14 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       for (const c of [keyCache, users, teams, orgs, members]) c.delete('*');
       customers.reloadAll().catch(() => {});
       budgets.reloadAll().catch(() => {});
+      tags.reloadAll().catch(() => {});
       return;
     }
     const colon = ref.indexOf(':');
     const kind = colon > 0 ? ref.slice(0, colon) : '';
     if (kind === 'customer') customers.reload(ref.slice(colon + 1)).catch(() => {});
     else if (kind === 'budget') budgets.reload(ref.slice(colon + 1)).catch(() => {});
+    else if (kind === 'tag') tags.reload(ref.slice(colon + 1)).catch(() => {});
     else if (caches[kind]) caches[kind].delete(ref.slice(colon + 1));
     else keyCache.delete(ref);
   });
@@ -154,6 +165,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       org: (id) => stores.orgs.get(id),
       customer: (id) => stores.customers.get(id),
       member: (t, u) => stores.teams.member(t, u),
+      tag: (name) => stores.tags.get(name),
     },
     budgets,
   );
@@ -186,6 +198,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
         const colon = scope.indexOf(':');
         const kind = scope.slice(0, colon);
         if (kind === 'customer') customers.addSpend(scope.slice(colon + 1), nanos);
+        else if (kind === 'tag') tags.addSpend(scope.slice(colon + 1), nanos);
         else caches[kind]?.addSpend(scope.slice(colon + 1), nanos);
       }
     },
@@ -221,6 +234,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     members,
     customers,
     budgets,
+    tags,
     accessGroups: accessGroupsOf(config.deployments),
     isMaster: makeMasterKeyCheck(opts.masterKey),
     prices,
@@ -245,6 +259,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
         const colon = scope.indexOf(':');
         if (scope.startsWith('org:')) orgs.delete(scope.slice(colon + 1));
         else if (scope.startsWith('member:')) members.delete(scope.slice(colon + 1));
+        else if (scope.startsWith('tag:')) tags.reload(scope.slice(colon + 1)).catch(() => {});
         else if (scope.startsWith('customer:')) customers.reload(scope.slice(colon + 1)).catch(() => {});
       },
       announce: (budgetId) => void db.notifyChanged(`budget:${budgetId}`).catch(() => {}),
@@ -301,6 +316,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   registerTeamRoutes(server, admin);
   registerOrganizationRoutes(server, admin);
   registerCustomerRoutes(server, admin);
+  registerTagRoutes(server, admin);
   registerBudgetRoutes(server, admin);
   registerAuditRoutes(server, admin);
   registerModelRoutes(server, ctx);

@@ -16,6 +16,7 @@ import type { KeyRecord, KeyRepo } from '../store/keys.ts';
 import type { OrgRecord, OrgRepo } from '../store/organizations.ts';
 import type { TeamMember, TeamRecord, TeamRepo } from '../store/teams.ts';
 import type { UserRecord, UserRepo } from '../store/users.ts';
+import type { TagRecord, TagRepo } from '../store/tags.ts';
 import { authorize, USER_ROLES, type Actor, type UserRole } from './access.ts';
 
 export interface Stores {
@@ -25,6 +26,7 @@ export interface Stores {
   orgs: OrgRepo;
   customers: CustomerRepo;
   budgets: BudgetRepo;
+  tags: TagRepo;
   auditLog: AuditRepo;
 }
 
@@ -36,7 +38,8 @@ export type Change =
   | { kind: 'customer'; id: string; record: CustomerRecord | null }
   | { kind: 'budget'; id: string; record: BudgetRecord | null }
   /** A team membership, by its reference (store/scopes.ts memberRef). */
-  | { kind: 'member'; id: string; record: TeamMember | null };
+  | { kind: 'member'; id: string; record: TeamMember | null }
+  | { kind: 'tag'; id: string; record: TagRecord | null };
 
 /** LiteLLM's table names, as the audit log names what changed. */
 export const TABLES = {
@@ -48,6 +51,7 @@ export const TABLES = {
   org_member: 'LiteLLM_OrganizationMembership',
   customer: 'LiteLLM_EndUserTable',
   budget: 'LiteLLM_BudgetTable',
+  tag: 'LiteLLM_TagTable',
 } as const;
 
 export interface Admin extends Stores {
@@ -171,6 +175,9 @@ export function makeAdmin(ctx: PipelineContext, db: Db, stores: Stores): Admin {
           break;
         case 'member':
           ctx.members.set(c.id, c.record);
+          break;
+        case 'tag':
+          ctx.tags.set(c.id, c.record);
           break;
       }
       void notify(`${c.kind}:${c.id}`);

@@ -8,6 +8,7 @@ import type { OrgMember, OrgRecord } from '../store/organizations.ts';
 import type { TeamMember, TeamRecord } from '../store/teams.ts';
 import type { UserRecord } from '../store/users.ts';
 import { scopeOf } from '../store/scopes.ts';
+import type { TagRecord } from '../store/tags.ts';
 import { budgetJson } from './budgets.ts';
 
 const usd = (n: number | null) => (n === null ? null : nanosToUsd(n));
@@ -129,5 +130,21 @@ export function customerJson(ctx: PipelineContext, c: CustomerRecord, budget: Bu
     metadata: c.metadata,
     created_at: c.created_at,
     updated_at: c.updated_at,
+  };
+}
+
+/** A tag as LiteLLM's /tag/info shows it, with its spend (live) and its budget row. */
+export function tagJson(ctx: PipelineContext, t: TagRecord, budget: BudgetRecord | undefined): Record<string, unknown> {
+  return {
+    name: t.tag_name,
+    description: t.description,
+    models: t.models,
+    model_info: {},
+    spend: live(ctx, `tag:${t.tag_name}`, t.spend_nanos),
+    budget_id: t.budget_id,
+    litellm_budget_table: budget ? budgetJson(budget) : null,
+    created_at: t.created_at,
+    updated_at: t.updated_at,
+    created_by: t.created_by,
   };
 }

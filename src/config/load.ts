@@ -75,6 +75,8 @@ export interface GatewayConfig {
   redisFailureMode: 'open' | 'closed';
   /** The budget of every virtual key's calls together (litellm_settings.max_budget, budget_duration); null: none. */
   proxyBudget: { maxBudgetNanos: number; duration: string | null } | null;
+  /** Budgets of tags from the config (litellm_settings.tag_budget_config). */
+  tagBudgets: { name: string; maxBudgetNanos: number; duration: string | null }[];
 }
 
 export interface LoadResult {
@@ -294,6 +296,7 @@ export function loadConfig(file: string | null, env: NodeJS.ProcessEnv = process
     redisUrl: redisUrlOf(rs, env),
     redisFailureMode: gs.redis_failure_mode ?? 'open',
     proxyBudget: ls.max_budget ? { maxBudgetNanos: usdToNanos(ls.max_budget), duration: ls.budget_duration ?? null } : null,
+    tagBudgets: Object.entries(ls.tag_budget_config ?? {}).map(([name, b]) => ({ name, maxBudgetNanos: usdToNanos(b.max_budget), duration: b.budget_duration ?? null })),
   };
   return { config: Object.freeze(config), warnings };
 }

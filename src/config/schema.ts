@@ -87,6 +87,16 @@ export const LitellmSettings = z.strictObject({
   // The budget of the whole proxy (USD; 0 is none, as in LiteLLM) and its period.
   max_budget: z.coerce.number<unknown>().nonnegative('must be 0 (none) or more USD').nullish(),
   budget_duration: z.string().refine(isDuration, { error: 'is not a duration (30s, 15m, 2h, 1d, 1w, 1mo, ...)' }).nullish(),
+  // Budgets of tags, by tag name (as /tag/new makes them).
+  tag_budget_config: z
+    .record(
+      z.string().min(1).max(256),
+      z.strictObject({
+        max_budget: z.coerce.number<unknown>().nonnegative('must be 0 or more USD'),
+        budget_duration: z.string().refine(isDuration, { error: 'is not a duration (30s, 15m, 2h, 1d, 1w, 1mo, ...)' }).nullish(),
+      }),
+    )
+    .nullish(),
   set_verbose: z.unknown().optional(),
   json_logs: z.unknown().optional(),
 });

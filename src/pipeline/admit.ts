@@ -192,6 +192,7 @@ export async function admitLimits(
   deployments: Deployment[],
   rawBytes: number,
   customer: string | null = null,
+  tags: string[] = [],
   now = Date.now(),
 ): Promise<Lease> {
   const price = dearest(ctx, deployments, call.model);
@@ -221,7 +222,7 @@ export async function admitLimits(
     }
   }
   const proxy = ctx.config.proxyBudget ? (ctx.users.peek(PROXY_BUDGET_ID) ?? (await ctx.users.lookup(PROXY_BUDGET_ID))) : null;
-  const holds = holdsOf(ctx, principal, customer, proxy);
+  const holds = holdsOf(ctx, principal, customer, tags, proxy);
   if (holds.length) {
     if (price.source === 'none' && !ctx.config.allowUnpricedWithBudget) {
       throw new GatewayError(
@@ -285,9 +286,9 @@ function shared(ctx: PipelineContext, scope: string, entity: { spend_nanos: numb
  * The budgets a key's call is held against, as LiteLLM applies them: the key's own; its team's, or,
  * for a key of no team, its user's (a team key also against its user's with
  * general_settings.apply_user_budget_to_team_keys); its user's in the team; its organization's; the
- * customer's it is made for; the proxy's.
+ * customer's it is made for; its tags'; the proxy's.
  */
-function holdsOf(ctx: PipelineContext, principal: KeyPrincipal, customer: string | null, proxy: UserRecord | null): Hold[] {
+function holdsOf(ctx: PipelineContext, principal: KeyPrincipal, customer: string | null, tags: string[], proxy: UserRecord | null): Hold[] {
   const lim = ctx.limiter;
   const { key, token, team, user, org, member } = principal;
   const holds: Hold[] = [];
@@ -307,6 +308,14 @@ function holdsOf(ctx: PipelineContext, principal: KeyPrincipal, customer: string
   const c = customer === null ? undefined : ctx.customers.get(customer);
   const ch = c && c.budget_id !== null ? shared(ctx, `customer:${customer}`, c, `Customer=${customer} `) : null;
   if (ch) holds.push(ch);
+  // Each of its tags' that has one (a cost center, a project).
+  if (ctx.tags.size) {
+    for (const name of tags) {
+      const t = ctx.tags.get(name);
+      const th = t ? shared(ctx, `tag:${name}`, t, `Tag=${name} `) : null;
+      if (th) holds.push(th);
+    }
+  }
   // The whole proxy's (litellm_settings.max_budget), over every virtual key's calls.
   if (proxy && proxy.max_budget_nanos !== null) holds.push(new Hold(lim, PROXY_BUDGET_SCOPE, proxy.max_budget_nanos, proxy, proxy, `Proxy=${PROXY_BUDGET_ID} `));
   return holds;

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { KeyCache, RecordCache } from '../auth/key-cache.ts';
 import type { CustomerPolicy } from '../policy/customers.ts';
 import type { SharedBudgets } from '../policy/shared-budgets.ts';
+import type { TagBudgets } from '../policy/tags.ts';
 import type { AccessGroups } from '../policy/model-access.ts';
 import type { OrgRecord } from '../store/organizations.ts';
 import type { TeamMember, TeamRecord } from '../store/teams.ts';
@@ -29,8 +30,10 @@ export interface PipelineContext {
   members: RecordCache<TeamMember>;
   /** Customers that are blocked or have a budget, all in memory. */
   customers: CustomerPolicy;
-  /** Shared budgets (budget_id) of organizations, customers and members. */
+  /** Shared budgets (budget_id) of organizations, customers, members and tags. */
   budgets: SharedBudgets;
+  /** Tags with a budget, all in memory. */
+  tags: TagBudgets;
   accessGroups: AccessGroups;
   /** Constant-time check of a credential's SHA-256 digest against the master key's. */
   isMaster: (credentialDigest: Buffer) => boolean;

@@ -11,6 +11,7 @@ import { CHARS_PER_TOKEN } from '../metering/estimate.ts';
 import { nanosToUsd } from '../metering/money.ts';
 import { EMPTY_USAGE } from '../metering/usage.ts';
 import { customerOf } from '../policy/customers.ts';
+import { tagsOf } from '../policy/tags.ts';
 import { resolveAlias } from '../policy/model-access.ts';
 import { parseMessages } from '../dialects/anthropic-messages.ts';
 import type { Dialect, Endpoint } from '../providers/adapter.ts';
@@ -85,6 +86,7 @@ export async function handleLlm(ctx: PipelineContext, route: Route, req: Inbound
     principal,
     call: null,
     customer: null,
+    tags: [],
     callType: CALL_TYPES[endpoint],
     group: '',
     deployment: null,
@@ -113,6 +115,7 @@ export async function handleLlm(ctx: PipelineContext, route: Route, req: Inbound
     const customer = customerOf(req.headers, call.body);
     outcome.customer = customer;
     ctx.customers.check(customer);
+    outcome.tags = tagsOf(req.headers, call.body, principal.kind === 'key' ? principal.key : null, principal.kind === 'key' ? principal.team : null);
     const group = resolveAlias(principal, call.model);
     outcome.group = group;
     const resolved = ctx.router.resolve(group);
@@ -123,7 +126,7 @@ export async function handleLlm(ctx: PipelineContext, route: Route, req: Inbound
     }
     outcome.group = resolved.group;
     admitModel(ctx, principal, resolved.group, call.model);
-    lease = await admitLimits(ctx, principal, call, resolved.group, resolved.deployments, req.body!.length, customer);
+    lease = await admitLimits(ctx, principal, call, resolved.group, resolved.deployments, req.body!.length, customer, outcome.tags);
 
     // A client may ask for retries, within reason: each one holds the call's slot and reservation.
     const retries = typeof call.body.num_retries === 'number' ? Math.min(call.body.num_retries, MAX_CLIENT_RETRIES) : ctx.config.numRetries;

@@ -21,6 +21,8 @@ export interface Outcome {
   call: LlmRequest | null;
   /** The customer the request names (customerOf). */
   customer: string | null;
+  /** The call's tags (tagsOf). */
+  tags: string[];
   callType: SpendRecord['call_type'];
   group: string;
   deployment: Deployment | null;
@@ -73,7 +75,6 @@ export async function settle(ctx: PipelineContext, o: Outcome, lease: Lease | nu
     cost = costNanos(usage, price);
     const p = o.principal.kind === 'key' ? o.principal : null;
     const key = p?.key ?? null;
-    const tags = o.call?.body.tags ?? (o.call?.body.metadata as { tags?: unknown } | undefined)?.tags;
     const record: SpendRecord = {
       request_id: o.id,
       upstream_id: o.upstreamId,
@@ -95,7 +96,7 @@ export async function settle(ctx: PipelineContext, o: Outcome, lease: Lease | nu
       stream: o.call?.stream ?? false,
       latency_ms: Math.round((performance.now() - o.startedAt) * 1000) / 1000,
       ttft_ms: o.firstByteAt === null ? null : Math.round((o.firstByteAt - o.startedAt) * 1000) / 1000,
-      tags: Array.isArray(tags) ? tags.filter((t): t is string => typeof t === 'string') : [],
+      tags: o.tags,
       started_at: isoTime(o.startedWall),
     };
     journaled = ctx.ledger.record(record);

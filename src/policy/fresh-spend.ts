@@ -22,6 +22,7 @@ export interface SpendSources {
   org(id: string): Promise<OnShared | undefined>;
   customer(id: string): Promise<OnShared | undefined>;
   member(teamId: string, userId: string): Promise<OnShared | undefined>;
+  tag(name: string): Promise<OnShared | undefined>;
 }
 
 /**
@@ -50,6 +51,8 @@ export function freshSpend(sources: SpendSources, budgets: SharedBudgets): (scop
         return shared(await sources.customer(id), period);
       case 'member':
         return shared(await sources.member(...memberIds(id)), period);
+      case 'tag':
+        return shared(await sources.tag(id), period);
       default:
         return null;
     }

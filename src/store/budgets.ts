@@ -34,7 +34,7 @@ export const BUDGETS: TableSpec<BudgetRecord> = {
 
 /** Where a budget is used, for /budget/list and to refuse deleting one in use. */
 export interface BudgetLink {
-  entity_type: 'organization' | 'end_user' | 'team_member' | 'organization_member' | 'key';
+  entity_type: 'organization' | 'end_user' | 'team_member' | 'organization_member' | 'key' | 'tag';
   entity_id: string;
   parent_entity_id?: string;
 }
@@ -77,6 +77,9 @@ export class BudgetRepo extends EntityRepo<BudgetRecord> {
     for (const r of await this.db.all<{ b: string; id: string }>(`SELECT budget_id AS b, token AS id FROM llmproxy_keys WHERE budget_id IN (${list})`, ids)) {
       add(r.b, { entity_type: 'key', entity_id: r.id });
     }
+    for (const r of await this.db.all<{ b: string; id: string }>(`SELECT budget_id AS b, tag_name AS id FROM llmproxy_tags WHERE budget_id IN (${list})`, ids)) {
+      add(r.b, { entity_type: 'tag', entity_id: r.id });
+    }
     return out;
   }
 }
@@ -87,6 +90,7 @@ export const ON_SHARED_BUDGETS = [
   { table: 'llmproxy_customers', ids: ['user_id'], scope: 'customer' },
   { table: 'llmproxy_team_members', ids: ['team_id', 'user_id'], scope: 'member' },
   { table: 'llmproxy_org_members', ids: ['organization_id', 'user_id'], scope: 'org_member' },
+  { table: 'llmproxy_tags', ids: ['tag_name'], scope: 'tag' },
 ] as const;
 
 /** The live-counter scopes (`org:ID`, `member:TEAM:USER`, ...) of every row on a shared budget. */

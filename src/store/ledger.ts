@@ -54,40 +54,40 @@ export interface LedgerOptions {
 }
 
 /**
- * Where each kind of spend goes: the table, its id columns and the record's ids for them. `period`:
+ * Where each kind of spend goes: the table, its id columns and the record's ids for them (one list of
+ * ids per row: a record has several tags). `period`:
  * where the row's budget period is kept, its own columns (`own`) or its shared budget's (`shared`); a
  * record started before the period began was paid by the period that admitted it.
  */
-const TARGETS: { scope: string; table: string; ids: string[]; of: (r: SpendRecord) => string[] | null; period: 'own' | 'shared' }[] = [
-  { scope: 'user', table: 'llmproxy_users', ids: ['user_id'], of: (r) => (r.user_id ? [r.user_id] : null), period: 'own' },
-  { scope: 'team', table: 'llmproxy_teams', ids: ['team_id'], of: (r) => (r.team_id ? [r.team_id] : null), period: 'own' },
-  { scope: 'org', table: 'llmproxy_organizations', ids: ['organization_id'], of: (r) => (r.organization_id ? [r.organization_id] : null), period: 'shared' },
-  { scope: 'customer', table: 'llmproxy_customers', ids: ['user_id'], of: (r) => (r.end_user ? [r.end_user] : null), period: 'shared' },
+const TARGETS: { scope: string; table: string; ids: string[]; of: (r: SpendRecord) => string[][]; period: 'own' | 'shared' }[] = [
+  { scope: 'user', table: 'llmproxy_users', ids: ['user_id'], of: (r) => (r.user_id ? [[r.user_id]] : []), period: 'own' },
+  { scope: 'team', table: 'llmproxy_teams', ids: ['team_id'], of: (r) => (r.team_id ? [[r.team_id]] : []), period: 'own' },
+  { scope: 'org', table: 'llmproxy_organizations', ids: ['organization_id'], of: (r) => (r.organization_id ? [[r.organization_id]] : []), period: 'shared' },
+  { scope: 'customer', table: 'llmproxy_customers', ids: ['user_id'], of: (r) => (r.end_user ? [[r.end_user]] : []), period: 'shared' },
   {
     scope: 'member',
     table: 'llmproxy_team_members',
     ids: ['team_id', 'user_id'],
-    of: (r) => (r.team_id && r.user_id ? [r.team_id, r.user_id] : null),
+    of: (r) => (r.team_id && r.user_id ? [[r.team_id, r.user_id]] : []),
     period: 'shared',
   },
   {
     scope: 'org_member',
     table: 'llmproxy_org_members',
     ids: ['organization_id', 'user_id'],
-    of: (r) => (r.organization_id && r.user_id ? [r.organization_id, r.user_id] : null),
+    of: (r) => (r.organization_id && r.user_id ? [[r.organization_id, r.user_id]] : []),
     period: 'shared',
   },
+  // Each of the record's tags.
+  { scope: 'tag', table: 'llmproxy_tags', ids: ['tag_name'], of: (r) => [...new Set(r.tags)].map((t) => [t]), period: 'shared' },
 ];
 
 const USERS = TARGETS.find((t) => t.scope === 'user')!;
 
 /** The entities a record's spend counts for, as the scopes the live counters use. */
-export function spendScopes(r: Pick<SpendRecord, 'user_id' | 'team_id' | 'organization_id' | 'end_user'>): string[] {
+export function spendScopes(r: Pick<SpendRecord, 'user_id' | 'team_id' | 'organization_id' | 'end_user' | 'tags'>): string[] {
   const out: string[] = [];
-  for (const t of TARGETS) {
-    const ids = t.of(r as SpendRecord);
-    if (ids) out.push(scopeOf(t.scope, ids));
-  }
+  for (const t of TARGETS) for (const ids of t.of(r as SpendRecord)) out.push(scopeOf(t.scope, ids));
   return out;
 }
 
@@ -157,13 +157,14 @@ export async function applyLedger(conn: SqlConnection, records: SpendRecord[], o
         else byKey.set(r.key_token, [r]);
       }
       for (const target of TARGETS) {
-        const ids = target.of(r);
         // (a customer is recorded even when its call cost nothing, so that it is known from then on)
-        if (!ids || (!r.cost_nanos && target.scope !== 'customer')) continue;
-        const scope = scopeOf(target.scope, ids);
-        const e = byEntity.get(scope);
-        if (e) e.records.push(r);
-        else byEntity.set(scope, { target, ids, records: [r] });
+        if (!r.cost_nanos && target.scope !== 'customer') continue;
+        for (const ids of target.of(r)) {
+          const scope = scopeOf(target.scope, ids);
+          const e = byEntity.get(scope);
+          if (e) e.records.push(r);
+          else byEntity.set(scope, { target, ids, records: [r] });
+        }
       }
       const proxy = opts.proxyBudgetUser;
       if (proxy && r.cost_nanos && r.user_id !== proxy) {

@@ -321,6 +321,25 @@ const MIGRATIONS: {
       'ALTER TABLE llmproxy_budgets ADD COLUMN budget_period_start TEXT',
     ],
   },
+  {
+    id: 7,
+    name: 'tags',
+    sql: [
+      // A tag (LiteLLM_TagTable): a cost center or project that requests name; its budget is a shared
+      // budget row, its spend its own.
+      `CREATE TABLE llmproxy_tags (
+        tag_name TEXT PRIMARY KEY,
+        description TEXT,
+        models TEXT NOT NULL DEFAULT '[]',
+        budget_id TEXT,
+        spend_nanos INTEGER NOT NULL DEFAULT 0,
+        created_by TEXT,
+        updated_by TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      )`,
+    ],
+  },
 ];
 
 /** The schema is written for SQLite; PostgreSQL needs 64-bit integers and doubles spelled out. */

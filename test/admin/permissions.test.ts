@@ -103,6 +103,7 @@ const orgOf = (v: Variant) => (v === 'in' ? world.orgIn : world.orgOut);
 
 let customer = '';
 let budget = '';
+const tag = 'perm-tag';
 
 /** For each route, the call on an entity of the caller's ('in') or of others ('out'). */
 const CALLS: Record<string, (who: Who, v: Variant) => Promise<Call>> = {
@@ -155,6 +156,15 @@ const CALLS: Record<string, (who: Who, v: Variant) => Promise<Call>> = {
   },
   '/customer/block': async () => ({ method: 'POST', path: '/customer/block', body: { user_ids: [customer] } }),
   '/customer/unblock': async () => ({ method: 'POST', path: '/customer/unblock', body: { user_ids: [customer] } }),
+  '/tag/new': async () => ({ method: 'POST', path: '/tag/new', body: { name: fresh('tag') } }),
+  '/tag/info': async () => ({ method: 'POST', path: '/tag/info', body: { names: [tag] } }),
+  '/tag/list': async () => ({ method: 'GET', path: '/tag/list' }),
+  '/tag/update': async () => ({ method: 'POST', path: '/tag/update', body: { name: tag, description: 'x' } }),
+  '/tag/delete': async () => {
+    const name = fresh('tag');
+    await master('POST', '/tag/new', { name });
+    return { method: 'POST', path: '/tag/delete', body: { name } };
+  },
   '/budget/new': async () => ({ method: 'POST', path: '/budget/new', body: { max_budget: 1 } }),
   '/budget/info': async () => ({ method: 'POST', path: '/budget/info', body: { budgets: [budget] } }),
   '/budget/list': async () => ({ method: 'GET', path: '/budget/list' }),
@@ -171,7 +181,7 @@ const CALLS: Record<string, (who: Who, v: Variant) => Promise<Call>> = {
   '/ui/api/usage': async () => ({ method: 'GET', path: '/ui/api/usage?start=2026-01-01&end=2026-01-02' }),
 };
 /** Routes whose calls name no entity: allowed as soon as the caller holds any grant (they then narrow what they show). */
-const UNTARGETED = new Set(['/key/list', '/user/list', '/team/list', '/organization/list', '/organization/new', '/customer/new', '/customer/info', '/customer/list', '/customer/update', '/customer/delete', '/customer/block', '/customer/unblock', '/budget/new', '/budget/info', '/budget/list', '/budget/settings', '/budget/update', '/budget/delete', '/spend/logs', '/global/spend', '/audit', '/health', '/ui/api/keys', '/ui/api/models', '/ui/api/health', '/ui/api/usage']);
+const UNTARGETED = new Set(['/key/list', '/user/list', '/team/list', '/organization/list', '/organization/new', '/customer/new', '/customer/info', '/customer/list', '/customer/update', '/customer/delete', '/customer/block', '/customer/unblock', '/tag/new', '/tag/info', '/tag/list', '/tag/update', '/tag/delete', '/budget/new', '/budget/info', '/budget/list', '/budget/settings', '/budget/update', '/budget/delete', '/spend/logs', '/global/spend', '/audit', '/health', '/ui/api/keys', '/ui/api/models', '/ui/api/health', '/ui/api/usage']);
 
 function expected(route: string, who: Who, v: Variant): boolean {
   const grants = who.kinds.map((k) => PERMISSIONS[route]!.grants[k]).filter((g): g is Exclude<Grant, '-'> => g !== '-');
@@ -184,6 +194,7 @@ function expected(route: string, who: Who, v: Variant): boolean {
 test('every management route, every caller, their own entity and another team\'s or organization\'s: as the table says', async () => {
   customer = (await master('POST', '/customer/new', { user_id: fresh('c') })).user_id;
   budget = (await master('POST', '/budget/new', { max_budget: 1 })).budget_id;
+  await master('POST', '/tag/new', { name: tag });
   assert.deepEqual(Object.keys(CALLS).sort(), Object.keys(PERMISSIONS).sort(), 'every route of the table is walked');
   const wrong: string[] = [];
   let checked = 0;

@@ -194,3 +194,17 @@ test('the proxy budget: litellm_settings.max_budget (USD, 0 is none) and budget_
   assert.throws(() => at('litellm_settings:\n  max_budget: -1\n'), (e: Error) => e instanceof ConfigError && /litellm_settings\.max_budget/.test(e.message));
   assert.throws(() => at('litellm_settings:\n  max_budget: 1\n  budget_duration: monthly\n'), (e: Error) => e instanceof ConfigError && /litellm_settings\.budget_duration.*not a duration/.test(e.message));
 });
+
+test('tag budgets: litellm_settings.tag_budget_config, by tag name', () => {
+  const at = (yaml: string) => load(yaml).config.tagBudgets;
+  assert.deepEqual(at('model_list: []\n'), []);
+  assert.deepEqual(at('litellm_settings:\n  tag_budget_config:\n    "product:chat-bot":\n      max_budget: 0.5\n      budget_duration: 1d\n    team-x:\n      max_budget: 2\n'), [
+    { name: 'product:chat-bot', maxBudgetNanos: 500_000_000, duration: '1d' },
+    { name: 'team-x', maxBudgetNanos: 2_000_000_000, duration: null },
+  ]);
+  const bad = (yaml: string, field: RegExp) => assert.throws(() => at(yaml), (e: Error) => e instanceof ConfigError && field.test(e.message));
+  bad('litellm_settings:\n  tag_budget_config:\n    a:\n      max_budget: -1\n', /tag_budget_config\.a\.max_budget/);
+  bad('litellm_settings:\n  tag_budget_config:\n    a:\n      max_budget: 1\n      budget_duration: daily\n', /tag_budget_config\.a\.budget_duration.*not a duration/);
+  const { warnings } = load('litellm_settings:\n  tag_budget_config:\n    a:\n      max_budget: 1\n      rpm: 3\n');
+  assert.ok(warnings.some((w) => /litellm_settings\.tag_budget_config\.a\.rpm is not a known setting/.test(w)), warnings.join('\n'));
+});

@@ -335,6 +335,114 @@ describe('customer budgets', () => {
   });
 });
 
+describe('tag budgets', () => {
+  test("100 parallel requests naming a tag (in metadata.tags, in x-litellm-tags, or by their key's tags) on a budget that fits 10 answers", async () => {
+    const budget = 10 * ANSWER;
+    const made = await ok(gw, '/tag/new', { name: 'project:alpha', description: 'Alpha', max_budget: budget / 1e9, budget_duration: '30d' });
+    assert.equal(made.tag.name, 'project:alpha');
+    assert.equal(made.tag.litellm_budget_table.max_budget, budget / 1e9);
+    const [plain, tagged] = [(await ok(gw, '/key/generate', {})).key, (await ok(gw, '/key/generate', { tags: ['project:alpha'] })).key];
+    const send = (i: number) => {
+      const how = i % 3;
+      const res = fetch(`${gw.url}/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${how === 2 ? tagged : plain}`, ...(how === 1 ? { 'x-litellm-tags': 'other, project:alpha' } : {}) },
+        body: JSON.stringify({ model: 'gpt-4', max_tokens: 15, stream: i % 2 === 0, messages: [{ role: 'user', content: 'hi' }], ...(how === 0 ? { metadata: { tags: ['project:alpha'] } } : {}) }),
+      });
+      return res.then(async (r) => {
+        const text = await r.text();
+        return { status: r.status, text, body: text.startsWith('{') ? JSON.parse(text) : null };
+      });
+    };
+    const results = await Promise.all(Array.from({ length: 100 }, (_, i) => send(i)));
+    const answered = results.filter((r) => r.status === 200 && !r.text.includes('"error"'));
+    const refused = results.filter((r) => r.status === 429);
+    assert.equal(answered.length + refused.length, 100);
+    for (const r of refused) assert.match(r.body.error.message, new RegExp(`^Budget has been exceeded! Tag=project:alpha Current cost: [0-9.e-]+, Max budget: ${budget / 1e9} `));
+    await new Promise((r) => setTimeout(r, 300));
+    const info = (await call(gw.url, 'POST', '/tag/info', { names: ['project:alpha'] })).body['project:alpha'];
+    const spent = Math.round(info.spend * 1e9);
+    assert.ok(spent <= budget, `spent ${spent} > ${budget}`);
+    assert.equal(spent, answered.length * ANSWER, 'spend is exactly what the clients were shown');
+    assert.ok(spent >= budget / 2, `only ${spent} of ${budget}`);
+    assert.deepEqual(held(gw), { reservations: 0, slots: 0 });
+    // With the budget spent to the last nano, a call without the tag is not held by it; the key's tag cannot be left out.
+    await ok(gw, '/tag/update', { name: 'project:alpha', max_budget: spent / 1e9 });
+    assert.equal((await chat(gw, plain, { max_tokens: 15 })).status, 200);
+    assert.equal((await chat(gw, tagged, { max_tokens: 15 })).status, 429);
+  });
+
+  test('a call with several tags is held by each; deleting a tag, or raising its budget, lets it through at once; dynamic tags are listed', async () => {
+    // (room for one answer of a call whose body, with its three tags, reserves more than two answers)
+    const tight = 3 * ANSWER;
+    await ok(gw, '/tag/new', { name: 'tight', max_budget: tight / 1e9 });
+    await ok(gw, '/tag/new', { name: 'roomy', max_budget: 1 });
+    const key = (await ok(gw, '/key/generate', {})).key;
+    const both = { max_tokens: 15, metadata: { tags: ['roomy', 'tight', 'just-counted'] } };
+    const first = await chat(gw, key, both);
+    assert.equal(first.status, 200, JSON.stringify(first.body));
+    await new Promise((r) => setTimeout(r, 300));
+    const refused = await chat(gw, key, both);
+    assert.equal(refused.status, 429);
+    assert.match(refused.body.error.message, /Tag=tight /);
+    assert.equal((await chat(gw, key, { max_tokens: 15, metadata: { tags: ['roomy'] } })).status, 200, 'roomy has room');
+    await ok(gw, '/tag/update', { name: 'tight', max_budget: 1 });
+    assert.equal((await chat(gw, key, both)).status, 200, 'raised: at once');
+    await ok(gw, '/tag/update', { name: 'tight', max_budget: tight / 1e9 });
+    assert.equal((await chat(gw, key, both)).status, 429, 'lowered: at once');
+    assert.equal((await ok(gw, '/tag/delete', { name: 'tight' })).message, 'Tag tight deleted successfully');
+    assert.equal((await chat(gw, key, both)).status, 200, 'deleted: no budget');
+    await new Promise((r) => setTimeout(r, 300));
+    const list = (await call(gw.url, 'GET', '/tag/list')).body as any[];
+    assert.ok(list.some((t) => t.name === 'roomy' && t.litellm_budget_table.max_budget === 1));
+    assert.ok(list.some((t) => t.name === 'just-counted' && t.models === null), 'a tag requests carried, with no row');
+    assert.ok(!list.some((t) => t.name === 'tight' && t.litellm_budget_table));
+  });
+
+  test('tag errors: an unknown tag is a 404 naming it, a second one of a name a 400, budget fields and budget_id together a 400', async () => {
+    const missing = await call(gw.url, 'POST', '/tag/info', { names: ['nope'] });
+    assert.equal(missing.status, 404);
+    assert.match(missing.body.error.message, /Tags not found: \["nope"\]/);
+    assert.equal((await call(gw.url, 'POST', '/tag/update', { name: 'nope', max_budget: 1 })).status, 404);
+    assert.equal((await call(gw.url, 'POST', '/tag/delete', { name: 'nope' })).status, 404);
+    await ok(gw, '/tag/new', { name: 'once' });
+    const again = await call(gw.url, 'POST', '/tag/new', { name: 'once' });
+    assert.equal(again.status, 400);
+    assert.equal(again.body.error.message, 'Tag once already exists');
+    const both = await call(gw.url, 'POST', '/tag/new', { name: 'both', max_budget: 1, budget_id: 'x' });
+    assert.equal(both.status, 400);
+    assert.equal(both.body.error.param, 'budget_id');
+  });
+
+  test('litellm_settings.tag_budget_config makes the tags and their budgets at start, and brings them in line at the next', async () => {
+    const file = join(tempDir('tag-config'), 'gateway.db');
+    const yaml = (usd: number) => `${MODELS(fake.url)}litellm_settings:\n  tag_budget_config:\n    product:chat-bot:\n      max_budget: ${usd}\n      budget_duration: 1d\n`;
+    let g = await startInProcess(yaml(ROOM_FOR_ONE / 1e9), { db: openSqlite(file) });
+    const tagged = { max_tokens: 15, metadata: { tags: ['product:chat-bot'] } };
+    let key: string;
+    try {
+      key = (await ok(g, '/key/generate', {})).key;
+      assert.equal((await chat(g, key, tagged)).status, 200);
+      await new Promise((r) => setTimeout(r, 300));
+      const refused = await chat(g, key, tagged);
+      assert.equal(refused.status, 429);
+      assert.match(refused.body.error.message, /^Budget has been exceeded! Tag=product:chat-bot .* It resets at /);
+    } finally {
+      await g.close();
+    }
+    g = await startInProcess(yaml(1), { db: openSqlite(file) });
+    try {
+      const info = (await call(g.url, 'POST', '/tag/info', { names: ['product:chat-bot'] })).body['product:chat-bot'];
+      assert.equal(info.litellm_budget_table.max_budget, 1);
+      assert.equal(info.litellm_budget_table.budget_duration, '1d');
+      assert.equal(Math.round(info.spend * 1e9), ANSWER, 'its spend is kept');
+      assert.equal((await chat(g, key, tagged)).status, 200);
+    } finally {
+      await g.close();
+    }
+  });
+});
+
 describe('the proxy budget (litellm_settings.max_budget)', () => {
   test("100 parallel requests of keys of different teams and users on a proxy budget that fits 10 answers; the master key's spend counts, it is not held", async () => {
     const budget = 10 * ANSWER;

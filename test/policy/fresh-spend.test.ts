@@ -24,6 +24,7 @@ test('each kind of entity, in its period; another period, or none, is unknown', 
       org: async () => onPlan(4),
       customer: async (id) => (id === 'off-plan' ? { ...onPlan(9), budget_id: null } : onPlan(5)),
       member: async (t, u) => (t === 'a:b' && u === 'c' ? onPlan(6) : undefined),
+      tag: async (name) => (name === 'project:x' ? onPlan(7) : undefined),
     },
     budgets,
   );
@@ -40,5 +41,7 @@ test('each kind of entity, in its period; another period, or none, is unknown', 
   assert.equal(await read('org:o', `2026-02-01T00:00:00.000Z/${P}`), null, 'the entity made again under its id');
   assert.equal(await read('customer:off-plan', period), null, 'no longer on a budget');
   assert.equal(await read('nobody', period), null);
-  assert.equal(await read('tag:x', period), null, 'a kind it does not know');
+  assert.equal(await read('tag:project:x', period), 7);
+  assert.equal(await read('tag:x', period), null, 'no such tag');
+  assert.equal(await read('cohort:x', period), null, 'a kind it does not know');
 });
