@@ -1,5 +1,5 @@
 // Three gateway processes behind one "load balancer" (the client spreads its calls over them), on one
-// PostgreSQL and one Redis: team, organization and customer budgets, rpm and parallel limits hold
+// PostgreSQL and one Redis: team, organization, customer, member and tag budgets, rpm and parallel limits hold
 // across all three as on one; an instance killed with -9 under load gives back what it held when its
 // lease ends; Redis going away is refused (closed) or survived per instance (open), and recovered from.
 import { after, before, describe, test } from 'node:test';
@@ -165,6 +165,16 @@ describe('three instances on one Redis', { skip }, () => {
     await admin(gws[2]!, '/customer/new', { user_id: CUST, budget_id: PLAN });
     const free = await Promise.all(gws.map(async (g) => (await admin(g, '/key/generate', {})).key as string));
     await runOnBudget(gws, free, `end_user=${CUST}`, new RegExp(`^Budget has been exceeded! Customer=${CUST} `), { user: CUST });
+  });
+
+  test("a tag's budget holds the same way, for calls that name it", async () => {
+    const TAG = id('project:x3');
+    await admin(gws[0]!, '/tag/new', { name: TAG, max_budget: (10 * ANSWER) / 1e9 });
+    // One key of no team, used on every instance (its calls are the ledger's filter).
+    const key = (await admin(gws[1]!, '/key/generate', {})).key as string;
+    await runOnBudget(gws, [key], `api_key=${key}`, new RegExp(`^Budget has been exceeded! Tag=${TAG} `), { metadata: { tags: [TAG] } });
+    const info = await admin(gws[2]!, '/tag/info', { names: [TAG] });
+    assert.equal(Math.round(info[TAG].spend * 1e9), await logged(gws[0]!, `api_key=${key}&status=success`, 0));
   });
 
   test("a team member's share (max_budget_in_team) holds the same way, set on one instance and held on all", async () => {
