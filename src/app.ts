@@ -54,6 +54,7 @@ import { freshSpend } from './policy/fresh-spend.ts';
 import { TagBudgets } from './policy/tags.ts';
 import { ensureTagBudgets } from './policy/tag-config.ts';
 import { TagRepo } from './store/tags.ts';
+import { KeyModelBudgetRepo } from './store/key-models.ts';
 import { ensureProxyBudget, PROXY_BUDGET_ID } from './policy/proxy-budget.ts';
 
 export interface App {
@@ -114,6 +115,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     customers: new CustomerRepo(db),
     budgets: new BudgetRepo(db),
     tags: new TagRepo(db),
+    keyModels: new KeyModelBudgetRepo(db),
     auditLog: new AuditRepo(db),
   };
   await ensureProxyBudget(stores.users, config, log).catch((err: Error) => log.warn(`the proxy budget (litellm_settings.max_budget) could not be written (${err.message}); it holds as the database last had it`));
@@ -123,6 +125,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   const teams = new RecordCache('team', (id) => stores.teams.get(id), cacheOpts);
   const orgs = new RecordCache('organization', (id) => stores.orgs.get(id), cacheOpts);
   const members = new RecordCache('team membership', (ref) => stores.teams.member(...memberIds(ref)), cacheOpts);
+  const keyModels = new RecordCache('model budget of a key', (ref) => stores.keyModels.get(ref), cacheOpts);
   const customers = new CustomerPolicy(
     () => stores.customers.withPolicy(),
     (id) => stores.customers.get(id),
@@ -134,7 +137,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   await budgets.reloadAll().catch((err: Error) => log.warn(`shared budgets could not be read (${err.message}); they hold once the database answers`));
   const tags = new TagBudgets(() => stores.tags.withBudget(), (name) => stores.tags.get(name));
   await tags.reloadAll().catch((err: Error) => log.warn(`tags could not be read (${err.message}); their budgets hold once the database answers`));
-  const caches: Record<string, RecordCache<{ spend_nanos: number }>> = { user: users, team: teams, org: orgs, member: members };
+  const caches: Record<string, RecordCache<{ spend_nanos: number }>> = { user: users, team: teams, org: orgs, member: members, key_model: keyModels };
   // Records changed on another instance are read again at once.
   await db.onChanged((changed) => {
     // A budget period that another instance started: the spend this one has not written yet is the old period's.
@@ -166,6 +169,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       customer: (id) => stores.customers.get(id),
       member: (t, u) => stores.teams.member(t, u),
       tag: (name) => stores.tags.get(name),
+      keyModel: (ref) => stores.keyModels.get(ref),
     },
     budgets,
   );
@@ -235,6 +239,8 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     customers,
     budgets,
     tags,
+    keyModels,
+    ensureKeyModel: (token, model, duration) => stores.keyModels.ensure(token, model, duration, config.timezone),
     accessGroups: accessGroupsOf(config.deployments),
     isMaster: makeMasterKeyCheck(opts.masterKey),
     prices,
@@ -251,6 +257,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     budgetPeriods({ repo, cache: keyCache, idOf: (k) => k.token, scopeOf: (token) => token }),
     budgetPeriods({ repo: stores.users, cache: users, idOf: (u) => u.user_id, scopeOf: (id) => `user:${id}` }),
     budgetPeriods({ repo: stores.teams, cache: teams, idOf: (t) => t.team_id, scopeOf: (id) => `team:${id}` }),
+    budgetPeriods({ repo: stores.keyModels, cache: keyModels, idOf: (r) => r.ref, scopeOf: (ref) => `key_model:${ref}` }),
     sharedBudgetPeriods({
       db,
       repo: stores.budgets,

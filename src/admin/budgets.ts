@@ -24,7 +24,7 @@ export const modelMaxBudget = () =>
   z
     .record(z.string(), z.unknown())
     .nullish()
-    .refine((v) => !v || Object.keys(v).length === 0, 'per-model budgets are not supported by this version; leave it out');
+    .refine((v) => !v || Object.keys(v).length === 0, 'per-model budgets are held on keys in this version (model_max_budget of /key/generate or /key/update); leave it out here');
 
 /** The budget fields LiteLLM takes inline on organizations, customers and budgets themselves. */
 export const BudgetFields = {

@@ -17,6 +17,7 @@ import type { OrgRecord, OrgRepo } from '../store/organizations.ts';
 import type { TeamMember, TeamRecord, TeamRepo } from '../store/teams.ts';
 import type { UserRecord, UserRepo } from '../store/users.ts';
 import type { TagRecord, TagRepo } from '../store/tags.ts';
+import type { KeyModelBudgetRepo } from '../store/key-models.ts';
 import { authorize, USER_ROLES, type Actor, type UserRole } from './access.ts';
 
 export interface Stores {
@@ -27,6 +28,7 @@ export interface Stores {
   customers: CustomerRepo;
   budgets: BudgetRepo;
   tags: TagRepo;
+  keyModels: KeyModelBudgetRepo;
   auditLog: AuditRepo;
 }
 
@@ -39,7 +41,9 @@ export type Change =
   | { kind: 'budget'; id: string; record: BudgetRecord | null }
   /** A team membership, by its reference (store/scopes.ts memberRef). */
   | { kind: 'member'; id: string; record: TeamMember | null }
-  | { kind: 'tag'; id: string; record: TagRecord | null };
+  | { kind: 'tag'; id: string; record: TagRecord | null }
+  /** A key's per-model budget row (its ref, store/key-models.ts), read again where cached. */
+  | { kind: 'key_model'; id: string; record: null };
 
 /** LiteLLM's table names, as the audit log names what changed. */
 export const TABLES = {
@@ -178,6 +182,9 @@ export function makeAdmin(ctx: PipelineContext, db: Db, stores: Stores): Admin {
           break;
         case 'tag':
           ctx.tags.set(c.id, c.record);
+          break;
+        case 'key_model':
+          ctx.keyModels.delete(c.id);
           break;
       }
       void notify(`${c.kind}:${c.id}`);

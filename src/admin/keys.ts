@@ -12,10 +12,10 @@ import type { Headers } from '../pipeline/context.ts';
 import { listAllows } from '../policy/model-access.ts';
 import { UniqueViolation } from '../store/db.ts';
 import type { KeyRecord } from '../store/keys.ts';
+import { keyModelRef, type ModelBudget } from '../store/key-models.ts';
 import type { TeamRecord } from '../store/teams.ts';
 import { authorize, describeActor, grantFor, isAdmin, scopeOf, type Actor, type Target } from './access.ts';
 import { parseBody } from './body.ts';
-import { modelMaxBudget } from './budgets.ts';
 import { type Admin, liveSpend } from './context.ts';
 import { addDuration, isDuration } from './durations.ts';
 import { extraChanges, periodChanges } from './changes.ts';
@@ -24,6 +24,29 @@ const duration = () =>
   z.string().refine(isDuration, 'must be a duration such as 30s, 30m, 1h, 1d, 7d or 1mo').nullish();
 const limit = () => z.number().int('must be a whole number').min(0, 'must be 0 or more').nullish();
 const usd = () => z.number().min(0, 'must be 0 or more').nullish();
+
+/**
+ * Per-model budgets, as LiteLLM takes them: `{"gpt-4o": {"budget_limit": 5, "time_period": "1d"}}`
+ * (also `max_budget` and `budget_duration`), kept in LiteLLM's names. A budget needs its period:
+ * LiteLLM ignores one without it, which would leave a limit that holds nothing.
+ */
+const keyModelBudgets = () =>
+  z
+    .record(
+      z.string().min(1, 'a model name must not be empty'),
+      z
+        .looseObject({
+          budget_limit: z.coerce.number<unknown>().min(0, 'must be 0 or more USD').optional(),
+          max_budget: z.coerce.number<unknown>().min(0, 'must be 0 or more USD').optional(),
+          time_period: z.string().refine(isDuration, 'must be a duration such as 1h, 1d, 7d or 1mo').optional(),
+          budget_duration: z.string().refine(isDuration, 'must be a duration such as 1h, 1d, 7d or 1mo').optional(),
+        })
+        .refine((b) => b.budget_limit !== undefined || b.max_budget !== undefined, { message: 'is required (USD)', path: ['budget_limit'] })
+        .refine((b) => b.time_period !== undefined || b.budget_duration !== undefined, { message: 'is required (a duration such as 1d or 1mo)', path: ['time_period'] })
+        .transform((b): ModelBudget => ({ budget_limit: (b.budget_limit ?? b.max_budget)!, time_period: (b.time_period ?? b.budget_duration)! })),
+    )
+    .nullish()
+    .transform((v) => (v && Object.keys(v).length ? v : v === undefined ? undefined : null));
 
 /** Fields a key can be created or updated with; anything else is kept as given in `extra`. */
 const KeyFields = {
@@ -48,7 +71,7 @@ const KeyFields = {
   model_tpm_limit: z.record(z.string(), z.number().int().min(0)).nullish(),
   key_type: z.enum(['llm_api', 'management', 'read_only', 'default']).nullish(),
   allowed_routes: z.array(z.string().min(1, 'must not be empty')).nullish(),
-  model_max_budget: modelMaxBudget(),
+  model_max_budget: keyModelBudgets(),
 };
 const KNOWN = new Set([...Object.keys(KeyFields), 'key', 'new_key', 'keys', 'key_aliases']);
 
@@ -110,6 +133,7 @@ function changesFrom(body: Fields & Record<string, unknown>, now: Date, current:
   set('max_parallel_requests', body.max_parallel_requests);
   set('model_rpm_limit', body.model_rpm_limit);
   set('model_tpm_limit', body.model_tpm_limit);
+  set('model_max_budget', body.model_max_budget);
   set('key_type', body.key_type);
   // A key_type stands for its routes, as in LiteLLM, unless the routes are given too.
   if (body.allowed_routes !== undefined) c.allowed_routes = body.allowed_routes?.length ? body.allowed_routes : null;
@@ -151,7 +175,7 @@ export function keyJson(k: KeyRecord, pendingNanos = 0): Record<string, unknown>
     model_rpm_limit: k.model_rpm_limit,
     model_tpm_limit: k.model_tpm_limit,
     blocked: k.blocked,
-    model_max_budget: {},
+    model_max_budget: k.model_max_budget ?? {},
     key_type: k.key_type ?? 'default',
     allowed_routes: k.allowed_routes ?? [],
     created_by: k.created_by,
@@ -181,6 +205,22 @@ const FIELD_NAMES: Record<string, string> = {
 export function registerKeyRoutes(app: FastifyInstance, admin: Admin): void {
   const { ctx, keys: repo } = admin;
   const cacheSet = (k: KeyRecord) => admin.changed({ kind: 'key', id: k.token, record: k });
+  /** Brings the key's per-model budget rows in line with its model_max_budget, here and on every instance. */
+  const syncModelBudgets = async (k: KeyRecord) => {
+    for (const ref of await admin.keyModels.sync(k.token, k.model_max_budget, ctx.config.timezone)) admin.changed({ kind: 'key_model', id: ref, record: null });
+  };
+  /** `model_max_budget_usage`, as LiteLLM's /key/info shows it: each model budget's spend in its period, live. */
+  const modelBudgetUsage = async (k: KeyRecord) => {
+    const out: Record<string, unknown> = {};
+    if (!k.model_max_budget) return out;
+    const rows = await admin.keyModels.forKeys([k.token]);
+    for (const [model, b] of Object.entries(k.model_max_budget)) {
+      const row = rows.find((r) => r.budget_model === model);
+      const spent = (row?.spend_nanos ?? 0) + ctx.limiter.pending(`key_model:${keyModelRef(k.token, model)}`);
+      out[model] = { current_spend: nanosToUsd(spent), budget_limit: b.budget_limit, time_period: b.time_period, budget_reset_at: row?.budget_reset_at ?? null };
+    }
+    return out;
+  };
 
   const findKey = async (value: string): Promise<KeyRecord> => {
     const k = await repo.get(tokenOf(value));
@@ -262,6 +302,10 @@ export function registerKeyRoutes(app: FastifyInstance, admin: Admin): void {
     }
     if (current.expires !== null && (next.expires === null || next.expires > current.expires)) refuse(actor, route, 'may not extend the expiry (duration) of your own key');
     if (current.blocked && !next.blocked) refuse(actor, route, 'may not unblock your own key');
+    for (const [model, was] of Object.entries(current.model_max_budget ?? {})) {
+      const now = next.model_max_budget?.[model];
+      if (!now || now.budget_limit > was.budget_limit || now.time_period !== was.time_period) refuse(actor, route, `may not raise, remove or change the model_max_budget of your own key for ${model}`);
+    }
     const wasRoutes = current.allowed_routes ?? [];
     const nowRoutes = next.allowed_routes ?? [];
     if (wasRoutes.length && (nowRoutes.length === 0 || nowRoutes.some((r) => !wasRoutes.includes(r)))) {
@@ -307,6 +351,7 @@ export function registerKeyRoutes(app: FastifyInstance, admin: Admin): void {
       max_parallel_requests: null,
       model_rpm_limit: null,
       model_tpm_limit: null,
+      model_max_budget: null,
       blocked: false,
       key_type: null,
       allowed_routes: null,
@@ -327,6 +372,7 @@ export function registerKeyRoutes(app: FastifyInstance, admin: Admin): void {
       throw err;
     }
     cacheSet(record);
+    if (record.model_max_budget) await syncModelBudgets(record);
     await admin.audit(actor, route, 'created', 'key', record.token, null, keyJson(record));
     return generatedJson(record, raw, body.duration);
   };
@@ -340,7 +386,7 @@ export function registerKeyRoutes(app: FastifyInstance, admin: Admin): void {
     const k = await findKey(asked ?? actor.keyToken!);
     authorize(actor, route, keyTarget(k, await admin.teams.get(k.team_id ?? '')), 'this key');
     // Spend is current at once: the database's figure plus what the ledger has not written yet.
-    return { key: asked ?? k.token, info: keyJson(k, ctx.limiter.pending(k.token)) };
+    return { key: asked ?? k.token, info: { ...keyJson(k, ctx.limiter.pending(k.token)), model_max_budget_usage: await modelBudgetUsage(k) } };
   }));
 
   const update = async (actor: Actor, route: string, current: KeyRecord, changes: Partial<KeyRecord>, teamId: string | null) => {
@@ -363,6 +409,7 @@ export function registerKeyRoutes(app: FastifyInstance, admin: Admin): void {
     const next = await update(actor, route, current, changes, body.team_id === undefined ? current.team_id : body.team_id);
     const updated = await repo.update(current.token, { ...changes, organization_id: next.organization_id, user_id: next.user_id });
     cacheSet(updated!);
+    if (changes.model_max_budget !== undefined) await syncModelBudgets(updated!);
     await admin.audit(actor, route, 'updated', 'key', current.token, keyJson(current), keyJson(updated!));
     return { key: body.key, ...keyJson(updated!) };
   });
@@ -423,6 +470,9 @@ export function registerKeyRoutes(app: FastifyInstance, admin: Admin): void {
     }
     admin.changed({ kind: 'key', id: current.token, record: null });
     cacheSet(updated!);
+    // Its model budgets' spend stays with it, under its new hash.
+    for (const ref of await admin.keyModels.rekey(current.token, updated!.token)) admin.changed({ kind: 'key_model', id: ref, record: null });
+    if (changes.model_max_budget !== undefined) await syncModelBudgets(updated!);
     await admin.audit(actor, route, 'regenerated', 'key', updated!.token, keyJson(current), keyJson(updated!));
     return generatedJson(updated!, raw, body.duration);
   };

@@ -14,6 +14,7 @@ import { BudgetFields, budgetJson, createBudget, hasBudgetFields, upsertBudget, 
 import { type Admin, liveSpend } from './context.ts';
 import { emailsOf, memberSchema, oneOrMany, resolveMember } from './members.ts';
 import { orgJson, orgMemberJson, teamJson, userJson } from './shapes.ts';
+import { dropKeyModelRows } from '../store/key-models.ts';
 
 const ORG_ROLES = ['org_admin', 'internal_user', 'internal_user_viewer'] as const;
 const Member = memberSchema(ORG_ROLES);
@@ -201,6 +202,7 @@ export function registerOrganizationRoutes(app: FastifyInstance, admin: Admin): 
     const teams = placeholders(teamIds.length);
     // The organization's teams (with their members and keys), its own keys and its members, at once.
     await admin.db.batch([
+      ...dropKeyModelRows(tokens),
       { sql: `DELETE FROM llmproxy_keys WHERE organization_id IN (${list})`, params: ids },
       ...(teamIds.length
         ? [

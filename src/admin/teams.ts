@@ -19,6 +19,7 @@ import { extraChanges, periodChanges } from './changes.ts';
 import { keyJson, keyTarget } from './keys.ts';
 import { emailsOf, memberSchema, oneOrMany, resolveMember } from './members.ts';
 import { teamJson, teamMemberJson, userJson } from './shapes.ts';
+import { dropKeyModelRows } from '../store/key-models.ts';
 
 const unsupported = (what: string) =>
   z.unknown().optional().refine((v) => v === undefined || v === null, `${what} is not supported by this version; give members their budgets with /team/member_update (max_budget_in_team)`);
@@ -247,6 +248,7 @@ export function registerTeamRoutes(app: FastifyInstance, admin: Admin): void {
     const list = placeholders(ids.length);
     // The team, its members and its keys, in one transaction (as LiteLLM, the keys go with the team).
     await admin.db.batch([
+      ...dropKeyModelRows(tokens),
       { sql: `DELETE FROM llmproxy_keys WHERE team_id IN (${list})`, params: ids },
       { sql: `DELETE FROM llmproxy_team_members WHERE team_id IN (${list})`, params: ids },
       { sql: `DELETE FROM llmproxy_teams WHERE team_id IN (${list})`, params: ids },

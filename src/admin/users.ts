@@ -24,6 +24,7 @@ import { extraChanges, periodChanges } from './changes.ts';
 import { keyJson, keyTarget } from './keys.ts';
 import { newUser } from './members.ts';
 import { teamJson, userJson } from './shapes.ts';
+import { dropKeyModelRows } from '../store/key-models.ts';
 
 const role = z.enum(USER_ROLES, { error: `must be one of ${USER_ROLES.join(', ')}` });
 const password = z.string().min(8, 'must be 8 to 128 characters').max(128, 'must be 8 to 128 characters');
@@ -215,7 +216,7 @@ export function registerUserRoutes(app: FastifyInstance, admin: Admin): void {
         user_id: user.user_id, team_id: null, organization_id: null, budget_id: null, spend_nanos: 0, max_budget_nanos: null,
         soft_budget_nanos: null, budget_duration: null, budget_reset_at: null, budget_period_start: null,
         expires: body.duration ? addDuration(now, body.duration).toISOString() : null, tpm_limit: null, rpm_limit: null,
-        max_parallel_requests: null, model_rpm_limit: null, model_tpm_limit: null, blocked: false, key_type: null, allowed_routes: null,
+        max_parallel_requests: null, model_rpm_limit: null, model_tpm_limit: null, model_max_budget: null, blocked: false, key_type: null, allowed_routes: null,
         extra: {}, created_by: actor.name, updated_by: actor.name, created_at: stamp, updated_at: stamp,
       };
       try {
@@ -322,6 +323,7 @@ export function registerUserRoutes(app: FastifyInstance, admin: Admin): void {
     const list = placeholders(ids.length);
     // The user's keys, memberships and dashboard sessions go with the user, in one transaction.
     await admin.db.batch([
+      ...dropKeyModelRows(tokens),
       { sql: `DELETE FROM llmproxy_keys WHERE user_id IN (${list})`, params: ids },
       { sql: `DELETE FROM llmproxy_team_members WHERE user_id IN (${list})`, params: ids },
       { sql: `DELETE FROM llmproxy_org_members WHERE user_id IN (${list})`, params: ids },

@@ -21,7 +21,7 @@ export function recordLine(r: SpendRecord): string {
     FORMAT, r.request_id, r.upstream_id, r.key_token, r.user_id, r.team_id, r.end_user, r.model_group, r.deployment_id,
     r.provider, r.model, r.call_type, u.input, u.cacheRead, u.cacheWrite, u.cacheWrite1h, u.output, u.reasoning, u.estimated,
     r.cost_nanos, r.status, r.http_status, r.error_type, r.stream, r.latency_ms, r.ttft_ms, r.tags, r.started_at,
-    r.organization_id,
+    r.organization_id, r.budget_model ?? null,
   ])}\n`;
 }
 
@@ -36,7 +36,7 @@ function parseLine(line: string): SpendRecord {
     deployment_id: v[8], provider: v[9], model: v[10], call_type: v[11],
     usage: { input: v[12], cacheRead: v[13], cacheWrite: v[14], cacheWrite1h: v[15], output: v[16], reasoning: v[17], estimated: v[18] },
     cost_nanos: v[19], status: v[20], http_status: v[21], error_type: v[22], stream: v[23], latency_ms: v[24], ttft_ms: v[25],
-    tags: v[26], started_at: v[27], organization_id: v[28] ?? null,
+    tags: v[26], started_at: v[27], organization_id: v[28] ?? null, budget_model: v[29] ?? null,
   };
 }
 

@@ -26,4 +26,6 @@ export interface SpendRecord {
   ttft_ms: number | null;
   tags: string[];
   started_at: string;
+  /** The model of the key's model_max_budget that held the call (its spend counts there too); none: null or absent. */
+  budget_model?: string | null;
 }

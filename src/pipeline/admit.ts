@@ -5,7 +5,7 @@ import type { Principal } from '../auth/principal.ts';
 import type { Deployment } from '../config/load.ts';
 import { GatewayError } from '../http/errors.ts';
 import { costNanos } from '../metering/cost.ts';
-import { nanosToUsd } from '../metering/money.ts';
+import { nanosToUsd, usdToNanos } from '../metering/money.ts';
 import type { Price } from '../metering/prices.ts';
 import { EMPTY_USAGE } from '../metering/usage.ts';
 import { modelRefusedBy } from '../policy/model-access.ts';
@@ -15,6 +15,7 @@ import type { LlmRequest } from '../dialects/openai-chat.ts';
 import { scopeOf } from '../store/scopes.ts';
 import type { UserRecord } from '../store/users.ts';
 import { PROXY_BUDGET_ID, PROXY_BUDGET_SCOPE } from '../policy/proxy-budget.ts';
+import { keyModelRef, type ModelBudget } from '../store/key-models.ts';
 
 const REFUSALS = {
   key: { error: 'model_access_denied', models: (p: KeyPrincipal) => p.key.models },
@@ -116,6 +117,8 @@ export interface Lease {
    * or cut for an estimate of its text that runs past it (4 characters a token is rough).
    */
   covered: boolean;
+  /** The model of the key's model_max_budget that holds the call (its record says so), or null. */
+  budgetModel: string | null;
 }
 
 /** A price no cheaper than any deployment's, so reservations err on the safe side. */
@@ -198,7 +201,7 @@ export async function admitLimits(
   const price = dearest(ctx, deployments, call.model);
   // About four bytes of JSON per prompt token: an overestimate, which is the safe side for a reservation.
   const promptTokens = Math.ceil(rawBytes / 4);
-  const lease: Lease = { reserved: 0, slots: [], tokens: [], price, promptTokens, holds: [], via: null, covered: false };
+  const lease: Lease = { reserved: 0, slots: [], tokens: [], price, promptTokens, holds: [], via: null, covered: false, budgetModel: null };
   if (principal.kind !== 'key') return lease;
   const levels = limitsOf(ctx, principal, group, customer);
   const plan: AdmitPlan = { now, tokens: [], slots: [], budgets: [], amount: 0, requests: [] };
@@ -223,6 +226,8 @@ export async function admitLimits(
   }
   const proxy = ctx.config.proxyBudget ? (ctx.users.peek(PROXY_BUDGET_ID) ?? (await ctx.users.lookup(PROXY_BUDGET_ID))) : null;
   const holds = holdsOf(ctx, principal, customer, tags, proxy);
+  const modelHold = principal.key.model_max_budget ? await keyModelHold(ctx, principal, principal.key.model_max_budget, group, call.model) : null;
+  if (modelHold) holds.unshift(modelHold);
   if (holds.length) {
     if (price.source === 'none' && !ctx.config.allowUnpricedWithBudget) {
       throw new GatewayError(
@@ -273,7 +278,41 @@ export async function admitLimits(
     lease.reserved = plan.amount;
     lease.holds = holds;
   }
+  if (modelHold) lease.budgetModel = modelHold.model;
   return lease;
+}
+
+/**
+ * The entry of a key's model_max_budget that holds a call, as LiteLLM finds it: the model group,
+ * then the model as asked for, then either without its provider prefix (`gpt-4o` holds `openai/gpt-4o`).
+ */
+export function budgetModelOf(budgets: Record<string, ModelBudget>, group: string, requested: string): string | null {
+  for (const m of [group, requested, group.slice(group.lastIndexOf('/') + 1), requested.slice(requested.lastIndexOf('/') + 1)]) {
+    if (Object.hasOwn(budgets, m)) return m;
+  }
+  return null;
+}
+
+class ModelHold extends Hold {
+  readonly model: string;
+  constructor(model: string, ...args: ConstructorParameters<typeof Hold>) {
+    super(...args);
+    this.model = model;
+  }
+}
+
+/** The key's budget for the call's model (model_max_budget): its limit the key's, its spend and period the row's. */
+async function keyModelHold(ctx: PipelineContext, principal: KeyPrincipal, budgets: Record<string, ModelBudget>, group: string, requested: string): Promise<ModelHold | null> {
+  const model = budgetModelOf(budgets, group, requested);
+  if (model === null) return null;
+  const b = budgets[model]!;
+  const ref = keyModelRef(principal.token, model);
+  let row = ctx.keyModels.peek(ref) ?? (await ctx.keyModels.lookup(ref));
+  if (!row) {
+    row = await ctx.ensureKeyModel(principal.token, model, b.time_period);
+    ctx.keyModels.set(ref, row);
+  }
+  return new ModelHold(model, ctx.limiter, `key_model:${ref}`, usdToNanos(b.budget_limit), row, row, `Model=${model} (this key's model_max_budget) `);
 }
 
 /** An entity's spend against the shared budget it points at (budget_id): the limit and period are the budget's. */

@@ -3,6 +3,7 @@ import type { KeyCache, RecordCache } from '../auth/key-cache.ts';
 import type { CustomerPolicy } from '../policy/customers.ts';
 import type { SharedBudgets } from '../policy/shared-budgets.ts';
 import type { TagBudgets } from '../policy/tags.ts';
+import type { KeyModelBudget } from '../store/key-models.ts';
 import type { AccessGroups } from '../policy/model-access.ts';
 import type { OrgRecord } from '../store/organizations.ts';
 import type { TeamMember, TeamRecord } from '../store/teams.ts';
@@ -34,6 +35,10 @@ export interface PipelineContext {
   budgets: SharedBudgets;
   /** Tags with a budget, all in memory. */
   tags: TagBudgets;
+  /** Keys' per-model budget rows (model_max_budget), by ref; read only for calls a key's model budget holds. */
+  keyModels: RecordCache<KeyModelBudget>;
+  /** Makes a key's model budget row if it is missing (a key whose budget was set before its row existed). */
+  ensureKeyModel: (token: string, model: string, duration: string) => Promise<KeyModelBudget>;
   accessGroups: AccessGroups;
   /** Constant-time check of a credential's SHA-256 digest against the master key's. */
   isMaster: (credentialDigest: Buffer) => boolean;

@@ -98,6 +98,7 @@ export async function settle(ctx: PipelineContext, o: Outcome, lease: Lease | nu
       ttft_ms: o.firstByteAt === null ? null : Math.round((o.firstByteAt - o.startedAt) * 1000) / 1000,
       tags: o.tags,
       started_at: isoTime(o.startedWall),
+      budget_model: lease?.budgetModel ?? null,
     };
     journaled = ctx.ledger.record(record);
     ctx.metrics.observe(record);

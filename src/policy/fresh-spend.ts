@@ -23,6 +23,8 @@ export interface SpendSources {
   customer(id: string): Promise<OnShared | undefined>;
   member(teamId: string, userId: string): Promise<OnShared | undefined>;
   tag(name: string): Promise<OnShared | undefined>;
+  /** A key's budget on one model, by its ref (store/key-models.ts). */
+  keyModel(ref: string): Promise<OwnPeriod | undefined>;
 }
 
 /**
@@ -53,6 +55,8 @@ export function freshSpend(sources: SpendSources, budgets: SharedBudgets): (scop
         return shared(await sources.member(...memberIds(id)), period);
       case 'tag':
         return shared(await sources.tag(id), period);
+      case 'key_model':
+        return own(await sources.keyModel(id), period);
       default:
         return null;
     }

@@ -1,6 +1,7 @@
 // Repository of virtual keys. Field names follow LiteLLM's API; money is integer nano-dollars.
 import type { Queryable, SqlValue } from './db.ts';
 import { fromRow, insertRow, placeholders, scopeClause, updateRow, type OwnerScope, type TableSpec } from './rows.ts';
+import type { ModelBudget } from './key-models.ts';
 
 export interface KeyRecord {
   token: string;
@@ -28,6 +29,8 @@ export interface KeyRecord {
   max_parallel_requests: number | null;
   model_rpm_limit: Record<string, number> | null;
   model_tpm_limit: Record<string, number> | null;
+  /** Per-model budgets (LiteLLM's shape); their spend is in llmproxy_key_model_budgets. */
+  model_max_budget: Record<string, ModelBudget> | null;
   blocked: boolean;
   /** LiteLLM's key_type: `llm_api`, `management`, `read_only` or `default` (null: default). */
   key_type: string | null;
@@ -46,10 +49,10 @@ export const KEYS: TableSpec<KeyRecord> = {
   columns: [
     'token', 'key_name', 'key_alias', 'models', 'aliases', 'metadata', 'tags', 'user_id', 'team_id', 'organization_id', 'budget_id',
     'spend_nanos', 'max_budget_nanos', 'soft_budget_nanos', 'budget_duration', 'budget_reset_at', 'budget_period_start', 'expires',
-    'tpm_limit', 'rpm_limit', 'max_parallel_requests', 'model_rpm_limit', 'model_tpm_limit', 'blocked', 'key_type', 'allowed_routes',
+    'tpm_limit', 'rpm_limit', 'max_parallel_requests', 'model_rpm_limit', 'model_tpm_limit', 'model_max_budget', 'blocked', 'key_type', 'allowed_routes',
     'extra', 'created_by', 'updated_by', 'created_at', 'updated_at',
   ],
-  json: new Set(['models', 'aliases', 'metadata', 'tags', 'model_rpm_limit', 'model_tpm_limit', 'allowed_routes', 'extra']),
+  json: new Set(['models', 'aliases', 'metadata', 'tags', 'model_rpm_limit', 'model_tpm_limit', 'model_max_budget', 'allowed_routes', 'extra']),
   bools: new Set(['blocked']),
   defaults: { models: [], aliases: {}, metadata: {}, extra: {} },
 };
@@ -195,6 +198,7 @@ export class KeyRepo {
 
   async delete(tokens: string[]): Promise<number> {
     if (tokens.length === 0) return 0;
+    await this.db.run(`DELETE FROM llmproxy_key_model_budgets WHERE token IN (${placeholders(tokens.length)})`, tokens);
     const r = await this.db.run(`DELETE FROM llmproxy_keys WHERE token IN (${placeholders(tokens.length)})`, tokens);
     return r.changes;
   }

@@ -5,6 +5,7 @@
 import type { SpendRecord } from '../metering/record.ts';
 import type { Queryable, SqlConnection } from './db.ts';
 import { scopeOf } from './scopes.ts';
+import { keyModelRef } from './key-models.ts';
 
 const COLUMNS = `request_id, upstream_id, key_token, user_id, team_id, organization_id, end_user, model_group, deployment_id, provider,
   model, call_type, input_tokens, cache_read_tokens, cache_write_tokens, cache_write_1h_tokens, output_tokens,
@@ -80,12 +81,14 @@ const TARGETS: { scope: string; table: string; ids: string[]; of: (r: SpendRecor
   },
   // Each of the record's tags.
   { scope: 'tag', table: 'llmproxy_tags', ids: ['tag_name'], of: (r) => [...new Set(r.tags)].map((t) => [t]), period: 'shared' },
+  // The key's budget for the call's model (model_max_budget), one row per key and model.
+  { scope: 'key_model', table: 'llmproxy_key_model_budgets', ids: ['ref'], of: (r) => (r.key_token && r.budget_model ? [[keyModelRef(r.key_token, r.budget_model)]] : []), period: 'own' },
 ];
 
 const USERS = TARGETS.find((t) => t.scope === 'user')!;
 
 /** The entities a record's spend counts for, as the scopes the live counters use. */
-export function spendScopes(r: Pick<SpendRecord, 'user_id' | 'team_id' | 'organization_id' | 'end_user' | 'tags'>): string[] {
+export function spendScopes(r: Pick<SpendRecord, 'key_token' | 'user_id' | 'team_id' | 'organization_id' | 'end_user' | 'tags' | 'budget_model'>): string[] {
   const out: string[] = [];
   for (const t of TARGETS) for (const ids of t.of(r as SpendRecord)) out.push(scopeOf(t.scope, ids));
   return out;

@@ -340,6 +340,26 @@ const MIGRATIONS: {
       )`,
     ],
   },
+  {
+    id: 8,
+    name: 'key model budgets',
+    sql: [
+      // The spend of a key on one model in its budget period (model_max_budget on the key: its limit
+      // and period there, the spend and the period's start and end here).
+      `CREATE TABLE llmproxy_key_model_budgets (
+        ref TEXT PRIMARY KEY,
+        token TEXT NOT NULL,
+        budget_model TEXT NOT NULL,
+        spend_nanos INTEGER NOT NULL DEFAULT 0,
+        budget_duration TEXT,
+        budget_reset_at TEXT,
+        budget_period_start TEXT,
+        created_at TEXT NOT NULL
+      )`,
+      'CREATE INDEX llmproxy_key_model_budgets_token ON llmproxy_key_model_budgets (token)',
+      'ALTER TABLE llmproxy_keys ADD COLUMN model_max_budget TEXT',
+    ],
+  },
 ];
 
 /** The schema is written for SQLite; PostgreSQL needs 64-bit integers and doubles spelled out. */

@@ -10,8 +10,11 @@ export function scopeOf(kind: string, ids: readonly string[]): string {
   return `${kind}:${ids.length === 1 ? ids[0] : ids.map(esc).join(':')}`;
 }
 
+/** The part of a scope of several ids after the kind (`member:` + this). */
+export const refOf = (ids: readonly string[]): string => ids.map(esc).join(':');
+
 /** A membership's reference: the part of its scope after the kind (`member:` + this). */
-export const memberRef = (teamId: string, userId: string): string => `${esc(teamId)}:${esc(userId)}`;
+export const memberRef = (teamId: string, userId: string): string => refOf([teamId, userId]);
 
 /** The team and user of a membership's reference. */
 export function memberIds(ref: string): [string, string] {

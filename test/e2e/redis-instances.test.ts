@@ -167,6 +167,11 @@ describe('three instances on one Redis', { skip }, () => {
     await runOnBudget(gws, free, `end_user=${CUST}`, new RegExp(`^Budget has been exceeded! Customer=${CUST} `), { user: CUST });
   });
 
+  test("a key's budget for one model (model_max_budget) holds the same way", async () => {
+    const key = (await admin(gws[2]!, '/key/generate', { model_max_budget: { 'gpt-4': { budget_limit: (10 * ANSWER) / 1e9, time_period: '1d' } } })).key as string;
+    await runOnBudget(gws, [key], `api_key=${key}`, /^Budget has been exceeded! Model=gpt-4 \(this key's model_max_budget\) /, {});
+  });
+
   test("a tag's budget holds the same way, for calls that name it", async () => {
     const TAG = id('project:x3');
     await admin(gws[0]!, '/tag/new', { name: TAG, max_budget: (10 * ANSWER) / 1e9 });

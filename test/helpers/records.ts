@@ -25,6 +25,7 @@ export function spendRecord(request_id: string, over: Partial<SpendRecord> = {})
     ttft_ms: null,
     tags: [],
     started_at: '2026-01-01T10:30:00.000Z',
+    budget_model: null,
     ...over,
   };
 }

@@ -14,6 +14,7 @@ const RECORDS = [
     upstream_id: 'chatcmpl-1', key_token: null, user_id: 'u "quoted"', team_id: 't', end_user: 'customer-é', status: 'error',
     http_status: 502, error_type: 'api_connection_error', stream: true, latency_ms: 12.345, ttft_ms: 3.5, tags: ['x', 'y'],
     usage: { input: 10, cacheRead: 2, cacheWrite: 3, cacheWrite1h: 4, output: 5, reasoning: 1, estimated: true }, cost_nanos: 123_456_789_012,
+    budget_model: 'gpt-4',
   }),
 ];
 

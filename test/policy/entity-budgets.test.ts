@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { startFakeOpenAI, type FakeUpstream } from '../fakes/openai-upstream.ts';
 import { join } from 'node:path';
 import { openSqlite } from '../../src/store/sqlite-db.ts';
+import { budgetModelOf } from '../../src/pipeline/admit.ts';
 import { call, MASTER_KEY, okCall, startInProcess, type TestGateway } from '../helpers/gateway.ts';
 import { tempDir } from '../helpers/temp.ts';
 
@@ -18,6 +19,8 @@ let strictUser: TestGateway;
 const MODELS = (url: string) => `model_list:
   - model_name: gpt-4
     litellm_params: { model: openai/gpt-4, api_base: "${url}", input_cost_per_token: 0.000001, output_cost_per_token: 0.000002 }
+  - model_name: cheap
+    litellm_params: { model: openai/cheap, api_base: "${url}", input_cost_per_token: 0.000001, output_cost_per_token: 0.000002 }
 `;
 // One answer: 1 prompt token (the fake counts words) + 15 output tokens.
 const ANSWER = 1 * 1000 + 15 * 2000;
@@ -440,6 +443,99 @@ describe('tag budgets', () => {
     } finally {
       await g.close();
     }
+  });
+});
+
+describe("a key's per-model budgets (model_max_budget)", () => {
+  const WHO = "Model=gpt-4 \\(this key's model_max_budget\\)";
+  const usage = async (key: string) => (await call(gw.url, 'GET', `/key/info?key=${key}`)).body.info.model_max_budget_usage;
+
+  for (const stream of [false, true]) {
+    test(`100 parallel requests on a key whose budget for gpt-4 fits 10 answers; its other models are free (${stream ? 'streamed' : 'plain'})`, async () => {
+      const budget = 10 * ANSWER;
+      const made = await ok(gw, '/key/generate', { max_budget: 1, model_max_budget: { 'gpt-4': { budget_limit: budget / 1e9, time_period: '1d' } } });
+      assert.deepEqual(made.model_max_budget, { 'gpt-4': { budget_limit: budget / 1e9, time_period: '1d' } });
+      const results = await Promise.all(Array.from({ length: 100 }, () => chat(gw, made.key, { max_tokens: 15, stream })));
+      await new Promise((r) => setTimeout(r, 300));
+      const spent = await assertHeld(gw, results, budget, `api_key=${made.key}`, WHO);
+      const u = (await usage(made.key))['gpt-4'];
+      assert.equal(Math.round(u.current_spend * 1e9), spent);
+      assert.equal(u.budget_limit, budget / 1e9);
+      assert.equal(u.time_period, '1d');
+      assert.ok(Date.parse(u.budget_reset_at) > Date.now());
+      assert.equal((await chat(gw, made.key, { max_tokens: 15, model: 'cheap' })).status, 200, 'another model is not held by it');
+      // The key's own budget counted every call.
+      const info = (await call(gw.url, 'GET', `/key/info?key=${made.key}`)).body.info;
+      assert.equal(Math.round(info.spend * 1e9), spent + ANSWER);
+    });
+  }
+
+  test('which entry holds a call: the model group, the model asked for, either without its provider prefix', () => {
+    const b = { 'gpt-4o': { budget_limit: 1, time_period: '1d' }, 'azure/gpt-4o': { budget_limit: 2, time_period: '1d' }, 'claude-x': { budget_limit: 3, time_period: '1d' } };
+    assert.equal(budgetModelOf(b, 'gpt-4o', 'gpt-4o'), 'gpt-4o');
+    assert.equal(budgetModelOf(b, 'azure/gpt-4o', 'azure/gpt-4o'), 'azure/gpt-4o', 'the most specific first');
+    assert.equal(budgetModelOf(b, 'openai/*', 'openai/gpt-4o'), 'gpt-4o', 'a wildcard group: the name asked for, without its prefix');
+    assert.equal(budgetModelOf(b, 'smart', 'smart'), null);
+    assert.equal(budgetModelOf(b, 'anthropic/claude-x', 'claude'), 'claude-x');
+    assert.equal(budgetModelOf(b, 'toString', 'constructor'), null, 'no inherited names');
+  });
+
+  test('a changed limit holds at once; a regenerated key keeps its spend; a new time_period starts from 0; an empty one holds nothing', async () => {
+    const key = (await ok(gw, '/key/generate', { model_max_budget: { cheap: { max_budget: ROOM_FOR_ONE / 1e9, budget_duration: '30d' } } })).key;
+    assert.equal((await chat(gw, key, { max_tokens: 15, model: 'cheap' })).status, 200);
+    await new Promise((r) => setTimeout(r, 300));
+    const refused = await chat(gw, key, { max_tokens: 15, model: 'cheap' });
+    assert.equal(refused.status, 429);
+    assert.match(refused.body.error.message, /^Budget has been exceeded! Model=cheap \(this key's model_max_budget\) Current cost: .* It resets at /);
+    await ok(gw, '/key/update', { key, model_max_budget: { cheap: { budget_limit: 1, time_period: '30d' } } });
+    assert.equal((await chat(gw, key, { max_tokens: 15, model: 'cheap' })).status, 200, 'raised: at once');
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(Math.round((await usage(key)).cheap.current_spend * 1e9), 2 * ANSWER, 'the same period: its spend is kept');
+    const fresh = (await ok(gw, '/key/regenerate', { key })).key;
+    assert.equal(Math.round((await usage(fresh)).cheap.current_spend * 1e9), 2 * ANSWER, 'kept under the new hash');
+    await ok(gw, '/key/update', { key: fresh, model_max_budget: { cheap: { budget_limit: ROOM_FOR_ONE / 1e9, time_period: '30d' } } });
+    assert.equal((await chat(gw, fresh, { max_tokens: 15, model: 'cheap' })).status, 429, 'lowered: at once');
+    await ok(gw, '/key/update', { key: fresh, model_max_budget: { cheap: { budget_limit: ROOM_FOR_ONE / 1e9, time_period: '7d' } } });
+    assert.equal((await usage(fresh)).cheap.current_spend, 0, 'a new time_period starts a new period from 0');
+    assert.equal((await chat(gw, fresh, { max_tokens: 15, model: 'cheap' })).status, 200);
+    await ok(gw, '/key/update', { key: fresh, model_max_budget: {} });
+    assert.deepEqual(await usage(fresh), {});
+    for (let i = 0; i < 3; i++) assert.equal((await chat(gw, fresh, { max_tokens: 15, model: 'cheap' })).status, 200, 'no model budget any more');
+  });
+
+  test("a model budget's period ends: its spend starts again from 0 and the key's calls get through", async () => {
+    const key = (await ok(gw, '/key/generate', { model_max_budget: { 'gpt-4': { budget_limit: ROOM_FOR_ONE / 1e9, time_period: '2s' } } })).key;
+    assert.equal((await chat(gw, key, { max_tokens: 15 })).status, 200);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal((await chat(gw, key, { max_tokens: 15 })).status, 429);
+    const resetAt = Date.parse((await usage(key))['gpt-4'].budget_reset_at);
+    while (Date.now() < resetAt + 300) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; ; i++) {
+      const u = (await usage(key))['gpt-4'];
+      if (Date.parse(u.budget_reset_at) > resetAt) {
+        assert.equal(u.current_spend, 0);
+        break;
+      }
+      assert.ok(i < 150, 'the reset job ran within seconds');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal((await chat(gw, key, { max_tokens: 15 })).status, 200);
+  });
+
+  test('model_max_budget errors name the field: a budget without its period or limit, a negative limit; on users and teams it is refused', async () => {
+    const bad = async (body: unknown, param: string, message: RegExp) => {
+      const r = await call(gw.url, 'POST', '/key/generate', body);
+      assert.equal(r.status, 400, JSON.stringify(r.body));
+      assert.equal(r.body.error.param, param);
+      assert.match(r.body.error.message, message);
+    };
+    await bad({ model_max_budget: { 'gpt-4': { budget_limit: 1 } } }, 'model_max_budget.gpt-4.time_period', /is required/);
+    await bad({ model_max_budget: { 'gpt-4': { time_period: '1d' } } }, 'model_max_budget.gpt-4.budget_limit', /is required/);
+    await bad({ model_max_budget: { 'gpt-4': { budget_limit: -1, time_period: '1d' } } }, 'model_max_budget.gpt-4.budget_limit', /0 or more/);
+    await bad({ model_max_budget: { 'gpt-4': { budget_limit: 1, time_period: 'daily' } } }, 'model_max_budget.gpt-4.time_period', /duration/);
+    const team = await call(gw.url, 'POST', '/team/new', { team_id: 'mmb-team', model_max_budget: { 'gpt-4': { budget_limit: 1, time_period: '1d' } } });
+    assert.equal(team.status, 400);
+    assert.match(team.body.error.message, /held on keys/);
   });
 });
 

@@ -25,6 +25,7 @@ test('each kind of entity, in its period; another period, or none, is unknown', 
       customer: async (id) => (id === 'off-plan' ? { ...onPlan(9), budget_id: null } : onPlan(5)),
       member: async (t, u) => (t === 'a:b' && u === 'c' ? onPlan(6) : undefined),
       tag: async (name) => (name === 'project:x' ? onPlan(7) : undefined),
+      keyModel: async (ref) => (ref === 'abc:gpt%3A4' ? own(8) : undefined),
     },
     budgets,
   );
@@ -43,5 +44,6 @@ test('each kind of entity, in its period; another period, or none, is unknown', 
   assert.equal(await read('nobody', period), null);
   assert.equal(await read('tag:project:x', period), 7);
   assert.equal(await read('tag:x', period), null, 'no such tag');
+  assert.equal(await read(scopeOf('key_model', ['abc', 'gpt:4']), period), 8, "a key's model budget");
   assert.equal(await read('cohort:x', period), null, 'a kind it does not know');
 });

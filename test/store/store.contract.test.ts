@@ -25,7 +25,7 @@ function key(token: string, over: Partial<KeyRecord> = {}): KeyRecord {
     token, key_name: 'sk-...abcd', key_alias: null, models: ['gpt-4'], aliases: {}, metadata: { user: 'u@example.com', n: 1 }, tags: ['a'],
     user_id: 'u1', team_id: null, organization_id: null, budget_id: null, spend_nanos: 0, max_budget_nanos: 10_000_000_000, soft_budget_nanos: null, budget_duration: null,
     budget_reset_at: null, budget_period_start: null, expires: null, tpm_limit: null, rpm_limit: 5, max_parallel_requests: null,
-    model_rpm_limit: { 'gpt-4': 2 }, model_tpm_limit: null, blocked: false, key_type: null, allowed_routes: null, extra: { config: { x: true } }, created_by: 'master_key',
+    model_rpm_limit: { 'gpt-4': 2 }, model_tpm_limit: null, model_max_budget: null, blocked: false, key_type: null, allowed_routes: null, extra: { config: { x: true } }, created_by: 'master_key',
     updated_by: 'master_key', created_at: '2026-01-01T00:00:00.000Z', updated_at: '2026-01-01T00:00:00.000Z', ...over,
   };
 }
