@@ -46,6 +46,9 @@ import { MemoryLimiter } from './policy/limiter.ts';
 import { LocalCounters, type BudgetCounter } from './policy/counters.ts';
 import { RedisCounters, redisAddress } from './policy/redis-counters.ts';
 import { Metrics } from './telemetry/metrics.ts';
+import { AlertSender } from './telemetry/alert-sender.ts';
+import { BudgetAlerts } from './policy/alerts.ts';
+import { AlertClaimRepo } from './store/alerts.ts';
 import { accessLogVia, type AccessLog } from './telemetry/log.ts';
 import { budgetPeriods, resetDueBudgets, scheduleBudgetResets, sharedBudgetPeriods } from './policy/budget-reset.ts';
 import { SharedBudgets } from './policy/shared-budgets.ts';
@@ -80,6 +83,8 @@ export interface AppOptions {
   flushIntervalMs?: number;
   /** How often ended budget periods are looked for. */
   budgetResetEveryMs?: number;
+  /** The first wait before a failed alert is sent again (then 4 times longer). */
+  alertRetryMs?: number;
   /** Dashboard sign-in; the password defaults to the master key, as in LiteLLM. */
   ui?: { username?: string; password?: string; sessionTtlMs?: number };
 }
@@ -222,6 +227,11 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       log.warn(`model "${d.modelName}" (${d.provider}/${d.upstreamModel}) has no known price: it is metered at 0; set input_cost_per_token / output_cost_per_token`);
     }
   }
+  const metrics = new Metrics();
+  const alertSender = config.alerts ? new AlertSender(config.alerts, log, opts.alertRetryMs) : null;
+  const alerts = config.alerts
+    ? new BudgetAlerts({ thresholds: config.alerts.thresholds, claims: new AlertClaimRepo(db), sender: alertSender!, metrics, log })
+    : null;
   const sessionRepo = new SessionRepo(db);
   const sessions = new UiSessions(sessionRepo, {
     username: opts.ui?.username || 'admin',
@@ -247,8 +257,10 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     limiter,
     counters: redis ?? local,
     expectedOutput: new ExpectedOutput(),
+    alerts,
+    alertSender,
     ledger,
-    metrics: new Metrics(),
+    metrics,
     log,
     accessLog: opts.accessLog ?? accessLogVia(log),
     sessions,
@@ -353,6 +365,8 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       stopPruning();
       clearInterval(sweepSessions);
       await ledger.close();
+      // Alerts of the last calls get a moment to reach their webhooks.
+      await alertSender?.drain(2_000);
       await redis?.close();
       await closeAgents();
       await db.close();

@@ -32,6 +32,7 @@ Environment (.env in the working directory is loaded at start; see .env.sample):
   UI_USERNAME, UI_PASSWORD  dashboard sign-in at /ui (default admin, and the master key)
   REDIS_URL           redis://HOST:PORT shared by several instances for their budgets and limits
                       (also REDIS_HOST, REDIS_PORT, REDIS_PASSWORD; or router_settings.redis_*)
+  WEBHOOK_URL, SLACK_WEBHOOK_URL  where budget alerts go (general_settings.alerting: webhook, slack)
   PORT, CONFIG_FILE_PATH, OPENAI_API_KEY, OPENAI_API_BASE, ANTHROPIC_API_KEY, LOG_LEVEL, LITELLM_MODEL_COST_MAP_URL
 `;
 

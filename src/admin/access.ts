@@ -94,6 +94,7 @@ export const PERMISSIONS: Record<string, Rule> = {
   '/global/spend': rule(R, 'all'),
   '/audit': rule(R, 'all'),
   '/health': rule(R, 'all'),
+  '/health/services': rule(W),
   // The dashboard's read models.
   '/ui/api/keys': rule(R, 'all', 'org', 'team', 'own', 'own'),
   '/ui/api/models': rule(R, 'all'),

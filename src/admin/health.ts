@@ -10,6 +10,17 @@ import { dispatcherFor } from '../providers/http-client.ts';
 import type { Db } from '../store/db.ts';
 import { VERSION } from '../version.ts';
 import type { Admin } from './context.ts';
+import { GatewayError } from '../http/errors.ts';
+import type { AlertEvent } from '../telemetry/alert-sender.ts';
+
+const TEST_ALERT: AlertEvent = {
+  event: 'test',
+  event_group: 'proxy',
+  event_message: 'Test alert from llm-proxy (GET /health/services): alerts reach this webhook.',
+  spend: 0, max_budget: null, soft_budget: null, threshold: null, budget_reset_at: null,
+  token: null, key_alias: null, user_id: null, user_email: null, team_id: null, team_alias: null, organization_id: null, customer_id: null,
+  projected_exceeded_date: null, projected_spend: null,
+};
 
 export async function checkDeployment(d: Deployment): Promise<{ ok: boolean; error?: string }> {
   try {
@@ -47,6 +58,23 @@ export function registerHealthRoutes(app: FastifyInstance, admin: Admin): void {
     }
     if (down && redis.failureMode === 'closed') return reply.code(503).send({ status: 'unhealthy', db: 'connected', ...shared, litellm_version: VERSION });
     return { status: down ? 'degraded' : 'healthy', db: 'connected', ...shared, litellm_version: VERSION };
+  });
+  // LiteLLM's check of an alerting integration: sends a test alert there now.
+  app.get('/health/services', async (req) => {
+    await admin.actor(req.headers, '/health/services');
+    const service = (req.query as Record<string, unknown>).service;
+    const sender = ctx.alertSender;
+    const configured = sender?.targets().map((t) => t.name) ?? [];
+    if (service !== 'webhook' && service !== 'slack') {
+      throw new GatewayError('bad_request', `service must be one of: webhook, slack (the alerting targets of general_settings.alerting).`, { param: 'service' });
+    }
+    if (!sender || !configured.includes(service)) {
+      const need = service === 'webhook' ? 'WEBHOOK_URL' : 'SLACK_WEBHOOK_URL';
+      throw new GatewayError('bad_request', `service "${service}" is not configured: add it to general_settings.alerting and set ${need}.`, { param: 'service' });
+    }
+    const r = await sender.sendNow(service, TEST_ALERT);
+    if (!r.ok) throw new GatewayError('upstream_error', `The test alert to ${service} was not taken: ${r.error}.`);
+    return { status: 'success', message: `Test alert sent to ${service}; check that it arrived.` };
   });
   app.get('/health', async (req) => {
     await admin.actor(req.headers, '/health');

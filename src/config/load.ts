@@ -77,6 +77,52 @@ export interface GatewayConfig {
   proxyBudget: { maxBudgetNanos: number; duration: string | null } | null;
   /** Budgets of tags from the config (litellm_settings.tag_budget_config). */
   tagBudgets: { name: string; maxBudgetNanos: number; duration: string | null }[];
+  /** Budget alerts (general_settings.alerting with budget_alerts among alert_types); null: none. */
+  alerts: AlertSettings | null;
+}
+
+export interface AlertSettings {
+  /** Plain JSON events to this URL (alerting: webhook, WEBHOOK_URL). */
+  webhookUrl: string | null;
+  /** Slack's incoming-webhook text (alerting: slack, SLACK_WEBHOOK_URL). */
+  slackUrl: string | null;
+  /** Fractions of max_budget at which an alert fires, ascending (alerting_args.budget_alert_thresholds, in percent). */
+  thresholds: number[];
+}
+
+/** LiteLLM's budget alerts: 15 % left, 5 % left, crossed. */
+const DEFAULT_ALERT_THRESHOLDS = [85, 95, 100];
+
+/** What general_settings.alerting asks for, with the URLs from the environment; warnings for what cannot be done. */
+function alertsOf(gs: { alerting?: string[] | null; alert_types?: string[] | null; alerting_args?: { budget_alert_thresholds?: number[] | null } | null }, env: NodeJS.ProcessEnv, file: string, warnings: string[]): AlertSettings | null {
+  const sinks = gs.alerting ?? [];
+  if (sinks.length === 0) return null;
+  if (gs.alert_types && !gs.alert_types.includes('budget_alerts')) return null;
+  const url = (name: string) => {
+    const v = env[name];
+    if (!v) return null;
+    try {
+      const u = new URL(v);
+      if (u.protocol === 'http:' || u.protocol === 'https:') return v;
+    } catch {}
+    warnings.push(`${file}: general_settings.alerting: ${name} is not an http(s) URL; those alerts are not sent`);
+    return null;
+  };
+  let webhookUrl: string | null = null;
+  let slackUrl: string | null = null;
+  for (const sink of sinks) {
+    if (sink === 'webhook') {
+      webhookUrl = url('WEBHOOK_URL');
+      if (!env.WEBHOOK_URL) warnings.push(`${file}: general_settings.alerting: "webhook" needs WEBHOOK_URL; budget alerts are logged and counted only`);
+    } else if (sink === 'slack') {
+      slackUrl = url('SLACK_WEBHOOK_URL');
+      if (!env.SLACK_WEBHOOK_URL) warnings.push(`${file}: general_settings.alerting: "slack" needs SLACK_WEBHOOK_URL; budget alerts are logged and counted only`);
+    } else {
+      warnings.push(`${file}: general_settings.alerting: "${sink}" is not supported by this version (webhook, slack); budget alerts are logged and counted`);
+    }
+  }
+  const percents = gs.alerting_args?.budget_alert_thresholds ?? DEFAULT_ALERT_THRESHOLDS;
+  return { webhookUrl, slackUrl, thresholds: [...new Set(percents)].sort((a, b) => a - b).map((p) => p / 100) };
 }
 
 export interface LoadResult {
@@ -297,6 +343,7 @@ export function loadConfig(file: string | null, env: NodeJS.ProcessEnv = process
     redisFailureMode: gs.redis_failure_mode ?? 'open',
     proxyBudget: ls.max_budget ? { maxBudgetNanos: usdToNanos(ls.max_budget), duration: ls.budget_duration ?? null } : null,
     tagBudgets: Object.entries(ls.tag_budget_config ?? {}).map(([name, b]) => ({ name, maxBudgetNanos: usdToNanos(b.max_budget), duration: b.budget_duration ?? null })),
+    alerts: alertsOf(gs, env, name, warnings),
   };
   return { config: Object.freeze(config), warnings };
 }

@@ -71,7 +71,20 @@ export const GeneralSettings = z.strictObject({
   apply_user_budget_to_team_keys: z.boolean().nullish(),
   redis_failure_mode: z.enum(['open', 'closed']).nullish(),
   maximum_spend_logs_retention_period: z.string().regex(/^\d+\s*(s|m|h|d|w|mo)$/, 'must be a duration such as 30d').nullish(),
+  // Where alerts go (LiteLLM's names): "webhook" (WEBHOOK_URL), "slack" (SLACK_WEBHOOK_URL).
+  alerting: z.array(z.string()).nullish(),
+  alert_types: z.array(z.string()).nullish(),
+  alerting_args: z
+    .looseObject({
+      // Percent of max_budget at which a budget alert fires, once per budget period each.
+      budget_alert_thresholds: z
+        .array(z.coerce.number<unknown>().gt(0, 'must be more than 0 (percent of max_budget)').max(100, 'must be 100 (percent of max_budget) or less'))
+        .min(1, 'must list at least one percentage')
+        .nullish(),
+    })
+    .nullish(),
   // Accepted for compatibility; they change nothing in this version.
+  alerting_threshold: z.unknown().optional(),
   store_model_in_db: z.unknown().optional(),
   disable_spend_logs: z.unknown().optional(),
 });

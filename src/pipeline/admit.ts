@@ -9,13 +9,14 @@ import { nanosToUsd, usdToNanos } from '../metering/money.ts';
 import type { Price } from '../metering/prices.ts';
 import { EMPTY_USAGE } from '../metering/usage.ts';
 import { modelRefusedBy } from '../policy/model-access.ts';
-import type { AdmitPlan, BudgetCounter, Counters, Settlement } from '../policy/counters.ts';
+import type { AdmitPlan, BudgetCounter, Counters, Settlement, Spends } from '../policy/counters.ts';
 import type { PipelineContext } from './context.ts';
 import type { LlmRequest } from '../dialects/openai-chat.ts';
 import { scopeOf } from '../store/scopes.ts';
 import type { UserRecord } from '../store/users.ts';
 import { PROXY_BUDGET_ID, PROXY_BUDGET_SCOPE } from '../policy/proxy-budget.ts';
 import { keyModelRef, type ModelBudget } from '../store/key-models.ts';
+import type { AlertOwner, Caller, Watched } from '../policy/alerts.ts';
 
 const REFUSALS = {
   key: { error: 'model_access_denied', models: (p: KeyPrincipal) => p.key.models },
@@ -46,17 +47,21 @@ const COLD_MAX_OUTPUT = 4096;
 /** max_tokens is never lowered under these: thinking budgets depend on it. */
 const REASONING_PARAMS = ['reasoning_effort', 'reasoning', 'thinking'];
 
-/** A budget a call is held against: its live counter's scope, its limit, and what it has spent. */
-export class Hold {
+/**
+ * A budget a call is held against: its live counter's scope, its limit, and what it has spent. (With
+ * alerts on, a budget with only a soft limit is watched as one of limit Infinity, never held.)
+ */
+export class Hold implements Watched {
   readonly scope: string;
   readonly limit: number;
   /** Whose spend counts: the cache's record, which the ledger keeps current. */
   private readonly spender: { spend_nanos: number };
-  private readonly resetAt: string | null;
+  readonly resetAt: string | null;
   /** Which life of the budget this is: the spender's creation and the period's start (a new one is a new shared counter). */
-  private readonly period: string;
+  readonly period: string;
   /** How the refusal names the budget (`Team=search `; nothing for the key's own). */
-  private readonly who: string;
+  readonly who: string;
+  readonly owner: AlertOwner;
   private readonly limiter: PipelineContext['limiter'];
 
   constructor(
@@ -66,6 +71,7 @@ export class Hold {
     spender: { spend_nanos: number; created_at: string },
     period: { budget_reset_at: string | null; budget_period_start: string | null },
     who: string,
+    owner: AlertOwner,
   ) {
     this.limiter = limiter;
     this.scope = scope;
@@ -75,6 +81,7 @@ export class Hold {
     // The spender's creation too: an entity deleted and made again under its id starts from nothing.
     this.period = `${spender.created_at}/${period.budget_period_start ?? ''}`;
     this.who = who;
+    this.owner = owner;
   }
 
   /** Recorded spend plus this instance's spend not yet written (read at each step: streams extend as they go). */
@@ -119,6 +126,8 @@ export interface Lease {
   covered: boolean;
   /** The model of the key's model_max_budget that holds the call (its record says so), or null. */
   budgetModel: string | null;
+  /** Budgets with only a soft limit, watched for alerts (alerts on), never held. */
+  watched: Hold[];
 }
 
 /** A price no cheaper than any deployment's, so reservations err on the safe side. */
@@ -201,7 +210,7 @@ export async function admitLimits(
   const price = dearest(ctx, deployments, call.model);
   // About four bytes of JSON per prompt token: an overestimate, which is the safe side for a reservation.
   const promptTokens = Math.ceil(rawBytes / 4);
-  const lease: Lease = { reserved: 0, slots: [], tokens: [], price, promptTokens, holds: [], via: null, covered: false, budgetModel: null };
+  const lease: Lease = { reserved: 0, slots: [], tokens: [], price, promptTokens, holds: [], via: null, covered: false, budgetModel: null, watched: [] };
   if (principal.kind !== 'key') return lease;
   const levels = limitsOf(ctx, principal, group, customer);
   const plan: AdmitPlan = { now, tokens: [], slots: [], budgets: [], amount: 0, requests: [] };
@@ -225,7 +234,8 @@ export async function admitLimits(
     }
   }
   const proxy = ctx.config.proxyBudget ? (ctx.users.peek(PROXY_BUDGET_ID) ?? (await ctx.users.lookup(PROXY_BUDGET_ID))) : null;
-  const holds = holdsOf(ctx, principal, customer, tags, proxy);
+  const { holds, watched } = holdsOf(ctx, principal, customer, tags, proxy);
+  lease.watched = watched;
   const modelHold = principal.key.model_max_budget ? await keyModelHold(ctx, principal, principal.key.model_max_budget, group, call.model) : null;
   if (modelHold) holds.unshift(modelHold);
   if (holds.length) {
@@ -264,7 +274,11 @@ export async function admitLimits(
     }
   }
   if (!a.ok) {
-    if (a.refused === 'budget') throw holds[a.index]!.refusal(a.spent, a.reserved);
+    if (a.refused === 'budget') {
+      const h = holds[a.index]!;
+      ctx.alerts?.refused(h, a.spent, plan.amount, callerOf(principal, customer));
+      throw h.refusal(a.spent, a.reserved);
+    }
     if (a.refused === 'tokens') throw rateLimited(limitName(tpm[a.index]!, 'tpm_limit'), tpm[a.index]!.tpm!, a.retryAfterMs, 'tokens');
     if (a.refused === 'requests') throw rateLimited(limitName(rpm[a.index]!, 'rpm_limit'), rpm[a.index]!.rpm!, a.retryAfterMs, 'requests');
     const l = parallel[a.index]!;
@@ -312,13 +326,49 @@ async function keyModelHold(ctx: PipelineContext, principal: KeyPrincipal, budge
     row = await ctx.ensureKeyModel(principal.token, model, b.time_period);
     ctx.keyModels.set(ref, row);
   }
-  return new ModelHold(model, ctx.limiter, `key_model:${ref}`, usdToNanos(b.budget_limit), row, row, `Model=${model} (this key's model_max_budget) `);
+  return new ModelHold(model, ctx.limiter, `key_model:${ref}`, usdToNanos(b.budget_limit), row, row, `Model=${model} (this key's model_max_budget) `, { group: 'key', soft: null, model });
 }
 
-/** An entity's spend against the shared budget it points at (budget_id): the limit and period are the budget's. */
-function shared(ctx: PipelineContext, scope: string, entity: { spend_nanos: number; budget_id: string | null; created_at: string }, who: string): Hold | null {
-  const b = ctx.budgets.get(entity.budget_id);
-  return b && b.max_budget_nanos !== null ? new Hold(ctx.limiter, scope, b.max_budget_nanos, entity, b, who) : null;
+/** Who made a call, as a budget alert names them. */
+export function callerOf(p: KeyPrincipal, customer: string | null): Caller {
+  return {
+    token: p.token,
+    key_alias: p.key.key_alias,
+    user_id: p.key.user_id,
+    user_email: p.user?.user_email ?? null,
+    team_id: p.key.team_id,
+    team_alias: p.team?.team_alias ?? null,
+    organization_id: p.org?.organization_id ?? p.key.organization_id ?? null,
+    customer_id: customer,
+  };
+}
+
+type Spender = { spend_nanos: number; created_at: string };
+type Period = { budget_reset_at: string | null; budget_period_start: string | null };
+
+/** The budgets of a call: those with a max_budget held, those with only a soft one watched (alerts on). */
+class BudgetsOf {
+  readonly holds: Hold[] = [];
+  readonly watched: Hold[] = [];
+  private readonly ctx: PipelineContext;
+  private readonly alerting: boolean;
+
+  constructor(ctx: PipelineContext) {
+    this.ctx = ctx;
+    this.alerting = ctx.alerts !== null;
+  }
+
+  add(scope: string, max: number | null, soft: number | null, spender: Spender, period: Period, who: string, owner: Omit<AlertOwner, 'soft'>): void {
+    const s = this.alerting ? soft : null;
+    if (max !== null) this.holds.push(new Hold(this.ctx.limiter, scope, max, spender, period, who, { ...owner, soft: s }));
+    else if (s !== null) this.watched.push(new Hold(this.ctx.limiter, scope, Infinity, spender, period, who, { ...owner, soft: s }));
+  }
+
+  /** An entity's spend against the shared budget it points at (budget_id): the limits and period are the budget's. */
+  shared(scope: string, entity: Spender & { budget_id: string | null }, who: string, owner: Omit<AlertOwner, 'soft'>): void {
+    const b = this.ctx.budgets.get(entity.budget_id);
+    if (b) this.add(scope, b.max_budget_nanos, b.soft_budget_nanos, entity, b, who, owner);
+  }
 }
 
 /**
@@ -327,37 +377,30 @@ function shared(ctx: PipelineContext, scope: string, entity: { spend_nanos: numb
  * general_settings.apply_user_budget_to_team_keys); its user's in the team; its organization's; the
  * customer's it is made for; its tags'; the proxy's.
  */
-function holdsOf(ctx: PipelineContext, principal: KeyPrincipal, customer: string | null, tags: string[], proxy: UserRecord | null): Hold[] {
-  const lim = ctx.limiter;
+function holdsOf(ctx: PipelineContext, principal: KeyPrincipal, customer: string | null, tags: string[], proxy: UserRecord | null): BudgetsOf {
   const { key, token, team, user, org, member } = principal;
-  const holds: Hold[] = [];
+  const b = new BudgetsOf(ctx);
   // Keys, users and teams hold their own budget; organizations and customers a shared budget row.
-  if (key.max_budget_nanos !== null) holds.push(new Hold(lim, token, key.max_budget_nanos, key, key, ''));
-  if (team && team.max_budget_nanos !== null) {
-    holds.push(new Hold(lim, `team:${team.team_id}`, team.max_budget_nanos, team, team, `Team=${team.team_id} `));
-  }
-  if (user && user.max_budget_nanos !== null && (!team || ctx.config.applyUserBudgetToTeamKeys)) {
-    holds.push(new Hold(lim, `user:${user.user_id}`, user.max_budget_nanos, user, user, `User=${user.user_id} `));
+  b.add(token, key.max_budget_nanos, key.soft_budget_nanos, key, key, '', { group: 'key' });
+  if (team) b.add(`team:${team.team_id}`, team.max_budget_nanos, team.soft_budget_nanos, team, team, `Team=${team.team_id} `, { group: 'team' });
+  if (user && (!team || ctx.config.applyUserBudgetToTeamKeys)) {
+    b.add(`user:${user.user_id}`, user.max_budget_nanos, user.soft_budget_nanos, user, user, `User=${user.user_id} `, { group: 'internal_user' });
   }
   // A user's share of their team's budget (max_budget_in_team), as well as the team's.
-  const m = member && member.budget_id !== null ? shared(ctx, scopeOf('member', [member.team_id, member.user_id]), member, `User=${member.user_id} in Team=${member.team_id} `) : null;
-  if (m) holds.push(m);
-  const o = org && org.budget_id !== null ? shared(ctx, `org:${org.organization_id}`, org, `Organization=${org.organization_id} `) : null;
-  if (o) holds.push(o);
+  if (member) b.shared(scopeOf('member', [member.team_id, member.user_id]), member, `User=${member.user_id} in Team=${member.team_id} `, { group: 'team_member' });
+  if (org) b.shared(`org:${org.organization_id}`, org, `Organization=${org.organization_id} `, { group: 'organization' });
   const c = customer === null ? undefined : ctx.customers.get(customer);
-  const ch = c && c.budget_id !== null ? shared(ctx, `customer:${customer}`, c, `Customer=${customer} `) : null;
-  if (ch) holds.push(ch);
+  if (c) b.shared(`customer:${customer}`, c, `Customer=${customer} `, { group: 'customer' });
   // Each of its tags' that has one (a cost center, a project).
   if (ctx.tags.size) {
     for (const name of tags) {
       const t = ctx.tags.get(name);
-      const th = t ? shared(ctx, `tag:${name}`, t, `Tag=${name} `) : null;
-      if (th) holds.push(th);
+      if (t) b.shared(`tag:${name}`, t, `Tag=${name} `, { group: 'tag', tag: name });
     }
   }
   // The whole proxy's (litellm_settings.max_budget), over every virtual key's calls.
-  if (proxy && proxy.max_budget_nanos !== null) holds.push(new Hold(lim, PROXY_BUDGET_SCOPE, proxy.max_budget_nanos, proxy, proxy, `Proxy=${PROXY_BUDGET_ID} `));
-  return holds;
+  if (proxy) b.add(PROXY_BUDGET_SCOPE, proxy.max_budget_nanos, null, proxy, proxy, `Proxy=${PROXY_BUDGET_ID} `, { group: 'proxy' });
+  return b;
 }
 
 /**
@@ -385,9 +428,9 @@ export function extendLease(lease: Lease, nanos: number): boolean | Promise<bool
  * Gives back what admission took and counts the call's cost and tokens, in one step; `cost` is
  * already in this instance's live spend (the seeds include it).
  */
-export function release(lease: Lease, cost = 0, tokenCount = 0, now = Date.now()): void | Promise<void> {
+export function release(lease: Lease, cost = 0, tokenCount = 0, now = Date.now()): Spends | Promise<Spends> | null {
   const via = lease.via;
-  if (!via) return;
+  if (!via) return null;
   lease.via = null;
   const s: Settlement = { now, budgets: countersOf(lease.holds), reserved: lease.reserved, cost, slots: lease.slots, tokens: lease.tokens, tokenCount };
   lease.reserved = 0;

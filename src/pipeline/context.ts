@@ -14,6 +14,8 @@ import type { PriceBook } from '../metering/prices.ts';
 import type { ExpectedOutput } from '../policy/expected-output.ts';
 import type { Limiter } from '../policy/limiter.ts';
 import type { Counters } from '../policy/counters.ts';
+import type { BudgetAlerts } from '../policy/alerts.ts';
+import type { AlertSender } from '../telemetry/alert-sender.ts';
 import type { Router } from '../router/router.ts';
 import type { AccessLog } from '../telemetry/log.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
@@ -48,6 +50,10 @@ export interface PipelineContext {
   /** What admission and settlement take and give back: this process's, or Redis shared by every instance. */
   counters: Counters;
   expectedOutput: ExpectedOutput;
+  /** Budget alerts (general_settings.alerting); null: off. */
+  alerts: BudgetAlerts | null;
+  /** Where alerts are sent (for /health/services); null: alerting off. */
+  alertSender: AlertSender | null;
   ledger: Ledger;
   metrics: Metrics;
   log: Logger;

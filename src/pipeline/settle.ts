@@ -10,7 +10,7 @@ import type { SpendRecord } from '../metering/record.ts';
 import { spendScopes } from '../store/ledger.ts';
 import { PROXY_BUDGET_ID, PROXY_BUDGET_SCOPE } from '../policy/proxy-budget.ts';
 import { EMPTY_USAGE, totalTokens, type UsageRecord } from '../metering/usage.ts';
-import { release, type Lease } from './admit.ts';
+import { callerOf, release, type Lease } from './admit.ts';
 import { deploymentScope } from './dispatch.ts';
 import type { PipelineContext } from './context.ts';
 import type { LlmRequest } from '../dialects/openai-chat.ts';
@@ -132,7 +132,11 @@ export async function settle(ctx: PipelineContext, o: Outcome, lease: Lease | nu
     // a token limit, as admission listed them.
     if (lease) {
       try {
-        await release(lease, cost, tokenCount);
+        const spends = await release(lease, cost, tokenCount);
+        // Spend went up: budget alerts (in the background, never holding the call).
+        if (cost > 0 && ctx.alerts && o.principal.kind === 'key' && (lease.holds.length || lease.watched.length)) {
+          ctx.alerts.settled(lease.holds, spends ?? [], lease.watched, callerOf(o.principal, o.customer));
+        }
       } catch (err) {
         ctx.log.error({ err, requestId: o.id }, 'releasing a lease failed');
       }

@@ -52,13 +52,19 @@ export interface Settlement {
   tokenCount: number;
 }
 
+/**
+ * What each budget of a settlement has spent in its period once the call is counted, as the counters
+ * know it (with Redis, every instance's), in the settlement's order; null where they cannot say.
+ */
+export type Spends = (number | null)[];
+
 export interface Counters {
   /** Takes everything in the plan, or nothing. */
   admit(plan: AdmitPlan): Admission | Promise<Admission>;
   /** Reserves `amount` more against every budget, or against none. */
   extend(budgets: BudgetCounter[], amount: number): boolean | Promise<boolean>;
   /** Gives back what admission and extensions took, and counts what the call spent. */
-  settle(s: Settlement): void | Promise<void>;
+  settle(s: Settlement): Spends | Promise<Spends>;
   close(): Promise<void>;
 }
 
@@ -120,10 +126,12 @@ export class LocalCounters implements Counters {
     return this.reserveAll(budgets, amount) === -1;
   }
 
-  settle(s: Settlement): void {
+  settle(s: Settlement): Spends {
     if (s.reserved) for (const b of s.budgets) this.lim.release(b.scope, s.reserved);
     for (const scope of s.slots) this.lim.releaseSlot(scope);
     if (s.tokenCount > 0) for (const scope of s.tokens) this.lim.addTokens(scope, s.tokenCount, s.now);
+    // The seeds are this process's live spend, the call's cost already in it.
+    return s.budgets.map((b) => b.seed);
   }
 
   async close(): Promise<void> {}

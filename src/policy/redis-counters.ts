@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { createClient, type RedisClientType } from 'redis';
 import { GatewayError } from '../http/errors.ts';
-import type { Admission, AdmitPlan, BudgetCounter, Counters, LocalCounters, Settlement } from './counters.ts';
+import type { Admission, AdmitPlan, BudgetCounter, Counters, LocalCounters, Settlement, Spends } from './counters.ts';
 
 /** How long an instance's holds outlive its last sign of life. */
 const LEASE_MS = 10_000;
@@ -148,12 +148,14 @@ return 1
  * KEYS: the settlement's own key, per budget its spend counter and reservations, per slot its hash,
  * per token window its minute. ARGV: me, reserved, cost, budgets, slots, tokens, token count, per
  * budget its seed. The spend and the tokens count once per settlement (its key), so a settlement whose
- * answer was lost can be sent again; the holds are this instance's to write back.
+ * answer was lost can be sent again; the holds are this instance's to write back. Reply: each budget's
+ * spend after it (-1: no counter).
  */
 const SETTLE = `
 local me, reserved, cost = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local nB, nS, nT, n = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7]
 local first = redis.call('SET', KEYS[1], 1, 'NX', 'PX', ${IDLE_MS})
+local spends = {}
 local k = 2
 for i = 1, nB do
   if reserved > 0 and redis.call('HINCRBY', KEYS[k + 1], me, '-' .. ARGV[2]) <= 0 then redis.call('HDEL', KEYS[k + 1], me) end
@@ -161,6 +163,7 @@ for i = 1, nB do
     if redis.call('EXISTS', KEYS[k]) == 1 then redis.call('INCRBY', KEYS[k], ARGV[3]) else redis.call('SET', KEYS[k], ARGV[7 + i]) end
     redis.call('PEXPIRE', KEYS[k], ${IDLE_MS})
   end
+  spends[i] = tonumber(redis.call('GET', KEYS[k]) or -1)
   k = k + 2
 end
 for i = 1, nS do
@@ -174,7 +177,7 @@ if tonumber(n) > 0 and first then
     k = k + 1
   end
 end
-return 1
+return spends
 `;
 
 /** KEYS: a budget's spend counter. ARGV: spend it is known to be at least. Raised to it if lower; not made. */
@@ -551,7 +554,7 @@ export class RedisCounters implements Counters {
     return { keys, args };
   }
 
-  async settle(s: Settlement): Promise<void> {
+  async settle(s: Settlement): Promise<Spends> {
     const id = randomUUID();
     const { keys, args } = this.settleCall(id, s);
     const hashes = [...s.budgets.map((b) => this.resvKey(b.scope)), ...s.slots.map((x) => this.slotKey(x))];
@@ -559,11 +562,13 @@ export class RedisCounters implements Counters {
     for (const b of s.budgets) if (s.reserved) this.hold(this.resvKey(b.scope), -s.reserved);
     for (const scope of s.slots) this.hold(this.slotKey(scope), -1);
     try {
-      await this.touching(hashes, () => this.run('settle', keys, args));
+      const spends = (await this.touching(hashes, () => this.run('settle', keys, args))) as number[];
+      return s.budgets.map((_, i) => (typeof spends[i] === 'number' && spends[i] >= 0 ? spends[i] : null));
     } catch (err) {
       for (const h of hashes) this.dirty.add(h);
       if (s.cost || s.tokenCount) this.owed.set(id, s);
       this.unhealthy(err as Error);
+      return s.budgets.map(() => null);
     }
   }
 
@@ -571,12 +576,12 @@ export class RedisCounters implements Counters {
    * Settles a call that was admitted on this instance's own counters while Redis was away: there,
    * and its spend and tokens in Redis too (now, or with the write-back).
    */
-  private settleFallback(s: Settlement): void {
-    this.local.settle(s);
+  private settleFallback(s: Settlement): Spends {
+    const spends = this.local.settle(s);
     if (s.reserved) for (const b of s.budgets) this.holdLater(this.resvKey(b.scope), -s.reserved);
     for (const scope of s.slots) this.holdLater(this.slotKey(scope), -1);
-    if (!s.cost && !s.tokenCount) return;
-    this.owed.set(randomUUID(), { ...s, reserved: 0, slots: [] });
+    if (s.cost || s.tokenCount) this.owed.set(randomUUID(), { ...s, reserved: 0, slots: [] });
+    return spends;
   }
 
   async close(): Promise<void> {

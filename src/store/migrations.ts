@@ -360,6 +360,22 @@ const MIGRATIONS: {
       'ALTER TABLE llmproxy_keys ADD COLUMN model_max_budget TEXT',
     ],
   },
+  {
+    id: 9,
+    name: 'budget alerts',
+    sql: [
+      // The budget alerts sent: one row per budget life and period, event and threshold, inserted by
+      // the instance that sends it, so each is sent once whichever instance sees the crossing first.
+      `CREATE TABLE llmproxy_budget_alerts (
+        ref TEXT PRIMARY KEY,
+        scope TEXT NOT NULL,
+        event TEXT NOT NULL,
+        threshold_nanos INTEGER NOT NULL,
+        spend_nanos INTEGER NOT NULL,
+        sent_at TEXT NOT NULL
+      )`,
+    ],
+  },
 ];
 
 /** The schema is written for SQLite; PostgreSQL needs 64-bit integers and doubles spelled out. */

@@ -38,6 +38,7 @@ export class Metrics {
   private readonly tokens = new Counter({ name: 'llmproxy_tokens_total', help: 'Tokens by model group and kind (input, cache_read, cache_write, output, reasoning)', labelNames: ['model', 'kind'] as const, registers: [this.registry], collect: () => this.handOver() });
   private readonly spend = new Counter({ name: 'llmproxy_spend_usd_total', help: 'Spend in USD by model group', labelNames: ['model'] as const, registers: [this.registry], collect: () => this.handOver() });
   private readonly latency = new Histogram({ name: 'llmproxy_request_duration_seconds', help: 'Whole call duration', labelNames: ['model'] as const, buckets: SECONDS, registers: [this.registry] });
+  private readonly alerts = new Counter({ name: 'llmproxy_budget_alerts_total', help: 'Budget alerts fired by this instance, by event and whose budget (event_group)', labelNames: ['event', 'event_group'] as const, registers: [this.registry] });
   private readonly ttft = new Histogram({ name: 'llmproxy_time_to_first_token_seconds', help: 'Time to the first byte of the answer', labelNames: ['model'] as const, buckets: SECONDS, registers: [this.registry] });
 
   constructor() {
@@ -51,6 +52,10 @@ export class Metrics {
       if (p.spendNanos > 0) this.spend.inc({ model }, nanosToUsd(p.spendNanos));
       p.ok = p.input = p.cacheRead = p.cacheWrite = p.output = p.reasoning = p.spendNanos = 0;
     }
+  }
+
+  alert(event: string, group: string): void {
+    this.alerts.inc({ event, event_group: group });
   }
 
   observe(r: SpendRecord): void {

@@ -9,9 +9,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CALLERS, PERMISSIONS, permissionRows, type Caller, type Grant } from '../../src/admin/access.ts';
 import { startFakeOpenAI, type FakeUpstream } from '../fakes/openai-upstream.ts';
+import { startWebhookReceiver, type WebhookReceiver } from '../fakes/webhook-receiver.ts';
 import { call, fakeModels, MASTER_KEY, REPO, startInProcess, type TestGateway } from '../helpers/gateway.ts';
 
 let fake: FakeUpstream;
+let hook: WebhookReceiver;
 let gw: TestGateway;
 
 /** Each kind of caller: its key, its user, and the kinds of the table it acts as. */
@@ -36,7 +38,9 @@ async function master(method: string, path: string, body?: unknown) {
 
 before(async () => {
   fake = await startFakeOpenAI();
-  gw = await startInProcess(fakeModels(fake.url));
+  hook = await startWebhookReceiver();
+  // An alerting target, for /health/services to send its test alert to.
+  gw = await startInProcess(`${fakeModels(fake.url)}general_settings:\n  alerting: ["webhook"]\nenvironment_variables:\n  WEBHOOK_URL: "${hook.url}"\n`);
   await master('POST', '/organization/new', { organization_id: world.orgIn, organization_alias: 'In' });
   await master('POST', '/organization/new', { organization_id: world.orgOut, organization_alias: 'Out' });
   await master('POST', '/team/new', { team_id: world.teamIn, organization_id: world.orgIn });
@@ -62,6 +66,7 @@ before(async () => {
 after(async () => {
   await gw.close();
   await fake.close();
+  await hook.close();
 });
 
 type Variant = 'in' | 'out';
@@ -175,13 +180,14 @@ const CALLS: Record<string, (who: Who, v: Variant) => Promise<Call>> = {
   '/global/spend': async () => ({ method: 'GET', path: '/global/spend' }),
   '/audit': async () => ({ method: 'GET', path: '/audit' }),
   '/health': async () => ({ method: 'GET', path: '/health' }),
+  '/health/services': async () => ({ method: 'GET', path: '/health/services?service=webhook' }),
   '/ui/api/keys': async () => ({ method: 'GET', path: '/ui/api/keys' }),
   '/ui/api/models': async () => ({ method: 'GET', path: '/ui/api/models' }),
   '/ui/api/health': async () => ({ method: 'GET', path: '/ui/api/health' }),
   '/ui/api/usage': async () => ({ method: 'GET', path: '/ui/api/usage?start=2026-01-01&end=2026-01-02' }),
 };
 /** Routes whose calls name no entity: allowed as soon as the caller holds any grant (they then narrow what they show). */
-const UNTARGETED = new Set(['/key/list', '/user/list', '/team/list', '/organization/list', '/organization/new', '/customer/new', '/customer/info', '/customer/list', '/customer/update', '/customer/delete', '/customer/block', '/customer/unblock', '/tag/new', '/tag/info', '/tag/list', '/tag/update', '/tag/delete', '/budget/new', '/budget/info', '/budget/list', '/budget/settings', '/budget/update', '/budget/delete', '/spend/logs', '/global/spend', '/audit', '/health', '/ui/api/keys', '/ui/api/models', '/ui/api/health', '/ui/api/usage']);
+const UNTARGETED = new Set(['/key/list', '/user/list', '/team/list', '/organization/list', '/organization/new', '/customer/new', '/customer/info', '/customer/list', '/customer/update', '/customer/delete', '/customer/block', '/customer/unblock', '/tag/new', '/tag/info', '/tag/list', '/tag/update', '/tag/delete', '/budget/new', '/budget/info', '/budget/list', '/budget/settings', '/budget/update', '/budget/delete', '/spend/logs', '/global/spend', '/audit', '/health', '/health/services', '/ui/api/keys', '/ui/api/models', '/ui/api/health', '/ui/api/usage']);
 
 function expected(route: string, who: Who, v: Variant): boolean {
   const grants = who.kinds.map((k) => PERMISSIONS[route]!.grants[k]).filter((g): g is Exclude<Grant, '-'> => g !== '-');

@@ -75,14 +75,14 @@ test('unknown keys are warnings, with their path; missing provider keys too', ()
     litellm_params: { model: openai/x }
     extra_thing: 1
 general_settings:
-  alerting: ["slack"]
+  proxy_batch_write_at: 10
 router_settings:
   routing_strategy: usage-based-routing
 `,
   );
   assert.equal(config.deployments.length, 1);
   assert.ok(warnings.some((w) => w.includes('model_list[0].extra_thing is not a known setting')));
-  assert.ok(warnings.some((w) => w.includes('general_settings.alerting is not a known setting')));
+  assert.ok(warnings.some((w) => w.includes('general_settings.proxy_batch_write_at is not a known setting')));
   assert.ok(warnings.some((w) => w.includes('router_settings.routing_strategy')));
   assert.ok(warnings.some((w) => w.includes('has no api_key and OPENAI_API_KEY is not set')));
 });

@@ -1,6 +1,6 @@
 // Three gateway processes behind one "load balancer" (the client spreads its calls over them), on one
 // PostgreSQL and one Redis: team, organization, customer, member and tag budgets, rpm and parallel limits hold
-// across all three as on one; an instance killed with -9 under load gives back what it held when its
+// across all three as on one, and a budget's alerts fire once; an instance killed with -9 under load gives back what it held when its
 // lease ends; Redis going away is refused (closed) or survived per instance (open), and recovered from.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startFakeOpenAI, type FakeUpstream } from '../fakes/openai-upstream.ts';
+import { startWebhookReceiver } from '../fakes/webhook-receiver.ts';
 import { okCall, spawnGateway, type GatewayProcess } from '../helpers/gateway.ts';
 import { freshPostgresUrl, ownRedis, POSTGRES, REDIS } from '../helpers/databases.ts';
 import { tempDir } from '../helpers/temp.ts';
@@ -249,6 +250,38 @@ describe('three instances on one Redis', { skip }, () => {
     }
     assert.equal(status, 200, "B gets the slot once A's lease has ended");
     assert.ok(Date.now() - killedAt <= 15_000, `took ${Date.now() - killedAt} ms`);
+  });
+});
+
+describe('budget alerts from three instances', { skip }, () => {
+  test('each threshold of a team budget that 200 parallel calls over 3 instances spend fires once, from one of them', async () => {
+    const hook = await startWebhookReceiver();
+    try {
+      const yaml = `general_settings:
+  alerting: ["webhook"]
+  alerting_args:
+    budget_alert_thresholds: [50, 80, 100]
+environment_variables:
+  WEBHOOK_URL: "${hook.url}"
+`;
+      const gws = await gateways(3, { yaml });
+      const team = id('alerted');
+      await admin(gws[0]!, '/team/new', { team_id: team, max_budget: (10 * ANSWER) / 1e9, soft_budget: (3 * ANSWER) / 1e9 });
+      const keys = await Promise.all(gws.map(async (g) => (await admin(g, '/key/generate', { team_id: team })).key as string));
+      await runOnBudget(gws, keys, `team_id=${team}`, new RegExp(`^Budget has been exceeded! Team=${team} `), {});
+      const mine = (e: any) => e.event_group === 'team' && e.team_id === team;
+      for (let i = 0; i < 100 && hook.events.filter(mine).length < 4; i++) await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, 500));
+      const events = hook.events.filter(mine);
+      assert.deepEqual(events.map((e) => `${e.event} ${e.threshold}`).sort(), ['budget_crossed 1', 'soft_budget_crossed null', 'threshold_crossed 0.5', 'threshold_crossed 0.8']);
+      // Seen with the spend of every instance, not one's: each at or past its threshold, below the budget.
+      for (const e of events) {
+        const at = e.event === 'soft_budget_crossed' ? 3 * ANSWER : e.threshold * 10 * ANSWER;
+        assert.ok(Math.round(e.spend * 1e9) >= Math.min(at, 9 * ANSWER) && e.spend * 1e9 <= 10 * ANSWER, JSON.stringify(e));
+      }
+    } finally {
+      await hook.close();
+    }
   });
 });
 

@@ -90,6 +90,12 @@ export function countersContract(name: string, make: () => Promise<Counters>, op
     assert.equal((await c.admit(plan({ budgets: [budget('k', 100, 70)], amount: 30 }))).ok, true);
   });
 
+  with_('a settlement answers each budget\'s spend after it (what budget alerts are checked against)', async (c) => {
+    assert.equal((await c.admit(plan({ budgets: [budget('a', 100, 0), budget('b', 1000, 500)], amount: 10 }))).ok, true);
+    assert.deepEqual(await c.settle(settlement({ budgets: [budget('a', 100, 7), budget('b', 1000, 507)], reserved: 10, cost: 7 })), [7, 507]);
+    assert.deepEqual(await c.settle(settlement({ budgets: [budget('a', 100, 12), budget('b', 1000, 512)], cost: 5 })), [12, 512]);
+  });
+
   with_('a new period starts from its own spend', async (c) => {
     assert.equal((await c.admit(plan({ budgets: [budget('k', 100, 100, 'p1')], amount: 1 }))).ok, false);
     assert.equal((await c.admit(plan({ budgets: [budget('k', 100, 0, 'p2')], amount: 1 }))).ok, true);
