@@ -9,6 +9,7 @@ import { dispatcherFor, send, type UpstreamResponse } from '../providers/http-cl
 import { upstreamModelFor } from '../router/router.ts';
 import { Abort, pause } from './abort.ts';
 import type { Headers, PipelineContext } from './context.ts';
+import type { Routed } from '../policy/counters.ts';
 
 export interface Attempt {
   deployment: Deployment;
@@ -145,25 +146,22 @@ async function attemptOnce(d: Deployment, plan: DispatchPlan, capture: string | 
 
 export const deploymentScope = (d: Deployment) => `deployment:${d.id}`;
 
-/** Deployments under their own `rpm` / `tpm`; when none is, a 429 saying when one will be. */
-function withinLimits(ctx: PipelineContext, deployments: Deployment[]): Deployment[] {
-  const now = Date.now();
-  let wait = Infinity;
-  const ok = deployments.filter((d) => {
-    for (const w of [
-      d.rpm === null ? null : ctx.limiter.requestsAllowed(deploymentScope(d), d.rpm, now),
-      d.tpm === null ? null : ctx.limiter.checkTokens(deploymentScope(d), d.tpm, now),
-    ]) {
-      if (w && !w.allowed) {
-        wait = Math.min(wait, w.retryAfterMs);
-        return false;
-      }
-    }
-    return true;
-  });
-  if (ok.length > 0) return ok;
-  const retry = Math.max(1, Math.ceil(wait / 1000));
-  throw new GatewayError('rate_limited', `Rate limit reached: every deployment of model ${deployments[0]!.modelName} is at its rpm / tpm. Try again in ${retry} s.`, {
+/**
+ * The deployment to try: a weighted random pick; among those with their own `rpm` / `tpm`, the first
+ * in that order with room, counted in the counters (every instance's, with Redis). None with room: a
+ * 429 saying when one will have.
+ */
+function pickDeployment(ctx: PipelineContext, deployments: readonly Deployment[], tried: ReadonlySet<string>): Deployment | Promise<Deployment> {
+  if (!deployments.some((d) => d.rpm !== null || d.tpm !== null)) return ctx.router.pick(deployments, tried);
+  const order = ctx.router.order(deployments, tried);
+  const routed = ctx.counters.route(order.map((d) => ({ scope: deploymentScope(d), rpm: d.rpm, tpm: d.tpm })), Date.now());
+  return routed instanceof Promise ? routed.then((r) => chosen(order, r)) : chosen(order, routed);
+}
+
+function chosen(order: Deployment[], r: Routed): Deployment {
+  if (r.retryAfterMs === undefined) return order[r.index]!;
+  const retry = Math.max(1, Math.ceil(r.retryAfterMs / 1000));
+  throw new GatewayError('rate_limited', `Rate limit reached: every deployment of model ${order[0]!.modelName} is at its rpm / tpm. Try again in ${retry} s.`, {
     headers: { 'retry-after': String(retry) },
   });
 }
@@ -176,8 +174,8 @@ export async function dispatch(ctx: PipelineContext, plan: DispatchPlan, numRetr
     if (!resolved) continue;
     const tried = new Set<string>();
     for (let i = 0; i <= numRetries; i++) {
-      const d = ctx.router.pick(withinLimits(ctx, resolved.deployments), tried);
-      if (d.rpm !== null) ctx.limiter.hitRequests(deploymentScope(d), d.rpm, Date.now());
+      const picked = pickDeployment(ctx, resolved.deployments, tried);
+      const d = picked instanceof Promise ? await picked : picked;
       tried.add(d.id);
       let waitMs = Math.min(500 * 2 ** i, 8000) * (0.75 + Math.random() * 0.5);
       try {

@@ -58,6 +58,16 @@ export interface Settlement {
  */
 export type Spends = (number | null)[];
 
+/** A deployment a call may go to, with its own limits (litellm_params rpm / tpm). */
+export interface RouteChoice {
+  scope: string;
+  rpm: number | null;
+  tpm: number | null;
+}
+
+/** The first choice with room (its request counted), or none and when one will have room. */
+export type Routed = { index: number; retryAfterMs?: undefined } | { index: -1; retryAfterMs: number };
+
 export interface Counters {
   /** Takes everything in the plan, or nothing. */
   admit(plan: AdmitPlan): Admission | Promise<Admission>;
@@ -65,6 +75,10 @@ export interface Counters {
   extend(budgets: BudgetCounter[], amount: number): boolean | Promise<boolean>;
   /** Gives back what admission and extensions took, and counts what the call spent. */
   settle(s: Settlement): Spends | Promise<Spends>;
+  /** Takes the first of the choices whose rpm and tpm have room, and counts the request in its window. */
+  route(choices: RouteChoice[], now: number): Routed | Promise<Routed>;
+  /** Counts tokens in these windows (a deployment's tpm), after a call. */
+  addTokens(scopes: string[], n: number, now: number): void;
   close(): Promise<void>;
 }
 
@@ -132,6 +146,27 @@ export class LocalCounters implements Counters {
     if (s.tokenCount > 0) for (const scope of s.tokens) this.lim.addTokens(scope, s.tokenCount, s.now);
     // The seeds are this process's live spend, the call's cost already in it.
     return s.budgets.map((b) => b.seed);
+  }
+
+  route(choices: RouteChoice[], now: number): Routed {
+    let wait = Infinity;
+    for (let i = 0; i < choices.length; i++) {
+      const c = choices[i]!;
+      const t = c.tpm === null ? null : this.lim.checkTokens(c.scope, c.tpm, now);
+      const r = c.rpm === null ? null : this.lim.requestsAllowed(c.scope, c.rpm, now);
+      const full = [t, r].find((w) => w && !w.allowed);
+      if (full) {
+        wait = Math.min(wait, full.retryAfterMs);
+        continue;
+      }
+      if (c.rpm !== null) this.lim.hitRequests(c.scope, c.rpm, now);
+      return { index: i };
+    }
+    return { index: -1, retryAfterMs: wait };
+  }
+
+  addTokens(scopes: string[], n: number, now: number): void {
+    for (const s of scopes) this.lim.addTokens(s, n, now);
   }
 
   async close(): Promise<void> {}

@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { createClient, type RedisClientType } from 'redis';
 import { GatewayError } from '../http/errors.ts';
-import type { Admission, AdmitPlan, BudgetCounter, Counters, LocalCounters, Settlement, Spends } from './counters.ts';
+import type { Admission, AdmitPlan, BudgetCounter, Counters, LocalCounters, RouteChoice, Routed, Settlement, Spends } from './counters.ts';
 
 /** How long an instance's holds outlive its last sign of life. */
 const LEASE_MS = 10_000;
@@ -180,6 +180,38 @@ end
 return spends
 `;
 
+/**
+ * The first deployment with room under its rpm and tpm, its request counted. KEYS: per choice its
+ * request window's two minutes and its token window's two. ARGV: now, then per choice rpm and tpm
+ * (-1: none). Reply: {index} or {-1, retryMs}.
+ */
+const ROUTE = `
+local now = tonumber(ARGV[1])
+${WINDOW}
+local wait = -1
+for i = 1, #KEYS / 4 do
+  local k, rpm, tpm = (i - 1) * 4 + 1, tonumber(ARGV[i * 2]), tonumber(ARGV[i * 2 + 1])
+  local full = -1
+  if tpm >= 0 then
+    local used, prev = window(KEYS[k + 2], KEYS[k + 3])
+    if used >= tpm then full = retry(used, prev, tpm) end
+  end
+  if full < 0 and rpm >= 0 then
+    local used, prev = window(KEYS[k], KEYS[k + 1])
+    if used + 1 > rpm then full = retry(used, prev, rpm) end
+  end
+  if full < 0 then
+    if rpm >= 0 then
+      redis.call('INCR', KEYS[k])
+      redis.call('PEXPIRE', KEYS[k], 120000)
+    end
+    return {i - 1}
+  end
+  if wait < 0 or full < wait then wait = full end
+end
+return {-1, wait}
+`;
+
 /** KEYS: a budget's spend counter. ARGV: spend it is known to be at least. Raised to it if lower; not made. */
 const RAISE = `
 local s = redis.call('GET', KEYS[1])
@@ -229,6 +261,12 @@ export function redisAddress(url: string): string {
 
 type Script = { source: string; sha: string | null };
 
+/** Redis away and redis_failure_mode closed: what a call with a limit or a budget gets. */
+const unavailable = () =>
+  new GatewayError('limits_unavailable', 'Rate limits and budgets cannot be checked: the shared counters (Redis) are unreachable. Try again shortly.', {
+    headers: { 'retry-after': '1' },
+  });
+
 export class RedisCounters implements Counters {
   readonly id = randomUUID();
   private readonly client: RedisClientType;
@@ -236,7 +274,7 @@ export class RedisCounters implements Counters {
   private readonly failure: 'open' | 'closed';
   private readonly log: Logger;
   private readonly p: string;
-  private readonly scripts: Record<'admit' | 'extend' | 'settle' | 'heartbeat' | 'raise', Script>;
+  private readonly scripts: Record<'admit' | 'extend' | 'settle' | 'heartbeat' | 'raise' | 'route', Script>;
   /** What this instance holds in Redis, by hash: its own field's value, to write back after a failure. */
   private readonly mine = new Map<string, number>();
   /** Settlements whose spend and tokens Redis may not have counted (a call failed): sent again, once each. */
@@ -261,7 +299,7 @@ export class RedisCounters implements Counters {
     this.p = opts.prefix ?? 'llmproxy:';
     this.heartbeatMs = opts.heartbeatMs ?? HEARTBEAT_MS;
     const lease = (src: string) => ({ source: src.replaceAll('LEASE_MS', String(opts.leaseMs ?? LEASE_MS)), sha: null });
-    this.scripts = { admit: lease(ADMIT), extend: lease(EXTEND), settle: lease(SETTLE), heartbeat: lease(HEARTBEAT), raise: lease(RAISE) };
+    this.scripts = { admit: lease(ADMIT), extend: lease(EXTEND), settle: lease(SETTLE), heartbeat: lease(HEARTBEAT), raise: lease(RAISE), route: lease(ROUTE) };
     this.recordedSpend = opts.recordedSpend ?? null;
     this.reconcileAfterMs = opts.reconcileAfterMs ?? RECONCILE_AFTER_MS;
     this.client = createClient({
@@ -417,6 +455,8 @@ export class RedisCounters implements Counters {
       return ok;
     },
     settle: (s) => this.settleFallback(s),
+    route: (choices, now) => this.local.route(choices, now),
+    addTokens: (scopes, n, now) => this.local.addTokens(scopes, n, now),
     close: async () => {},
   };
 
@@ -435,9 +475,7 @@ export class RedisCounters implements Counters {
       if (plan.amount > 0) for (const b of plan.budgets) this.holdLater(this.resvKey(b.scope), plan.amount);
       return { ok: true, via: this.fallbackVia };
     }
-    throw new GatewayError('limits_unavailable', 'Rate limits and budgets cannot be checked: the shared counters (Redis) are unreachable. Try again shortly.', {
-      headers: { 'retry-after': '1' },
-    });
+    throw unavailable();
   }
 
   async admit(plan: AdmitPlan): Promise<Admission> {
@@ -582,6 +620,44 @@ export class RedisCounters implements Counters {
     for (const scope of s.slots) this.holdLater(this.slotKey(scope), -1);
     if (s.cost || s.tokenCount) this.owed.set(randomUUID(), { ...s, reserved: 0, slots: [] });
     return spends;
+  }
+
+  /**
+   * Deployments' rpm and tpm, shared by every instance. Redis away: this instance's windows alone
+   * (open), or refused (closed), as for every other limit.
+   */
+  async route(choices: RouteChoice[], now: number): Promise<Routed> {
+    if (!this.healthy || !this.client.isReady) return this.routeAlone(choices, now);
+    const keys: string[] = [];
+    const args = [String(now)];
+    for (const c of choices) {
+      keys.push(...this.minuteKeys('q', c.scope, now), ...this.minuteKeys('t', c.scope, now));
+      args.push(String(c.rpm ?? -1), String(c.tpm ?? -1));
+    }
+    try {
+      const r = (await this.run('route', keys, args)) as number[];
+      return r[0] === -1 ? { index: -1, retryAfterMs: r[1]! } : { index: r[0]! };
+    } catch (err) {
+      this.unhealthy(err as Error);
+      return this.routeAlone(choices, now);
+    }
+  }
+
+  private routeAlone(choices: RouteChoice[], now: number): Routed {
+    if (this.failure === 'open') return this.local.route(choices, now);
+    throw unavailable();
+  }
+
+  /** A call's tokens in shared windows (a deployment's tpm); kept here too, for when Redis is away. */
+  addTokens(scopes: string[], n: number, now: number): void {
+    this.local.addTokens(scopes, n, now);
+    if (!this.healthy || !this.client.isReady || n <= 0) return;
+    const m = this.client.multi();
+    for (const s of scopes) {
+      const key = this.minuteKeys('t', s, now)[0];
+      m.incrBy(key, n).pExpire(key, 120_000);
+    }
+    m.exec().catch((err: Error) => this.unhealthy(err));
   }
 
   async close(): Promise<void> {

@@ -49,6 +49,23 @@ export class Router {
     return [...this.groups.keys()];
   }
 
+  /**
+   * Every deployment in the order picks would try them: weighted random, those not tried yet first
+   * (routing under rpm/tpm takes the first with room).
+   */
+  order(deployments: readonly Deployment[], tried: ReadonlySet<string>): Deployment[] {
+    const out: Deployment[] = [];
+    const left = [...deployments];
+    const done = new Set(tried);
+    while (left.length > 0) {
+      const d = this.pick(left, done);
+      out.push(d);
+      done.add(d.id);
+      left.splice(left.indexOf(d), 1);
+    }
+    return out;
+  }
+
   /** Weighted random pick, preferring deployments not tried yet. */
   pick(deployments: readonly Deployment[], tried: ReadonlySet<string>): Deployment {
     const fresh = deployments.filter((d) => !tried.has(d.id));

@@ -253,6 +253,31 @@ describe('three instances on one Redis', { skip }, () => {
   });
 });
 
+describe("deployments' own limits across three instances", { skip }, () => {
+  test('a deployment rpm holds for all instances together, and a tpm window fills with every instance\'s tokens', async () => {
+    const limited = id('dep');
+    const yaml = `  - model_name: ${limited}-rpm
+    litellm_params: { model: openai/gpt-4, api_base: "${fake.url}", api_key: sk-up, rpm: 6 }
+  - model_name: ${limited}-tpm
+    litellm_params: { model: openai/gpt-4, api_base: "${fake.url}", api_key: sk-up, tpm: 40 }
+`;
+    const gws = await gateways(3, { yaml });
+    const key = (await admin(gws[0]!, '/key/generate', {})).key as string;
+    const ask = (g: GatewayProcess, model: string) =>
+      fetch(`${g.url}/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${key}` }, body: JSON.stringify({ model, messages: [{ role: 'user', content: 'hi' }] }) }).then(async (r) => {
+        await r.text();
+        return r.status;
+      });
+    const rpm = await Promise.all(Array.from({ length: 15 }, (_, i) => ask(gws[i % 3]!, `${limited}-rpm`)));
+    assert.equal(rpm.filter((x) => x === 200).length, 6, rpm.join(' '));
+    assert.ok(rpm.every((x) => x === 200 || x === 429));
+    // 16 tokens an answer: one on each instance fills the window (48 of 40) for all of them.
+    for (const g of gws) assert.equal(await ask(g, `${limited}-tpm`), 200);
+    await new Promise((r) => setTimeout(r, 200));
+    for (const g of gws) assert.equal(await ask(g, `${limited}-tpm`), 429);
+  });
+});
+
 describe('budget alerts from three instances', { skip }, () => {
   test('each threshold of a team budget that 200 parallel calls over 3 instances spend fires once, from one of them', async () => {
     const hook = await startWebhookReceiver();

@@ -96,6 +96,19 @@ export function countersContract(name: string, make: () => Promise<Counters>, op
     assert.deepEqual(await c.settle(settlement({ budgets: [budget('a', 100, 12), budget('b', 1000, 512)], cost: 5 })), [12, 512]);
   });
 
+  with_("routing: the first deployment with room under its rpm and tpm is taken and counted; none: when one will be", async (c) => {
+    const choices = [{ scope: 'd1', rpm: 1, tpm: null }, { scope: 'd2', rpm: null, tpm: 100 }];
+    assert.deepEqual(await c.route(choices, T0), { index: 0 });
+    assert.deepEqual(await c.route(choices, T0 + 1), { index: 1 }, "d1's one request is taken");
+    c.addTokens(['d2'], 100, T0 + 2);
+    // (Redis counts tokens after the call, in the background)
+    await new Promise((r) => setTimeout(r, 50));
+    const full = await c.route(choices, T0 + 3);
+    assert.equal(full.index, -1);
+    assert.ok(full.retryAfterMs! > 0 && full.retryAfterMs! <= 60_000);
+    assert.deepEqual(await c.route([{ scope: 'd3', rpm: null, tpm: null }, ...choices], T0 + 4), { index: 0 });
+  });
+
   with_('a new period starts from its own spend', async (c) => {
     assert.equal((await c.admit(plan({ budgets: [budget('k', 100, 100, 'p1')], amount: 1 }))).ok, false);
     assert.equal((await c.admit(plan({ budgets: [budget('k', 100, 0, 'p2')], amount: 1 }))).ok, true);

@@ -45,6 +45,19 @@ test('deployment rpm: traffic goes to deployments with room; when none has any, 
   assert.ok(Number(r.headers.get('retry-after')) >= 1);
 });
 
+test("deployment tpm: a deployment whose window is full gets no more calls, and the call's tokens count after it ends", async () => {
+  const g = await gateway(`  - model_name: small
+    litellm_params: { model: openai/small, api_base: "${fake.url}", tpm: 20 }
+`);
+  const ask = () => post(g, '/chat/completions', { model: 'small', messages: [{ role: 'user', content: 'hi' }] });
+  // One answer is 16 tokens: the window has room for a first (0 of 20 used) and a second (16), not a third.
+  assert.equal((await ask()).status, 200);
+  assert.equal((await ask()).status, 200);
+  const r = await ask();
+  assert.equal(r.status, 429);
+  assert.match(r.body.error.message, /every deployment of model small is at its rpm \/ tpm/);
+});
+
 test('lower_max_tokens_to_fit_budget: max_tokens is lowered to what the budget pays for, never with reasoning parameters', async () => {
   const g = await gateway('general_settings:\n  lower_max_tokens_to_fit_budget: true\n');
   // Room for the prompt estimate and about 10 output tokens.
