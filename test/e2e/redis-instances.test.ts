@@ -1,7 +1,7 @@
 // Three gateway processes behind one "load balancer" (the client spreads its calls over them), on one
 // PostgreSQL and one Redis: team, organization, customer, member and tag budgets, rpm and parallel limits hold
 // across all three as on one, and a budget's alerts fire once; an instance killed with -9 under load gives back what it held when its
-// lease ends; Redis going away is refused (closed) or survived per instance (open), and recovered from.
+// lease ends and loses no answered call from the ledger; Redis going away is refused (closed) or survived per instance (open), and recovered from.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -31,6 +31,9 @@ after(async () => {
   await fake.close();
 });
 
+/** Where each instance runs (its journal is under it) and its database: to start it again. */
+const dirs = new Map<GatewayProcess, { dir: string; db: string }>();
+
 async function gateways(n: number, opts: { redisUrl?: string; yaml?: string; db?: string } = {}): Promise<GatewayProcess[]> {
   const db = opts.db ?? (await freshPostgresUrl());
   const one = async () => {
@@ -44,6 +47,7 @@ ${opts.yaml ?? ''}`,
     );
     const g = await spawnGateway({ cwd: dir, args: ['--port', '0', '--host', '127.0.0.1'], env: { LITELLM_MASTER_KEY: MASTER, DATABASE_URL: db, REDIS_URL: opts.redisUrl ?? REDIS! } });
     started.push(g);
+    dirs.set(g, { dir, db });
     return g;
   };
   // The first one migrates the database; the others start together.
@@ -250,6 +254,49 @@ describe('three instances on one Redis', { skip }, () => {
     }
     assert.equal(status, 200, "B gets the slot once A's lease has ended");
     assert.ok(Date.now() - killedAt <= 15_000, `took ${Date.now() - killedAt} ms`);
+  });
+});
+
+describe('an instance killed with -9 under load', { skip }, () => {
+  test('every call answered before it died is in the ledger once, once it is back; none is there twice', async () => {
+    const gws = await gateways(3);
+    const key = (await admin(gws[0]!, '/key/generate', { max_budget: 1 })).key as string;
+    // Streams of about half a second on every instance, plain calls between them.
+    const calls = Array.from({ length: 60 }, async (_, i) => {
+      const g = gws[i % 3]!;
+      try {
+        const res = await fetch(`${g.url}/chat/completions`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${key}` },
+          body: JSON.stringify({ model: 'gpt-4', stream: i % 2 === 0, max_tokens: 15, messages: [{ role: 'user', content: `[[chunks:10]] [[gap:${20 + (i % 7) * 10}]] call ${i}` }] }),
+        });
+        const text = await res.text();
+        const whole = res.status === 200 && (i % 2 === 0 ? text.includes('[DONE]') : text.includes('"usage"'));
+        return { id: res.headers.get('x-litellm-call-id')!, whole, on: i % 3 };
+      } catch {
+        return { id: null, whole: false, on: i % 3 };
+      }
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    await gws[0]!.stop('SIGKILL');
+    const results = await Promise.all(calls);
+    assert.ok(results.some((r) => r.on === 0 && r.whole), 'some calls on the killed instance were answered');
+    assert.ok(results.some((r) => r.on === 0 && !r.whole), 'some were cut');
+    // Back, on its journal: what it answered and did not write yet is written now.
+    const { dir, db } = dirs.get(gws[0]!)!;
+    const back = await spawnGateway({ cwd: dir, args: ['--port', '0', '--host', '127.0.0.1'], env: { LITELLM_MASTER_KEY: MASTER, DATABASE_URL: db, REDIS_URL: REDIS! } });
+    started.push(back);
+    const answered = results.filter((r) => r.whole).map((r) => r.id!);
+    let ids: string[] = [];
+    for (let i = 0; i < 50; i++) {
+      const r = await fetch(`${back.url}/spend/logs?page_size=1000`, { headers: { authorization: `Bearer ${MASTER}` } });
+      ids = (((await r.json()) as any).data as { request_id: string }[]).map((l) => l.request_id);
+      if (answered.every((a) => ids.includes(a))) break;
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    for (const a of answered) assert.ok(ids.includes(a), `answered call ${a} is in the ledger`);
+    assert.equal(new Set(ids).size, ids.length, 'no call is recorded twice');
+    assert.ok(ids.length <= results.length);
   });
 });
 
