@@ -541,11 +541,81 @@ async function redisScenario(): Promise<void> {
     threeInstancesRps: Math.round(threeRps),
     errors,
   };
-  results.redis = rows;
+  const held = pg ? await budgetsHeld(instances) : null;
+  results.redis = { ...rows, ...(held ? { held } : {}) };
   table(`Redis (features on; ${rounds} interleaved rounds at concurrency 1; then ${seconds} s at 32 connections per instance${pg ? ', one database and key' : ''})`, ['added p50 ms, no Redis', 'added p50 ms, Redis', 'Redis adds ms', '1 instance req/s', '3 instances req/s', 'errors'], [
     [rows.addedP50MsWithoutRedis, rows.addedP50MsOnRedis, rows.redisAddsP50Ms, rows.oneInstanceRps, rows.threeInstancesRps, rows.errors],
   ]);
+  if (held) {
+    table('Budgets and limits under a burst over the three instances (one database, one Redis)', ['team budget USD', 'burst: answered', 'refused', 'then one at a time', 'spent USD', 'key rpm_limit', 'admitted in the minute', 'errors'], [
+      [held.teamBudgetUsd, held.budgetAnswered, held.budgetRefused, held.thenOneAtATime, held.teamSpentUsd, held.rpmLimit, held.rpmAdmitted, held.errors],
+    ]);
+  }
   for (const g of instances) g.proc.kill('SIGTERM');
+}
+
+/**
+ * How budgets and limits held while the instances were loaded together: a team budget that fits some
+ * hundred answers and a key's rpm limit, each under 600 calls at once spread over the three instances.
+ */
+async function budgetsHeld(instances: { url: string }[]) {
+  const admin = async (url: string, method: string, path: string, payload?: unknown) => {
+    const r = await request(`${url}${path}`, { method: method as 'POST', headers: { authorization: `Bearer ${MASTER}`, 'content-type': 'application/json' }, body: payload === undefined ? undefined : JSON.stringify(payload) });
+    return (await r.body.json()) as any;
+  };
+  const burst = async (keys: string[]) => {
+    const counts = { ok: 0, refused: 0, errors: 0 };
+    let next = 0;
+    // 32 connections an instance, as a load balancer spreads them.
+    await Promise.all(Array.from({ length: 32 * instances.length }, async (_, w) => {
+      while (next < 600) {
+        const i = next++;
+        const g = instances[(w + i) % instances.length]!;
+        const r = await request(`${g.url}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${keys[(w + i) % keys.length]}` }, body: body(SHAPES.fast.name) });
+        await r.body.dump();
+        if (r.statusCode === 200) counts.ok++;
+        else if (r.statusCode === 429) counts.refused++;
+        else counts.errors++;
+      }
+    }));
+    return counts;
+  };
+  const team = `bench-team-${Date.now()}`;
+  const teamBudgetUsd = 0.01;
+  await admin(instances[0]!.url, 'POST', '/team/new', { team_id: team, max_budget: teamBudgetUsd });
+  const teamKeys = await Promise.all(instances.map(async (g) => (await admin(g.url, 'POST', '/key/generate', { team_id: team })).key as string));
+  const b = await burst(teamKeys);
+  // Then one call at a time until the budget refuses: what the reservations of the burst's calls in
+  // flight kept back is usable, and no more.
+  let tail = 0;
+  for (let i = 0; i < 500; i++) {
+    const res = await request(`${instances[i % instances.length]!.url}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${teamKeys[i % teamKeys.length]}` }, body: body(SHAPES.fast.name) });
+    await res.body.dump();
+    if (res.statusCode !== 200) break;
+    tail++;
+  }
+  const rpmLimit = 300;
+  const rpmKey = (await admin(instances[0]!.url, 'POST', '/key/generate', { rpm_limit: rpmLimit })).key as string;
+  const r = await burst([rpmKey]);
+  // Every instance's spend written: the ledgers may still be writing the load's records (the budget
+  // itself was held by Redis meanwhile); the spend is read once it no longer moves.
+  let info = await admin(instances[1]!.url, 'GET', `/team/info?team_id=${team}`);
+  for (let i = 0; i < 60; i++) {
+    await new Promise((res) => setTimeout(res, 1000));
+    const again = await admin(instances[1]!.url, 'GET', `/team/info?team_id=${team}`);
+    if (again.team_info.spend === info.team_info.spend && i > 0) break;
+    info = again;
+  }
+  return {
+    teamBudgetUsd,
+    teamSpentUsd: round(info.team_info.spend, 6),
+    budgetAnswered: b.ok,
+    budgetRefused: b.refused,
+    thenOneAtATime: tail,
+    rpmLimit,
+    rpmAdmitted: r.ok,
+    errors: b.errors + r.errors,
+  };
 }
 
 const run: Record<Scenario, () => Promise<void>> = {
