@@ -79,6 +79,8 @@ export interface AppOptions {
   log: Logger;
   /** One line per call (no secrets in it by construction); defaults to lines through `log`. */
   accessLog?: AccessLog;
+  /** Gives the journal directory back (main.ts locks it for this process); called once the ledger is closed. */
+  unlockJournal?: () => void;
   /** How often the ledger writes to the database. */
   flushIntervalMs?: number;
   /** How often ended budget periods are looked for. */
@@ -365,6 +367,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       stopPruning();
       clearInterval(sweepSessions);
       await ledger.close();
+      opts.unlockJournal?.();
       // Alerts of the last calls get a moment to reach their webhooks.
       await alertSender?.drain(2_000);
       await redis?.close();

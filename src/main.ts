@@ -11,6 +11,7 @@ import { openSqlite } from './store/sqlite-db.ts';
 import { openPostgres } from './store/postgres.ts';
 import { createLoggers } from './telemetry/log.ts';
 import { VERSION } from './version.ts';
+import { lockJournal } from './metering/journal-lock.ts';
 
 const HELP = `llm-proxy ${VERSION}: an LLM gateway, drop-in for the LiteLLM proxy.
 
@@ -135,6 +136,13 @@ async function main(): Promise<void> {
       : resolve(DATA_DIR, 'journal');
   if (inMemory) process.once('exit', () => rmSync(journalDir, { recursive: true, force: true }));
   const database = dbTarget.kind === 'postgres' ? dbTarget.url.replace(/\/\/[^@]*@/, '//***@') : dbTarget.path;
+  let unlockJournal: () => void;
+  try {
+    unlockJournal = await lockJournal(journalDir);
+  } catch (err) {
+    await db.close().catch(() => {});
+    fail((err as Error).message);
+  }
   let app;
   try {
     app = await buildApp({
@@ -142,14 +150,33 @@ async function main(): Promise<void> {
       masterKey: master.key,
       db,
       journalDir,
+      unlockJournal,
       log,
       accessLog: access,
       ui: { username: process.env.UI_USERNAME, password: process.env.UI_PASSWORD },
     });
   } catch (err) {
     await db.close().catch(() => {});
+    unlockJournal();
     fail(`cannot open the database ${database}: ${(err as Error).message}`);
   }
+
+  // Before listening: a supervisor may stop the gateway as soon as it sees the listening line.
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    log.info(`${signal}: no new connections; finishing calls in flight (a second signal exits at once)`);
+    app.close().then(
+      () => process.exit(0),
+      (err) => {
+        log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
 
   const portArg = typeof values.port === 'string' ? values.port : (process.env.PORT ?? '4000');
   const port = Number(portArg);
@@ -166,21 +193,6 @@ async function main(): Promise<void> {
   // at once, not with the next second's buffered lines: supervisors and scripts wait for this line
   log.flush();
 
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) process.exit(1);
-    stopping = true;
-    log.info(`${signal}: no new connections; finishing calls in flight (a second signal exits at once)`);
-    app.close().then(
-      () => process.exit(0),
-      (err) => {
-        log.error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
 }
 
 await main();
