@@ -49,9 +49,9 @@ process.on('exit', () => {
   tempDirs.forEach((d) => rmSync(d, { recursive: true, force: true }));
 });
 
-function start(name: string, args: string[], env: NodeJS.ProcessEnv, ready: RegExp): Promise<{ proc: ChildProcess; match: RegExpExecArray; startedAt: number }> {
+function start(name: string, args: string[], env: NodeJS.ProcessEnv, ready: RegExp, cwd = ROOT): Promise<{ proc: ChildProcess; match: RegExpExecArray; startedAt: number }> {
   const startedAt = performance.now();
-  const proc = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(proc);
   let out = '';
   return new Promise((resolve, reject) => {
@@ -106,9 +106,11 @@ async function startGateway(fakeUrl: string, dir?: string, env: NodeJS.ProcessEn
   }
   const g = await start(
     'gateway',
-    [...START_FLAGS, 'bin/llm-proxy.mjs', '--config', join(dir, 'config.yaml'), '--port', '0', '--host', '127.0.0.1'],
+    [...START_FLAGS, join(ROOT, 'bin/llm-proxy.mjs'), '--config', join(dir, 'config.yaml'), '--port', '0', '--host', '127.0.0.1'],
     { LITELLM_MASTER_KEY: MASTER, DATABASE_URL: `sqlite:${join(dir, 'bench.db')}`, LOG_LEVEL: 'info', ...env },
     /listening on http:\/\/[^:]+:(\d+)/,
+    // Its own working directory: with PostgreSQL the journal is ./data/journal, one per instance.
+    dir,
   );
   return { proc: g.proc, url: `http://127.0.0.1:${g.match[1]}`, startedAt: g.startedAt, dir };
 }
