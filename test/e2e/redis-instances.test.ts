@@ -128,8 +128,13 @@ describe('three instances on one Redis', { skip }, () => {
     // 100,000 tokens reserves the model's maximum output, which this budget cannot pay).
     const warm = (await admin(gws[0]!, '/key/generate', {})).key;
     for (let i = 0; i < 3; i++) assert.equal((await chat(gws[0]!, warm, { max_tokens: 15 })).status, 200);
+    const seen = fake.requests.length;
+    const longCall = chat(gws[0]!, keys[0]!, { stream: true, max_tokens: 100_000 }, '[[chunks:2000]] [[gap:1]] long');
+    // The others start once the stream is admitted and on its way (admitted after them, it could be
+    // refused: their reservations together are more than the budget).
+    while (!fake.requests.slice(seen).some((r) => JSON.stringify(r.body).includes('[[chunks:2000]]'))) await new Promise((r) => setTimeout(r, 5));
     const [long, ...rest] = await Promise.all([
-      chat(gws[0]!, keys[0]!, { stream: true, max_tokens: 100_000 }, '[[chunks:2000]] [[gap:1]] long'),
+      longCall,
       ...[1, 2].flatMap((i) => [chat(gws[i]!, keys[i]!, { max_tokens: 15 }), chat(gws[i]!, keys[i]!, { max_tokens: 15, stream: true })]),
     ]);
     assert.equal(long!.status, 200);
