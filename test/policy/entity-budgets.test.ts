@@ -1,7 +1,9 @@
 // Budgets above the key, hard on one instance: a team's budget shared by all its keys, a user's
-// personal budget on their keys of no team (and on team keys when configured so), an organization's
-// over all its teams, a customer's over every key that names them, each held with the key's in one atomic reservation, metered along streams,
-// released on every exit, reset by period.
+// personal budget on their keys of no team (and on team keys when configured so), a team member's
+// share, an organization's over all its teams, a customer's over every key that names them, a tag's
+// over every call that carries it, a key's per-model budgets and the proxy's over every key: each held
+// with the key's in one atomic reservation, metered along streams, released on every exit, reset by
+// period.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startFakeOpenAI, type FakeUpstream } from '../fakes/openai-upstream.ts';
