@@ -421,6 +421,19 @@ describe('Redis goes away and comes back', { skip }, () => {
         if (mode === 'closed') {
           assert.equal(r.status, 503, r.text);
           assert.equal(r.body.error.type, 'service_unavailable');
+          assert.equal(r.headers.get('retry-after'), '1');
+          // In Anthropic's envelope on its route (Claude Code retries a 5xx api_error).
+          const m = await fetch(`${g1!.url}/v1/messages`, {
+            method: 'POST',
+            headers: { 'x-api-key': limited, 'anthropic-version': '2023-06-01' },
+            body: JSON.stringify({ model: 'gpt-4', max_tokens: 15, messages: [{ role: 'user', content: 'hi' }] }),
+          });
+          assert.equal(m.status, 503);
+          assert.equal(m.headers.get('retry-after'), '1');
+          const mb = (await m.json()) as any;
+          assert.equal(mb.type, 'error');
+          assert.equal(mb.error.type, 'api_error');
+          assert.match(mb.error.message, /shared counters \(Redis\) are unreachable/);
           assert.equal(readiness.status, 503);
         } else {
           assert.equal(r.status, 200, r.text);
