@@ -21,8 +21,9 @@ import { emailsOf, memberSchema, oneOrMany, resolveMember } from './members.ts';
 import { teamJson, teamMemberJson, userJson } from './shapes.ts';
 import { dropKeyModelRows } from '../store/key-models.ts';
 
-const unsupported = (what: string) =>
-  z.unknown().optional().refine((v) => v === undefined || v === null, `${what} is not supported by this version; give members their budgets with /team/member_update (max_budget_in_team)`);
+/** Where a team keeps its default member budget row, as LiteLLM does (metadata.team_member_budget_id). */
+const MEMBER_BUDGET = 'team_member_budget_id';
+const defaultMemberBudget = (t: TeamRecord): string | null => (typeof t.metadata[MEMBER_BUDGET] === 'string' ? (t.metadata[MEMBER_BUDGET] as string) : null);
 
 const TeamFields = {
   team_alias: z.string().max(256).nullish(),
@@ -37,9 +38,11 @@ const TeamFields = {
   budget_duration: duration(),
   blocked: z.boolean().nullish(),
   model_max_budget: modelMaxBudget(),
-  team_member_budget: unsupported('team_member_budget'),
-  team_member_rpm_limit: unsupported('team_member_rpm_limit'),
-  team_member_tpm_limit: unsupported('team_member_tpm_limit'),
+  // Every member's own share unless they have one (max_budget_in_team): a shared budget row.
+  team_member_budget: usd(),
+  team_member_rpm_limit: limit(),
+  team_member_tpm_limit: limit(),
+  team_member_budget_duration: duration(),
 };
 const KNOWN = new Set([...Object.keys(TeamFields), 'team_id', 'members_with_roles', 'admins', 'members']);
 
@@ -92,7 +95,10 @@ function changesFrom(body: Fields & Record<string, unknown>, now: Date, current:
   // LiteLLM: an empty organization_id takes the team out of its organization.
   set('organization_id', body.organization_id === '' ? null : body.organization_id);
   set('models', body.models === null ? [] : body.models);
-  set('metadata', body.metadata === null ? {} : body.metadata);
+  const metadata = body.metadata === null ? {} : body.metadata;
+  // The default member budget's link is kept whatever metadata an update gives.
+  const link = current ? defaultMemberBudget(current) : null;
+  set('metadata', metadata && link && !(MEMBER_BUDGET in metadata) ? { ...metadata, [MEMBER_BUDGET]: link } : metadata);
   set('tpm_limit', body.tpm_limit);
   set('rpm_limit', body.rpm_limit);
   set('max_parallel_requests', body.max_parallel_requests);
@@ -144,12 +150,34 @@ export function registerTeamRoutes(app: FastifyInstance, admin: Admin): void {
   };
   const addUser = async (actor: Actor, route: string, team: TeamRecord, user: UserRecord, role: 'admin' | 'user', budget: number | null | undefined) => {
     const now = new Date();
-    const budgetId = budget == null ? null : (await upsertBudget(admin, actor, null, { max_budget: budget })).budget_id;
+    const budgetId = budget == null ? defaultMemberBudget(team) : (await upsertBudget(admin, actor, null, { max_budget: budget })).budget_id;
     const member: TeamMember = { team_id: team.team_id, user_id: user.user_id, role, budget_id: budgetId, spend_nanos: 0, created_at: now.toISOString(), updated_at: now.toISOString() };
     await admin.teams.addMember(member);
     admin.changed({ kind: 'member', id: memberRef(team.team_id, user.user_id), record: member });
     await admin.audit(actor, route, 'member_added', 'team_member', `${team.team_id}:${user.user_id}`, null, { ...member });
     return { user, member };
+  };
+
+  /**
+   * team_member_budget, team_member_rpm_limit, team_member_tpm_limit, team_member_budget_duration:
+   * the team's default member budget row, made or changed. Members with no budget of their own are
+   * put on it (each spends up to it on their own); so is every member added later without one.
+   */
+  const setMemberDefaults = async (actor: Actor, team: TeamRecord, body: Fields): Promise<TeamRecord> => {
+    const fields = { max_budget: body.team_member_budget, rpm_limit: body.team_member_rpm_limit, tpm_limit: body.team_member_tpm_limit, budget_duration: body.team_member_budget_duration };
+    if (Object.values(fields).every((v) => v === undefined)) return team;
+    const current = defaultMemberBudget(team);
+    const b = await upsertBudget(admin, actor, current, fields);
+    if (b.budget_id === current) return team;
+    const now = new Date().toISOString();
+    const updated = (await admin.teams.update(team.team_id, { metadata: { ...team.metadata, [MEMBER_BUDGET]: b.budget_id }, updated_at: now }))!;
+    changed(updated, updated.team_id);
+    for (const m of await admin.teams.members(team.team_id)) {
+      if (m.budget_id !== null) continue;
+      const on = (await admin.teams.updateMember(team.team_id, m.user_id, { budget_id: b.budget_id, updated_at: now }))!;
+      admin.changed({ kind: 'member', id: memberRef(team.team_id, m.user_id), record: on });
+    }
+    return updated;
   };
 
   app.post('/team/new', async (req) => {
@@ -161,7 +189,7 @@ export function registerTeamRoutes(app: FastifyInstance, admin: Admin): void {
       throw new GatewayError('bad_request', `Team id = ${body.team_id} already exists. Please use a different team id.`, { param: 'team_id' });
     }
     const now = new Date();
-    const team: TeamRecord = {
+    let team: TeamRecord = {
       team_id: body.team_id ?? randomUUID(), team_alias: null, organization_id: null, models: [], metadata: {}, spend_nanos: 0,
       max_budget_nanos: null, soft_budget_nanos: null, budget_duration: null, budget_reset_at: null, budget_period_start: null,
       tpm_limit: null, rpm_limit: null, max_parallel_requests: null, model_max_budget: null, blocked: false, extra: {},
@@ -175,6 +203,7 @@ export function registerTeamRoutes(app: FastifyInstance, admin: Admin): void {
       throw err;
     }
     changed(team, team.team_id);
+    team = await setMemberDefaults(actor, team, body);
     await admin.audit(actor, route, 'created', 'team', team.team_id, null, await json(team, []));
     const members = [...(body.members_with_roles ?? [])];
     // The caller becomes the team's admin, as in LiteLLM (the master key has no user to add).
@@ -218,7 +247,7 @@ export function registerTeamRoutes(app: FastifyInstance, admin: Admin): void {
     const changes = { ...changesFrom(body, now, current, admin.ctx.config.timezone), updated_at: now.toISOString(), updated_by: actor.name };
     const next = { ...current, ...changes };
     if (body.organization_id !== undefined || body.models !== undefined) await checkOrganization(actor, route, next.organization_id, next.models);
-    const updated = (await admin.teams.update(current.team_id, changes))!;
+    const updated = await setMemberDefaults(actor, (await admin.teams.update(current.team_id, changes))!, body);
     changed(updated, updated.team_id);
     const after = await json(updated);
     await admin.audit(actor, route, 'updated', 'team', updated.team_id, await json(current), after);
@@ -378,7 +407,16 @@ export function registerTeamRoutes(app: FastifyInstance, admin: Admin): void {
     const changes: Partial<TeamMember> = { updated_at: new Date().toISOString() };
     if (body.role) changes.role = body.role;
     if (body.max_budget_in_team !== undefined || body.tpm_limit !== undefined || body.rpm_limit !== undefined) {
-      const b = await upsertBudget(admin, actor, member.budget_id, { max_budget: body.max_budget_in_team, tpm_limit: body.tpm_limit, rpm_limit: body.rpm_limit });
+      // A member on the team's default row gets one of their own, from it: the others keep the default.
+      const shared = member.budget_id !== null && member.budget_id === defaultMemberBudget(team) ? await admin.budgets.get(member.budget_id) : undefined;
+      const b = shared
+        ? await upsertBudget(admin, actor, null, {
+            max_budget: body.max_budget_in_team !== undefined ? body.max_budget_in_team : shared.max_budget_nanos === null ? null : nanosToUsd(shared.max_budget_nanos),
+            tpm_limit: body.tpm_limit !== undefined ? body.tpm_limit : shared.tpm_limit,
+            rpm_limit: body.rpm_limit !== undefined ? body.rpm_limit : shared.rpm_limit,
+            budget_duration: shared.budget_duration,
+          })
+        : await upsertBudget(admin, actor, member.budget_id, { max_budget: body.max_budget_in_team, tpm_limit: body.tpm_limit, rpm_limit: body.rpm_limit });
       changes.budget_id = b.budget_id;
     }
     const updated = (await admin.teams.updateMember(team.team_id, user.user_id, changes))!;

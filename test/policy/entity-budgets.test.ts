@@ -227,6 +227,42 @@ describe('team member budgets', () => {
     assert.equal((await chat(gw, personal, { max_tokens: 15 })).status, 200);
   });
 
+  test("a team's default member budget (team_member_budget) holds each member on their own; one given their own share keeps it, the others the default", async () => {
+    await ok(gw, '/user/new', { user_id: 'early-member', auto_create_key: false });
+    await ok(gw, '/team/new', { team_id: 'defaults', members_with_roles: [{ role: 'user', user_id: 'early-member' }], team_member_budget: ROOM_FOR_ONE / 1e9 });
+    const info = async () => (await call(gw.url, 'GET', '/team/info?team_id=defaults')).body;
+    const defaultId = (await info()).team_info.metadata.team_member_budget_id;
+    assert.equal(typeof defaultId, 'string');
+    await ok(gw, '/team/member_add', { team_id: 'defaults', member: { user_id: 'late-member', role: 'user' } });
+    for (const m of (await info()).team_memberships) assert.equal(m.budget_id, defaultId, `${m.user_id} is on the default`);
+    const keyOf = async (user: string) => (await ok(gw, '/key/generate', { team_id: 'defaults', user_id: user })).key as string;
+    const [early, late] = [await keyOf('early-member'), await keyOf('late-member')];
+    // Room for one answer each, on their own.
+    for (const k of [early, late]) {
+      assert.equal((await chat(gw, k, { max_tokens: 15 })).status, 200);
+      await new Promise((r) => setTimeout(r, 200));
+      const refused = await chat(gw, k, { max_tokens: 15 });
+      assert.equal(refused.status, 429);
+      assert.match(refused.body.error.message, /^Budget has been exceeded! User=(early|late)-member in Team=defaults /);
+    }
+    // Raising one member's share gives them a row of their own; the default and the other stay.
+    await ok(gw, '/team/member_update', { team_id: 'defaults', user_id: 'late-member', max_budget_in_team: 1 });
+    assert.equal((await chat(gw, late, { max_tokens: 15 })).status, 200);
+    assert.equal((await chat(gw, early, { max_tokens: 15 })).status, 429);
+    // Raising the default (/team/update) raises everyone still on it; the link survives a metadata update.
+    await ok(gw, '/team/update', { team_id: 'defaults', team_member_budget: 1, metadata: { owner: 'qa' } });
+    assert.equal((await chat(gw, early, { max_tokens: 15 })).status, 200);
+    const after = (await info()).team_info.metadata;
+    assert.deepEqual(after, { owner: 'qa', team_member_budget_id: defaultId });
+    // Set on a team later: its members with no share of their own are put on it.
+    await ok(gw, '/team/new', { team_id: 'defaults-later', members_with_roles: [{ role: 'user', user_id: 'early-member' }] });
+    await ok(gw, '/team/update', { team_id: 'defaults-later', team_member_budget: 0 });
+    const later = (await call(gw.url, 'GET', '/team/info?team_id=defaults-later')).body;
+    assert.equal(later.team_memberships[0].budget_id, later.team_info.metadata.team_member_budget_id);
+    const refused = await chat(gw, (await ok(gw, '/key/generate', { team_id: 'defaults-later', user_id: 'early-member' })).key, { max_tokens: 15 });
+    assert.match(refused.body.error.message, /^Budget has been exceeded! User=early-member in Team=defaults-later /);
+  });
+
   test('a share raised with /team/member_update takes effect at once; one given, removed from the team, holds no more', async () => {
     await ok(gw, '/team/new', { team_id: 'resharing' });
     await ok(gw, '/user/new', { user_id: 'resharer', auto_create_key: false });
