@@ -46,6 +46,7 @@ import { MemoryLimiter } from './policy/limiter.ts';
 import { LocalCounters, type BudgetCounter } from './policy/counters.ts';
 import { RedisCounters, redisAddress } from './policy/redis-counters.ts';
 import { Metrics } from './telemetry/metrics.ts';
+import { Cooldowns } from './router/cooldowns.ts';
 import { AlertSender } from './telemetry/alert-sender.ts';
 import { BudgetAlerts } from './policy/alerts.ts';
 import { AlertClaimRepo } from './store/alerts.ts';
@@ -229,6 +230,8 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       log.warn(`model "${d.modelName}" (${d.provider}/${d.upstreamModel}) has no known price: it is metered at 0; set input_cost_per_token / output_cost_per_token`);
     }
   }
+  const cooldowns = new Cooldowns(config.cooldowns);
+  redis?.shareCooldowns(cooldowns);
   const metrics = new Metrics();
   const alertSender = config.alerts ? new AlertSender(config.alerts, log, opts.alertRetryMs) : null;
   const alerts = config.alerts
@@ -243,6 +246,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   const ctx: PipelineContext = {
     config,
     router: new Router(config.deployments),
+    cooldowns,
     keyCache,
     users,
     teams,

@@ -7,6 +7,7 @@ import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { ConfigFile, PRICE_FIELDS, type ModelEntryShape } from './schema.ts';
 import { usdToNanos } from '../metering/money.ts';
+import type { CooldownSettings } from '../router/cooldowns.ts';
 import { PROVIDERS, splitProviderModel, type Wire } from '../providers/registry.ts';
 
 export class ConfigError extends Error {}
@@ -77,6 +78,8 @@ export interface GatewayConfig {
   proxyBudget: { maxBudgetNanos: number; duration: string | null } | null;
   /** Budgets of tags from the config (litellm_settings.tag_budget_config). */
   tagBudgets: { name: string; maxBudgetNanos: number; duration: string | null }[];
+  /** Deployments resting after failures (router_settings.allowed_fails, cooldown_time, disable_cooldowns). */
+  cooldowns: CooldownSettings;
   /** Budget alerts (general_settings.alerting with budget_alerts among alert_types); null: none. */
   alerts: AlertSettings | null;
 }
@@ -344,6 +347,8 @@ export function loadConfig(file: string | null, env: NodeJS.ProcessEnv = process
     proxyBudget: ls.max_budget ? { maxBudgetNanos: usdToNanos(ls.max_budget), duration: ls.budget_duration ?? null } : null,
     tagBudgets: Object.entries(ls.tag_budget_config ?? {}).map(([name, b]) => ({ name, maxBudgetNanos: usdToNanos(b.max_budget), duration: b.budget_duration ?? null })),
     alerts: alertsOf(gs, env, name, warnings),
+    // LiteLLM's defaults: 3 failures a minute, 5 s.
+    cooldowns: { allowedFails: rs.allowed_fails ?? 3, cooldownMs: Math.round((rs.cooldown_time ?? 5) * 1000), disabled: rs.disable_cooldowns ?? false },
   };
   return { config: Object.freeze(config), warnings };
 }

@@ -118,6 +118,10 @@ export const RouterSettings = z.strictObject({
   num_retries: posInt(),
   fallbacks: Fallbacks,
   timeout: z.coerce.number<unknown>().positive('must be more than 0 seconds').nullish(),
+  // Deployments whose calls fail more than allowed_fails times a minute (or answer 429) rest cooldown_time seconds.
+  allowed_fails: posInt(),
+  cooldown_time: z.coerce.number<unknown>().min(0, 'must be 0 or more seconds').nullish(),
+  disable_cooldowns: z.boolean().nullish(),
   // The Redis that several instances share their limits and budgets through (else REDIS_URL, REDIS_HOST, ...).
   redis_url: str(),
   redis_host: str(),

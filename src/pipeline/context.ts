@@ -17,6 +17,7 @@ import type { Counters } from '../policy/counters.ts';
 import type { BudgetAlerts } from '../policy/alerts.ts';
 import type { AlertSender } from '../telemetry/alert-sender.ts';
 import type { Router } from '../router/router.ts';
+import type { Cooldowns } from '../router/cooldowns.ts';
 import type { AccessLog } from '../telemetry/log.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
 import type { UiSessions } from '../auth/session.ts';
@@ -25,6 +26,8 @@ import type { UiSessions } from '../auth/session.ts';
 export interface PipelineContext {
   config: GatewayConfig;
   router: Router;
+  /** Deployments resting after failures (shared by every instance with Redis). */
+  cooldowns: Cooldowns;
   keyCache: KeyCache;
   users: RecordCache<UserRecord>;
   teams: RecordCache<TeamRecord>;

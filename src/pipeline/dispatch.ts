@@ -151,11 +151,30 @@ export const deploymentScope = (d: Deployment) => `deployment:${d.id}`;
  * in that order with room, counted in the counters (every instance's, with Redis). None with room: a
  * 429 saying when one will have.
  */
-function pickDeployment(ctx: PipelineContext, deployments: readonly Deployment[], tried: ReadonlySet<string>): Deployment | Promise<Deployment> {
+function pickDeployment(ctx: PipelineContext, group: readonly Deployment[], tried: ReadonlySet<string>): Deployment | Promise<Deployment> {
+  const deployments = resting(ctx, group);
   if (!deployments.some((d) => d.rpm !== null || d.tpm !== null)) return ctx.router.pick(deployments, tried);
   const order = ctx.router.order(deployments, tried);
   const routed = ctx.counters.route(order.map((d) => ({ scope: deploymentScope(d), rpm: d.rpm, tpm: d.tpm })), Date.now());
   return routed instanceof Promise ? routed.then((r) => chosen(order, r)) : chosen(order, routed);
+}
+
+/** The group's deployments not cooling down; none: a 429 saying when the first is back, as LiteLLM answers. */
+function resting(ctx: PipelineContext, group: readonly Deployment[]): readonly Deployment[] {
+  if (group.length < 2) return group;
+  const now = Date.now();
+  let awake: Deployment[] | null = null;
+  for (let i = 0; i < group.length; i++) {
+    const cooling = ctx.cooldowns.cooling(group[i]!.id, now);
+    if (cooling && !awake) awake = group.slice(0, i) as Deployment[];
+    else if (!cooling && awake) awake.push(group[i]!);
+  }
+  if (!awake) return group;
+  if (awake.length > 0) return awake;
+  const retry = Math.max(1, Math.ceil((ctx.cooldowns.nextBack(group.map((d) => d.id)) - now) / 1000));
+  throw new GatewayError('rate_limited', `No deployments available for model ${group[0]!.modelName}: all are cooling down after failures. Try again in ${retry} s.`, {
+    headers: { 'retry-after': String(retry) },
+  });
 }
 
 function chosen(order: Deployment[], r: Routed): Deployment {
@@ -186,6 +205,7 @@ export async function dispatch(ctx: PipelineContext, plan: DispatchPlan, numRetr
         last = await upstreamError(d, attempt.response);
         attempt.done();
         if (!retryable(status)) throw last;
+        ctx.cooldowns.failed(d.id, resolved.deployments.length, status, ra, Date.now());
         if (ra !== null) {
           if (ra > MAX_RETRY_AFTER_MS) break;
           waitMs = Math.max(waitMs, ra);
@@ -194,6 +214,8 @@ export async function dispatch(ctx: PipelineContext, plan: DispatchPlan, numRetr
         if (plan.signal.aborted) throw err;
         // Refusals that another try cannot change (a bad translation, a 400) end the call.
         if (!(err instanceof GatewayError) || !retryable(err.status)) throw err;
+        // Unreachable, or timed out.
+        ctx.cooldowns.failed(d.id, resolved.deployments.length, null, null, Date.now());
         last = err;
       }
       if (i < numRetries) await pause(waitMs, plan.signal);

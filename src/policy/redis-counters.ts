@@ -13,6 +13,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { createClient, type RedisClientType } from 'redis';
 import { GatewayError } from '../http/errors.ts';
+import type { Cooldowns } from '../router/cooldowns.ts';
 import type { Admission, AdmitPlan, BudgetCounter, Counters, LocalCounters, RouteChoice, Routed, Settlement, Spends } from './counters.ts';
 
 /** How long an instance's holds outlive its last sign of life. */
@@ -270,6 +271,7 @@ const unavailable = () =>
 export class RedisCounters implements Counters {
   readonly id = randomUUID();
   private readonly client: RedisClientType;
+  private subscriber: RedisClientType | null = null;
   private readonly local: LocalCounters;
   private readonly failure: 'open' | 'closed';
   private readonly log: Logger;
@@ -660,12 +662,40 @@ export class RedisCounters implements Counters {
     m.exec().catch((err: Error) => this.unhealthy(err));
   }
 
+  /**
+   * Cooldowns of deployments, on every instance: one started here is published, one started
+   * elsewhere applied here (a subscriber connection of its own; it reconnects by itself).
+   */
+  shareCooldowns(c: Cooldowns): void {
+    const channel = `${this.p}cooldowns`;
+    c.share = (id, until) => {
+      if (this.client.isReady) this.client.publish(channel, JSON.stringify({ from: this.id, id, until })).catch(() => {});
+    };
+    const sub = this.client.duplicate();
+    this.subscriber = sub;
+    sub.on('error', () => {}); // the main client reports Redis being away
+    sub
+      .connect()
+      .then(() =>
+        sub.subscribe(channel, (message) => {
+          try {
+            const m = JSON.parse(message) as { from: string; id: string; until: number };
+            if (m.from !== this.id && typeof m.id === 'string' && typeof m.until === 'number') c.rest(m.id, m.until, true);
+          } catch {
+            // not ours
+          }
+        }),
+      )
+      .catch((err: Error) => this.log.debug({ err }, 'cooldowns of other instances will not be heard of until Redis answers'));
+  }
+
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     try {
       // This instance's holds end now rather than when its lease would.
       if (this.client.isReady) await this.client.zRem(`${this.p}live`, this.id);
       await this.client.close();
+      if (this.subscriber?.isOpen) await this.subscriber.close().catch(() => this.subscriber?.destroy());
     } catch {
       this.client.destroy();
     }

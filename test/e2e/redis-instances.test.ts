@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { startFakeOpenAI, type FakeUpstream } from '../fakes/openai-upstream.ts';
 import { startWebhookReceiver } from '../fakes/webhook-receiver.ts';
 import { okCall, spawnGateway, type GatewayProcess } from '../helpers/gateway.ts';
-import { freshPostgresUrl, ownRedis, POSTGRES, REDIS } from '../helpers/databases.ts';
+import { freePort, freshPostgresUrl, ownRedis, POSTGRES, REDIS } from '../helpers/databases.ts';
 import { tempDir } from '../helpers/temp.ts';
 
 const MASTER = 'sk-master-redis-instances';
@@ -327,6 +327,35 @@ describe("deployments' own limits across three instances", { skip }, () => {
     for (const g of gws) assert.equal(await ask(g, `${limited}-tpm`), 200);
     await new Promise((r) => setTimeout(r, 200));
     for (const g of gws) assert.equal(await ask(g, `${limited}-tpm`), 429);
+  });
+});
+
+describe('deployment cooldowns across three instances', { skip }, () => {
+  test('a deployment one instance rests is rested by all of them', async () => {
+    const dead = `http://127.0.0.1:${await freePort()}`;
+    const group = id('cool');
+    const yaml = `  - model_name: ${group}
+    litellm_params: { model: openai/gpt-4, api_base: "${fake.url}", api_key: sk-up }
+  - model_name: ${group}
+    litellm_params: { model: openai/gpt-4, api_base: "${dead}", api_key: sk-up }
+router_settings:
+  allowed_fails: 0
+  cooldown_time: 30
+`;
+    const gws = await gateways(3, { yaml });
+    const ask = (g: GatewayProcess) =>
+      fetch(`${g.url}/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${MASTER}` }, body: JSON.stringify({ model: group, messages: [{ role: 'user', content: 'hi' }] }) }).then(async (r) => {
+        await r.text();
+        return r.status;
+      });
+    // On the first instance until the dead deployment has failed once (allowed_fails 0: it rests).
+    let failed = false;
+    for (let i = 0; i < 50 && !failed; i++) failed = (await ask(gws[0]!)) !== 200;
+    assert.ok(failed);
+    await new Promise((r) => setTimeout(r, 200));
+    // The others never pick it (half their calls would fail otherwise).
+    const statuses = await Promise.all(Array.from({ length: 30 }, (_, i) => ask(gws[1 + (i % 2)]!)));
+    assert.deepEqual([...new Set(statuses)], [200], statuses.join(' '));
   });
 });
 
