@@ -62,6 +62,7 @@ export class Hold implements Watched {
   /** How the refusal names the budget (`Team=search `; nothing for the key's own). */
   readonly who: string;
   readonly owner: AlertOwner;
+  readonly soft: number | null;
   private readonly limiter: PipelineContext['limiter'];
 
   constructor(
@@ -72,6 +73,7 @@ export class Hold implements Watched {
     period: { budget_reset_at: string | null; budget_period_start: string | null },
     who: string,
     owner: AlertOwner,
+    soft: number | null = null,
   ) {
     this.limiter = limiter;
     this.scope = scope;
@@ -82,6 +84,7 @@ export class Hold implements Watched {
     this.period = `${spender.created_at}/${period.budget_period_start ?? ''}`;
     this.who = who;
     this.owner = owner;
+    this.soft = soft;
   }
 
   /** Recorded spend plus this instance's spend not yet written (read at each step: streams extend as they go). */
@@ -326,7 +329,7 @@ async function keyModelHold(ctx: PipelineContext, principal: KeyPrincipal, budge
     row = await ctx.ensureKeyModel(principal.token, model, b.time_period);
     ctx.keyModels.set(ref, row);
   }
-  return new ModelHold(model, ctx.limiter, `key_model:${ref}`, usdToNanos(b.budget_limit), row, row, `Model=${model} (this key's model_max_budget) `, { group: 'key', soft: null, model });
+  return new ModelHold(model, ctx.limiter, `key_model:${ref}`, usdToNanos(b.budget_limit), row, row, `Model=${model} (this key's model_max_budget) `, { group: 'key', model });
 }
 
 /** Who made a call, as a budget alert names them. */
@@ -346,6 +349,17 @@ export function callerOf(p: KeyPrincipal, customer: string | null): Caller {
 type Spender = { spend_nanos: number; created_at: string };
 type Period = { budget_reset_at: string | null; budget_period_start: string | null };
 
+/** Whose budget each level's is, for alerts: made once, not per call. */
+const OWNERS = {
+  key: { group: 'key' },
+  team: { group: 'team' },
+  user: { group: 'internal_user' },
+  member: { group: 'team_member' },
+  org: { group: 'organization' },
+  customer: { group: 'customer' },
+  proxy: { group: 'proxy' },
+} as const satisfies Record<string, AlertOwner>;
+
 /** The budgets of a call: those with a max_budget held, those with only a soft one watched (alerts on). */
 class BudgetsOf {
   readonly holds: Hold[] = [];
@@ -358,14 +372,14 @@ class BudgetsOf {
     this.alerting = ctx.alerts !== null;
   }
 
-  add(scope: string, max: number | null, soft: number | null, spender: Spender, period: Period, who: string, owner: Omit<AlertOwner, 'soft'>): void {
+  add(scope: string, max: number | null, soft: number | null, spender: Spender, period: Period, who: string, owner: AlertOwner): void {
     const s = this.alerting ? soft : null;
-    if (max !== null) this.holds.push(new Hold(this.ctx.limiter, scope, max, spender, period, who, { ...owner, soft: s }));
-    else if (s !== null) this.watched.push(new Hold(this.ctx.limiter, scope, Infinity, spender, period, who, { ...owner, soft: s }));
+    if (max !== null) this.holds.push(new Hold(this.ctx.limiter, scope, max, spender, period, who, owner, s));
+    else if (s !== null) this.watched.push(new Hold(this.ctx.limiter, scope, Infinity, spender, period, who, owner, s));
   }
 
   /** An entity's spend against the shared budget it points at (budget_id): the limits and period are the budget's. */
-  shared(scope: string, entity: Spender & { budget_id: string | null }, who: string, owner: Omit<AlertOwner, 'soft'>): void {
+  shared(scope: string, entity: Spender & { budget_id: string | null }, who: string, owner: AlertOwner): void {
     const b = this.ctx.budgets.get(entity.budget_id);
     if (b) this.add(scope, b.max_budget_nanos, b.soft_budget_nanos, entity, b, who, owner);
   }
@@ -381,16 +395,16 @@ function holdsOf(ctx: PipelineContext, principal: KeyPrincipal, customer: string
   const { key, token, team, user, org, member } = principal;
   const b = new BudgetsOf(ctx);
   // Keys, users and teams hold their own budget; organizations and customers a shared budget row.
-  b.add(token, key.max_budget_nanos, key.soft_budget_nanos, key, key, '', { group: 'key' });
-  if (team) b.add(`team:${team.team_id}`, team.max_budget_nanos, team.soft_budget_nanos, team, team, `Team=${team.team_id} `, { group: 'team' });
+  b.add(token, key.max_budget_nanos, key.soft_budget_nanos, key, key, '', OWNERS.key);
+  if (team) b.add(`team:${team.team_id}`, team.max_budget_nanos, team.soft_budget_nanos, team, team, `Team=${team.team_id} `, OWNERS.team);
   if (user && (!team || ctx.config.applyUserBudgetToTeamKeys)) {
-    b.add(`user:${user.user_id}`, user.max_budget_nanos, user.soft_budget_nanos, user, user, `User=${user.user_id} `, { group: 'internal_user' });
+    b.add(`user:${user.user_id}`, user.max_budget_nanos, user.soft_budget_nanos, user, user, `User=${user.user_id} `, OWNERS.user);
   }
   // A user's share of their team's budget (max_budget_in_team), as well as the team's.
-  if (member) b.shared(scopeOf('member', [member.team_id, member.user_id]), member, `User=${member.user_id} in Team=${member.team_id} `, { group: 'team_member' });
-  if (org) b.shared(`org:${org.organization_id}`, org, `Organization=${org.organization_id} `, { group: 'organization' });
+  if (member) b.shared(scopeOf('member', [member.team_id, member.user_id]), member, `User=${member.user_id} in Team=${member.team_id} `, OWNERS.member);
+  if (org) b.shared(`org:${org.organization_id}`, org, `Organization=${org.organization_id} `, OWNERS.org);
   const c = customer === null ? undefined : ctx.customers.get(customer);
-  if (c) b.shared(`customer:${customer}`, c, `Customer=${customer} `, { group: 'customer' });
+  if (c) b.shared(`customer:${customer}`, c, `Customer=${customer} `, OWNERS.customer);
   // Each of its tags' that has one (a cost center, a project).
   if (ctx.tags.size) {
     for (const name of tags) {
@@ -399,7 +413,7 @@ function holdsOf(ctx: PipelineContext, principal: KeyPrincipal, customer: string
     }
   }
   // The whole proxy's (litellm_settings.max_budget), over every virtual key's calls.
-  if (proxy) b.add(PROXY_BUDGET_SCOPE, proxy.max_budget_nanos, null, proxy, proxy, `Proxy=${PROXY_BUDGET_ID} `, { group: 'proxy' });
+  if (proxy) b.add(PROXY_BUDGET_SCOPE, proxy.max_budget_nanos, null, proxy, proxy, `Proxy=${PROXY_BUDGET_ID} `, OWNERS.proxy);
   return b;
 }
 

@@ -152,7 +152,7 @@ export const deploymentScope = (d: Deployment) => `deployment:${d.id}`;
  * 429 saying when one will have.
  */
 function pickDeployment(ctx: PipelineContext, group: readonly Deployment[], tried: ReadonlySet<string>): Deployment | Promise<Deployment> {
-  const deployments = resting(ctx, group);
+  const deployments = awake(ctx, group);
   if (!deployments.some((d) => d.rpm !== null || d.tpm !== null)) return ctx.router.pick(deployments, tried);
   const order = ctx.router.order(deployments, tried);
   const routed = ctx.counters.route(order.map((d) => ({ scope: deploymentScope(d), rpm: d.rpm, tpm: d.tpm })), Date.now());
@@ -160,17 +160,18 @@ function pickDeployment(ctx: PipelineContext, group: readonly Deployment[], trie
 }
 
 /** The group's deployments not cooling down; none: a 429 saying when the first is back, as LiteLLM answers. */
-function resting(ctx: PipelineContext, group: readonly Deployment[]): readonly Deployment[] {
+function awake(ctx: PipelineContext, group: readonly Deployment[]): readonly Deployment[] {
   if (group.length < 2) return group;
   const now = Date.now();
-  let awake: Deployment[] | null = null;
+  // A copy only once one is found resting (most calls: none is).
+  let up: Deployment[] | null = null;
   for (let i = 0; i < group.length; i++) {
     const cooling = ctx.cooldowns.cooling(group[i]!.id, now);
-    if (cooling && !awake) awake = group.slice(0, i) as Deployment[];
-    else if (!cooling && awake) awake.push(group[i]!);
+    if (cooling && !up) up = group.slice(0, i) as Deployment[];
+    else if (!cooling && up) up.push(group[i]!);
   }
-  if (!awake) return group;
-  if (awake.length > 0) return awake;
+  if (!up) return group;
+  if (up.length > 0) return up;
   const retry = Math.max(1, Math.ceil((ctx.cooldowns.nextBack(group.map((d) => d.id)) - now) / 1000));
   throw new GatewayError('rate_limited', `No deployments available for model ${group[0]!.modelName}: all are cooling down after failures. Try again in ${retry} s.`, {
     headers: { 'retry-after': String(retry) },

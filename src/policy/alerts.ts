@@ -13,8 +13,6 @@ export type { Caller };
 /** Whose budget it is, as the alert names it (LiteLLM's event_group, and the groups it lacks). */
 export interface AlertOwner {
   group: 'key' | 'internal_user' | 'team' | 'team_member' | 'organization' | 'customer' | 'tag' | 'proxy';
-  /** The soft budget, nano-dollars; null: none. */
-  soft: number | null;
   tag?: string;
   model?: string;
 }
@@ -30,6 +28,8 @@ export interface Watched {
   /** How refusals name it: `Team=search ` ('' for the key's own). */
   readonly who: string;
   readonly owner: AlertOwner;
+  /** The soft budget, nano-dollars; null: none (or alerts off). */
+  readonly soft: number | null;
   spent(): number;
 }
 
@@ -71,7 +71,7 @@ export class BudgetAlerts {
   }
 
   private check(h: Watched, spent: number, caller: Caller): void {
-    const soft = h.owner.soft;
+    const soft = h.soft;
     if (soft !== null && spent >= soft) this.cross(h, 'soft_budget_crossed', soft, null, spent, caller);
     if (h.limit === Infinity || h.limit <= 0) return;
     for (const t of this.thresholds) {
@@ -100,7 +100,7 @@ export class BudgetAlerts {
 
   private fire(h: Watched, event: AlertEvent['event'], threshold: number | null, spent: number, caller: Caller): void {
     const max = h.limit === Infinity ? null : nanosToUsd(h.limit);
-    const soft = h.owner.soft === null ? null : nanosToUsd(h.owner.soft);
+    const soft = h.soft === null ? null : nanosToUsd(h.soft);
     const name = h.who ? h.who.trimEnd() : `Key=${caller.key_alias ?? `${caller.token?.slice(0, 12)}…`}`;
     const spend = nanosToUsd(spent);
     const what =
