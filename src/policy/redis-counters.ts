@@ -21,6 +21,13 @@ const LEASE_MS = 10_000;
 const HEARTBEAT_MS = 2_000;
 /** An idle hash of holds, and a budget's spend counter, expire after this (the database has the spend). */
 const IDLE_MS = 24 * 3600_000;
+/**
+ * How long a settlement is remembered as counted, so that one sent again (its answer was lost) counts
+ * once. One key per call: at 1,000 calls a second, about 300,000 keys (some 30 MB). A settlement owed
+ * for longer (Redis unreachable for over 5 minutes, the first try's fate unknown) may count twice:
+ * spend then errs high, on the safe side.
+ */
+const SETTLED_MS = 300_000;
 /** A call to Redis that takes longer fails (fail open or closed, as configured). */
 const CALL_TIMEOUT_MS = 500;
 /** The ledger writes every 250 ms: by then the spend of calls before a counter's seed is recorded. */
@@ -155,7 +162,7 @@ return 1
 const SETTLE = `
 local me, reserved, cost = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local nB, nS, nT, n = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7]
-local first = redis.call('SET', KEYS[1], 1, 'NX', 'PX', ${IDLE_MS})
+local first = redis.call('SET', KEYS[1], 1, 'NX', 'PX', ${SETTLED_MS})
 local spends = {}
 local k = 2
 for i = 1, nB do
@@ -270,6 +277,9 @@ const unavailable = () =>
 
 export class RedisCounters implements Counters {
   readonly id = randomUUID();
+  /** Names this instance's settlements (with a sequence): short, as Redis keeps one key per settlement a while. */
+  private readonly tag = `${this.id.slice(0, 8)}:`;
+  private settled = 0;
   private readonly client: RedisClientType;
   private subscriber: RedisClientType | null = null;
   private readonly local: LocalCounters;
@@ -595,7 +605,7 @@ export class RedisCounters implements Counters {
   }
 
   async settle(s: Settlement): Promise<Spends> {
-    const id = randomUUID();
+    const id = this.settlementId();
     const { keys, args } = this.settleCall(id, s);
     const hashes = [...s.budgets.map((b) => this.resvKey(b.scope)), ...s.slots.map((x) => this.slotKey(x))];
     // Given back here at once; in Redis with the script, or with the write-back if it fails.
@@ -612,6 +622,11 @@ export class RedisCounters implements Counters {
     }
   }
 
+  /** Short (one key per settlement lives in Redis for a while): this instance's tag and a sequence. */
+  private settlementId(): string {
+    return `${this.tag}${(++this.settled).toString(36)}`;
+  }
+
   /**
    * Settles a call that was admitted on this instance's own counters while Redis was away: there,
    * and its spend and tokens in Redis too (now, or with the write-back).
@@ -620,7 +635,7 @@ export class RedisCounters implements Counters {
     const spends = this.local.settle(s);
     if (s.reserved) for (const b of s.budgets) this.holdLater(this.resvKey(b.scope), -s.reserved);
     for (const scope of s.slots) this.holdLater(this.slotKey(scope), -1);
-    if (s.cost || s.tokenCount) this.owed.set(randomUUID(), { ...s, reserved: 0, slots: [] });
+    if (s.cost || s.tokenCount) this.owed.set(this.settlementId(), { ...s, reserved: 0, slots: [] });
     return spends;
   }
 
