@@ -23,6 +23,8 @@ export interface LlmRequest {
   stream: boolean;
   /** Set when the gateway changed the body (the client's bytes can no longer be sent as they are). */
   rewritten?: boolean;
+  /** An embedding: no output tokens to expect. */
+  embedding?: boolean;
 }
 
 const bad = (param: string, message: string) => new GatewayError('bad_request', message, { param });
@@ -69,5 +71,5 @@ export function parseEmbeddings(raw: Buffer | undefined): LlmRequest {
   if (input === undefined) throw bad('input', 'Missing required field: input.');
   if (typeof input !== 'string' && !Array.isArray(input)) throw bad('input', 'input must be a string or an array.');
   checkRetries(body);
-  return { body, model, stream: false };
+  return { body, model, stream: false, embedding: true };
 }

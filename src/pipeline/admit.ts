@@ -9,7 +9,7 @@ import { nanosToUsd, usdToNanos } from '../metering/money.ts';
 import type { Price } from '../metering/prices.ts';
 import { EMPTY_USAGE } from '../metering/usage.ts';
 import { modelRefusedBy } from '../policy/model-access.ts';
-import type { AdmitPlan, BudgetCounter, Counters, Settlement, Spends } from '../policy/counters.ts';
+import type { AdmitPlan, BudgetCounter, Counters, Settlement, Spends, TokenHold } from '../policy/counters.ts';
 import type { PipelineContext } from './context.ts';
 import type { LlmRequest } from '../dialects/openai-chat.ts';
 import { scopeOf } from '../store/scopes.ts';
@@ -113,8 +113,14 @@ export interface Lease {
   reserved: number;
   /** The concurrency slots held (max_parallel_requests), by scope. */
   slots: string[];
-  /** The token windows the call's usage counts in when it ends (the levels with a tpm limit), by scope. */
-  tokens: string[];
+  /**
+   * The token windows of the levels with a tpm limit, and the tokens admission held in each (at
+   * `now`): the call's real count takes their place when it ends.
+   */
+  tokens: TokenHold[];
+  now: number;
+  /** What the call is expected to use, prompt and output: what it holds in each token window (at most its limit). */
+  expectedTokens: number;
   /** The price used for reservations: the dearest deployment of the group. */
   price: Price;
   promptTokens: number;
@@ -213,7 +219,25 @@ export async function admitLimits(
   const price = dearest(ctx, deployments, call.model);
   // About four bytes of JSON per prompt token: an overestimate, which is the safe side for a reservation.
   const promptTokens = Math.ceil(rawBytes / 4);
-  const lease: Lease = { reserved: 0, slots: [], tokens: [], price, promptTokens, holds: [], via: null, covered: false, budgetModel: null, watched: [] };
+  const maxTokens = call.body.max_completion_tokens ?? call.body.max_tokens;
+  // A plain answer cannot be watched: its max_tokens is reserved. A stream is metered as it flows, so
+  // a huge max_tokens (coding agents send 128000) reserves what such answers usually take.
+  const given = typeof maxTokens === 'number' && (ctx.config.strictBudgetReservations || !call.stream || maxTokens <= STREAM_RESERVE_MAX) ? maxTokens : null;
+  const output = call.embedding ? 0 : expectedOutput(ctx, group, deployments, given);
+  const lease: Lease = {
+    reserved: 0,
+    slots: [],
+    tokens: [],
+    now,
+    expectedTokens: promptTokens + output,
+    price,
+    promptTokens,
+    holds: [],
+    via: null,
+    covered: false,
+    budgetModel: null,
+    watched: [],
+  };
   if (principal.kind !== 'key') return lease;
   const levels = limitsOf(ctx, principal, group, customer);
   const plan: AdmitPlan = { now, tokens: [], slots: [], budgets: [], amount: 0, requests: [] };
@@ -224,8 +248,10 @@ export async function admitLimits(
   for (const l of levels) {
     if (l.tpm !== null) {
       tpm.push(l);
-      plan.tokens.push({ scope: l.scope, limit: l.tpm });
-      lease.tokens.push(l.scope);
+      // A call expected to use more than the whole limit holds all of it: it fits an empty window only.
+      const held = Math.min(lease.expectedTokens, l.tpm);
+      plan.tokens.push({ scope: l.scope, limit: l.tpm, held });
+      lease.tokens.push({ scope: l.scope, held });
     }
     if (l.parallel !== null) {
       parallel.push(l);
@@ -249,12 +275,6 @@ export async function admitLimits(
         { param: 'model' },
       );
     }
-    const maxTokens = call.body.max_completion_tokens ?? call.body.max_tokens;
-    const coldMax = deployments.reduce<number | null>((m, d) => Math.max(m ?? 0, Number(d.modelInfo.max_output_tokens ?? d.modelInfo.max_tokens ?? 0)) || m, null);
-    // A plain answer cannot be watched: its max_tokens is reserved. A stream is metered as it flows, so
-    // a huge max_tokens (coding agents send 128000) reserves what such answers usually take.
-    const given = typeof maxTokens === 'number' && (ctx.config.strictBudgetReservations || !call.stream || maxTokens <= STREAM_RESERVE_MAX) ? maxTokens : null;
-    const output = ctx.config.strictBudgetReservations ? (given ?? coldMax ?? COLD_MAX_OUTPUT) : ctx.expectedOutput.tokens(group, given, coldMax);
     // (n choices can produce n times max_tokens: those are metered, as the reservation is for one)
     lease.covered = given !== null && (call.body.n === undefined || call.body.n === null || call.body.n === 1);
     plan.budgets = countersOf(holds);
@@ -277,6 +297,7 @@ export async function admitLimits(
     }
   }
   if (!a.ok) {
+    lease.tokens = [];
     if (a.refused === 'budget') {
       const h = holds[a.index]!;
       ctx.alerts?.refused(h, a.spent, plan.amount, callerOf(principal, customer));
@@ -297,6 +318,17 @@ export async function admitLimits(
   }
   if (modelHold) lease.budgetModel = modelHold.model;
   return lease;
+}
+
+/**
+ * The output tokens a call is expected to produce: `given` (its max_tokens, when that is what is
+ * reserved); else what the group's answers usually take, or, cold, the model's most (strict
+ * reservations: always the most).
+ */
+function expectedOutput(ctx: PipelineContext, group: string, deployments: Deployment[], given: number | null): number {
+  if (given !== null) return given;
+  const coldMax = deployments.reduce<number | null>((m, d) => Math.max(m ?? 0, Number(d.modelInfo.max_output_tokens ?? d.modelInfo.max_tokens ?? 0)) || m, null);
+  return ctx.config.strictBudgetReservations ? (coldMax ?? COLD_MAX_OUTPUT) : ctx.expectedOutput.tokens(group, null, coldMax);
 }
 
 /**
@@ -446,8 +478,9 @@ export function release(lease: Lease, cost = 0, tokenCount = 0, now = Date.now()
   const via = lease.via;
   if (!via) return null;
   lease.via = null;
-  const s: Settlement = { now, budgets: countersOf(lease.holds), reserved: lease.reserved, cost, slots: lease.slots, tokens: lease.tokens, tokenCount };
+  const s: Settlement = { now, budgets: countersOf(lease.holds), reserved: lease.reserved, cost, slots: lease.slots, tokens: lease.tokens, heldAt: lease.now, tokenCount };
   lease.reserved = 0;
   lease.slots = [];
+  lease.tokens = [];
   return via.settle(s);
 }

@@ -9,7 +9,7 @@ import { dispatcherFor, send, type UpstreamResponse } from '../providers/http-cl
 import { upstreamModelFor } from '../router/router.ts';
 import { Abort, pause } from './abort.ts';
 import type { Headers, PipelineContext } from './context.ts';
-import type { Routed } from '../policy/counters.ts';
+import { tokenSettlement, type Counters, type Routed, type TokenHold } from '../policy/counters.ts';
 
 export interface Attempt {
   deployment: Deployment;
@@ -21,6 +21,22 @@ export interface Attempt {
   done: () => void;
   /** What to report when reading the answer fails: its deadline, a cut connection, or the client's own abort as is. */
   failed: (err: unknown) => unknown;
+  /** The tokens the call holds in the deployment's tpm window, if it has one. */
+  tokens: DeploymentTokens | null;
+}
+
+/** A deployment's tpm window and what a call holds in it since `at`, by the counters that hold it. */
+export interface DeploymentTokens {
+  via: Counters;
+  hold: TokenHold;
+  at: number;
+}
+
+/** Puts the call's real count of tokens in place of what it held in a deployment's window. Never rejects. */
+export function settleTokens(t: DeploymentTokens, tokenCount: number): Promise<unknown> | null {
+  const r = t.via.settle(tokenSettlement([t.hold], t.at, tokenCount, Date.now()));
+  // (a Redis failure is owed, and written back by the counters)
+  return r instanceof Promise ? r.catch(() => {}) : null;
 }
 
 export interface DispatchPlan {
@@ -35,6 +51,8 @@ export interface DispatchPlan {
   headers: Headers;
   dropParams: boolean;
   signal: Abort;
+  /** The tokens the call is expected to use (prompt and output): what it holds in a deployment's tpm window. */
+  tokens: number;
 }
 
 const MAX_RETRY_AFTER_MS = 60_000;
@@ -136,7 +154,7 @@ async function attemptOnce(d: Deployment, plan: DispatchPlan, capture: string | 
       abort,
     );
     if (plan.stream) clearTimeout(timer);
-    return { deployment: d, adapter, upstream, response, done, failed };
+    return { deployment: d, adapter, upstream, response, done, failed, tokens: null };
   } catch (err) {
     done();
     if (plan.signal.aborted) throw err;
@@ -146,17 +164,26 @@ async function attemptOnce(d: Deployment, plan: DispatchPlan, capture: string | 
 
 export const deploymentScope = (d: Deployment) => `deployment:${d.id}`;
 
+type Picked = { d: Deployment; tokens: DeploymentTokens | null };
+
 /**
  * The deployment to try: a weighted random pick; among those with their own `rpm` / `tpm`, the first
- * in that order with room, counted in the counters (every instance's, with Redis). None with room: a
- * 429 saying when one will have.
+ * in that order with room, counted in the counters (every instance's, with Redis): its request, and
+ * the call's expected tokens held in its tpm window. None with room: a 429 saying when one will have.
  */
-function pickDeployment(ctx: PipelineContext, group: readonly Deployment[], tried: ReadonlySet<string>): Deployment | Promise<Deployment> {
+function pickDeployment(ctx: PipelineContext, group: readonly Deployment[], tried: ReadonlySet<string>, expected: number): Picked | Promise<Picked> {
   const deployments = awake(ctx, group);
-  if (!deployments.some((d) => d.rpm !== null || d.tpm !== null)) return ctx.router.pick(deployments, tried);
+  if (!deployments.some((d) => d.rpm !== null || d.tpm !== null)) return { d: ctx.router.pick(deployments, tried), tokens: null };
   const order = ctx.router.order(deployments, tried);
-  const routed = ctx.counters.route(order.map((d) => ({ scope: deploymentScope(d), rpm: d.rpm, tpm: d.tpm })), Date.now());
-  return routed instanceof Promise ? routed.then((r) => chosen(order, r)) : chosen(order, routed);
+  const now = Date.now();
+  const choices = order.map((d) => ({ scope: deploymentScope(d), rpm: d.rpm, tpm: d.tpm, tokens: d.tpm === null ? 0 : Math.min(expected, d.tpm) }));
+  const routed = ctx.counters.route(choices, now);
+  const picked = (r: Routed): Picked => {
+    if (r.retryAfterMs !== undefined) throw allFull(order, r.retryAfterMs);
+    const c = choices[r.index]!;
+    return { d: order[r.index]!, tokens: c.tpm === null ? null : { via: r.via, hold: { scope: c.scope, held: c.tokens }, at: now } };
+  };
+  return routed instanceof Promise ? routed.then(picked) : picked(routed);
 }
 
 /** The group's deployments not cooling down; none: a 429 saying when the first is back, as LiteLLM answers. */
@@ -178,10 +205,10 @@ function awake(ctx: PipelineContext, group: readonly Deployment[]): readonly Dep
   });
 }
 
-function chosen(order: Deployment[], r: Routed): Deployment {
-  if (r.retryAfterMs === undefined) return order[r.index]!;
-  const retry = Math.max(1, Math.ceil(r.retryAfterMs / 1000));
-  throw new GatewayError('rate_limited', `Rate limit reached: every deployment of model ${order[0]!.modelName} is at its rpm / tpm. Try again in ${retry} s.`, {
+/** Every deployment at its rpm / tpm: a 429 saying when one will have room. */
+function allFull(order: Deployment[], retryAfterMs: number): GatewayError {
+  const retry = Math.max(1, Math.ceil(retryAfterMs / 1000));
+  return new GatewayError('rate_limited', `Rate limit reached: every deployment of model ${order[0]!.modelName} is at its rpm / tpm. Try again in ${retry} s.`, {
     headers: { 'retry-after': String(retry) },
   });
 }
@@ -194,14 +221,20 @@ export async function dispatch(ctx: PipelineContext, plan: DispatchPlan, numRetr
     if (!resolved) continue;
     const tried = new Set<string>();
     for (let i = 0; i <= numRetries; i++) {
-      const picked = pickDeployment(ctx, resolved.deployments, tried);
-      const d = picked instanceof Promise ? await picked : picked;
+      const picked = pickDeployment(ctx, resolved.deployments, tried, plan.tokens);
+      const { d, tokens } = picked instanceof Promise ? await picked : picked;
       tried.add(d.id);
       let waitMs = Math.min(500 * 2 ** i, 8000) * (0.75 + Math.random() * 0.5);
+      // The tokens held in the deployment's window go with the answer, or back when the attempt failed.
+      let answered = false;
       try {
         const attempt = await attemptOnce(d, plan, resolved.capture);
         const status = attempt.response.statusCode;
-        if (status < 400) return attempt;
+        if (status < 400) {
+          attempt.tokens = tokens;
+          answered = true;
+          return attempt;
+        }
         const ra = retryAfterMs(attempt.response.headers);
         last = await upstreamError(d, attempt.response);
         attempt.done();
@@ -218,6 +251,8 @@ export async function dispatch(ctx: PipelineContext, plan: DispatchPlan, numRetr
         // Unreachable, or timed out.
         ctx.cooldowns.failed(d.id, resolved.deployments.length, null, null, Date.now());
         last = err;
+      } finally {
+        if (tokens && !answered) void settleTokens(tokens, 0);
       }
       if (i < numRetries) await pause(waitMs, plan.signal);
     }

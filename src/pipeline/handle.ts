@@ -90,6 +90,7 @@ export async function handleLlm(ctx: PipelineContext, route: Route, req: Inbound
     callType: CALL_TYPES[endpoint],
     group: '',
     deployment: null,
+    deploymentTokens: null,
     upstreamModel: null,
     upstreamId: null,
     usage: null,
@@ -144,11 +145,13 @@ export async function handleLlm(ctx: PipelineContext, route: Route, req: Inbound
         headers: req.headers,
         dropParams: ctx.config.dropParams,
         signal: abort,
+        tokens: lease.expectedTokens,
       },
       retries,
     );
     const upstreamAt = performance.now();
     outcome.deployment = attempt.deployment;
+    outcome.deploymentTokens = attempt.tokens;
     outcome.upstreamModel = upstreamModelFor(attempt.deployment, resolved.capture);
     const preMs = beforeUpstream - req.startedAt;
     const headers: Record<string, string> = {

@@ -11,7 +11,7 @@ import { spendScopes } from '../store/ledger.ts';
 import { PROXY_BUDGET_ID, PROXY_BUDGET_SCOPE } from '../policy/proxy-budget.ts';
 import { EMPTY_USAGE, totalTokens, type UsageRecord } from '../metering/usage.ts';
 import { callerOf, release, type Lease } from './admit.ts';
-import { deploymentScope } from './dispatch.ts';
+import { settleTokens, type DeploymentTokens } from './dispatch.ts';
 import type { PipelineContext } from './context.ts';
 import type { LlmRequest } from '../dialects/openai-chat.ts';
 
@@ -26,6 +26,8 @@ export interface Outcome {
   callType: SpendRecord['call_type'];
   group: string;
   deployment: Deployment | null;
+  /** The tokens the call holds in its deployment's tpm window (it has one). */
+  deploymentTokens: DeploymentTokens | null;
   upstreamModel: string | null;
   upstreamId: string | null;
   /** The provider's usage, if it sent one, in the common record. */
@@ -122,11 +124,13 @@ export async function settle(ctx: PipelineContext, o: Outcome, lease: Lease | nu
     if (cost && ctx.config.proxyBudget && record.user_id !== PROXY_BUDGET_ID) ctx.limiter.addSpend(PROXY_BUDGET_SCOPE, cost);
     if (o.principal.kind === 'key') ctx.limiter.addSpend(o.principal.token, cost);
     tokenCount = totalTokens(usage);
-    if (o.deployment?.tpm != null) ctx.counters.addTokens([deploymentScope(o.deployment)], tokenCount, Date.now());
     if (!o.error && o.callType !== 'embeddings' && !usage.estimated) ctx.expectedOutput.observe(o.group, usage.output);
   } catch (err) {
     ctx.log.error({ err, requestId: o.id }, 'settling a request failed');
   } finally {
+    // The deployment's tpm window: the real count in place of what the call held (0 if unknown),
+    // beside the lease's settlement, both done before the answer ends (a next call sees them).
+    const deploymentSettled = o.deploymentTokens ? settleTokens(o.deploymentTokens, tokenCount) : null;
     // At once, with the spend counted: a reservation held any longer would count twice. The counters
     // take the cost into the budgets' shared spend and the tokens into the windows of every level with
     // a token limit, as admission listed them.
@@ -141,6 +145,7 @@ export async function settle(ctx: PipelineContext, o: Outcome, lease: Lease | nu
         ctx.log.error({ err, requestId: o.id }, 'releasing a lease failed');
       }
     }
+    if (deploymentSettled) await deploymentSettled;
   }
   // The answer's last bytes wait for this: a record in the journal survives a crash.
   await journaled?.catch((err: Error) => ctx.log.error({ err, requestId: o.id }, 'the spend journal could not be written'));

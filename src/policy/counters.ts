@@ -18,10 +18,19 @@ export interface BudgetCounter {
   seed: number;
 }
 
+/**
+ * A token window (a tpm limit) and what a call holds in it: its expected tokens (prompt and output,
+ * at most the limit) from admission until settlement puts the real count in their place.
+ */
+export interface TokenHold {
+  scope: string;
+  held: number;
+}
+
 export interface AdmitPlan {
   now: number;
-  /** Token windows that must have room (tpm limits): checked, nothing taken. */
-  tokens: { scope: string; limit: number }[];
+  /** Token windows (tpm limits): each must have room for `held` more, which it then holds. */
+  tokens: (TokenHold & { limit: number })[];
   /** Concurrency slots to take (max_parallel_requests). */
   slots: { scope: string; max: number }[];
   /** Budgets to reserve `amount` against, each of them. */
@@ -47,10 +56,23 @@ export interface Settlement {
   /** The call's cost, added to each budget's spend. */
   cost: number;
   slots: string[];
-  /** Token windows the call's tokens count in. */
-  tokens: string[];
+  /** Token windows the call's tokens count in, each giving back what it held since `heldAt`. */
+  tokens: TokenHold[];
+  heldAt: number;
   tokenCount: number;
 }
+
+/** A settlement of token windows alone (a deployment's tpm), the call's real count replacing what it held. */
+export const tokenSettlement = (tokens: TokenHold[], heldAt: number, tokenCount: number, now: number): Settlement => ({
+  now,
+  budgets: [],
+  reserved: 0,
+  cost: 0,
+  slots: [],
+  tokens,
+  heldAt,
+  tokenCount,
+});
 
 /**
  * What each budget of a settlement has spent in its period once the call is counted, as the counters
@@ -58,15 +80,22 @@ export interface Settlement {
  */
 export type Spends = (number | null)[];
 
-/** A deployment a call may go to, with its own limits (litellm_params rpm / tpm). */
+/**
+ * A deployment a call may go to, with its own limits (litellm_params rpm / tpm), and the tokens the
+ * call would hold in its tpm window (its expected tokens, at most the tpm).
+ */
 export interface RouteChoice {
   scope: string;
   rpm: number | null;
   tpm: number | null;
+  tokens: number;
 }
 
-/** The first choice with room (its request counted), or none and when one will have room. */
-export type Routed = { index: number; retryAfterMs?: undefined } | { index: -1; retryAfterMs: number };
+/**
+ * The first choice with room (its request counted, its tokens held by `via`, which settles them), or
+ * none and when one will have room.
+ */
+export type Routed = { index: number; via: Counters; retryAfterMs?: undefined } | { index: -1; retryAfterMs: number };
 
 export interface Counters {
   /** Takes everything in the plan, or nothing. */
@@ -75,10 +104,8 @@ export interface Counters {
   extend(budgets: BudgetCounter[], amount: number): boolean | Promise<boolean>;
   /** Gives back what admission and extensions took, and counts what the call spent. */
   settle(s: Settlement): Spends | Promise<Spends>;
-  /** Takes the first of the choices whose rpm and tpm have room, and counts the request in its window. */
+  /** Takes the first of the choices whose rpm and tpm have room: its request counted, its tokens held. */
   route(choices: RouteChoice[], now: number): Routed | Promise<Routed>;
-  /** Counts tokens in these windows (a deployment's tpm), after a call. */
-  addTokens(scopes: string[], n: number, now: number): void;
   close(): Promise<void>;
 }
 
@@ -97,7 +124,8 @@ export class LocalCounters implements Counters {
     const lim = this.lim;
     // In the order Redis checks them, so both name the same level when several would refuse.
     for (let i = 0; i < p.tokens.length; i++) {
-      const w = lim.checkTokens(p.tokens[i]!.scope, p.tokens[i]!.limit, p.now);
+      const t = p.tokens[i]!;
+      const w = lim.checkTokens(t.scope, t.limit, p.now, t.held);
       if (!w.allowed) return { ok: false, refused: 'tokens', index: i, retryAfterMs: w.retryAfterMs };
     }
     for (let i = 0; i < p.slots.length; i++) {
@@ -121,6 +149,7 @@ export class LocalCounters implements Counters {
     // Everything has room: take it (nothing runs between the checks and this, in one process).
     for (const s of p.slots) lim.acquireSlot(s.scope, s.max);
     for (const r of p.requests) lim.hitRequests(r.scope, r.limit, p.now);
+    for (const t of p.tokens) lim.addTokens(t.scope, t.held, p.now);
     return { ok: true, via: this };
   }
 
@@ -143,7 +172,10 @@ export class LocalCounters implements Counters {
   settle(s: Settlement): Spends {
     if (s.reserved) for (const b of s.budgets) this.lim.release(b.scope, s.reserved);
     for (const scope of s.slots) this.lim.releaseSlot(scope);
-    if (s.tokenCount > 0) for (const scope of s.tokens) this.lim.addTokens(scope, s.tokenCount, s.now);
+    for (const t of s.tokens) {
+      this.lim.removeTokens(t.scope, t.held, s.heldAt, s.now);
+      this.lim.addTokens(t.scope, s.tokenCount, s.now);
+    }
     // The seeds are this process's live spend, the call's cost already in it.
     return s.budgets.map((b) => b.seed);
   }
@@ -152,7 +184,7 @@ export class LocalCounters implements Counters {
     let wait = Infinity;
     for (let i = 0; i < choices.length; i++) {
       const c = choices[i]!;
-      const t = c.tpm === null ? null : this.lim.checkTokens(c.scope, c.tpm, now);
+      const t = c.tpm === null ? null : this.lim.checkTokens(c.scope, c.tpm, now, c.tokens);
       const r = c.rpm === null ? null : this.lim.requestsAllowed(c.scope, c.rpm, now);
       const full = [t, r].find((w) => w && !w.allowed);
       if (full) {
@@ -160,13 +192,10 @@ export class LocalCounters implements Counters {
         continue;
       }
       if (c.rpm !== null) this.lim.hitRequests(c.scope, c.rpm, now);
-      return { index: i };
+      if (c.tpm !== null) this.lim.addTokens(c.scope, c.tokens, now);
+      return { index: i, via: this };
     }
     return { index: -1, retryAfterMs: wait };
-  }
-
-  addTokens(scopes: string[], n: number, now: number): void {
-    for (const s of scopes) this.lim.addTokens(s, n, now);
   }
 
   async close(): Promise<void> {}

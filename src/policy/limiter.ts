@@ -1,6 +1,6 @@
 // Live counters for keys: spend not yet in the database, budget reservations of requests in flight,
-// concurrency slots and request/token rate windows. This is the in-memory implementation (one
-// process); a Redis one with the same contract comes for several instances.
+// concurrency slots and request/token rate windows, in one process (redis-counters.ts keeps the
+// same for several instances).
 
 export interface RateWindow {
   allowed: boolean;
@@ -28,8 +28,10 @@ export interface Limiter {
   inFlight(key: string): number;
   hitRequests(key: string, limit: number, now: number): RateWindow;
   requestsAllowed(key: string, limit: number, now: number): RateWindow;
-  checkTokens(key: string, limit: number, now: number): RateWindow;
+  checkTokens(key: string, limit: number, now: number, need?: number): RateWindow;
   addTokens(key: string, n: number, now: number): void;
+  /** Takes back `n` tokens counted at `at` (a reservation), if its minute is still in the window. */
+  removeTokens(key: string, n: number, at: number, now: number): void;
   held(): { reservations: number; slots: number };
 }
 
@@ -60,11 +62,20 @@ class Window {
     this.current += n;
   }
 
-  retryAfterMs(limit: number, now: number): number {
+  /** Takes back `n` counted in the minute of `at`; nothing once that minute has left the window. */
+  remove(n: number, at: number, now: number): void {
+    this.roll(now);
+    const minute = at - (at % WINDOW_MS);
+    if (minute === this.start) this.current = Math.max(0, this.current - n);
+    else if (minute === this.start - WINDOW_MS) this.previous = Math.max(0, this.previous - n);
+  }
+
+  /** `need`: what must fit under the limit (1 for a request). */
+  retryAfterMs(limit: number, now: number, need = 1): number {
     // Time until the previous minute's weight has decayed enough, or the next minute begins.
     const used = this.count(now);
     if (this.previous === 0) return this.start + WINDOW_MS - now;
-    const excess = used - limit + 1;
+    const excess = used + need - limit;
     return Math.min(this.start + WINDOW_MS - now, Math.ceil((excess / this.previous) * WINDOW_MS));
   }
 }
@@ -157,16 +168,23 @@ export class MemoryLimiter implements Limiter {
     return used + 1 > limit ? { allowed: false, remaining: 0, retryAfterMs: w.retryAfterMs(limit, now) } : { allowed: true, remaining: Math.floor(limit - used), retryAfterMs: 0 };
   }
 
-  /** Whether tokens used in the last minute leave room under a per-minute token limit. */
-  checkTokens(key: string, limit: number, now: number): RateWindow {
+  /**
+   * Whether the tokens of the last minute leave room under a per-minute token limit for `need` more
+   * (a call's expected tokens, at most the limit: one larger than the limit fits an empty window).
+   */
+  checkTokens(key: string, limit: number, now: number, need = 0): RateWindow {
     const w = this.window(this.tokens, key);
     const used = w.count(now);
-    if (used >= limit) return { allowed: false, remaining: 0, retryAfterMs: w.retryAfterMs(limit, now) };
+    if (used >= limit || used + need > limit) return { allowed: false, remaining: 0, retryAfterMs: w.retryAfterMs(limit, now, Math.max(need, 1)) };
     return { allowed: true, remaining: Math.floor(limit - used), retryAfterMs: 0 };
   }
 
   addTokens(key: string, n: number, now: number): void {
     if (n > 0) this.window(this.tokens, key).add(n, now);
+  }
+
+  removeTokens(key: string, n: number, at: number, now: number): void {
+    if (n > 0) this.tokens.get(key)?.remove(n, at, now);
   }
 
   /** Total reservations and slots held, for tests and metrics (0 when nothing is in flight). */

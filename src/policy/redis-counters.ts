@@ -44,10 +44,15 @@ local function window(cur, prev)
   local p = tonumber(redis.call('GET', prev) or '0')
   return tonumber(redis.call('GET', cur) or '0') + p * weight, p
 end
-local function retry(used, prev, limit)
+-- need: what must fit under the limit (1 for a request)
+local function retry(used, prev, limit, need)
   local untilNext = minute + 60000 - now
   if prev == 0 then return untilNext end
-  return math.min(untilNext, math.ceil((used - limit + 1) / prev * 60000))
+  return math.min(untilNext, math.ceil((used + need - limit) / prev * 60000))
+end
+-- whether a window has room for need more (a call's expected tokens, at most the limit)
+local function full(used, limit, need)
+  return used >= limit or used + need > limit
 end
 `;
 
@@ -81,8 +86,8 @@ end
 /**
  * KEYS: live; per token limit its window's current and previous minute; per slot limit its hash; per
  * budget its spend counter and its hash of reservations; per request limit its two minutes.
- * ARGV: me, now, amount, then the counts of each kind, then per token limit its limit, per slot limit
- * its maximum, per budget its limit and seed, per request limit its limit.
+ * ARGV: me, now, amount, then the counts of each kind, then per token limit its limit and the tokens
+ * to hold, per slot limit its maximum, per budget its limit and seed, per request limit its limit.
  * Reply: {0} admitted; {1, i, retryMs} tokens; {2, i} slots; {3, i, spent, reserved, room} budget;
  * {4, i, retryMs} requests.
  */
@@ -93,10 +98,10 @@ ${LIVE}
 ${WINDOW}
 local k, a = 2, 8
 for i = 1, nT do
-  local limit = tonumber(ARGV[a])
+  local limit, need = tonumber(ARGV[a]), tonumber(ARGV[a + 1])
   local used, prev = window(KEYS[k], KEYS[k + 1])
-  if used >= limit then return {1, i - 1, retry(used, prev, limit)} end
-  k, a = k + 2, a + 1
+  if full(used, limit, need) then return {1, i - 1, retry(used, prev, limit, math.max(need, 1))} end
+  k, a = k + 2, a + 2
 end
 local slots = k
 for i = 1, nS do
@@ -118,10 +123,17 @@ local requests = k
 for i = 1, nR do
   local limit = tonumber(ARGV[a])
   local used, prev = window(KEYS[k], KEYS[k + 1])
-  if used + 1 > limit then return {4, i - 1, retry(used, prev, limit)} end
+  if used + 1 > limit then return {4, i - 1, retry(used, prev, limit, 1)} end
   k, a = k + 2, a + 1
 end
 -- Everything has room: take it.
+for i = 1, nT do
+  local need = ARGV[7 + 2 * i]
+  if tonumber(need) > 0 then
+    redis.call('INCRBY', KEYS[2 * i], need)
+    redis.call('PEXPIRE', KEYS[2 * i], 120000)
+  end
+end
 for i = slots, budgets - 1 do
   redis.call('HINCRBY', KEYS[i], me, 1)
   redis.call('PEXPIRE', KEYS[i], ${IDLE_MS})
@@ -154,10 +166,11 @@ return 1
 
 /**
  * KEYS: the settlement's own key, per budget its spend counter and reservations, per slot its hash,
- * per token window its minute. ARGV: me, reserved, cost, budgets, slots, tokens, token count, per
- * budget its seed. The spend and the tokens count once per settlement (its key), so a settlement whose
- * answer was lost can be sent again; the holds are this instance's to write back. Reply: each budget's
- * spend after it (-1: no counter).
+ * per token window its minute now and the minute its tokens were held in. ARGV: me, reserved, cost,
+ * budgets, slots, tokens, token count, per budget its seed, per token window the tokens it held. The
+ * spend and the tokens count once per settlement (its key), so a settlement whose answer was lost can
+ * be sent again; the holds are this instance's to write back. Reply: each budget's spend after it
+ * (-1: no counter).
  */
 const SETTLE = `
 local me, reserved, cost = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
@@ -178,44 +191,58 @@ for i = 1, nS do
   if redis.call('HINCRBY', KEYS[k], me, -1) <= 0 then redis.call('HDEL', KEYS[k], me) end
   k = k + 1
 end
-if tonumber(n) > 0 and first then
+if first then
   for i = 1, nT do
-    redis.call('INCRBY', KEYS[k], n)
-    redis.call('PEXPIRE', KEYS[k], 120000)
-    k = k + 1
+    -- What admission held, taken back from its minute (never below 0: Redis may have lost it), and the
+    -- real count added to this one.
+    local held = tonumber(ARGV[7 + nB + i])
+    if held > 0 then
+      local v = tonumber(redis.call('GET', KEYS[k + 1]) or '0')
+      if v > 0 then redis.call('SET', KEYS[k + 1], math.max(0, v - held), 'KEEPTTL') end
+    end
+    if tonumber(n) > 0 then
+      redis.call('INCRBY', KEYS[k], n)
+      redis.call('PEXPIRE', KEYS[k], 120000)
+    end
+    k = k + 2
   end
 end
 return spends
 `;
 
 /**
- * The first deployment with room under its rpm and tpm, its request counted. KEYS: per choice its
- * request window's two minutes and its token window's two. ARGV: now, then per choice rpm and tpm
- * (-1: none). Reply: {index} or {-1, retryMs}.
+ * The first deployment with room under its rpm and tpm: its request counted, its tokens held. KEYS:
+ * per choice its request window's two minutes and its token window's two. ARGV: now, then per choice
+ * rpm, tpm (-1: none) and the tokens to hold. Reply: {index} or {-1, retryMs}.
  */
 const ROUTE = `
 local now = tonumber(ARGV[1])
 ${WINDOW}
 local wait = -1
 for i = 1, #KEYS / 4 do
-  local k, rpm, tpm = (i - 1) * 4 + 1, tonumber(ARGV[i * 2]), tonumber(ARGV[i * 2 + 1])
-  local full = -1
+  local k, a = (i - 1) * 4 + 1, (i - 1) * 3 + 2
+  local rpm, tpm, need = tonumber(ARGV[a]), tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
+  local after = -1
   if tpm >= 0 then
     local used, prev = window(KEYS[k + 2], KEYS[k + 3])
-    if used >= tpm then full = retry(used, prev, tpm) end
+    if full(used, tpm, need) then after = retry(used, prev, tpm, math.max(need, 1)) end
   end
-  if full < 0 and rpm >= 0 then
+  if after < 0 and rpm >= 0 then
     local used, prev = window(KEYS[k], KEYS[k + 1])
-    if used + 1 > rpm then full = retry(used, prev, rpm) end
+    if used + 1 > rpm then after = retry(used, prev, rpm, 1) end
   end
-  if full < 0 then
+  if after < 0 then
     if rpm >= 0 then
       redis.call('INCR', KEYS[k])
       redis.call('PEXPIRE', KEYS[k], 120000)
     end
+    if tpm >= 0 and need > 0 then
+      redis.call('INCRBY', KEYS[k + 2], need)
+      redis.call('PEXPIRE', KEYS[k + 2], 120000)
+    end
     return {i - 1}
   end
-  if wait < 0 or full < wait then wait = full end
+  if wait < 0 or after < wait then wait = after end
 end
 return {-1, wait}
 `;
@@ -467,8 +494,7 @@ export class RedisCounters implements Counters {
       return ok;
     },
     settle: (s) => this.settleFallback(s),
-    route: (choices, now) => this.local.route(choices, now),
-    addTokens: (scopes, n, now) => this.local.addTokens(scopes, n, now),
+    route: (choices, now) => this.routeAlone(choices, now),
     close: async () => {},
   };
 
@@ -496,7 +522,7 @@ export class RedisCounters implements Counters {
     const args = [this.id, String(plan.now), String(plan.amount), String(plan.tokens.length), String(plan.slots.length), String(plan.budgets.length), String(plan.requests.length)];
     for (const t of plan.tokens) {
       keys.push(...this.minuteKeys('t', t.scope, plan.now));
-      args.push(String(t.limit));
+      args.push(String(t.limit), String(t.held));
     }
     for (const s of plan.slots) {
       keys.push(this.slotKey(s.scope));
@@ -594,13 +620,16 @@ export class RedisCounters implements Counters {
   /** The keys and arguments of a settlement's script. */
   private settleCall(id: string, s: Settlement): { keys: string[]; args: string[] } {
     const keys = [`${this.p}done:${id}`];
-    const args = [this.id, String(s.reserved), String(s.cost), String(s.budgets.length), String(s.slots.length), String(s.tokenCount > 0 ? s.tokens.length : 0), String(s.tokenCount)];
+    const args = [this.id, String(s.reserved), String(s.cost), String(s.budgets.length), String(s.slots.length), String(s.tokens.length), String(s.tokenCount)];
     for (const b of s.budgets) {
       keys.push(this.spendKey(b), this.resvKey(b.scope));
       args.push(String(b.seed));
     }
     for (const scope of s.slots) keys.push(this.slotKey(scope));
-    if (s.tokenCount > 0) for (const scope of s.tokens) keys.push(this.minuteKeys('t', scope, s.now)[0]);
+    for (const t of s.tokens) {
+      keys.push(this.minuteKeys('t', t.scope, s.now)[0], this.minuteKeys('t', t.scope, s.heldAt)[0]);
+      args.push(String(t.held));
+    }
     return { keys, args };
   }
 
@@ -616,7 +645,7 @@ export class RedisCounters implements Counters {
       return s.budgets.map((_, i) => (typeof spends[i] === 'number' && spends[i] >= 0 ? spends[i] : null));
     } catch (err) {
       for (const h of hashes) this.dirty.add(h);
-      if (s.cost || s.tokenCount) this.owed.set(id, s);
+      if (s.cost || s.tokens.length) this.owed.set(id, s);
       this.unhealthy(err as Error);
       return s.budgets.map(() => null);
     }
@@ -635,7 +664,9 @@ export class RedisCounters implements Counters {
     const spends = this.local.settle(s);
     if (s.reserved) for (const b of s.budgets) this.holdLater(this.resvKey(b.scope), -s.reserved);
     for (const scope of s.slots) this.holdLater(this.slotKey(scope), -1);
-    if (s.cost || s.tokenCount) this.owed.set(this.settlementId(), { ...s, reserved: 0, slots: [] });
+    // Its tokens were held here only: Redis gets the real count, nothing to give back.
+    const tokens = s.tokenCount > 0 ? s.tokens.map((t) => ({ scope: t.scope, held: 0 })) : [];
+    if (s.cost || tokens.length) this.owed.set(this.settlementId(), { ...s, reserved: 0, slots: [], tokens });
     return spends;
   }
 
@@ -649,32 +680,22 @@ export class RedisCounters implements Counters {
     const args = [String(now)];
     for (const c of choices) {
       keys.push(...this.minuteKeys('q', c.scope, now), ...this.minuteKeys('t', c.scope, now));
-      args.push(String(c.rpm ?? -1), String(c.tpm ?? -1));
+      args.push(String(c.rpm ?? -1), String(c.tpm ?? -1), String(c.tokens));
     }
     try {
       const r = (await this.run('route', keys, args)) as number[];
-      return r[0] === -1 ? { index: -1, retryAfterMs: r[1]! } : { index: r[0]! };
+      return r[0] === -1 ? { index: -1, retryAfterMs: r[1]! } : { index: r[0]!, via: this };
     } catch (err) {
       this.unhealthy(err as Error);
       return this.routeAlone(choices, now);
     }
   }
 
+  /** In this instance's windows alone: its tokens held here, settled here and owed to Redis. */
   private routeAlone(choices: RouteChoice[], now: number): Routed {
-    if (this.failure === 'open') return this.local.route(choices, now);
-    throw unavailable();
-  }
-
-  /** A call's tokens in shared windows (a deployment's tpm); kept here too, for when Redis is away. */
-  addTokens(scopes: string[], n: number, now: number): void {
-    this.local.addTokens(scopes, n, now);
-    if (!this.healthy || !this.client.isReady || n <= 0) return;
-    const m = this.client.multi();
-    for (const s of scopes) {
-      const key = this.minuteKeys('t', s, now)[0];
-      m.incrBy(key, n).pExpire(key, 120_000);
-    }
-    m.exec().catch((err: Error) => this.unhealthy(err));
+    if (this.failure === 'closed') throw unavailable();
+    const r = this.local.route(choices, now);
+    return r.index === -1 ? r : { index: r.index, via: this.fallbackVia };
   }
 
   /**

@@ -208,7 +208,7 @@ describe('three instances on one Redis', { skip }, () => {
     await runOnBudget(gws, keys, `team_id=${TEAM}&user_id=${USER}`, new RegExp(`^Budget has been exceeded! User=${USER} in Team=${TEAM} `), {}, 13 * ANSWER, 3);
   });
 
-  test('rpm limits of a key and a team, and a parallel limit, hold across the instances', async () => {
+  test('rpm limits of a key and a team, a parallel limit and a team tpm limit hold across the instances', async () => {
     const key = (await admin(gws[0]!, '/key/generate', { rpm_limit: 10 })).key;
     const results = await Promise.all(Array.from({ length: 60 }, (_, i) => chat(gws[i % 3]!, key)));
     assert.equal(results.filter((r) => r.status === 200).length, 10);
@@ -234,6 +234,19 @@ describe('three instances on one Redis', { skip }, () => {
     assert.match(calls.find((r) => r.status === 429)!.body.error.message, /max_parallel_requests of this key \(2\)/);
     // Given back: two more get through.
     assert.equal((await Promise.all([chat(gws[2]!, slow), chat(gws[0]!, slow)])).filter((r) => r.status === 200).length, 2);
+
+    // A team's tpm over a key on each instance: each call in flight holds its expected tokens (prompt
+    // estimate, body bytes / 4, and max_tokens) in the one window, whatever instance it is on.
+    const TPM = id('tpm3');
+    const content = '[[delay:300]] slow';
+    const expected = Math.ceil(Buffer.byteLength(JSON.stringify({ model: 'gpt-4', messages: [{ role: 'user', content }], max_tokens: 15 })) / 4) + 15;
+    await admin(gws[0]!, '/team/new', { team_id: TPM, tpm_limit: 3 * expected + 5 });
+    const tpmKeys = await Promise.all(gws.map(async (g) => (await admin(g, '/key/generate', { team_id: TPM })).key as string));
+    const tpmCalls = await Promise.all(Array.from({ length: 30 }, (_, i) => chat(gws[i % 3]!, tpmKeys[(i + 1) % 3]!, { max_tokens: 15 }, content)));
+    assert.equal(tpmCalls.filter((r) => r.status === 200).length, 3);
+    assert.match(tpmCalls.find((r) => r.status === 429)!.body.error.message, new RegExp(`tpm_limit of team ${TPM} \\(${3 * expected + 5} tokens per minute\\)`));
+    // What they used (17 tokens each) replaced what they held: room for two more (51 + 17 + expected).
+    for (const g of [gws[1]!, gws[2]!]) assert.equal((await chat(g, tpmKeys[0]!, { max_tokens: 15 }, content)).status, 200);
   });
 
   test('an instance killed with -9 under load: what it held stops counting when its lease ends', async () => {
@@ -306,27 +319,32 @@ describe('an instance killed with -9 under load', { skip }, () => {
 });
 
 describe("deployments' own limits across three instances", { skip }, () => {
-  test('a deployment rpm holds for all instances together, and a tpm window fills with every instance\'s tokens', async () => {
+  test("a deployment rpm holds for all instances together, and its tpm window holds every instance's calls in flight", async () => {
     const limited = id('dep');
+    const slow = '[[delay:300]] hi';
+    const body = (model: string) => JSON.stringify({ model, messages: [{ role: 'user', content: slow }], max_tokens: 15 });
+    // A call holds its prompt estimate (body bytes / 4) and max_tokens while it runs; it then uses 16.
+    const expected = Math.ceil(Buffer.byteLength(body(`${limited}-tpm`)) / 4) + 15;
     const yaml = `  - model_name: ${limited}-rpm
     litellm_params: { model: openai/gpt-4, api_base: "${fake.url}", api_key: sk-up, rpm: 6 }
   - model_name: ${limited}-tpm
-    litellm_params: { model: openai/gpt-4, api_base: "${fake.url}", api_key: sk-up, tpm: 40 }
+    litellm_params: { model: openai/gpt-4, api_base: "${fake.url}", api_key: sk-up, tpm: ${2 * expected + 5} }
 `;
     const gws = await gateways(3, { yaml });
     const key = (await admin(gws[0]!, '/key/generate', {})).key as string;
     const ask = (g: GatewayProcess, model: string) =>
-      fetch(`${g.url}/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${key}` }, body: JSON.stringify({ model, messages: [{ role: 'user', content: 'hi' }] }) }).then(async (r) => {
+      fetch(`${g.url}/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${key}` }, body: body(model) }).then(async (r) => {
         await r.text();
         return r.status;
       });
     const rpm = await Promise.all(Array.from({ length: 15 }, (_, i) => ask(gws[i % 3]!, `${limited}-rpm`)));
     assert.equal(rpm.filter((x) => x === 200).length, 6, rpm.join(' '));
     assert.ok(rpm.every((x) => x === 200 || x === 429));
-    // 16 tokens an answer: one on each instance fills the window (48 of 40) for all of them.
-    for (const g of gws) assert.equal(await ask(g, `${limited}-tpm`), 200);
-    await new Promise((r) => setTimeout(r, 200));
-    for (const g of gws) assert.equal(await ask(g, `${limited}-tpm`), 429);
+    // The window is empty, but two calls in flight, on any instances, hold all of it.
+    const tpm = await Promise.all(Array.from({ length: 6 }, (_, i) => ask(gws[i % 3]!, `${limited}-tpm`)));
+    assert.deepEqual([...tpm].sort(), [200, 200, 429, 429, 429, 429]);
+    // They used 32 of the 2 x ${expected} they held: room for one more, on any instance.
+    assert.equal(await ask(gws[2]!, `${limited}-tpm`), 200);
   });
 });
 

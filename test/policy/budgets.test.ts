@@ -126,15 +126,47 @@ test('max_parallel_requests holds, and slots come back after errors, hangs cut b
   assert.deepEqual(held(), { reservations: 0, slots: 0 });
 });
 
-test('tpm_limit refuses once the minute has used its tokens', async () => {
-  const key = (await api('POST', '/key/generate', { tpm_limit: 40 })).body.key;
-  assert.equal((await chat(key)).status, 200); // 16 tokens
-  assert.equal((await chat(key)).status, 200); // 32
-  assert.equal((await chat(key)).status, 200); // 48: allowed, the limit was not reached before it
-  const r = await chat(key);
-  assert.equal(r.status, 429);
-  assert.equal(r.headers.get('x-ratelimit-limit-tokens'), '40');
+test("tpm_limit holds each call's expected tokens while it runs, then counts the tokens it used", async () => {
+  // A call holds its prompt estimate (body bytes / 4) and max_tokens; the fake uses 1 prompt token and 15 output.
+  const slow = '[[delay:200]] hi';
+  const expected = Math.ceil(Buffer.byteLength(JSON.stringify({ model: 'gpt-4', messages: [{ role: 'user', content: slow }], max_tokens: 15 })) / 4) + 15;
+  const limit = 2 * expected + 5;
+  const key = (await api('POST', '/key/generate', { tpm_limit: limit })).body.key;
+  await clearOfMinuteEnd();
+  // In parallel: the window is empty, but two calls in flight hold all of it.
+  const parallel = await Promise.all(Array.from({ length: 5 }, () => chat(key, { max_tokens: 15 }, slow)));
+  assert.deepEqual(parallel.map((r) => r.status).sort(), [200, 200, 429, 429, 429]);
+  const refused = parallel.find((r) => r.status === 429)!;
+  assert.equal(refused.headers.get('x-ratelimit-limit-tokens'), String(limit));
+  assert.match(refused.body.error.message, new RegExp(`^Rate limit reached: tpm_limit of this key \\(${limit} tokens per minute\\)`));
+  // What they used replaced what they held: each next call fits while the real tokens leave room.
+  const used = parallel.filter((r) => r.status === 200).reduce((n, r) => n + r.body.usage.total_tokens, 0);
+  let window = used;
+  let answered = 0;
+  for (;;) {
+    const r = await chat(key, { max_tokens: 15 }, slow);
+    if (r.status !== 200) break;
+    answered++;
+    window += r.body.usage.total_tokens;
+  }
+  assert.equal(answered, Math.ceil((limit - expected - used + 1) / 16), `calls until the real tokens (${window}) leave no room for ${expected}`);
+  assert.ok(window + expected > limit && window - 16 + expected <= limit);
 });
+
+test('a call that fails gives back every token it held', async () => {
+  const content = '[[status:400]] hi';
+  const expected = Math.ceil(Buffer.byteLength(JSON.stringify({ model: 'gpt-4', messages: [{ role: 'user', content }], max_tokens: 15 })) / 4) + 15;
+  const key = (await api('POST', '/key/generate', { tpm_limit: expected + 3 })).body.key;
+  // Room for one call's hold only: each failed call left the window as it found it.
+  for (let i = 0; i < 3; i++) assert.equal((await chat(key, { max_tokens: 15 }, content)).status, 400);
+  assert.equal((await chat(key, { max_tokens: 15 })).status, 200);
+});
+
+/** Waits out the last seconds of a clock minute: a sliding window's count changes as the next begins. */
+async function clearOfMinuteEnd(): Promise<void> {
+  const left = 60_000 - (Date.now() % 60_000);
+  if (left < 5_000) await new Promise((r) => setTimeout(r, left + 10));
+}
 
 function disconnectAfter(key: string, content: string, ms: number, stream = false): Promise<void> {
   return new Promise((resolve) => {

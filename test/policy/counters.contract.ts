@@ -1,13 +1,13 @@
 // The cases every Counters implementation must pass: in this process, and in Redis.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { AdmitPlan, BudgetCounter, Counters, Settlement } from '../../src/policy/counters.ts';
+import { tokenSettlement, type AdmitPlan, type BudgetCounter, type Counters, type Settlement } from '../../src/policy/counters.ts';
 
 export const T0 = 1_700_000_040_000; // 40 s into a clock minute
 
 export const plan = (p: Partial<AdmitPlan>): AdmitPlan => ({ now: T0, tokens: [], slots: [], budgets: [], amount: 0, requests: [], ...p });
 export const budget = (scope: string, limit: number, seed = 0, period = ''): BudgetCounter => ({ scope, limit, seed, period });
-export const settlement = (s: Partial<Settlement>): Settlement => ({ now: T0, budgets: [], reserved: 0, cost: 0, slots: [], tokens: [], tokenCount: 0, ...s });
+export const settlement = (s: Partial<Settlement>): Settlement => ({ now: T0, budgets: [], reserved: 0, cost: 0, slots: [], tokens: [], heldAt: T0, tokenCount: 0, ...s });
 
 /** `make` gives fresh counters (nothing shared with other cases); `close` ends them. */
 export function countersContract(name: string, make: () => Promise<Counters>, opts: { skip?: string | false } = {}): void {
@@ -62,14 +62,40 @@ export function countersContract(name: string, make: () => Promise<Counters>, op
     assert.equal((await c.admit(plan({ now: T0 + 120_000, requests: [{ scope: 'k', limit: 3 }] }))).ok, true, 'two minutes later the window is empty');
   });
 
-  with_('tokens per minute: settlement counts them, admission checks them', async (c) => {
-    const p = (now: number) => plan({ now, tokens: [{ scope: 'k', limit: 100 }] });
-    assert.equal((await c.admit(p(T0))).ok, true);
-    await c.settle(settlement({ tokens: ['k'], tokenCount: 100 }));
-    const refused = await c.admit(p(T0 + 1));
+  with_('tokens per minute: admission holds the expected tokens, settlement puts the real count in their place', async (c) => {
+    const p = (now: number, held: number) => plan({ now, tokens: [{ scope: 'k', limit: 100, held }] });
+    assert.equal((await c.admit(p(T0, 60))).ok, true);
+    // 60 held in flight: 41 more do not fit, 40 do.
+    const refused = await c.admit(p(T0 + 1, 41));
     assert.equal(!refused.ok && refused.refused, 'tokens');
-    assert.ok(!refused.ok && refused.refused === 'tokens' && refused.retryAfterMs > 0);
-    assert.equal((await c.admit(p(T0 + 120_000))).ok, true);
+    assert.ok(!refused.ok && refused.refused === 'tokens' && refused.retryAfterMs > 0 && refused.retryAfterMs <= 60_000);
+    assert.equal((await c.admit(p(T0 + 2, 40))).ok, true, 'the refused call held nothing');
+    // The first used 10, not 60: 50 come back.
+    await c.settle(settlement({ now: T0 + 3, tokens: [{ scope: 'k', held: 60 }], heldAt: T0, tokenCount: 10 }));
+    assert.equal((await c.admit(p(T0 + 4, 50))).ok, true, '10 + 40 + 50');
+    assert.equal((await c.admit(p(T0 + 5, 1))).ok, false);
+    // A failed call (no tokens) gives back all it held.
+    await c.settle(settlement({ now: T0 + 6, tokens: [{ scope: 'k', held: 50 }], heldAt: T0 + 4, tokenCount: 0 }));
+    assert.equal((await c.admit(p(T0 + 7, 50))).ok, true);
+    assert.equal((await c.admit(p(T0 + 120_000, 100))).ok, true, 'two minutes later the window is empty');
+  });
+
+  with_('tokens per minute: a call expected to use the whole limit fits an empty window only', async (c) => {
+    const p = (now: number, held: number) => plan({ now, tokens: [{ scope: 'k', limit: 100, held }] });
+    assert.equal((await c.admit(p(T0, 100))).ok, true);
+    await c.settle(settlement({ now: T0 + 1, tokens: [{ scope: 'k', held: 100 }], tokenCount: 1 }));
+    assert.equal((await c.admit(p(T0 + 2, 100))).ok, false, 'one token used: no room for a whole window');
+    assert.equal((await c.admit(p(T0 + 2, 99))).ok, true);
+  });
+
+  with_('tokens per minute: a call settled in a later minute gives back what it held in its own', async (c) => {
+    // Held 20 s before the end of a minute, settled 10 s into the next, where the earlier one still weighs 5/6.
+    const p = (now: number, held: number) => plan({ now, tokens: [{ scope: 'k', limit: 90, held }] });
+    assert.equal((await c.admit(p(T0, 90))).ok, true);
+    await c.settle(settlement({ now: T0 + 30_000, tokens: [{ scope: 'k', held: 90 }], heldAt: T0, tokenCount: 30 }));
+    // Now the window holds the 30 just counted and nothing of the 90 the call held: room for 60.
+    assert.equal((await c.admit(p(T0 + 30_001, 60))).ok, true);
+    assert.equal((await c.admit(p(T0 + 30_002, 1))).ok, false);
   });
 
   with_('a stream grows its reservation against every budget or none', async (c) => {
@@ -96,17 +122,19 @@ export function countersContract(name: string, make: () => Promise<Counters>, op
     assert.deepEqual(await c.settle(settlement({ budgets: [budget('a', 100, 12), budget('b', 1000, 512)], cost: 5 })), [12, 512]);
   });
 
-  with_("routing: the first deployment with room under its rpm and tpm is taken and counted; none: when one will be", async (c) => {
-    const choices = [{ scope: 'd1', rpm: 1, tpm: null }, { scope: 'd2', rpm: null, tpm: 100 }];
-    assert.deepEqual(await c.route(choices, T0), { index: 0 });
-    assert.deepEqual(await c.route(choices, T0 + 1), { index: 1 }, "d1's one request is taken");
-    c.addTokens(['d2'], 100, T0 + 2);
-    // (Redis counts tokens after the call, in the background)
-    await new Promise((r) => setTimeout(r, 50));
-    const full = await c.route(choices, T0 + 3);
-    assert.equal(full.index, -1);
+  with_("routing: the first deployment with room under its rpm and tpm is taken, its request counted and its tokens held; none: when one will be", async (c) => {
+    const choices = [{ scope: 'd1', rpm: 1, tpm: null, tokens: 0 }, { scope: 'd2', rpm: null, tpm: 100, tokens: 60 }];
+    assert.equal((await c.route(choices, T0)).index, 0);
+    const second = await c.route(choices, T0 + 1);
+    assert.equal(second.index, 1, "d1's one request is taken");
+    const full = await c.route(choices, T0 + 2);
+    assert.equal(full.index, -1, 'd2 holds 60 of 100: 60 more do not fit');
     assert.ok(full.retryAfterMs! > 0 && full.retryAfterMs! <= 60_000);
-    assert.deepEqual(await c.route([{ scope: 'd3', rpm: null, tpm: null }, ...choices], T0 + 4), { index: 0 });
+    // The call used 20: d2 has room for 60 again, not for 81.
+    await second.via!.settle(tokenSettlement([{ scope: 'd2', held: 60 }], T0 + 1, 20, T0 + 3));
+    assert.equal((await c.route([{ scope: 'd2', rpm: null, tpm: 100, tokens: 81 }], T0 + 4)).index, -1);
+    assert.equal((await c.route(choices, T0 + 5)).index, 1);
+    assert.equal((await c.route([{ scope: 'd3', rpm: null, tpm: null, tokens: 0 }, ...choices], T0 + 6)).index, 0);
   });
 
   with_('a new period starts from its own spend', async (c) => {

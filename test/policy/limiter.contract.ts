@@ -74,4 +74,21 @@ export function limiterContract(name: string, make: () => Limiter): void {
     assert.ok(w.retryAfterMs > 0);
     assert.equal(l.checkTokens('k', 100, T0 + 120_000).allowed, true);
   });
+
+  test(`${name}: tokens per minute: room for what a call needs, and tokens taken back from their own minute`, () => {
+    const l = make();
+    l.addTokens('k', 60, T0);
+    assert.equal(l.checkTokens('k', 100, T0 + 1, 40).allowed, true);
+    assert.equal(l.checkTokens('k', 100, T0 + 1, 41).allowed, false);
+    // 30 s later the next minute has begun: the 60 are taken back from the minute they were counted in.
+    l.removeTokens('k', 60, T0, T0 + 30_000);
+    assert.equal(l.checkTokens('k', 100, T0 + 30_000, 100).allowed, true);
+    // A minute out of the window is left alone (and never goes below nothing).
+    l.addTokens('k', 10, T0 + 30_000);
+    l.removeTokens('k', 60, T0 - 120_000, T0 + 30_001);
+    l.removeTokens('k', 60, T0 + 30_000, T0 + 30_002);
+    assert.equal(l.checkTokens('k', 100, T0 + 30_003, 100).allowed, true);
+    l.addTokens('k', 100, T0 + 30_004);
+    assert.equal(l.checkTokens('k', 100, T0 + 30_005, 1).allowed, false, 'the 10 went to 0, not to -50');
+  });
 }

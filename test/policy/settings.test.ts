@@ -1,4 +1,4 @@
-// Deployment rpm / tpm, strict reservations, and lowering max_tokens to fit a budget (opt-in).
+// Deployment rpm / tpm (tokens held while a call runs), strict reservations, and lowering max_tokens to fit a budget (opt-in).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startFakeOpenAI, type FakeUpstream } from '../fakes/openai-upstream.ts';
@@ -45,17 +45,29 @@ test('deployment rpm: traffic goes to deployments with room; when none has any, 
   assert.ok(Number(r.headers.get('retry-after')) >= 1);
 });
 
-test("deployment tpm: a deployment whose window is full gets no more calls, and the call's tokens count after it ends", async () => {
+test("deployment tpm: a call in flight holds its expected tokens on its deployment, the tokens it used replace them, a failed one gives them back", async () => {
+  const body = (model: string, content: string) => ({ model, messages: [{ role: 'user', content }], max_tokens: 15 });
+  const slow = '[[delay:200]] hi';
+  // What a call holds: its prompt estimate (body bytes / 4) and max_tokens. One answer uses 16 tokens.
+  const expected = Math.ceil(Buffer.byteLength(JSON.stringify(body('small', slow))) / 4) + 15;
   const g = await gateway(`  - model_name: small
-    litellm_params: { model: openai/small, api_base: "${fake.url}", tpm: 20 }
+    litellm_params: { model: openai/small, api_base: "${fake.url}", api_key: sk-a, tpm: ${expected + 20} }
+  - model_name: small
+    litellm_params: { model: openai/small, api_base: "${fake.url}", api_key: sk-b, tpm: ${expected + 20} }
+  - model_name: failing
+    litellm_params: { model: openai/small, api_base: "${fake.url}", tpm: ${expected + 3} }
 `);
-  const ask = () => post(g, '/chat/completions', { model: 'small', messages: [{ role: 'user', content: 'hi' }] });
-  // One answer is 16 tokens: the window has room for a first (0 of 20 used) and a second (16), not a third.
-  assert.equal((await ask()).status, 200);
-  assert.equal((await ask()).status, 200);
-  const r = await ask();
-  assert.equal(r.status, 429);
-  assert.match(r.body.error.message, /every deployment of model small is at its rpm \/ tpm/);
+  const ask = (model: string, content: string) => post(g, '/chat/completions', body(model, content));
+  // Each deployment has room for one call in flight, not two.
+  const parallel = await Promise.all(Array.from({ length: 4 }, () => ask('small', slow)));
+  assert.deepEqual(parallel.map((r) => r.status).sort(), [200, 200, 429, 429]);
+  assert.equal(new Set(parallel.filter((r) => r.status === 200).map((r) => r.headers.get('x-litellm-model-id'))).size, 2);
+  assert.match(parallel.find((r) => r.status === 429)!.body.error.message, /every deployment of model small is at its rpm \/ tpm/);
+  // 16 used on each leave room for one more call each (16 + expected), not for a third.
+  assert.deepEqual([(await ask('small', slow)).status, (await ask('small', slow)).status, (await ask('small', slow)).status], [200, 200, 429]);
+  // Room for one call's hold: each failed call left the window as it found it.
+  for (let i = 0; i < 3; i++) assert.equal((await ask('failing', '[[status:400]] hi')).status, 400);
+  assert.equal((await ask('failing', slow)).status, 200);
 });
 
 test('lower_max_tokens_to_fit_budget: max_tokens is lowered to what the budget pays for, never with reasoning parameters', async () => {
