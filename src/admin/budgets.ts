@@ -15,6 +15,8 @@ import { isDuration } from './durations.ts';
 
 export const duration = () => z.string().refine(isDuration, 'must be a duration such as 30s, 30m, 1h, 1d, 7d or 1mo').nullish();
 export const limit = () => z.number().int('must be a whole number').min(0, 'must be 0 or more').nullish();
+/** Per model group, its limit (model_rpm_limit, model_tpm_limit): `{"gpt-4o": 100}`. */
+export const modelLimits = () => z.record(z.string(), z.number().int('must be a whole number').min(0, 'must be 0 or more')).nullish();
 export const usd = () => z.number({ error: 'must be a number (USD)' }).min(0, 'cannot be negative').nullish();
 /**
  * Per-model budgets are not enforced by this version: a non-empty value is refused rather than kept

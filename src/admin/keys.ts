@@ -16,13 +16,13 @@ import { keyModelRef, type ModelBudget } from '../store/key-models.ts';
 import type { TeamRecord } from '../store/teams.ts';
 import { authorize, describeActor, grantFor, isAdmin, scopeOf, type Actor, type Target } from './access.ts';
 import { parseBody } from './body.ts';
+import { limit, modelLimits } from './budgets.ts';
 import { type Admin, liveSpend } from './context.ts';
 import { addDuration, isDuration } from './durations.ts';
 import { extraChanges, periodChanges } from './changes.ts';
 
 const duration = () =>
   z.string().refine(isDuration, 'must be a duration such as 30s, 30m, 1h, 1d, 7d or 1mo').nullish();
-const limit = () => z.number().int('must be a whole number').min(0, 'must be 0 or more').nullish();
 const usd = () => z.number().min(0, 'must be 0 or more').nullish();
 
 /**
@@ -67,8 +67,8 @@ const KeyFields = {
   blocked: z.boolean().nullish(),
   aliases: z.record(z.string(), z.string()).nullish(),
   tags: z.array(z.string()).nullish(),
-  model_rpm_limit: z.record(z.string(), z.number().int().min(0)).nullish(),
-  model_tpm_limit: z.record(z.string(), z.number().int().min(0)).nullish(),
+  model_rpm_limit: modelLimits(),
+  model_tpm_limit: modelLimits(),
   key_type: z.enum(['llm_api', 'management', 'read_only', 'default']).nullish(),
   allowed_routes: z.array(z.string().min(1, 'must not be empty')).nullish(),
   model_max_budget: keyModelBudgets(),

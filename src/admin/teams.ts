@@ -13,7 +13,7 @@ import type { UserRecord } from '../store/users.ts';
 import { memberRef } from '../store/scopes.ts';
 import { authorize, grantFor, isAdmin, scopeOf, type Actor, type Target } from './access.ts';
 import { parseBody } from './body.ts';
-import { duration, limit, modelMaxBudget, upsertBudget, usd } from './budgets.ts';
+import { duration, limit, modelLimits, modelMaxBudget, upsertBudget, usd } from './budgets.ts';
 import { type Admin, liveSpend } from './context.ts';
 import { extraChanges, periodChanges } from './changes.ts';
 import { keyJson, keyTarget } from './keys.ts';
@@ -24,6 +24,8 @@ import { dropKeyModelRows } from '../store/key-models.ts';
 /** Where a team keeps its default member budget row, as LiteLLM does (metadata.team_member_budget_id). */
 const MEMBER_BUDGET = 'team_member_budget_id';
 const defaultMemberBudget = (t: TeamRecord): string | null => (typeof t.metadata[MEMBER_BUDGET] === 'string' ? (t.metadata[MEMBER_BUDGET] as string) : null);
+/** A team's per-model limits live in its metadata too, as in LiteLLM (set top-level, shown there). */
+const MODEL_LIMITS = ['model_rpm_limit', 'model_tpm_limit'] as const;
 
 const TeamFields = {
   team_alias: z.string().max(256).nullish(),
@@ -33,6 +35,9 @@ const TeamFields = {
   tpm_limit: limit(),
   rpm_limit: limit(),
   max_parallel_requests: limit(),
+  // Per model group, over all the team's keys.
+  model_rpm_limit: modelLimits(),
+  model_tpm_limit: modelLimits(),
   max_budget: usd(),
   soft_budget: usd(),
   budget_duration: duration(),
@@ -95,10 +100,7 @@ function changesFrom(body: Fields & Record<string, unknown>, now: Date, current:
   // LiteLLM: an empty organization_id takes the team out of its organization.
   set('organization_id', body.organization_id === '' ? null : body.organization_id);
   set('models', body.models === null ? [] : body.models);
-  const metadata = body.metadata === null ? {} : body.metadata;
-  // The default member budget's link is kept whatever metadata an update gives.
-  const link = current ? defaultMemberBudget(current) : null;
-  set('metadata', metadata && link && !(MEMBER_BUDGET in metadata) ? { ...metadata, [MEMBER_BUDGET]: link } : metadata);
+  set('metadata', metadataFrom(body, current));
   set('tpm_limit', body.tpm_limit);
   set('rpm_limit', body.rpm_limit);
   set('max_parallel_requests', body.max_parallel_requests);
@@ -109,6 +111,22 @@ function changesFrom(body: Fields & Record<string, unknown>, now: Date, current:
   const extra = extraChanges(body, KNOWN, current?.extra);
   if (extra) c.extra = extra;
   return c;
+}
+
+/**
+ * The metadata an update leaves: the one given, or the current; the default member budget's link and
+ * the per-model limits kept unless it names them; model_rpm_limit / model_tpm_limit given top-level
+ * set (null: remove) theirs.
+ */
+function metadataFrom(body: Fields, current: TeamRecord | null): Record<string, unknown> | undefined {
+  if (body.metadata === undefined && MODEL_LIMITS.every((f) => body[f] === undefined)) return undefined;
+  const m: Record<string, unknown> = { ...(body.metadata === undefined ? (current?.metadata ?? {}) : (body.metadata ?? {})) };
+  for (const k of [MEMBER_BUDGET, ...MODEL_LIMITS]) if (current && !(k in m) && k in current.metadata) m[k] = current.metadata[k];
+  for (const f of MODEL_LIMITS) {
+    if (body[f] === null) delete m[f];
+    else if (body[f] !== undefined) m[f] = body[f];
+  }
+  return m;
 }
 
 export const teamTarget = (t: Pick<TeamRecord, 'team_id' | 'organization_id'>): Target => ({ teamIds: [t.team_id], orgIds: [t.organization_id] });

@@ -163,9 +163,11 @@ function rateLimited(what: string, limit: number, retryAfterMs: number, kind: 'r
 /** One level's rate limits: the key's, the key's for one model, its team's, its user's, ... */
 interface Limits {
   scope: string;
-  level: 'key' | 'model' | 'team' | 'user' | 'team member' | 'organization' | 'customer';
-  /** The model group, team, user, ... (nothing for the key). */
+  level: 'key' | 'model' | 'team' | 'team model' | 'user' | 'team member' | 'organization' | 'customer';
+  /** The model group, team, user, ... (nothing for the key; the team for a team's model). */
   id: string;
+  /** The model group of a team's per-model limit. */
+  model?: string;
   rpm: number | null;
   tpm: number | null;
   parallel: number | null;
@@ -175,7 +177,16 @@ interface Limits {
 function limitName(l: Limits, limit: 'rpm_limit' | 'tpm_limit' | 'max_parallel_requests'): string {
   if (l.level === 'key') return `${limit} of this key`;
   if (l.level === 'model') return `model_${limit} of this key for ${l.id}`;
+  if (l.level === 'team model') return `model_${limit} of team ${l.id} for ${l.model}`;
   return `${limit} of ${l.level} ${l.id}`;
+}
+
+/** A team's limit for one model group (its metadata's model_rpm_limit / model_tpm_limit, as LiteLLM keeps them). */
+function teamModelLimit(metadata: Record<string, unknown>, field: 'model_rpm_limit' | 'model_tpm_limit', group: string): number | null {
+  const limits = metadata[field];
+  if (typeof limits !== 'object' || limits === null || !Object.hasOwn(limits, group)) return null;
+  const n = (limits as Record<string, unknown>)[group];
+  return typeof n === 'number' && n >= 0 ? n : null;
 }
 
 const hasLimits = (l: { rpm_limit: number | null; tpm_limit: number | null; max_parallel_requests: number | null }) =>
@@ -195,7 +206,12 @@ function limitsOf(ctx: PipelineContext, principal: KeyPrincipal, group: string, 
   const add = (scope: string, level: Limits['level'], id: string, l: Parameters<typeof hasLimits>[0] | undefined) => {
     if (l && hasLimits(l)) out.push({ scope, level, id, rpm: l.rpm_limit, tpm: l.tpm_limit, parallel: l.max_parallel_requests });
   };
-  if (team) add(`team:${team.team_id}`, 'team', team.team_id, team);
+  if (team) {
+    add(`team:${team.team_id}`, 'team', team.team_id, team);
+    const rpm = teamModelLimit(team.metadata, 'model_rpm_limit', group);
+    const tpm = teamModelLimit(team.metadata, 'model_tpm_limit', group);
+    if (rpm !== null || tpm !== null) out.push({ scope: scopeOf('team_model', [team.team_id, group]), level: 'team model', id: team.team_id, model: group, rpm, tpm, parallel: null });
+  }
   if (user) add(`user:${user.user_id}`, 'user', user.user_id, user);
   if (member?.budget_id) add(scopeOf('member', [member.team_id, member.user_id]), 'team member', `${member.user_id} in team ${member.team_id}`, ctx.budgets.get(member.budget_id));
   if (org?.budget_id) add(`org:${org.organization_id}`, 'organization', org.organization_id, ctx.budgets.get(org.budget_id));

@@ -71,6 +71,36 @@ test("a team's max_parallel_requests holds across its keys, and its slots come b
   assert.equal((await chat(keys[0]!)).status, 200);
 });
 
+test("a team's model_rpm_limit and model_tpm_limit hold one model across all its keys, kept in its metadata as LiteLLM keeps them", async () => {
+  const team = await ok('/team/new', { team_id: 'per-model', model_rpm_limit: { 'gpt-4': 2 }, model_tpm_limit: { 'gpt-3.5-turbo': 20 } });
+  assert.deepEqual(team.metadata, { model_rpm_limit: { 'gpt-4': 2 }, model_tpm_limit: { 'gpt-3.5-turbo': 20 } });
+  const keys = await keysOf('per-model', 3);
+  const results = await Promise.all(Array.from({ length: 9 }, (_, i) => chat(keys[i % 3]!)));
+  assert.equal(results.filter((r) => r.status === 200).length, 2);
+  const refused = results.find((r) => r.status === 429)!;
+  assert.match(refused.body.error.message, /^Rate limit reached: model_rpm_limit of team per-model for gpt-4 \(2 requests per minute\)/);
+  assert.equal(refused.headers.get('x-ratelimit-limit-requests'), '2');
+  // The other model has a token limit of its own, not the rpm: one call's 16 tokens fill it.
+  const other = (key: string) =>
+    fetch(`${gw.url}/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${key}` }, body: JSON.stringify({ model: 'gpt-3.5-turbo', messages: [{ role: 'user', content: 'hi' }] }) }).then(
+      async (r) => ({ status: r.status, body: (await r.json()) as any }),
+    );
+  assert.equal((await other(keys[0]!)).status, 200);
+  const full = await other(keys[1]!);
+  assert.equal(full.status, 429);
+  assert.match(full.body.error.message, /model_tpm_limit of team per-model for gpt-3\.5-turbo \(20 tokens per minute\)/);
+
+  // New metadata keeps the limits unless it names them; null removes one.
+  const kept = await ok('/team/update', { team_id: 'per-model', metadata: { cost_center: 'x' } });
+  assert.deepEqual(kept.data.metadata, { cost_center: 'x', model_rpm_limit: { 'gpt-4': 2 }, model_tpm_limit: { 'gpt-3.5-turbo': 20 } });
+  const removed = await ok('/team/update', { team_id: 'per-model', model_rpm_limit: null });
+  assert.deepEqual(removed.data.metadata, { cost_center: 'x', model_tpm_limit: { 'gpt-3.5-turbo': 20 } });
+  assert.equal((await chat(keys[2]!)).status, 200, 'gpt-4 is no longer limited');
+  const bad = await call(gw.url, 'POST', '/team/update', { team_id: 'per-model', model_rpm_limit: { 'gpt-4': -1 } });
+  assert.equal(bad.status, 400);
+  assert.match(bad.body.error.message, /model_rpm_limit/);
+});
+
 test("a user's tpm_limit counts the tokens of all their keys", async () => {
   const u = await ok('/user/new', { user_id: 'wordy', tpm_limit: 20 });
   const second = (await ok('/key/generate', { user_id: 'wordy' })).key;
