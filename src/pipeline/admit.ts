@@ -114,11 +114,10 @@ export interface Lease {
   /** The concurrency slots held (max_parallel_requests), by scope. */
   slots: string[];
   /**
-   * The token windows of the levels with a tpm limit, and the tokens admission held in each (at
-   * `now`): the call's real count takes their place when it ends.
+   * The token windows of the levels with a tpm limit, and the tokens admission held in each: the
+   * call's real count takes their place when it ends.
    */
   tokens: TokenHold[];
-  now: number;
   /** What the call is expected to use, prompt and output: what it holds in each token window (at most its limit). */
   expectedTokens: number;
   /** The price used for reservations: the dearest deployment of the group. */
@@ -244,7 +243,6 @@ export async function admitLimits(
     reserved: 0,
     slots: [],
     tokens: [],
-    now,
     expectedTokens: promptTokens + output,
     price,
     promptTokens,
@@ -267,7 +265,7 @@ export async function admitLimits(
       // A call expected to use more than the whole limit holds all of it: it fits an empty window only.
       const held = Math.min(lease.expectedTokens, l.tpm);
       plan.tokens.push({ scope: l.scope, limit: l.tpm, held });
-      lease.tokens.push({ scope: l.scope, held });
+      lease.tokens.push({ scope: l.scope, held, at: now });
     }
     if (l.parallel !== null) {
       parallel.push(l);
@@ -488,13 +486,15 @@ export function extendLease(lease: Lease, nanos: number): boolean | Promise<bool
 
 /**
  * Gives back what admission took and counts the call's cost and tokens, in one step; `cost` is
- * already in this instance's live spend (the seeds include it).
+ * already in this instance's live spend (the seeds include it). `also`: the tokens the call holds in
+ * its deployment's window, when the same counters hold them, settled in the same step.
  */
-export function release(lease: Lease, cost = 0, tokenCount = 0, now = Date.now()): Spends | Promise<Spends> | null {
+export function release(lease: Lease, cost = 0, tokenCount = 0, now = Date.now(), also: TokenHold | null = null): Spends | Promise<Spends> | null {
   const via = lease.via;
   if (!via) return null;
   lease.via = null;
-  const s: Settlement = { now, budgets: countersOf(lease.holds), reserved: lease.reserved, cost, slots: lease.slots, tokens: lease.tokens, heldAt: lease.now, tokenCount };
+  const tokens = also ? [...lease.tokens, also] : lease.tokens;
+  const s: Settlement = { now, budgets: countersOf(lease.holds), reserved: lease.reserved, cost, slots: lease.slots, tokens, tokenCount };
   lease.reserved = 0;
   lease.slots = [];
   lease.tokens = [];

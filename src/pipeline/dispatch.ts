@@ -25,16 +25,15 @@ export interface Attempt {
   tokens: DeploymentTokens | null;
 }
 
-/** A deployment's tpm window and what a call holds in it since `at`, by the counters that hold it. */
+/** A deployment's tpm window and what a call holds in it, by the counters that hold it. */
 export interface DeploymentTokens {
   via: Counters;
   hold: TokenHold;
-  at: number;
 }
 
 /** Puts the call's real count of tokens in place of what it held in a deployment's window. Never rejects. */
 export function settleTokens(t: DeploymentTokens, tokenCount: number): Promise<unknown> | null {
-  const r = t.via.settle(tokenSettlement([t.hold], t.at, tokenCount, Date.now()));
+  const r = t.via.settle(tokenSettlement([t.hold], tokenCount, Date.now()));
   // (a Redis failure is owed, and written back by the counters)
   return r instanceof Promise ? r.catch(() => {}) : null;
 }
@@ -181,7 +180,7 @@ function pickDeployment(ctx: PipelineContext, group: readonly Deployment[], trie
   const picked = (r: Routed): Picked => {
     if (r.retryAfterMs !== undefined) throw allFull(order, r.retryAfterMs);
     const c = choices[r.index]!;
-    return { d: order[r.index]!, tokens: c.tpm === null ? null : { via: r.via, hold: { scope: c.scope, held: c.tokens }, at: now } };
+    return { d: order[r.index]!, tokens: c.tpm === null ? null : { via: r.via, hold: { scope: c.scope, held: c.tokens, at: now } } };
   };
   return routed instanceof Promise ? routed.then(picked) : picked(routed);
 }

@@ -128,15 +128,18 @@ export async function settle(ctx: PipelineContext, o: Outcome, lease: Lease | nu
   } catch (err) {
     ctx.log.error({ err, requestId: o.id }, 'settling a request failed');
   } finally {
-    // The deployment's tpm window: the real count in place of what the call held (0 if unknown),
-    // beside the lease's settlement, both done before the answer ends (a next call sees them).
-    const deploymentSettled = o.deploymentTokens ? settleTokens(o.deploymentTokens, tokenCount) : null;
+    // The deployment's tpm window: the real count in place of what the call held (0 if unknown), in
+    // the lease's settlement when the same counters hold both (one round trip with Redis), else beside
+    // it; either way before the answer ends, so that a next call sees it.
+    const d = o.deploymentTokens;
+    const together = d !== null && lease !== null && lease.via === d.via;
+    const deploymentSettled = d && !together ? settleTokens(d, tokenCount) : null;
     // At once, with the spend counted: a reservation held any longer would count twice. The counters
     // take the cost into the budgets' shared spend and the tokens into the windows of every level with
     // a token limit, as admission listed them.
     if (lease) {
       try {
-        const spends = await release(lease, cost, tokenCount);
+        const spends = await release(lease, cost, tokenCount, Date.now(), together ? d!.hold : null);
         // Spend went up: budget alerts (in the background, never holding the call).
         if (cost > 0 && ctx.alerts && o.principal.kind === 'key' && (lease.holds.length || lease.watched.length)) {
           ctx.alerts.settled(lease.holds, spends ?? [], lease.watched, callerOf(o.principal, o.customer));

@@ -19,18 +19,19 @@ export interface BudgetCounter {
 }
 
 /**
- * A token window (a tpm limit) and what a call holds in it: its expected tokens (prompt and output,
- * at most the limit) from admission until settlement puts the real count in their place.
+ * A token window (a tpm limit) and what a call holds in it since `at`: its expected tokens (prompt
+ * and output, at most the limit) from admission until settlement puts the real count in their place.
  */
 export interface TokenHold {
   scope: string;
   held: number;
+  at: number;
 }
 
 export interface AdmitPlan {
   now: number;
   /** Token windows (tpm limits): each must have room for `held` more, which it then holds. */
-  tokens: (TokenHold & { limit: number })[];
+  tokens: { scope: string; limit: number; held: number }[];
   /** Concurrency slots to take (max_parallel_requests). */
   slots: { scope: string; max: number }[];
   /** Budgets to reserve `amount` against, each of them. */
@@ -56,21 +57,19 @@ export interface Settlement {
   /** The call's cost, added to each budget's spend. */
   cost: number;
   slots: string[];
-  /** Token windows the call's tokens count in, each giving back what it held since `heldAt`. */
+  /** Token windows the call's tokens count in, each giving back what it held. */
   tokens: TokenHold[];
-  heldAt: number;
   tokenCount: number;
 }
 
 /** A settlement of token windows alone (a deployment's tpm), the call's real count replacing what it held. */
-export const tokenSettlement = (tokens: TokenHold[], heldAt: number, tokenCount: number, now: number): Settlement => ({
+export const tokenSettlement = (tokens: TokenHold[], tokenCount: number, now: number): Settlement => ({
   now,
   budgets: [],
   reserved: 0,
   cost: 0,
   slots: [],
   tokens,
-  heldAt,
   tokenCount,
 });
 
@@ -173,7 +172,7 @@ export class LocalCounters implements Counters {
     if (s.reserved) for (const b of s.budgets) this.lim.release(b.scope, s.reserved);
     for (const scope of s.slots) this.lim.releaseSlot(scope);
     for (const t of s.tokens) {
-      this.lim.removeTokens(t.scope, t.held, s.heldAt, s.now);
+      this.lim.removeTokens(t.scope, t.held, t.at, s.now);
       this.lim.addTokens(t.scope, s.tokenCount, s.now);
     }
     // The seeds are this process's live spend, the call's cost already in it.

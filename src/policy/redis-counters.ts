@@ -627,7 +627,7 @@ export class RedisCounters implements Counters {
     }
     for (const scope of s.slots) keys.push(this.slotKey(scope));
     for (const t of s.tokens) {
-      keys.push(this.minuteKeys('t', t.scope, s.now)[0], this.minuteKeys('t', t.scope, s.heldAt)[0]);
+      keys.push(this.minuteKeys('t', t.scope, s.now)[0], this.minuteKeys('t', t.scope, t.at)[0]);
       args.push(String(t.held));
     }
     return { keys, args };
@@ -665,7 +665,7 @@ export class RedisCounters implements Counters {
     if (s.reserved) for (const b of s.budgets) this.holdLater(this.resvKey(b.scope), -s.reserved);
     for (const scope of s.slots) this.holdLater(this.slotKey(scope), -1);
     // Its tokens were held here only: Redis gets the real count, nothing to give back.
-    const tokens = s.tokenCount > 0 ? s.tokens.map((t) => ({ scope: t.scope, held: 0 })) : [];
+    const tokens = s.tokenCount > 0 ? s.tokens.map((t) => ({ ...t, held: 0 })) : [];
     if (s.cost || tokens.length) this.owed.set(this.settlementId(), { ...s, reserved: 0, slots: [], tokens });
     return spends;
   }

@@ -331,7 +331,8 @@ describe("deployments' own limits across three instances", { skip }, () => {
     litellm_params: { model: openai/gpt-4, api_base: "${fake.url}", api_key: sk-up, tpm: ${2 * expected + 5} }
 `;
     const gws = await gateways(3, { yaml });
-    const key = (await admin(gws[0]!, '/key/generate', {})).key as string;
+    // A key with a token limit of its own: its window and the deployment's settle in one script.
+    const key = (await admin(gws[0]!, '/key/generate', { tpm_limit: 1_000_000 })).key as string;
     const ask = (g: GatewayProcess, model: string) =>
       fetch(`${g.url}/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${key}` }, body: body(model) }).then(async (r) => {
         await r.text();

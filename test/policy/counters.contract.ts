@@ -7,7 +7,7 @@ export const T0 = 1_700_000_040_000; // 40 s into a clock minute
 
 export const plan = (p: Partial<AdmitPlan>): AdmitPlan => ({ now: T0, tokens: [], slots: [], budgets: [], amount: 0, requests: [], ...p });
 export const budget = (scope: string, limit: number, seed = 0, period = ''): BudgetCounter => ({ scope, limit, seed, period });
-export const settlement = (s: Partial<Settlement>): Settlement => ({ now: T0, budgets: [], reserved: 0, cost: 0, slots: [], tokens: [], heldAt: T0, tokenCount: 0, ...s });
+export const settlement = (s: Partial<Settlement>): Settlement => ({ now: T0, budgets: [], reserved: 0, cost: 0, slots: [], tokens: [], tokenCount: 0, ...s });
 
 /** `make` gives fresh counters (nothing shared with other cases); `close` ends them. */
 export function countersContract(name: string, make: () => Promise<Counters>, opts: { skip?: string | false } = {}): void {
@@ -71,11 +71,11 @@ export function countersContract(name: string, make: () => Promise<Counters>, op
     assert.ok(!refused.ok && refused.refused === 'tokens' && refused.retryAfterMs > 0 && refused.retryAfterMs <= 60_000);
     assert.equal((await c.admit(p(T0 + 2, 40))).ok, true, 'the refused call held nothing');
     // The first used 10, not 60: 50 come back.
-    await c.settle(settlement({ now: T0 + 3, tokens: [{ scope: 'k', held: 60 }], heldAt: T0, tokenCount: 10 }));
+    await c.settle(settlement({ now: T0 + 3, tokens: [{ scope: 'k', held: 60, at: T0 }], tokenCount: 10 }));
     assert.equal((await c.admit(p(T0 + 4, 50))).ok, true, '10 + 40 + 50');
     assert.equal((await c.admit(p(T0 + 5, 1))).ok, false);
     // A failed call (no tokens) gives back all it held.
-    await c.settle(settlement({ now: T0 + 6, tokens: [{ scope: 'k', held: 50 }], heldAt: T0 + 4, tokenCount: 0 }));
+    await c.settle(settlement({ now: T0 + 6, tokens: [{ scope: 'k', held: 50, at: T0 + 4 }], tokenCount: 0 }));
     assert.equal((await c.admit(p(T0 + 7, 50))).ok, true);
     assert.equal((await c.admit(p(T0 + 120_000, 100))).ok, true, 'two minutes later the window is empty');
   });
@@ -83,7 +83,7 @@ export function countersContract(name: string, make: () => Promise<Counters>, op
   with_('tokens per minute: a call expected to use the whole limit fits an empty window only', async (c) => {
     const p = (now: number, held: number) => plan({ now, tokens: [{ scope: 'k', limit: 100, held }] });
     assert.equal((await c.admit(p(T0, 100))).ok, true);
-    await c.settle(settlement({ now: T0 + 1, tokens: [{ scope: 'k', held: 100 }], tokenCount: 1 }));
+    await c.settle(settlement({ now: T0 + 1, tokens: [{ scope: 'k', held: 100, at: T0 }], tokenCount: 1 }));
     assert.equal((await c.admit(p(T0 + 2, 100))).ok, false, 'one token used: no room for a whole window');
     assert.equal((await c.admit(p(T0 + 2, 99))).ok, true);
   });
@@ -92,7 +92,7 @@ export function countersContract(name: string, make: () => Promise<Counters>, op
     // Held 20 s before the end of a minute, settled 10 s into the next, where the earlier one still weighs 5/6.
     const p = (now: number, held: number) => plan({ now, tokens: [{ scope: 'k', limit: 90, held }] });
     assert.equal((await c.admit(p(T0, 90))).ok, true);
-    await c.settle(settlement({ now: T0 + 30_000, tokens: [{ scope: 'k', held: 90 }], heldAt: T0, tokenCount: 30 }));
+    await c.settle(settlement({ now: T0 + 30_000, tokens: [{ scope: 'k', held: 90, at: T0 }], tokenCount: 30 }));
     // Now the window holds the 30 just counted and nothing of the 90 the call held: room for 60.
     assert.equal((await c.admit(p(T0 + 30_001, 60))).ok, true);
     assert.equal((await c.admit(p(T0 + 30_002, 1))).ok, false);
@@ -131,7 +131,7 @@ export function countersContract(name: string, make: () => Promise<Counters>, op
     assert.equal(full.index, -1, 'd2 holds 60 of 100: 60 more do not fit');
     assert.ok(full.retryAfterMs! > 0 && full.retryAfterMs! <= 60_000);
     // The call used 20: d2 has room for 60 again, not for 81.
-    await second.via!.settle(tokenSettlement([{ scope: 'd2', held: 60 }], T0 + 1, 20, T0 + 3));
+    await second.via!.settle(tokenSettlement([{ scope: 'd2', held: 60, at: T0 + 1 }], 20, T0 + 3));
     assert.equal((await c.route([{ scope: 'd2', rpm: null, tpm: 100, tokens: 81 }], T0 + 4)).index, -1);
     assert.equal((await c.route(choices, T0 + 5)).index, 1);
     assert.equal((await c.route([{ scope: 'd3', rpm: null, tpm: null, tokens: 0 }, ...choices], T0 + 6)).index, 0);

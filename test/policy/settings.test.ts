@@ -70,6 +70,24 @@ test("deployment tpm: a call in flight holds its expected tokens on its deployme
   assert.equal((await ask('failing', slow)).status, 200);
 });
 
+test("deployment tpm with a key's own tpm_limit: both windows settle in one step, each getting the tokens used", async () => {
+  const body = { model: 'both', messages: [{ role: 'user', content: 'hi' }], max_tokens: 15 };
+  const expected = Math.ceil(Buffer.byteLength(JSON.stringify(body)) / 4) + 15;
+  const g = await gateway(`  - model_name: both
+    litellm_params: { model: openai/small, api_base: "${fake.url}", tpm: ${expected + 20} }
+`);
+  const key = (await post(g, '/key/generate', { tpm_limit: 2 * expected + 20 })).body.key;
+  // 16 tokens a call: the deployment has room for a second (16 + expected), not a third.
+  assert.equal((await post(g, '/chat/completions', body, key)).status, 200);
+  assert.equal((await post(g, '/chat/completions', body, key)).status, 200);
+  const third = await post(g, '/chat/completions', body, key);
+  assert.equal(third.status, 429);
+  assert.match(third.body.error.message, /every deployment of model both is at its rpm \/ tpm/);
+  // The third call held its tokens in the key's window at admission and gave them back when no
+  // deployment had room: the key's window has the 32 used, so a call to another model still fits.
+  assert.equal((await post(g, '/chat/completions', { ...body, model: 'gpt-4' }, key)).status, 200);
+});
+
 test('lower_max_tokens_to_fit_budget: max_tokens is lowered to what the budget pays for, never with reasoning parameters', async () => {
   const g = await gateway('general_settings:\n  lower_max_tokens_to_fit_budget: true\n');
   // Room for the prompt estimate and about 10 output tokens.
