@@ -208,7 +208,7 @@ describe('three instances on one Redis', { skip }, () => {
     await runOnBudget(gws, keys, `team_id=${TEAM}&user_id=${USER}`, new RegExp(`^Budget has been exceeded! User=${USER} in Team=${TEAM} `), {}, 13 * ANSWER, 3);
   });
 
-  test('rpm limits of a key and a team, a parallel limit and a team tpm limit hold across the instances', async () => {
+  test("rpm limits of a key and a team, a key's and a team's parallel limit and a team tpm limit hold across the instances", async () => {
     const key = (await admin(gws[0]!, '/key/generate', { rpm_limit: 10 })).key;
     const results = await Promise.all(Array.from({ length: 60 }, (_, i) => chat(gws[i % 3]!, key)));
     assert.equal(results.filter((r) => r.status === 200).length, 10);
@@ -234,6 +234,16 @@ describe('three instances on one Redis', { skip }, () => {
     assert.match(calls.find((r) => r.status === 429)!.body.error.message, /max_parallel_requests of this key \(2\)/);
     // Given back: two more get through.
     assert.equal((await Promise.all([chat(gws[2]!, slow), chat(gws[0]!, slow)])).filter((r) => r.status === 200).length, 2);
+
+    // A team's max_parallel_requests over a key on each instance: 2 in flight for the whole team.
+    const NARROW = id('par3');
+    await admin(gws[0]!, '/team/new', { team_id: NARROW, max_parallel_requests: 2 });
+    const narrowKeys = await Promise.all(gws.map(async (g) => (await admin(g, '/key/generate', { team_id: NARROW })).key as string));
+    const narrowCalls = await Promise.all(Array.from({ length: 30 }, (_, i) => chat(gws[i % 3]!, narrowKeys[(i + 2) % 3]!, {}, '[[delay:400]] slow')));
+    const inFlight = narrowCalls.filter((r) => r.status === 200).length;
+    assert.ok(inFlight >= 1 && inFlight <= 2, `${inFlight} admitted at once`);
+    assert.match(narrowCalls.find((r) => r.status === 429)!.body.error.message, new RegExp(`max_parallel_requests of team ${NARROW} \\(2\\) are in flight`));
+    assert.equal((await Promise.all([chat(gws[1]!, narrowKeys[0]!), chat(gws[2]!, narrowKeys[1]!)])).filter((r) => r.status === 200).length, 2);
 
     // A team's tpm over a key on each instance: each call in flight holds its expected tokens (prompt
     // estimate, body bytes / 4, and max_tokens) in the one window, whatever instance it is on.
