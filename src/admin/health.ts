@@ -6,6 +6,7 @@ import type { Deployment } from '../config/load.ts';
 import type { PipelineContext } from '../pipeline/context.ts';
 import { RedisCounters } from '../policy/redis-counters.ts';
 import { ANTHROPIC_VERSION, anthropicUrl } from '../providers/anthropic/request.ts';
+import { azureModelsUrl } from '../providers/azure/target.ts';
 import { dispatcherFor } from '../providers/http-client.ts';
 import type { Db } from '../store/db.ts';
 import { VERSION } from '../version.ts';
@@ -25,9 +26,14 @@ const TEST_ALERT: AlertEvent = {
 export async function checkDeployment(d: Deployment): Promise<{ ok: boolean; error?: string }> {
   try {
     const anthropic = d.wire === 'anthropic';
-    const url = new URL(anthropic ? anthropicUrl(d.apiBase, 'models') : `${d.apiBase}/models`);
+    const azure = d.provider === 'azure';
+    const url = new URL(anthropic ? anthropicUrl(d.apiBase, 'models') : azure ? azureModelsUrl(d) : `${d.apiBase}/models`);
     const headers: Record<string, string> = anthropic ? { 'anthropic-version': ANTHROPIC_VERSION } : {};
-    if (d.apiKey) headers[anthropic ? 'x-api-key' : 'authorization'] = anthropic ? d.apiKey : `Bearer ${d.apiKey}`;
+    if (d.apiKey) {
+      if (anthropic) headers['x-api-key'] = d.apiKey;
+      else if (azure) headers['api-key'] = d.apiKey;
+      else headers.authorization = `Bearer ${d.apiKey}`;
+    }
     const res = await request(url, {
       headers,
       dispatcher: dispatcherFor(url.origin),

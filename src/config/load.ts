@@ -265,7 +265,7 @@ function buildDeployment(
     upstreamModel: name,
     apiBase: apiBase.replace(/\/+$/, ''),
     apiKey,
-    apiVersion: p.api_version ?? null,
+    apiVersion: p.api_version ?? (spec.versionEnv ? env[spec.versionEnv] : undefined) ?? null,
     organization: p.organization ?? null,
     timeoutMs,
     streamTimeoutMs: seconds(p.stream_timeout) ?? timeoutMs,

@@ -31,6 +31,7 @@ export const ERRORS = {
   budget_exceeded: { status: 429, type: 'budget_exceeded', doc: 'Spend has reached the budget; sent with `x-should-retry: false`.' },
   rate_limited: { status: 429, type: 'rate_limit_error', doc: 'A rate or concurrency limit is reached; sent with `retry-after`.' },
   upstream_error: { status: 502, type: 'api_error', doc: "The provider answered with an error: its status, message, type and code are kept." },
+  content_policy: { status: 400, type: 'invalid_request_error', doc: "The provider's content filter refused the call (Azure's `content_filter`): LiteLLM's `ContentPolicyViolationError`, the filter's results in `provider_specific_fields`." },
   upstream_unreachable: { status: 502, type: 'api_connection_error', doc: 'The provider could not be reached, or its stream was cut (then as an error event).' },
   upstream_timeout: { status: 408, type: 'timeout_error', doc: 'The provider did not answer within `timeout` / `stream_timeout`.' },
   db_unavailable: { status: 503, type: 'no_db_connection', doc: 'The database is unreachable and the call needed it (a key not in the cache, a management call); see `allow_requests_on_db_unavailable`.' },
@@ -46,11 +47,13 @@ export class GatewayError extends Error {
   readonly code: string;
   readonly param: string | null;
   readonly headers: Record<string, string>;
+  /** What the provider said beyond its message (Azure's content filter results), as LiteLLM passes it on. */
+  readonly providerFields: Record<string, unknown> | null;
 
   constructor(
     name: ErrorName,
     message: string,
-    opts: { param?: string | null; status?: number; type?: string; code?: string; headers?: Record<string, string> } = {},
+    opts: { param?: string | null; status?: number; type?: string; code?: string; headers?: Record<string, string>; providerFields?: Record<string, unknown> } = {},
   ) {
     super(message);
     const spec: ErrorSpec = ERRORS[name];
@@ -60,12 +63,14 @@ export class GatewayError extends Error {
     this.code = opts.code ?? String(this.status);
     this.param = opts.param ?? null;
     this.headers = opts.headers ?? {};
+    this.providerFields = opts.providerFields ?? null;
   }
 }
 
 /** The OpenAI / LiteLLM error envelope. */
-export function openaiErrorBody(err: GatewayError): { error: { message: string; type: string; param: string | null; code: string } } {
-  return { error: { message: err.message, type: err.type, param: err.param, code: err.code } };
+export function openaiErrorBody(err: GatewayError): { error: { message: string; type: string; param: string | null; code: string; provider_specific_fields?: Record<string, unknown> } } {
+  const error = { message: err.message, type: err.type, param: err.param, code: err.code };
+  return { error: err.providerFields ? { ...error, provider_specific_fields: err.providerFields } : error };
 }
 
 /** Anthropic's error types, by the HTTP status they come with. */

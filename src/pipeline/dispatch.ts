@@ -76,6 +76,7 @@ async function upstreamError(d: Deployment, res: UpstreamResponse): Promise<Gate
   let type: string | undefined;
   let param: string | null = null;
   let code: string | undefined;
+  let inner: unknown;
   try {
     const e = JSON.parse(text)?.error;
     if (e && typeof e === 'object') {
@@ -83,9 +84,18 @@ async function upstreamError(d: Deployment, res: UpstreamResponse): Promise<Gate
       if (typeof e.type === 'string') type = e.type;
       if (typeof e.param === 'string') param = e.param;
       if (e.code != null) code = String(e.code);
+      inner = e.innererror;
     } else if (typeof e === 'string') message = e;
   } catch {
     // not JSON: the text itself is the message
+  }
+  if (res.statusCode === 400 && (code === 'content_filter' || code === 'content_policy_violation' || (inner as { code?: unknown } | undefined)?.code === 'ResponsibleAIPolicyViolation')) {
+    // A content filter's refusal (Azure's, or OpenAI's own), as LiteLLM reports it: clients look for
+    // the exception's name in the message; Azure's filter results go along.
+    return new GatewayError('content_policy', `litellm.ContentPolicyViolationError: ${d.provider} error (model ${d.modelName}): ${message}`, {
+      param,
+      providerFields: inner && typeof inner === 'object' ? { innererror: inner } : undefined,
+    });
   }
   const headers: Record<string, string> = {};
   const ra = res.headers['retry-after'];

@@ -1,4 +1,4 @@
-// Providers this version can call: Anthropic's Messages API and the OpenAI-compatible ones. Each entry
+// Providers this version can call: Anthropic's Messages API, Azure OpenAI and the OpenAI-compatible ones. Each entry
 // says which wire format it speaks, where it lives by default and which environment variables LiteLLM
 // reads for it.
 
@@ -13,6 +13,8 @@ export interface ProviderSpec {
   baseEnv: string | null;
   /** Whether the upstream accepts `stream_options.include_usage`. */
   streamUsage: boolean;
+  /** Where LiteLLM reads the API version from when `api_version` is not given. */
+  versionEnv?: string;
 }
 
 const openaiCompatible = (defaultBase: string | null, keyEnv: string | null, baseEnv: string | null = null): ProviderSpec => ({
@@ -26,6 +28,8 @@ const openaiCompatible = (defaultBase: string | null, keyEnv: string | null, bas
 export const PROVIDERS: Record<string, ProviderSpec> = {
   anthropic: { wire: 'anthropic', defaultBase: 'https://api.anthropic.com', keyEnv: 'ANTHROPIC_API_KEY', baseEnv: 'ANTHROPIC_API_BASE', streamUsage: false },
   openai: openaiCompatible('https://api.openai.com/v1', 'OPENAI_API_KEY', 'OPENAI_API_BASE'),
+  // OpenAI's wire format at Azure's addresses (azure/target.ts), its key in an api-key header.
+  azure: { ...openaiCompatible(null, 'AZURE_API_KEY', 'AZURE_API_BASE'), versionEnv: 'AZURE_API_VERSION' },
   custom_openai: openaiCompatible(null, 'OPENAI_API_KEY'),
   openai_like: openaiCompatible(null, null),
   litellm_proxy: openaiCompatible(null, 'LITELLM_PROXY_API_KEY', 'LITELLM_PROXY_API_BASE'),
@@ -47,7 +51,7 @@ export const PROVIDERS: Record<string, ProviderSpec> = {
 
 /** Providers LiteLLM knows that need their own adapter; they come in later versions. */
 export const PLANNED_PROVIDERS = new Set([
-  'azure', 'azure_ai', 'bedrock', 'gemini', 'vertex_ai', 'cohere', 'sagemaker', 'huggingface', 'replicate', 'watsonx',
+  'azure_ai', 'bedrock', 'gemini', 'vertex_ai', 'cohere', 'sagemaker', 'huggingface', 'replicate', 'watsonx',
 ]);
 
 /** Splits `provider/model`; a bare model name is an OpenAI model, as in LiteLLM. */

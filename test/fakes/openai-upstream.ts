@@ -32,6 +32,11 @@ export interface FakeUpstream {
 export interface FakeOptions {
   /** Bearer token the fake requires (401 otherwise); unset accepts anything. */
   apiKey?: string;
+  /**
+   * Azure OpenAI's key, in its `api-key` header: the fake then also answers at Azure's addresses,
+   * /openai/deployments/{deployment}/... (with an api-version) and /openai/v1/..., and nowhere else.
+   */
+  azureKey?: string;
   /** Words of the default answer. */
   answer?: string;
   port?: number;
@@ -88,8 +93,15 @@ export async function startFakeOpenAI(opts: FakeOptions = {}): Promise<FakeUpstr
   const server: Server = recordingServer(requests, (res) => sendError(res, 400), (req, res, body) => handle(req, res, body));
 
   async function handle(req: IncomingMessage, res: ServerResponse, body: Record<string, any>): Promise<void> {
-    if (opts.apiKey && req.headers.authorization !== `Bearer ${opts.apiKey}`) return sendError(res, 401);
-    const path = (req.url ?? '').split('?')[0];
+    let path = (req.url ?? '').split('?')[0]!;
+    if (opts.azureKey) {
+      if (req.headers['api-key'] !== opts.azureKey) return sendError(res, 401);
+      const dated = /^\/openai\/deployments\/[^/]+\/(chat\/completions|embeddings)$/.exec(path) ?? /^\/openai\/(models)$/.exec(path);
+      const v1 = /^\/openai\/v1\/(chat\/completions|embeddings|models)$/.exec(path);
+      if (dated && !new URL(req.url!, 'http://x').searchParams.get('api-version')) return sendError(res, 404);
+      if (!dated && !v1) return sendError(res, 404);
+      path = `/v1/${(dated ?? v1)![1]}`;
+    } else if (opts.apiKey && req.headers.authorization !== `Bearer ${opts.apiKey}`) return sendError(res, 401);
     if (path === '/v1/embeddings') return embeddings(res, body);
     if (path === '/v1/models' && req.method === 'GET') {
       const out = JSON.stringify({ object: 'list', data: [{ id: 'gpt-4', object: 'model', created: 1687882411, owned_by: 'openai' }] });
@@ -106,6 +118,31 @@ export async function startFakeOpenAI(opts: FakeOptions = {}): Promise<FakeUpstr
     const errHeaders: Record<string, string> = retryAfter !== null ? { 'retry-after': retryAfter } : {};
     const status = directive(text, 'status');
     if (status) return sendError(res, Number(status), errHeaders);
+    if (directive(text, 'content-filter') !== null) {
+      // Azure's refusal of a prompt its content filter flags, as documented.
+      const out = JSON.stringify({
+        error: {
+          message: "The response was filtered due to the prompt triggering Azure OpenAI's content management policy. Please modify your prompt and retry.",
+          type: null,
+          param: 'prompt',
+          code: 'content_filter',
+          status: 400,
+          innererror: {
+            code: 'ResponsibleAIPolicyViolation',
+            content_filter_result: {
+              hate: { filtered: false, severity: 'safe' },
+              jailbreak: { filtered: false, detected: false },
+              self_harm: { filtered: false, severity: 'safe' },
+              sexual: { filtered: false, severity: 'safe' },
+              violence: { filtered: true, severity: 'medium' },
+            },
+          },
+        },
+      });
+      res.writeHead(400, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(out) });
+      res.end(out);
+      return;
+    }
     const once = directive(text, 'fail-once');
     if (once && !seen.has(text)) {
       seen.add(text);

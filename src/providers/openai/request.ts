@@ -1,8 +1,10 @@
-// OpenAI chat completions and embeddings to an OpenAI-compatible upstream: the same dialect on both sides, so the
+// OpenAI chat completions and embeddings to an OpenAI-compatible upstream (Azure OpenAI included, at
+// its own addresses): the same dialect on both sides, so the
 // body is changed as little as possible (model rewritten, gateway-only fields removed, usage asked for).
 import type { Deployment } from '../../config/load.ts';
 import type { CallPlan, UpstreamRequest } from '../adapter.ts';
 import { withMember, withModel } from '../raw-body.ts';
+import { azureUrl } from '../azure/target.ts';
 import { PROVIDERS } from '../registry.ts';
 
 /** Fields LiteLLM clients send for the gateway itself; they never reach the provider. */
@@ -58,7 +60,11 @@ export function buildRequest(plan: CallPlan, d: Deployment, upstreamModel: strin
     // Identity so that usage can be read from the answer as it passes.
     'accept-encoding': 'identity',
   };
-  if (d.apiKey) headers.authorization = `Bearer ${d.apiKey}`;
+  const azure = d.provider === 'azure';
+  if (d.apiKey) {
+    if (azure) headers['api-key'] = d.apiKey;
+    else headers.authorization = `Bearer ${d.apiKey}`;
+  }
   if (d.organization) headers['openai-organization'] = d.organization;
   for (const h of FORWARDED_HEADERS) {
     const v = clientHeaders[h];
@@ -66,7 +72,7 @@ export function buildRequest(plan: CallPlan, d: Deployment, upstreamModel: strin
   }
   for (const [k, v] of Object.entries(d.extraHeaders)) headers[k.toLowerCase()] = v;
   return {
-    url: `${d.apiBase}/${endpoint}`,
+    url: azure ? azureUrl(d, endpoint, upstreamModel) : `${d.apiBase}/${endpoint}`,
     headers,
     body: bytes ?? JSON.stringify(out),
     clientWantsUsage,
