@@ -33,7 +33,7 @@ export async function checkDeployment(d: Deployment): Promise<{ ok: boolean; err
       if (anthropic) headers['x-api-key'] = d.apiKey;
       else if (azure) headers['api-key'] = d.apiKey;
       else headers.authorization = `Bearer ${d.apiKey}`;
-    }
+    } else if (d.adToken) headers.authorization = `Bearer ${d.adToken}`;
     const res = await request(url, {
       headers,
       dispatcher: dispatcherFor(url.origin),

@@ -23,6 +23,8 @@ export interface Deployment {
   upstreamModel: string;
   apiBase: string;
   apiKey: string | null;
+  /** Azure: a Microsoft Entra ID token (azure_ad_token or AZURE_AD_TOKEN), used when there is no key. */
+  adToken: string | null;
   apiVersion: string | null;
   organization: string | null;
   timeoutMs: number;
@@ -243,6 +245,10 @@ function buildDeployment(
   if (!apiKey && !alreadyWarned && spec.keyEnv && spec.defaultBase?.startsWith('https://')) {
     warnings.push(`${file}: model_list[${index}] (${entry.model_name}) has no api_key and ${spec.keyEnv} is not set: its calls will fail upstream`);
   }
+  const adToken = provider === 'azure' ? (p.azure_ad_token ?? env.AZURE_AD_TOKEN ?? null) : null;
+  if (provider === 'azure' && !apiKey && !adToken) {
+    warnings.push(`${file}: model_list[${index}] (${entry.model_name}) has no api_key, AZURE_API_KEY, azure_ad_token or AZURE_AD_TOKEN: its calls will fail upstream`);
+  }
   const info = (entry.model_info ?? {}) as Record<string, unknown>;
   const prices: Deployment['prices'] = {};
   for (const f of PRICE_FIELDS) {
@@ -265,6 +271,7 @@ function buildDeployment(
     upstreamModel: name,
     apiBase: apiBase.replace(/\/+$/, ''),
     apiKey,
+    adToken,
     apiVersion: p.api_version ?? (spec.versionEnv ? env[spec.versionEnv] : undefined) ?? null,
     organization: p.organization ?? null,
     timeoutMs,

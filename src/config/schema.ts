@@ -27,6 +27,8 @@ export const LitellmParams = z.looseObject({
   api_key: str(),
   api_base: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).nullish(),
   api_version: str(),
+  // Azure: a Microsoft Entra ID token, sent as a bearer token when there is no api_key.
+  azure_ad_token: str(),
   organization: str(),
   timeout: z.coerce.number<unknown>().positive('must be more than 0 seconds').nullish(),
   stream_timeout: z.coerce.number<unknown>().positive('must be more than 0 seconds').nullish(),

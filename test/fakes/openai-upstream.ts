@@ -37,6 +37,8 @@ export interface FakeOptions {
    * /openai/deployments/{deployment}/... (with an api-version) and /openai/v1/..., and nowhere else.
    */
   azureKey?: string;
+  /** A Microsoft Entra ID token the Azure fake accepts instead, as a bearer token. */
+  azureToken?: string;
   /** Words of the default answer. */
   answer?: string;
   port?: number;
@@ -95,7 +97,8 @@ export async function startFakeOpenAI(opts: FakeOptions = {}): Promise<FakeUpstr
   async function handle(req: IncomingMessage, res: ServerResponse, body: Record<string, any>): Promise<void> {
     let path = (req.url ?? '').split('?')[0]!;
     if (opts.azureKey) {
-      if (req.headers['api-key'] !== opts.azureKey) return sendError(res, 401);
+      const entra = opts.azureToken !== undefined && req.headers.authorization === `Bearer ${opts.azureToken}`;
+      if (req.headers['api-key'] !== opts.azureKey && !entra) return sendError(res, 401);
       const dated = /^\/openai\/deployments\/[^/]+\/(chat\/completions|embeddings)$/.exec(path) ?? /^\/openai\/(models)$/.exec(path);
       const v1 = /^\/openai\/v1\/(chat\/completions|embeddings|models)$/.exec(path);
       if (dated && !new URL(req.url!, 'http://x').searchParams.get('api-version')) return sendError(res, 404);

@@ -11,13 +11,14 @@ import { MASTER_KEY, startInProcess, type TestGateway } from '../helpers/gateway
 import { AZURE_DEFAULT_API_VERSION } from '../../src/providers/azure/target.ts';
 
 const KEY = 'azure-key-123';
+const TOKEN = 'eyJ0eXAiOiJKV1QiLCJhbGciOi.entra.token';
 let azure: FakeUpstream;
 let resource: string;
 let gw: TestGateway;
 let fromEnv: TestGateway;
 
 before(async () => {
-  azure = await startFakeOpenAI({ azureKey: KEY });
+  azure = await startFakeOpenAI({ azureKey: KEY, azureToken: TOKEN });
   resource = azure.url.replace(/\/v1$/, '');
   gw = await startInProcess(`model_list:
   - model_name: gpt-4o
@@ -37,9 +38,11 @@ after(async () => {
 const client = (g: TestGateway) => new OpenAI({ apiKey: MASTER_KEY, baseURL: g.url, maxRetries: 0 });
 
 test('a dated API version: the deployment in the path, api-version in the query, the key in api-key', async () => {
-  const r = await client(gw).chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] });
+  // (a credential in the body is the gateway's to drop: it never reaches Azure)
+  const r = await client(gw).chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }], azure_ad_token: 'client-token' } as never);
   assert.match(r.choices[0]!.message.content!, /fake model/);
   const sent = azure.requests.at(-1)!;
+  assert.equal(sent.body.azure_ad_token, undefined);
   assert.equal(sent.path, '/openai/deployments/my-gpt-4o/chat/completions?api-version=2024-10-21');
   assert.equal(sent.headers['api-key'], KEY);
   assert.equal(sent.headers.authorization, undefined, 'the key never goes as a bearer token');
@@ -119,6 +122,23 @@ test("Azure's content filter: LiteLLM's ContentPolicyViolationError, 400, the fi
   assert.equal(a.type, 'error');
   assert.equal(a.error.type, 'invalid_request_error');
   assert.match(a.error.message, /ContentPolicyViolationError/);
+});
+
+test('a Microsoft Entra ID token (azure_ad_token) goes as a bearer token, and never into /model/info', async () => {
+  const entra = await startInProcess(`model_list:
+  - model_name: gpt-4o
+    litellm_params: { model: azure/my-gpt-4o, api_base: "${resource}", azure_ad_token: "${TOKEN}", api_version: "2024-10-21" }
+`);
+  try {
+    await client(entra).chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] });
+    const sent = azure.requests.at(-1)!;
+    assert.equal(sent.headers.authorization, `Bearer ${TOKEN}`);
+    assert.equal(sent.headers['api-key'], undefined);
+    const info = await (await fetch(`${entra.url}/model/info`, { headers: { authorization: `Bearer ${MASTER_KEY}` } })).text();
+    assert.ok(!info.includes(TOKEN), 'the token is a secret');
+  } finally {
+    await entra.close();
+  }
 });
 
 test('a wrong key is the provider\'s 401, in the client\'s envelope', async () => {

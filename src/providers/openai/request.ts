@@ -11,7 +11,7 @@ import { PROVIDERS } from '../registry.ts';
 export const GATEWAY_FIELDS = [
   'metadata', 'litellm_metadata', 'tags', 'fallbacks', 'context_window_fallback_dict', 'num_retries', 'max_retries',
   'mock_response', 'mock_testing_fallbacks', 'mock_timeout', 'caching', 'cache', 'guardrails', 'api_key', 'api_base',
-  'base_url', 'api_version', 'timeout', 'stream_timeout', 'request_timeout', 'extra_headers', 'drop_params',
+  'base_url', 'api_version', 'azure_ad_token', 'timeout', 'stream_timeout', 'request_timeout', 'extra_headers', 'drop_params',
   'custom_llm_provider', 'litellm_call_id', 'litellm_trace_id', 'user_api_key', 'input_cost_per_token',
   'output_cost_per_token', 'proxy_server_request', 'no-log', 'disable_fallbacks',
 ];
@@ -64,7 +64,7 @@ export function buildRequest(plan: CallPlan, d: Deployment, upstreamModel: strin
   if (d.apiKey) {
     if (azure) headers['api-key'] = d.apiKey;
     else headers.authorization = `Bearer ${d.apiKey}`;
-  }
+  } else if (d.adToken) headers.authorization = `Bearer ${d.adToken}`;
   if (d.organization) headers['openai-organization'] = d.organization;
   for (const h of FORWARDED_HEADERS) {
     const v = clientHeaders[h];
