@@ -51,15 +51,22 @@ test('a dated API version: the deployment in the path, api-version in the query,
 });
 
 test('streamed: frame by frame, with the usage chunk asked for', async () => {
-  const stream = await client(gw).chat.completions.create({ model: 'gpt-4o', stream: true, messages: [{ role: 'user', content: 'hi' }] });
+  const { data: stream, response } = await client(gw).chat.completions.create({ model: 'gpt-4o', stream: true, messages: [{ role: 'user', content: 'hi' }] }).withResponse();
+  const callId = response.headers.get('x-litellm-call-id');
   let text = '';
   for await (const c of stream) text += c.choices[0]?.delta?.content ?? '';
   assert.match(text, /fake model/);
   const sent = azure.requests.at(-1)!;
   assert.equal(sent.path, '/openai/deployments/my-gpt-4o/chat/completions?api-version=2024-10-21');
   assert.deepEqual(sent.body.stream_options, { include_usage: true });
-  const logs = (await (await fetch(`${gw.url}/spend/logs?page_size=5`, { headers: { authorization: `Bearer ${MASTER_KEY}` } })).json()) as any;
-  const last = logs.data[0];
+  // The ledger writes in batches: this call's record, once it is there.
+  let last: any;
+  for (let i = 0; i < 50 && !last; i++) {
+    const logs = (await (await fetch(`${gw.url}/spend/logs?page_size=50`, { headers: { authorization: `Bearer ${MASTER_KEY}` } })).json()) as any;
+    last = logs.data.find((l: any) => l.request_id === callId);
+    if (!last) await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.ok(last, `no record of ${callId}`);
   assert.equal(last.model_group, 'gpt-4o');
   assert.equal(last.custom_llm_provider, 'azure');
   assert.equal(Math.round(last.spend * 1e9), 1 * 1000 + 15 * 2000);
