@@ -16,13 +16,11 @@ import { keyModelRef, type ModelBudget } from '../store/key-models.ts';
 import type { TeamRecord } from '../store/teams.ts';
 import { authorize, describeActor, grantFor, isAdmin, scopeOf, type Actor, type Target } from './access.ts';
 import { parseBody } from './body.ts';
-import { limit, modelLimits } from './budgets.ts';
+import { duration, limit, modelLimits } from './budgets.ts';
 import { type Admin, liveSpend } from './context.ts';
 import { addDuration, isDuration } from './durations.ts';
 import { extraChanges, periodChanges } from './changes.ts';
 
-const duration = () =>
-  z.string().refine(isDuration, 'must be a duration such as 30s, 30m, 1h, 1d, 7d or 1mo').nullish();
 const usd = () => z.number().min(0, 'must be 0 or more').nullish();
 
 /**
