@@ -226,6 +226,8 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   }
   const prices = new PriceBook(costMap);
   for (const d of config.deployments) {
+    // Credentials exchanged for tokens get their first one now, so no call waits for it.
+    d.tokens?.warm();
     if (!d.upstreamModel.includes('*') && prices.priceFor(d, d.upstreamModel).source === 'none') {
       log.warn(`model "${d.modelName}" (${d.provider}/${d.upstreamModel}) has no known price: it is metered at 0; set input_cost_per_token / output_cost_per_token`);
     }

@@ -7,6 +7,7 @@ import type { PipelineContext } from '../pipeline/context.ts';
 import { RedisCounters } from '../policy/redis-counters.ts';
 import { ANTHROPIC_VERSION, anthropicUrl } from '../providers/anthropic/request.ts';
 import { azureModelsUrl } from '../providers/azure/target.ts';
+import { geminiModelsUrl, geminiUrl } from '../providers/gemini/target.ts';
 import { dispatcherFor } from '../providers/http-client.ts';
 import type { Db } from '../store/db.ts';
 import { VERSION } from '../version.ts';
@@ -23,26 +24,54 @@ const TEST_ALERT: AlertEvent = {
   projected_exceeded_date: null, projected_spend: null,
 };
 
+/**
+ * Vertex AI: the credentials give a token, and a Gemini model counts the tokens of a word (free); Claude
+ * there has no such cheap call, so its token is the check.
+ */
+async function checkVertex(d: Deployment): Promise<{ ok: boolean; error?: string }> {
+  let token: string;
+  try {
+    token = await d.tokens!.ready();
+  } catch (err) {
+    return { ok: false, error: `no access token: ${(err as Error).message}` };
+  }
+  if (d.wire !== 'gemini' || d.upstreamModel.includes('*')) return { ok: true };
+  const url = new URL(geminiUrl(d, 'countTokens', d.upstreamModel));
+  return probe(url, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ contents: [{ role: 'user', parts: [{ text: 'ping' }] }] }),
+  });
+}
+
+/** One cheap call to a provider, within a few seconds: a status below 400 is healthy. */
+async function probe(url: URL, init: { method?: 'GET' | 'POST'; headers: Record<string, string>; body?: string }): Promise<{ ok: boolean; error?: string }> {
+  const res = await request(url, {
+    ...init,
+    dispatcher: dispatcherFor(url.origin),
+    headersTimeout: 5_000,
+    bodyTimeout: 5_000,
+    signal: AbortSignal.timeout(6_000),
+  });
+  await res.body.dump();
+  return res.statusCode < 400 ? { ok: true } : { ok: false, error: `status ${res.statusCode}` };
+}
+
 export async function checkDeployment(d: Deployment): Promise<{ ok: boolean; error?: string }> {
   try {
+    if (d.google) return await checkVertex(d);
+    const gemini = d.wire === 'gemini';
     const anthropic = d.wire === 'anthropic';
     const azure = d.provider === 'azure';
-    const url = new URL(anthropic ? anthropicUrl(d.apiBase, 'models') : azure ? azureModelsUrl(d) : `${d.apiBase}/models`);
+    const url = new URL(anthropic ? anthropicUrl(d.apiBase, 'models') : azure ? azureModelsUrl(d) : gemini ? geminiModelsUrl(d) : `${d.apiBase}/models`);
     const headers: Record<string, string> = anthropic ? { 'anthropic-version': ANTHROPIC_VERSION } : {};
     if (d.apiKey) {
       if (anthropic) headers['x-api-key'] = d.apiKey;
+      else if (gemini) headers['x-goog-api-key'] = d.apiKey;
       else if (azure) headers['api-key'] = d.apiKey;
       else headers.authorization = `Bearer ${d.apiKey}`;
     } else if (d.adToken) headers.authorization = `Bearer ${d.adToken}`;
-    const res = await request(url, {
-      headers,
-      dispatcher: dispatcherFor(url.origin),
-      headersTimeout: 5_000,
-      bodyTimeout: 5_000,
-      signal: AbortSignal.timeout(6_000),
-    });
-    await res.body.dump();
-    return res.statusCode < 400 ? { ok: true } : { ok: false, error: `status ${res.statusCode}` };
+    return await probe(url, { headers });
   } catch (err) {
     return { ok: false, error: (err as { code?: string }).code ?? (err as Error).name };
   }

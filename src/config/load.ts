@@ -9,6 +9,8 @@ import { ConfigFile, PRICE_FIELDS, type ModelEntryShape } from './schema.ts';
 import { usdToNanos } from '../metering/money.ts';
 import type { CooldownSettings } from '../router/cooldowns.ts';
 import { PROVIDERS, splitProviderModel, type Wire } from '../providers/registry.ts';
+import type { TokenSource } from '../providers/tokens.ts';
+import { vertexSettings } from '../providers/vertex/settings.ts';
 
 export class ConfigError extends Error {}
 
@@ -25,6 +27,10 @@ export interface Deployment {
   apiKey: string | null;
   /** Azure: a Microsoft Entra ID token (azure_ad_token or AZURE_AD_TOKEN), used when there is no key. */
   adToken: string | null;
+  /** Bearer tokens from credentials (Vertex AI's Google Cloud credentials), refreshed in the background. */
+  tokens: TokenSource | null;
+  /** Vertex AI: the Google Cloud project and location the model is called in. */
+  google: { project: string; location: string } | null;
   apiVersion: string | null;
   organization: string | null;
   timeoutMs: number;
@@ -233,7 +239,15 @@ function buildDeployment(
     warnings.push(`${where}: provider "${provider}" is not supported by this version yet; model "${entry.model_name}" is skipped`);
     return null;
   }
-  const apiBase = p.api_base ?? (spec.baseEnv ? env[spec.baseEnv] : undefined) ?? spec.defaultBase;
+  let vertex: ReturnType<typeof vertexSettings> | null = null;
+  if (provider === 'vertex_ai') {
+    try {
+      vertex = vertexSettings(p as Record<string, unknown>, name, env);
+    } catch (err) {
+      throw new ConfigError(`${file}: model_list[${index}].litellm_params.${(err as Error).message}`);
+    }
+  }
+  const apiBase = p.api_base ?? (spec.baseEnv ? env[spec.baseEnv] : undefined) ?? vertex?.base ?? spec.defaultBase;
   if (!apiBase) throw new ConfigError(`${file}: model_list[${index}].litellm_params.api_base: is required for provider "${provider}"`);
   try {
     new URL(apiBase);
@@ -242,7 +256,7 @@ function buildDeployment(
   }
   const apiKey = p.api_key ?? (spec.keyEnv ? env[spec.keyEnv] : undefined) ?? null;
   const alreadyWarned = warnings.some((w) => w.includes(`model_list[${index}].litellm_params.api_key refers to`));
-  if (!apiKey && !alreadyWarned && spec.keyEnv && spec.defaultBase?.startsWith('https://')) {
+  if (!apiKey && !alreadyWarned && spec.keyEnv && !vertex && spec.defaultBase?.startsWith('https://')) {
     warnings.push(`${file}: model_list[${index}] (${entry.model_name}) has no api_key and ${spec.keyEnv} is not set: its calls will fail upstream`);
   }
   const adToken = provider === 'azure' ? (p.azure_ad_token ?? env.AZURE_AD_TOKEN ?? null) : null;
@@ -267,11 +281,13 @@ function buildDeployment(
     id,
     modelName: entry.model_name,
     provider,
-    wire: spec.wire,
+    wire: vertex?.wire ?? spec.wire,
     upstreamModel: name,
     apiBase: apiBase.replace(/\/+$/, ''),
     apiKey,
     adToken,
+    tokens: vertex?.tokens ?? null,
+    google: vertex ? { project: vertex.project, location: vertex.location } : null,
     apiVersion: p.api_version ?? (spec.versionEnv ? env[spec.versionEnv] : undefined) ?? null,
     organization: p.organization ?? null,
     timeoutMs,

@@ -11,6 +11,17 @@ async function load(): Promise<void> {
   return loading;
 }
 
+/** Starts loading the tokenizer, for a caller that will want `countTokensNow` soon. */
+export function warmTokenizer(): void {
+  void load();
+}
+
+/** A count now when the tokenizer is loaded, else about four characters a token (an estimate either way). */
+export function countTokensNow(text: string): number {
+  if (text.length === 0) return 0;
+  return counter ? counter(text) : Math.ceil(text.length / CHARS_PER_TOKEN);
+}
+
 export async function countTokens(text: string): Promise<number> {
   if (text.length === 0) return 0;
   await load();

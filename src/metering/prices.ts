@@ -44,14 +44,20 @@ const CATALOG_PROVIDER: Record<string, string> = {
   cerebras: 'cerebras',
   anthropic: 'anthropic',
   gemini: 'google',
+  azure: 'azure',
 };
+
+/** Vertex AI serves Google's models and partners' (Claude): each priced under its maker. */
+const catalogProvider = (provider: string, model: string): string | undefined =>
+  provider === 'vertex_ai' ? (/^claude/.test(model) ? 'anthropic' : 'google') : CATALOG_PROVIDER[provider];
 
 type Tiered = number | { base: number; tiers: { start: number; price: number }[] } | undefined;
 
 function fromCatalog(provider: string, model: string): Price | null {
   let r = null;
   try {
-    r = calcPrice({ input_tokens: 0, output_tokens: 0 }, model, CATALOG_PROVIDER[provider] ? { providerId: CATALOG_PROVIDER[provider] } : undefined);
+    const providerId = catalogProvider(provider, model);
+    r = calcPrice({ input_tokens: 0, output_tokens: 0 }, model, providerId ? { providerId } : undefined);
     r ??= calcPrice({ input_tokens: 0, output_tokens: 0 }, model);
   } catch {
     r = null;

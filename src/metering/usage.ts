@@ -52,6 +52,18 @@ export function fromAnthropic(u: Record<string, any>): UsageRecord {
 }
 
 /**
+ * Gemini's convention (AI Studio and Vertex AI): promptTokenCount includes the cached tokens
+ * (cachedContentTokenCount); tool-use prompts (toolUsePromptTokenCount) are input too; thoughts
+ * (thoughtsTokenCount) are billed as output but not part of candidatesTokenCount.
+ */
+export function fromGemini(u: Record<string, any>): UsageRecord {
+  const prompt = int(u.promptTokenCount) + int(u.toolUsePromptTokenCount);
+  const cacheRead = Math.min(prompt, int(u.cachedContentTokenCount));
+  const reasoning = int(u.thoughtsTokenCount);
+  return { input: prompt - cacheRead, cacheRead, cacheWrite: 0, cacheWrite1h: 0, output: int(u.candidatesTokenCount) + reasoning, reasoning, estimated: false };
+}
+
+/**
  * Anthropic streams give usage twice: in message_start, then cumulative in message_delta, which may
  * restate the input side or leave it null. Later non-null values win; nothing is summed.
  */

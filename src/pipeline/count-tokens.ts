@@ -29,7 +29,8 @@ export async function handleCountTokens(ctx: PipelineContext, req: Inbound, res:
     const resolved = ctx.router.resolve(group);
     if (!resolved) throw new GatewayError('unknown_model', `Invalid model name passed in model=${call.model}.`, { param: 'model' });
     admitModel(ctx, principal, resolved.group, call.model);
-    const d = resolved.deployments.find((x) => x.wire === 'anthropic');
+    // (Claude on Vertex AI counts at another address, with a token: the gateway's estimate serves there)
+    const d = resolved.deployments.find((x) => x.wire === 'anthropic' && !x.google);
     if (!d) {
       const tokens = await countTokens(messagesText(call.body));
       sendJson(res, 200, JSON.stringify({ input_tokens: tokens }), base);

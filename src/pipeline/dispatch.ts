@@ -69,6 +69,19 @@ function retryAfterMs(headers: UpstreamResponse['headers']): number | null {
   return Number.isNaN(at) ? null : Math.max(0, at - Date.now());
 }
 
+/**
+ * Google's errors say when to retry in the body (a google.rpc.RetryInfo detail, `"retryDelay": "30s"`),
+ * not in a header: as whole seconds for retry-after.
+ */
+function googleRetryDelay(details: unknown): string | null {
+  if (!Array.isArray(details)) return null;
+  for (const d of details) {
+    const m = typeof d?.retryDelay === 'string' ? /^(\d+(?:\.\d+)?)s$/.exec(d.retryDelay) : null;
+    if (m) return String(Math.ceil(Number(m[1])));
+  }
+  return null;
+}
+
 /** The provider's error, with its status and message kept. */
 async function upstreamError(d: Deployment, res: UpstreamResponse): Promise<GatewayError> {
   const text = await res.body.text().catch(() => '');
@@ -77,6 +90,7 @@ async function upstreamError(d: Deployment, res: UpstreamResponse): Promise<Gate
   let param: string | null = null;
   let code: string | undefined;
   let inner: unknown;
+  let retryDelay: string | null = null;
   try {
     const e = JSON.parse(text)?.error;
     if (e && typeof e === 'object') {
@@ -85,6 +99,7 @@ async function upstreamError(d: Deployment, res: UpstreamResponse): Promise<Gate
       if (typeof e.param === 'string') param = e.param;
       if (e.code != null) code = String(e.code);
       inner = e.innererror;
+      retryDelay = googleRetryDelay(e.details);
     } else if (typeof e === 'string') message = e;
   } catch {
     // not JSON: the text itself is the message
@@ -100,6 +115,7 @@ async function upstreamError(d: Deployment, res: UpstreamResponse): Promise<Gate
   const headers: Record<string, string> = {};
   const ra = res.headers['retry-after'];
   if (typeof ra === 'string') headers['retry-after'] = ra;
+  else if (retryDelay !== null) headers['retry-after'] = retryDelay;
   return new GatewayError('upstream_error', `${d.provider} error (model ${d.modelName}): ${message}`, {
     status: res.statusCode,
     type: type ?? (res.statusCode === 429 ? 'rate_limit_error' : res.statusCode < 500 ? 'invalid_request_error' : 'api_error'),
@@ -107,6 +123,15 @@ async function upstreamError(d: Deployment, res: UpstreamResponse): Promise<Gate
     code: code ?? String(res.statusCode),
     headers,
   });
+}
+
+async function tokenFor(d: Deployment): Promise<void> {
+  try {
+    await d.tokens!.ready();
+  } catch (err) {
+    // The provider was never called: a gateway-side failure to authenticate, retried like an unreachable upstream.
+    throw new GatewayError('upstream_unreachable', `Could not get an access token for ${d.provider} (model ${d.modelName}, ${d.tokens!.label}): ${(err as Error).message}`);
+  }
 }
 
 function connectionError(d: Deployment, err: unknown, timedOut: boolean): GatewayError {
@@ -130,9 +155,11 @@ function originAndPath(url: string): { origin: string; path: string } {
 }
 
 async function attemptOnce(d: Deployment, plan: DispatchPlan, capture: string | null): Promise<Attempt> {
-  if (plan.endpoint === 'embeddings' && d.wire !== 'openai') {
+  if (plan.endpoint === 'embeddings' && d.wire === 'anthropic') {
     throw new GatewayError('bad_request', `Model ${d.modelName} (${d.provider}) does not serve embeddings.`, { param: 'model' });
   }
+  // A deployment with token credentials has a token ready unless it is cold (its first call waits).
+  if (d.tokens && d.tokens.current() === null) await tokenFor(d);
   const adapter = ADAPTERS[plan.dialect][d.wire];
   const call: CallPlan = { endpoint: plan.endpoint, body: plan.body, raw: plan.raw, headers: plan.headers, dropParams: plan.dropParams };
   const upstream = adapter.request(call, d, upstreamModelFor(d, capture));
@@ -244,8 +271,9 @@ export async function dispatch(ctx: PipelineContext, plan: DispatchPlan, numRetr
           answered = true;
           return attempt;
         }
-        const ra = retryAfterMs(attempt.response.headers);
         last = await upstreamError(d, attempt.response);
+        // (Google says it in the body: upstreamError put it in the error's headers)
+        const ra = retryAfterMs(last.headers);
         attempt.done();
         if (!retryable(status)) throw last;
         ctx.cooldowns.failed(d.id, resolved.deployments.length, status, ra, Date.now());

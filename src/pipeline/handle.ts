@@ -195,6 +195,8 @@ export async function handleLlm(ctx: PipelineContext, route: Route, req: Inbound
     const translated = attempt.adapter.answer(answer.body, attempt.upstream);
     outcome.usage = translated.usage;
     outcome.upstreamId = translated.upstreamId;
+    // (a 200 whose answer a filter withheld: an error to the client, its usage still recorded)
+    if (translated.error) throw translated.error;
     const cost = await settleOnce();
     if (res.destroyed) return;
     res.writeHead(attempt.response.statusCode, {

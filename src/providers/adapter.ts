@@ -26,6 +26,10 @@ export interface UpstreamRequest {
   body: string | Buffer;
   /** Whether the client itself asked for a usage chunk (else the one the gateway asked for is dropped). */
   clientWantsUsage: boolean;
+  /** The model asked for upstream, for answers that do not name it (translated ones). */
+  model?: string;
+  /** An embeddings call (for adapters that translate both kinds of answer). */
+  embeddings?: boolean;
 }
 
 export interface Translated {
@@ -33,6 +37,8 @@ export interface Translated {
   body: Buffer | string;
   usage: UsageRecord | null;
   upstreamId: string | null;
+  /** The answer is an error although the provider said 200 (a safety filter withheld it); usage still counts. */
+  error?: GatewayError;
 }
 
 /**

@@ -1,4 +1,4 @@
-// The four ways a call can cross the gateway: each client dialect to each upstream wire format.
+// The ways a call can cross the gateway: each client dialect to each upstream wire format.
 // Same dialect on both sides passes the bytes through; across dialects the answer is translated.
 import { ChatToAnthropicStream, chatAnswerToAnthropic } from '../dialects/chat-to-anthropic.ts';
 import { anthropicRequestToChat } from '../dialects/anthropic-to-chat.ts';
@@ -6,6 +6,10 @@ import type { Adapter, AdapterTable } from './adapter.ts';
 import { anthropicPassthrough } from './anthropic/passthrough.ts';
 import { translatedRequest } from './anthropic/request.ts';
 import { AnthropicToChatStream, anthropicAnswerToChat } from './anthropic/response.ts';
+import { embeddingsAnswer, embeddingsRequest } from './gemini/embeddings.ts';
+import { geminiRequest } from './gemini/request.ts';
+import { GeminiToChatStream, geminiAnswerToChat } from './gemini/response.ts';
+import { anthropicToGemini } from './gemini/to-anthropic.ts';
 import { openaiPassthrough } from './openai/passthrough.ts';
 import { buildRequest } from './openai/request.ts';
 
@@ -21,7 +25,13 @@ const anthropicToOpenAIWire: Adapter = {
   stream: () => new ChatToAnthropicStream(),
 };
 
+const chatToGemini: Adapter = {
+  request: (plan, d, model) => (plan.endpoint === 'embeddings' ? embeddingsRequest(plan, d, model) : geminiRequest(plan, d, model)),
+  answer: (body, up) => (up.embeddings ? embeddingsAnswer(body, up) : geminiAnswerToChat(body, up)),
+  stream: (up) => new GeminiToChatStream(up),
+};
+
 export const ADAPTERS: AdapterTable = {
-  openai: { openai: openaiPassthrough, anthropic: chatToAnthropicWire },
-  anthropic: { anthropic: anthropicPassthrough, openai: anthropicToOpenAIWire },
+  openai: { openai: openaiPassthrough, anthropic: chatToAnthropicWire, gemini: chatToGemini },
+  anthropic: { anthropic: anthropicPassthrough, openai: anthropicToOpenAIWire, gemini: anthropicToGemini },
 };

@@ -1,9 +1,10 @@
-// Providers this version can call: Anthropic's Messages API, Azure OpenAI and the OpenAI-compatible ones. Each entry
+// Providers this version can call: Anthropic's Messages API, Google's Gemini (AI Studio and Vertex AI, where
+// Claude is served too), Azure OpenAI and the OpenAI-compatible ones. Each entry
 // says which wire format it speaks, where it lives by default and which environment variables LiteLLM
 // reads for it.
 
-/** The two wire formats: OpenAI chat completions, and Anthropic messages. */
-export type Wire = 'openai' | 'anthropic';
+/** The wire formats: OpenAI chat completions, Anthropic messages, and Gemini's generateContent. */
+export type Wire = 'openai' | 'anthropic' | 'gemini';
 
 export interface ProviderSpec {
   wire: Wire;
@@ -28,6 +29,11 @@ const openaiCompatible = (defaultBase: string | null, keyEnv: string | null, bas
 export const PROVIDERS: Record<string, ProviderSpec> = {
   anthropic: { wire: 'anthropic', defaultBase: 'https://api.anthropic.com', keyEnv: 'ANTHROPIC_API_KEY', baseEnv: 'ANTHROPIC_API_BASE', streamUsage: false },
   openai: openaiCompatible('https://api.openai.com/v1', 'OPENAI_API_KEY', 'OPENAI_API_BASE'),
+  // Google AI Studio: generateContent, the key in x-goog-api-key (gemini/target.ts has the addresses).
+  gemini: { wire: 'gemini', defaultBase: 'https://generativelanguage.googleapis.com', keyEnv: 'GEMINI_API_KEY', baseEnv: 'GEMINI_API_BASE', streamUsage: false },
+  // Vertex AI: Gemini models in the same format, Claude models in Anthropic's (vertex_ai/claude-...),
+  // with Google Cloud credentials instead of a key; the address depends on project and location.
+  vertex_ai: { wire: 'gemini', defaultBase: null, keyEnv: null, baseEnv: null, streamUsage: false },
   // OpenAI's wire format at Azure's addresses (azure/target.ts), its key in an api-key header.
   azure: { ...openaiCompatible(null, 'AZURE_API_KEY', 'AZURE_API_BASE'), versionEnv: 'AZURE_API_VERSION' },
   custom_openai: openaiCompatible(null, 'OPENAI_API_KEY'),
@@ -51,7 +57,7 @@ export const PROVIDERS: Record<string, ProviderSpec> = {
 
 /** Providers LiteLLM knows that need their own adapter; they come in later versions. */
 export const PLANNED_PROVIDERS = new Set([
-  'azure_ai', 'bedrock', 'gemini', 'vertex_ai', 'cohere', 'sagemaker', 'huggingface', 'replicate', 'watsonx',
+  'azure_ai', 'bedrock', 'cohere', 'sagemaker', 'huggingface', 'replicate', 'watsonx',
 ]);
 
 /** Splits `provider/model`; a bare model name is an OpenAI model, as in LiteLLM. */

@@ -88,9 +88,18 @@ router_settings:
 });
 
 test('providers this version does not have yet are skipped with a warning', () => {
-  const { config, warnings } = load('model_list:\n  - model_name: g\n    litellm_params: { model: gemini/gemini-2.5-pro }\n');
+  const { config, warnings } = load('model_list:\n  - model_name: b\n    litellm_params: { model: bedrock/anthropic.claude-3-haiku }\n');
   assert.equal(config.deployments.length, 0);
-  assert.match(warnings[0]!, /provider "gemini" is not supported by this version yet/);
+  assert.match(warnings[0]!, /provider "bedrock" is not supported by this version yet/);
+});
+
+test('gemini deployments speak Gemini\'s format, with Google AI Studio as the default base and GEMINI_API_KEY', () => {
+  const { config } = load('model_list:\n  - model_name: g\n    litellm_params: { model: gemini/gemini-2.5-pro }\n', { GEMINI_API_KEY: 'AIza-x' });
+  const d = config.deployments[0]!;
+  assert.equal(d.wire, 'gemini');
+  assert.equal(d.apiBase, 'https://generativelanguage.googleapis.com');
+  assert.equal(d.apiKey, 'AIza-x');
+  assert.equal(d.google, null);
 });
 
 test('anthropic deployments speak the Anthropic wire format, with its default base and key variable', () => {

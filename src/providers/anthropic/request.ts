@@ -4,10 +4,13 @@
 import type { Deployment } from '../../config/load.ts';
 import { GatewayError } from '../../http/errors.ts';
 import type { CallPlan, UpstreamRequest } from '../adapter.ts';
+import { geminiUrl } from '../gemini/target.ts';
 import { GATEWAY_FIELDS } from '../openai/request.ts';
 import { withModel } from '../raw-body.ts';
 
 export const ANTHROPIC_VERSION = '2023-06-01';
+/** Claude on Vertex AI names the API version in the body, and the model only in the address. */
+const VERTEX_ANTHROPIC_VERSION = 'vertex-2023-10-16';
 /** max_tokens is required by Anthropic; LiteLLM's default when an OpenAI client gives none. */
 export const DEFAULT_MAX_TOKENS = 4096;
 /** Thinking budgets for `reasoning_effort` on models before adaptive thinking, as LiteLLM maps them. */
@@ -32,15 +35,22 @@ export function anthropicUrl(apiBase: string, path: 'messages' | 'messages/count
   return `${base}/v1/${path}`;
 }
 
+/** Where a messages call goes: Anthropic's API, or the model's rawPredict on Vertex AI. */
+function messagesUrl(d: Deployment, model: string, stream: boolean): string {
+  return d.google ? geminiUrl(d, stream ? 'streamRawPredict' : 'rawPredict', model) : anthropicUrl(d.apiBase, 'messages');
+}
+
 export function anthropicHeaders(d: Deployment, clientHeaders: CallPlan['headers'], stream: boolean): Record<string, string> {
   const headers: Record<string, string> = {
     'content-type': 'application/json',
     accept: stream ? 'text/event-stream' : 'application/json',
     // Identity so that usage can be read from the answer as it passes.
     'accept-encoding': 'identity',
-    'anthropic-version': typeof clientHeaders['anthropic-version'] === 'string' ? clientHeaders['anthropic-version'] : ANTHROPIC_VERSION,
   };
-  if (d.apiKey) headers['x-api-key'] = d.apiKey;
+  const token = d.tokens?.latest();
+  if (token) headers.authorization = `Bearer ${token}`;
+  else headers['anthropic-version'] = typeof clientHeaders['anthropic-version'] === 'string' ? clientHeaders['anthropic-version'] : ANTHROPIC_VERSION;
+  if (d.apiKey && !d.tokens) headers['x-api-key'] = d.apiKey;
   const beta = clientHeaders['anthropic-beta'];
   if (typeof beta === 'string' && beta !== '') headers['anthropic-beta'] = beta;
   for (const [k, v] of Object.entries(d.extraHeaders)) headers[k.toLowerCase()] = v;
@@ -67,17 +77,27 @@ export function anthropicBody(body: Record<string, unknown>, upstreamModel: stri
   return out;
 }
 
+/** A messages body for Claude on Vertex AI: the model left out (it is in the address), the version in. */
+function forVertex(body: Record<string, unknown>): Record<string, unknown> {
+  const { model: _, ...rest } = body;
+  return { ...rest, anthropic_version: VERTEX_ANTHROPIC_VERSION };
+}
+
 /** An Anthropic-format body to an Anthropic upstream: the client's bytes when nothing had to change. */
 export function passthroughRequest(plan: CallPlan, d: Deployment, upstreamModel: string): UpstreamRequest {
   const { body, raw } = plan;
+  const stream = body.stream === true;
+  if (d.google) {
+    return { url: messagesUrl(d, upstreamModel, stream), headers: anthropicHeaders(d, plan.headers, stream), body: JSON.stringify(forVertex(anthropicBody(body, upstreamModel) ?? body)), clientWantsUsage: true };
+  }
   let bytes: Buffer | null = null;
   if (raw && !needsCleaning(body)) {
     // At most the model differs (Claude Code's case, 50-80 KB a turn): spliced into the client's bytes.
     bytes = body.model === upstreamModel ? raw : withModel(raw, String(body.model), upstreamModel);
   }
   return {
-    url: anthropicUrl(d.apiBase, 'messages'),
-    headers: anthropicHeaders(d, plan.headers, body.stream === true),
+    url: messagesUrl(d, upstreamModel, stream),
+    headers: anthropicHeaders(d, plan.headers, stream),
     body: bytes ?? JSON.stringify(anthropicBody(body, upstreamModel) ?? body),
     clientWantsUsage: true,
   };
@@ -312,9 +332,9 @@ export function translatedRequest(plan: CallPlan, d: Deployment, upstreamModel: 
   const body = chatRequestToAnthropic(plan.body, upstreamModel, plan.dropParams);
   const stream = plan.body.stream === true;
   return {
-    url: anthropicUrl(d.apiBase, 'messages'),
+    url: messagesUrl(d, upstreamModel, stream),
     headers: anthropicHeaders(d, plan.headers, stream),
-    body: JSON.stringify(body),
+    body: JSON.stringify(d.google ? forVertex(body) : body),
     clientWantsUsage: (plan.body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true,
   };
 }

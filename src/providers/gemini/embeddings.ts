@@ -1,0 +1,92 @@
+// OpenAI embeddings requests to Gemini embedding models: AI Studio's batchEmbedContents (one request
+// per input), Vertex AI's predict (one instance per input), and the answer back in OpenAI's list form,
+// as floats or, when asked (the openai SDKs ask by default), base64 of little-endian float32.
+// Vertex counts the tokens of each input; AI Studio may not, and then the count is the gateway's
+// estimate, in the answer and in the ledger alike.
+import type { Deployment } from '../../config/load.ts';
+import { GatewayError } from '../../http/errors.ts';
+import { countTokensNow, warmTokenizer } from '../../metering/estimate.ts';
+import { EMPTY_USAGE, type UsageRecord } from '../../metering/usage.ts';
+import type { CallPlan, Translated, UpstreamRequest } from '../adapter.ts';
+import { parseJsonAnswer } from '../openai/passthrough.ts';
+import { geminiHeaders } from './request.ts';
+import { geminiUrl } from './target.ts';
+
+const bad = (param: string, message: string) => new GatewayError('bad_request', message, { param });
+
+function inputs(input: unknown): string[] {
+  const list = Array.isArray(input) ? input : [input];
+  if (list.length === 0) throw bad('input', 'input must not be empty.');
+  return list.map((v, i) => {
+    if (typeof v === 'string') return v;
+    throw bad(Array.isArray(input) ? `input[${i}]` : 'input', 'input must be text (a string or an array of strings) for Gemini embedding models: token arrays cannot be sent to them.');
+  });
+}
+
+/** Inputs per upstream request, remembered for the answer (its estimate, when Gemini counts none). */
+const texts = new WeakMap<UpstreamRequest, { inputs: string[]; base64: boolean }>();
+
+export function embeddingsRequest(plan: CallPlan, d: Deployment, upstreamModel: string): UpstreamRequest {
+  const b = plan.body as Record<string, any>;
+  const list = inputs(b.input);
+  if (b.encoding_format !== undefined && b.encoding_format !== 'float' && b.encoding_format !== 'base64') {
+    throw bad('encoding_format', 'encoding_format must be float or base64.');
+  }
+  const dims = typeof b.dimensions === 'number' ? b.dimensions : undefined;
+  const task = typeof b.task_type === 'string' ? b.task_type : undefined;
+  let body: Record<string, unknown>;
+  let url: string;
+  if (d.google) {
+    const parameters: Record<string, unknown> = {};
+    if (dims !== undefined) parameters.outputDimensionality = dims;
+    body = { instances: list.map((content) => (task ? { content, task_type: task } : { content })), parameters };
+    url = geminiUrl(d, 'predict', upstreamModel);
+  } else {
+    const model = `models/${upstreamModel}`;
+    body = {
+      requests: list.map((text) => ({
+        model,
+        content: { parts: [{ text }] },
+        ...(dims !== undefined ? { outputDimensionality: dims } : {}),
+        ...(task ? { taskType: task } : {}),
+      })),
+    };
+    url = geminiUrl(d, 'batchEmbedContents', upstreamModel);
+    warmTokenizer();
+  }
+  const up: UpstreamRequest = { url, headers: geminiHeaders(d, false), body: JSON.stringify(body), clientWantsUsage: false, model: upstreamModel, embeddings: true };
+  texts.set(up, { inputs: list, base64: b.encoding_format === 'base64' });
+  return up;
+}
+
+function encode(values: number[], base64: boolean): number[] | string {
+  return base64 ? Buffer.from(new Float32Array(values).buffer).toString('base64') : values;
+}
+
+export function embeddingsAnswer(body: Buffer, up: UpstreamRequest): Translated {
+  const json = parseJsonAnswer(body);
+  const asked = texts.get(up);
+  if (!json || !asked) return { body, usage: null, upstreamId: null };
+  let vectors: unknown[];
+  let tokens: number | null = null;
+  if (Array.isArray(json.predictions)) {
+    vectors = json.predictions.map((p: Record<string, any>) => p?.embeddings?.values);
+    tokens = json.predictions.reduce((n: number, p: Record<string, any>) => n + (Number(p?.embeddings?.statistics?.token_count) || 0), 0);
+  } else {
+    vectors = Array.isArray(json.embeddings) ? json.embeddings.map((e: Record<string, any>) => e?.values) : [];
+    const counted = json.usageMetadata?.promptTokenCount;
+    if (typeof counted === 'number') tokens = counted;
+  }
+  if (vectors.length !== asked.inputs.length || !vectors.every(Array.isArray)) return { body, usage: null, upstreamId: null };
+  const usage: UsageRecord =
+    tokens !== null && tokens > 0
+      ? { ...EMPTY_USAGE, input: tokens }
+      : { ...EMPTY_USAGE, input: asked.inputs.reduce((n, t) => n + countTokensNow(t), 0), estimated: true };
+  const out = {
+    object: 'list',
+    data: vectors.map((v, index) => ({ object: 'embedding', index, embedding: encode(v as number[], asked.base64) })),
+    model: up.model,
+    usage: { prompt_tokens: usage.input, total_tokens: usage.input },
+  };
+  return { body: JSON.stringify(out), usage, upstreamId: null };
+}
