@@ -1,6 +1,6 @@
 // Claude Code itself (@anthropic-ai/claude-code, offline) as the client: `claude -p` with
 // ANTHROPIC_BASE_URL at the gateway and a virtual key, answered by an Anthropic deployment (its
-// request passed through) and by an OpenAI-wire one (translated), its spend recorded both times.
+// request passed through), by an OpenAI-wire one and by a Gemini one (translated), its spend recorded.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startFakeAnthropic } from '../fakes/anthropic-upstream.ts';
+import { startFakeGemini } from '../fakes/gemini-upstream.ts';
 import { startFakeOpenAI, type FakeUpstream } from '../fakes/openai-upstream.ts';
 import { asMaster, REPO, startInProcess, type TestGateway } from '../helpers/gateway.ts';
 import { tempDir } from '../helpers/temp.ts';
@@ -22,23 +23,28 @@ function claudeBinary(): string {
 
 let claude: FakeUpstream;
 let gpt: FakeUpstream;
+let gemini: FakeUpstream;
 let gw: TestGateway;
 
 before(async () => {
   claude = await startFakeAnthropic({ apiKey: 'sk-ant-upstream', answer: 'hi from the fake Claude' });
   gpt = await startFakeOpenAI({ apiKey: 'sk-upstream', answer: 'hi from the fake GPT' });
+  gemini = await startFakeGemini({ apiKey: 'AIza-upstream', answer: 'hi from the fake Gemini' });
   gw = await startInProcess(`model_list:
   - model_name: claude-sonnet-4-5
     litellm_params: { model: anthropic/claude-sonnet-4-5-20250929, api_base: "${claude.url}", api_key: sk-ant-upstream, input_cost_per_token: 0.000003, output_cost_per_token: 0.000015 }
   - model_name: gpt-4o
     litellm_params: { model: openai/gpt-4o, api_base: "${gpt.url}", api_key: sk-upstream, input_cost_per_token: 0.0000025, output_cost_per_token: 0.00001 }
     model_info: { max_output_tokens: 16384 }
+  - model_name: gemini-flash
+    litellm_params: { model: gemini/gemini-2.5-flash, api_base: "${gemini.url}", api_key: AIza-upstream }
 `);
 });
 after(async () => {
   await gw.close();
   await claude.close();
   await gpt.close();
+  await gemini.close();
 });
 
 const api = (method: string, path: string, body?: unknown) => asMaster(gw.url, method, path, body);
@@ -103,5 +109,20 @@ describe('Claude Code through the gateway', { timeout: 300_000 }, () => {
     assert.ok(logs.length >= 1);
     assert.ok(logs.every((l: any) => l.status === 'success' && l.call_type === 'anthropic_messages' && l.model_group === 'gpt-4o' && !l.estimated));
     assert.ok(logs[0].spend > 0);
+  });
+
+  test('to a Gemini deployment: translated both ways, its tools as function declarations, the spend recorded', async () => {
+    const key = (await api('POST', '/key/generate', { models: ['gemini-flash'] })).key;
+    const { stdout, code } = await claudeP('gemini-flash', key);
+    assert.equal(code, 0, stdout);
+    assert.equal(stdout.trim(), 'hi from the fake Gemini');
+    const sent = gemini.requests.filter((r) => r.path.includes(':streamGenerateContent')).at(-1)!;
+    assert.ok(sent, 'streamed');
+    const decl = sent.body.tools[0].functionDeclarations;
+    assert.ok(decl.length >= 12, `${decl.length} function declarations`);
+    assert.ok(sent.body.systemInstruction.parts[0].text.length > 100);
+    const logs = (await api('GET', `/spend/logs?api_key=${key}`)).data;
+    assert.ok(logs.length >= 1);
+    assert.ok(logs.every((l: any) => l.status === 'success' && l.call_type === 'anthropic_messages' && l.model_group === 'gemini-flash' && !l.estimated));
   });
 });
