@@ -1,7 +1,9 @@
 // The benchmark's provider: an OpenAI-format chat server built to never be the bottleneck
 // (answers prepared once, no JSON parsing). Its behaviour comes from the URL path, so one process
 // serves every scenario: /f/<latencyMs>/<chunks>/<gapMs>/<contentBytes>/v1/chat/completions
-// (plain /v1/chat/completions = /f/0/16/0/64). `"stream":true` in the body selects SSE.
+// (plain /v1/chat/completions = /f/0/16/0/64). `"stream":true` in the body selects SSE. It also answers
+// as Gemini at /v1beta/models/<model>:generateContent and :streamGenerateContent (16 chunks of 64
+// bytes in all), for the cost of translating.
 // Run: node bench/fake-upstream.ts [--port N]; prints "fake-upstream listening on PORT".
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -55,6 +57,20 @@ function answers(s: Shape): { whole: Buffer; frames: Buffer[] } {
   return a;
 }
 
+/** Gemini's answer to every call, whole and as 16 SSE frames (\r\n-separated, as Google's are). */
+const gemini = (() => {
+  const base = { modelVersion: 'bench', responseId: 'benchResp' };
+  const usage = { promptTokenCount: 10, candidatesTokenCount: 16, totalTokenCount: 26 };
+  const whole = Buffer.from(JSON.stringify({ candidates: [{ content: { role: 'model', parts: [{ text: 'x'.repeat(64) }] }, finishReason: 'STOP', index: 0 }], usageMetadata: usage, ...base }));
+  const frames: Buffer[] = [];
+  for (let i = 0; i < 16; i++) {
+    const last = i === 15;
+    const candidate = { content: { role: 'model', parts: [{ text: 'xxxx' }] }, index: 0, ...(last ? { finishReason: 'STOP' } : {}) };
+    frames.push(Buffer.from(`data: ${JSON.stringify({ candidates: [candidate], usageMetadata: last ? usage : { promptTokenCount: 10, totalTokenCount: 10 }, ...base })}\r\n\r\n`));
+  }
+  return { whole, frames };
+})();
+
 /** Milliseconds on a clock shared by the processes of this machine (up to a constant offset each). */
 const clock = () => performance.timeOrigin + performance.now();
 
@@ -90,6 +106,15 @@ const server = createServer((req, res) => {
   req.on('end', () => {
     const received = clock();
     const body = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+    if (req.url?.startsWith('/v1beta/models/')) {
+      if (req.url.includes(':streamGenerateContent')) {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        for (const f of gemini.frames) res.write(f);
+        return void res.end();
+      }
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': gemini.whole.length });
+      return void res.end(gemini.whole);
+    }
     const s = shapeOf(req.url ?? '');
     const a = answers(s);
     const stream = body.indexOf(STREAM) >= 0 || body.indexOf(STREAM_SPACED) >= 0;

@@ -43,6 +43,11 @@ if (s.coldStart) {
   targets.push(['cold start ≤ 1 s', `${fmt(s.coldStart.startToFirstAnswerMs / 1000)} s`, verdict(s.coldStart.startToFirstAnswerMs <= 1000)]);
 }
 
+if (s.translation) {
+  const worst = Math.max(...s.translation.rows.map((r: { xPassthrough: number }) => r.xPassthrough));
+  targets.push(['a Gemini deployment (translated) ≤ 1.3 × the CPU of an OpenAI passthrough', `${fmt(worst)} × at most (plain and streamed)`, verdict(worst <= 1.3)]);
+}
+
 const m = run.machine;
 const block = [
   '<!-- bench:start -->',

@@ -16,7 +16,7 @@ import { request } from 'undici';
 import { body, fixedRate, interleaved, streams, type Shape, type StreamResult, type Target } from './load.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const SCENARIOS = ['latency', 'throughput', 'fixed-rate', 'streaming', 'large-body', 'cold-start', 'dashboard', 'redis'] as const;
+const SCENARIOS = ['latency', 'throughput', 'translation', 'fixed-rate', 'streaming', 'large-body', 'cold-start', 'dashboard', 'redis'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 const { values } = parseArgs({
@@ -86,10 +86,14 @@ function rssMb(pid: number): number {
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
+/** A Gemini deployment on the fake, for the cost of translating (the translation scenario). */
+const GEMINI_MODEL = 'bench-gemini';
+
 function gatewayConfig(fakeUrl: string): string {
+  const prices = '      input_cost_per_token: 0.0000025\n      output_cost_per_token: 0.00001\n';
   return `model_list:\n${Object.values(SHAPES)
-    .map((s) => `  - model_name: ${s.name}\n    litellm_params:\n      model: openai/${s.name}\n      api_base: ${fakeUrl}${s.path}/v1\n      api_key: sk-upstream\n      input_cost_per_token: 0.0000025\n      output_cost_per_token: 0.00001\n`)
-    .join('')}`;
+    .map((s) => `  - model_name: ${s.name}\n    litellm_params:\n      model: openai/${s.name}\n      api_base: ${fakeUrl}${s.path}/v1\n      api_key: sk-upstream\n${prices}`)
+    .join('')}  - model_name: ${GEMINI_MODEL}\n    litellm_params:\n      model: gemini/bench\n      api_base: ${fakeUrl}\n      api_key: sk-upstream\n${prices}`;
 }
 
 /** The Node flags `npm start` runs the gateway with (package.json), so the bench measures what ships. */
@@ -157,7 +161,7 @@ async function virtualKeyOn(gatewayUrl: string): Promise<string> {
   const res = await request(`${gatewayUrl}/key/generate`, {
     method: 'POST',
     headers: { authorization: `Bearer ${MASTER}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ models: Object.values(SHAPES).map((s) => s.name), max_budget: 1_000_000, rpm_limit: 10_000_000, tpm_limit: 10_000_000_000 }),
+    body: JSON.stringify({ models: [...Object.values(SHAPES).map((s) => s.name), GEMINI_MODEL], max_budget: 1_000_000, rpm_limit: 10_000_000, tpm_limit: 10_000_000_000 }),
   });
   return ((await res.body.json()) as { key: string }).key;
 }
@@ -274,6 +278,42 @@ async function throughput(): Promise<void> {
   table(`Throughput (0 ms upstream, 32 connections, 2 passes of ${seconds} s)`, ['target', 'req/s', 'x bare', 'x portkey', 'CPU ms/req', 'p99 ms', 'errors'], rows.map((r) => [
     r.target, r.rps, round(r.rps / (ref('bare proxy') ?? NaN)), ref('portkey') ? round(r.rps / ref('portkey')!) : '-', r.cpuMsPerRequest ?? '-', r.p99Ms, r.errors,
   ]));
+}
+
+/**
+ * What translating costs: CPU per request of the gateway (features on) for an OpenAI deployment (the
+ * client's bytes passed through) and for a Gemini one (request and answer translated), plain and
+ * streamed (16 frames), at 32 connections. Two passes each, alternating, so drift favours neither.
+ */
+async function translation(): Promise<void> {
+  const seconds = quick ? 2 : 10;
+  const pid = gw.proc.pid!;
+  const rows = [];
+  for (const stream of [false, true]) {
+    const acc = new Map<string, { requests: number; cpuMs: number; seconds: number; errors: number }>();
+    for (let pass = 0; pass < 2; pass++) {
+      for (const model of pass === 0 ? [SHAPES.fast.name, GEMINI_MODEL] : [GEMINI_MODEL, SHAPES.fast.name]) {
+        const options = { url: `${gw.url}/v1/chat/completions`, method: 'POST' as const, connections: 32, headers: { 'content-type': 'application/json', authorization: `Bearer ${virtualKey}` }, body: body(model, { stream }) };
+        await autocannon({ ...options, duration: 1 }); // warm-up, not counted
+        const cpu0 = cpuMs(pid);
+        const r = await autocannon({ ...options, duration: seconds });
+        const a = acc.get(model) ?? { requests: 0, cpuMs: 0, seconds: 0, errors: 0 };
+        a.requests += r.requests.total;
+        a.cpuMs += cpuMs(pid) - cpu0;
+        a.seconds += r.duration;
+        a.errors += r.errors + r.non2xx;
+        acc.set(model, a);
+        await sleep(500);
+      }
+    }
+    const cpu = (m: string) => acc.get(m)!.cpuMs / acc.get(m)!.requests;
+    for (const [m, label] of [[SHAPES.fast.name, 'openai (passthrough)'], [GEMINI_MODEL, 'gemini (translated)']] as const) {
+      const a = acc.get(m)!;
+      rows.push({ upstream: label, stream, rps: Math.round(a.requests / a.seconds), cpuMsPerRequest: round(cpu(m), 4), xPassthrough: round(cpu(m) / cpu(SHAPES.fast.name)), errors: a.errors });
+    }
+  }
+  results.translation = { seconds, passes: 2, connections: 32, rows };
+  table(`Translation cost (gateway, features on, 32 connections, 2 passes of ${seconds} s)`, ['upstream', 'stream', 'req/s', 'CPU ms/req', 'x passthrough CPU', 'errors'], rows.map((r) => [r.upstream, String(r.stream), r.rps, r.cpuMsPerRequest, r.xPassthrough, r.errors]));
 }
 
 async function fixedRateScenario(): Promise<void> {
@@ -623,6 +663,7 @@ async function budgetsHeld(instances: { url: string }[]) {
 const run: Record<Scenario, () => Promise<void>> = {
   latency,
   throughput,
+  translation,
   'fixed-rate': fixedRateScenario,
   streaming,
   'large-body': largeBody,

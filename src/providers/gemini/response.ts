@@ -131,9 +131,13 @@ export class GeminiToChatStream implements StreamCodec {
     this.model = up.model ?? '';
   }
 
+  /** What every chunk of this answer starts with, up to the choice's index (the id and model are known by then). */
+  private head = '';
+
   private chunk(index: number, delta: Record<string, unknown>, finish: string | null = null): string {
-    const c = { id: this.upstreamId, object: 'chat.completion.chunk', created: this.created, model: this.model, choices: [{ index, delta, finish_reason: finish }] };
-    return `data: ${JSON.stringify(c)}\n\n`;
+    // The same shape as JSON.stringify of the whole chunk, a third of the cost: only the delta is new.
+    this.head ||= `data: {"id":${JSON.stringify(this.upstreamId)},"object":"chat.completion.chunk","created":${this.created},"model":${JSON.stringify(this.model)},"choices":[{"index":`;
+    return `${this.head}${index},"delta":${JSON.stringify(delta)},"finish_reason":${finish === null ? 'null' : JSON.stringify(finish)}}]}\n\n`;
   }
 
   push(run: Buffer): string {
