@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startFakeAnthropic } from '../fakes/anthropic-upstream.ts';
+import { startFakeGemini } from '../fakes/gemini-upstream.ts';
 import { startFakeOpenAI, type FakeUpstream } from '../fakes/openai-upstream.ts';
 import { MASTER_KEY, REPO, startInProcess, type TestGateway } from '../helpers/gateway.ts';
 
@@ -29,12 +30,22 @@ async function python(): Promise<string | null> {
 
 let claude: FakeUpstream;
 let gpt: FakeUpstream;
+let gemini: FakeUpstream;
+let azure: FakeUpstream;
 let gw: TestGateway;
 
 before(async () => {
   claude = await startFakeAnthropic();
   gpt = await startFakeOpenAI();
+  gemini = await startFakeGemini({ apiKey: 'AIza-py' });
+  azure = await startFakeOpenAI({ azureKey: 'azure-py' });
   gw = await startInProcess(`model_list:
+  - model_name: gemini
+    litellm_params: { model: gemini/gemini-2.5-flash, api_base: "${gemini.url}", api_key: AIza-py }
+  - model_name: gemini-embed
+    litellm_params: { model: gemini/gemini-embedding-001, api_base: "${gemini.url}", api_key: AIza-py }
+  - model_name: azure-gpt
+    litellm_params: { model: azure/my-gpt-4o, api_base: "${azure.url.replace(/\/v1$/, '')}", api_key: azure-py }
   - model_name: claude
     litellm_params: { model: anthropic/claude-sonnet-4-5-20250929, api_base: "${claude.url}" }
   - model_name: gpt-4o
@@ -45,6 +56,8 @@ after(async () => {
   await gw.close();
   await claude.close();
   await gpt.close();
+  await gemini.close();
+  await azure.close();
 });
 
 test('the openai and anthropic Python SDKs, across both dialects', { timeout: 300_000 }, async (t) => {
@@ -62,4 +75,10 @@ test('the openai and anthropic Python SDKs, across both dialects', { timeout: 30
   assert.deepEqual(out.anthropic_to_gpt_stream, ['Hello! I am a fake model and I am doing well, thank you for asking.', 'end_turn', 15]);
   assert.equal(out.count_tokens, 3);
   assert.equal(out.anthropic_auth_error, 'authentication_error');
+  assert.deepEqual(out.openai_to_gemini_stream, ['Hello! I am a fake Gemini model and I am doing well.', [2, 12]]);
+  assert.deepEqual(out.openai_to_gemini_tool, ['tool_calls', 'read_file']);
+  assert.deepEqual(out.openai_to_gemini_embeddings, [2, 4]);
+  assert.equal(out.openai_to_gemini_blocked, true);
+  assert.deepEqual(out.openai_to_azure, ['Hello! I am a fake model and I am doing well, thank you for asking.', 2]);
+  assert.deepEqual(out.anthropic_to_gemini, ['Hello! I am a fake Gemini model and I am doing well.', 'end_turn', 12]);
 });

@@ -1,5 +1,5 @@
-"""The official Python SDKs against the gateway: openai on the OpenAI routes and on an anthropic/ model,
-anthropic on /v1/messages (plain, streamed, count_tokens, errors). Prints one JSON line of findings
+"""The official Python SDKs against the gateway: openai on the OpenAI routes and on anthropic/, gemini/
+and azure/ models, anthropic on /v1/messages (plain, streamed, count_tokens, errors, a Gemini model). Prints one JSON line of findings
 for test/e2e/python-sdk.test.ts to check. Usage: clients.py BASE_URL KEY"""
 import json
 import sys
@@ -26,7 +26,28 @@ try:
 except openai.BadRequestError as e:
     out["openai_bad_request_param"] = e.body.get("param") if isinstance(e.body, dict) else None
 
+text, usage = "", None
+for chunk in oa.chat.completions.create(model="gemini", messages=[{"role": "user", "content": "Hello there"}], stream=True, stream_options={"include_usage": True}):
+    if chunk.choices and chunk.choices[0].delta.content:
+        text += chunk.choices[0].delta.content
+    if chunk.usage:
+        usage = [chunk.usage.prompt_tokens, chunk.usage.completion_tokens]
+out["openai_to_gemini_stream"] = [text, usage]
+tools = [{"type": "function", "function": {"name": "read_file", "parameters": {"type": "object", "properties": {"path": {"type": "string"}}}}}]
+r = oa.chat.completions.create(model="gemini", messages=[{"role": "user", "content": "read [[tool-call]]"}], tools=tools)
+out["openai_to_gemini_tool"] = [r.choices[0].finish_reason, r.choices[0].message.tool_calls[0].function.name]
+e = oa.embeddings.create(model="gemini-embed", input=["one two", "three"], dimensions=4)
+out["openai_to_gemini_embeddings"] = [len(e.data), len(e.data[0].embedding)]
+try:
+    oa.chat.completions.create(model="gemini", messages=[{"role": "user", "content": "x [[block-prompt]]"}])
+except openai.BadRequestError as err:
+    out["openai_to_gemini_blocked"] = "ContentPolicyViolationError" in str(err)
+r = oa.chat.completions.create(model="azure-gpt", messages=[{"role": "user", "content": "Hello there"}])
+out["openai_to_azure"] = [r.choices[0].message.content, r.usage.prompt_tokens]
+
 an = anthropic.Anthropic(api_key=key, base_url=base, max_retries=0)
+m = an.messages.create(model="gemini", max_tokens=100, messages=[{"role": "user", "content": "Hello there"}])
+out["anthropic_to_gemini"] = [m.content[0].text, m.stop_reason, m.usage.output_tokens]
 m = an.messages.create(model="claude", max_tokens=100, messages=[{"role": "user", "content": "Hello there"}])
 out["anthropic_text"] = m.content[0].text
 out["anthropic_usage"] = [m.usage.input_tokens, m.usage.output_tokens]
