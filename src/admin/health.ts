@@ -70,7 +70,8 @@ export async function checkDeployment(d: Deployment): Promise<{ ok: boolean; err
       else if (gemini) headers['x-goog-api-key'] = d.apiKey;
       else if (azure) headers['api-key'] = d.apiKey;
       else headers.authorization = `Bearer ${d.apiKey}`;
-    } else if (d.adToken) headers.authorization = `Bearer ${d.adToken}`;
+    } else if (d.tokens) headers.authorization = `Bearer ${await d.tokens.ready()}`;
+    else if (d.adToken) headers.authorization = `Bearer ${d.adToken}`;
     return await probe(url, { headers });
   } catch (err) {
     return { ok: false, error: (err as { code?: string }).code ?? (err as Error).name };

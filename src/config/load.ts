@@ -11,6 +11,7 @@ import type { CooldownSettings } from '../router/cooldowns.ts';
 import { PROVIDERS, splitProviderModel, type Wire } from '../providers/registry.ts';
 import type { TokenSource } from '../providers/tokens.ts';
 import { vertexSettings } from '../providers/vertex/settings.ts';
+import { AZURE_OPENAI_SCOPE, entraTokens } from '../providers/azure/entra.ts';
 
 export class ConfigError extends Error {}
 
@@ -27,7 +28,7 @@ export interface Deployment {
   apiKey: string | null;
   /** Azure: a Microsoft Entra ID token (azure_ad_token or AZURE_AD_TOKEN), used when there is no key. */
   adToken: string | null;
-  /** Bearer tokens from credentials (Vertex AI's Google Cloud credentials), refreshed in the background. */
+  /** Bearer tokens from credentials (Vertex AI's Google Cloud credentials, Azure's Entra ID client credentials), refreshed in the background. */
   tokens: TokenSource | null;
   /** Vertex AI: the Google Cloud project and location the model is called in. */
   google: { project: string; location: string } | null;
@@ -260,8 +261,16 @@ function buildDeployment(
     warnings.push(`${file}: model_list[${index}] (${entry.model_name}) has no api_key and ${spec.keyEnv} is not set: its calls will fail upstream`);
   }
   const adToken = provider === 'azure' ? (p.azure_ad_token ?? env.AZURE_AD_TOKEN ?? null) : null;
+  let tokens = vertex?.tokens ?? null;
   if (provider === 'azure' && !apiKey && !adToken) {
-    warnings.push(`${file}: model_list[${index}] (${entry.model_name}) has no api_key, AZURE_API_KEY, azure_ad_token or AZURE_AD_TOKEN: its calls will fail upstream`);
+    const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
+    const tenantId = str(p.tenant_id) ?? str(env.AZURE_TENANT_ID);
+    const clientId = str(p.client_id) ?? str(env.AZURE_CLIENT_ID);
+    const clientSecret = str(p.client_secret) ?? str(env.AZURE_CLIENT_SECRET);
+    if (tenantId && clientId && clientSecret) tokens = entraTokens({ tenantId, clientId, clientSecret, scope: str(p.azure_scope) ?? AZURE_OPENAI_SCOPE }, env);
+    else {
+      warnings.push(`${file}: model_list[${index}] (${entry.model_name}) has no api_key, AZURE_API_KEY, azure_ad_token, AZURE_AD_TOKEN or Entra ID client credentials (tenant_id, client_id, client_secret): its calls will fail upstream`);
+    }
   }
   const info = (entry.model_info ?? {}) as Record<string, unknown>;
   const prices: Deployment['prices'] = {};
@@ -286,7 +295,7 @@ function buildDeployment(
     apiBase: apiBase.replace(/\/+$/, ''),
     apiKey,
     adToken,
-    tokens: vertex?.tokens ?? null,
+    tokens,
     google: vertex ? { project: vertex.project, location: vertex.location } : null,
     apiVersion: p.api_version ?? (spec.versionEnv ? env[spec.versionEnv] : undefined) ?? null,
     organization: p.organization ?? null,

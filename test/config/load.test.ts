@@ -102,6 +102,15 @@ test('gemini deployments speak Gemini\'s format, with Google AI Studio as the de
   assert.equal(d.google, null);
 });
 
+test('azure deployments: Entra client credentials give a token source; with no credential at all, a warning naming them', () => {
+  const { config, warnings } = load('model_list:\n  - model_name: a\n    litellm_params: { model: azure/d, api_base: "https://x.openai.azure.com", tenant_id: t, client_id: c }\n', { AZURE_CLIENT_SECRET: 's' });
+  assert.ok(config.deployments[0]!.tokens, 'client credentials, the secret from AZURE_CLIENT_SECRET');
+  assert.equal(warnings.length, 0);
+  const none = load('model_list:\n  - model_name: a\n    litellm_params: { model: azure/d, api_base: "https://x.openai.azure.com" }\n', {});
+  assert.equal(none.config.deployments[0]!.tokens, null);
+  assert.match(none.warnings.join('\n'), /Entra ID client credentials \(tenant_id, client_id, client_secret\)/);
+});
+
 test('anthropic deployments speak the Anthropic wire format, with its default base and key variable', () => {
   const { config } = load('model_list:\n  - model_name: claude\n    litellm_params: { model: anthropic/claude-sonnet-4-5 }\n', { ANTHROPIC_API_KEY: 'sk-ant-x' });
   const d = config.deployments[0]!;

@@ -6,8 +6,12 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
 import Anthropic from '@anthropic-ai/sdk';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startFakeEntra } from '../fakes/entra-token.ts';
 import { startFakeOpenAI, type FakeUpstream } from '../fakes/openai-upstream.ts';
-import { MASTER_KEY, startInProcess, type TestGateway } from '../helpers/gateway.ts';
+import { MASTER_KEY, spawnGateway, startInProcess, type TestGateway } from '../helpers/gateway.ts';
+import { tempDir } from '../helpers/temp.ts';
 import { AZURE_DEFAULT_API_VERSION } from '../../src/providers/azure/target.ts';
 
 const KEY = 'azure-key-123';
@@ -185,5 +189,49 @@ test("LiteLLM's environment variables: AZURE_API_KEY, AZURE_API_BASE, AZURE_API_
     delete process.env.AZURE_API_KEY;
     delete process.env.AZURE_API_BASE;
     await noVersion.close();
+  }
+});
+
+test('Entra ID client credentials (tenant_id, client_id, client_secret): a token from the authority at start, sent as a bearer token, never the secret', async () => {
+  const entra = await startFakeEntra({ tenant: 'tenant-1', clientId: 'client-1', clientSecret: 'secret-1' });
+  const upstream = await startFakeOpenAI({ azureKey: 'not-this-one', azureToken: 'entra-token-1' });
+  const dir = tempDir('entra-gw');
+  writeFileSync(join(dir, 'config.yaml'), `model_list:
+  - model_name: gpt-4o
+    litellm_params: { model: azure/my-gpt-4o, api_base: "${upstream.url.replace(/\/v1$/, '')}", tenant_id: tenant-1, client_id: client-1, client_secret: os.environ/AZURE_CLIENT_SECRET }
+  - model_name: wrong-secret
+    litellm_params: { model: azure/my-gpt-4o, api_base: "${upstream.url.replace(/\/v1$/, '')}", tenant_id: tenant-1, client_id: client-1, client_secret: not-the-secret }
+`);
+  // Microsoft's library talks only https: the fake authority's certificate is trusted for this process.
+  const g = await spawnGateway({
+    cwd: dir,
+    args: ['--config', 'config.yaml', '--port', '0', '--host', '127.0.0.1'],
+    env: { LITELLM_MASTER_KEY: MASTER_KEY, DATABASE_URL: 'sqlite::memory:', AZURE_CLIENT_SECRET: 'secret-1', AZURE_AUTHORITY_HOST: entra.url, NODE_EXTRA_CA_CERTS: entra.certFile },
+  });
+  try {
+    for (let i = 0; i < 100 && entra.requests.length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(entra.requests.length, 2, 'a token for each set of credentials, fetched at start');
+    assert.equal(entra.requests[0]!.get('scope'), 'https://cognitiveservices.azure.com/.default');
+    const c = new OpenAI({ apiKey: MASTER_KEY, baseURL: g.url, maxRetries: 0 });
+    const r = await c.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] });
+    assert.match(r.choices[0]!.message.content!, /fake model/);
+    await c.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] });
+    const sent = upstream.requests.at(-1)!;
+    assert.equal(sent.headers.authorization, 'Bearer entra-token-1');
+    assert.equal(sent.headers['api-key'], undefined);
+    assert.equal(entra.requests.length, 2, 'warm calls never fetch a token');
+    // Credentials the authority refuses: a 502 saying so, without the secret; the gateway keeps serving.
+    const refused: any = await c.chat.completions.create({ model: 'wrong-secret', messages: [{ role: 'user', content: 'hi' }] }).catch((e) => e);
+    assert.equal(refused.status, 502);
+    assert.match(refused.message, /access token for azure \(model wrong-secret, Entra ID client client-1 of tenant tenant-1\)/);
+    assert.equal(refused.message.includes('not-the-secret'), false);
+    await c.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] });
+    const info = JSON.stringify(await (await fetch(`${g.url}/model/info`, { headers: { authorization: `Bearer ${MASTER_KEY}` } })).json());
+    assert.equal(info.includes('secret-1'), false, 'the secret is not in /model/info');
+    assert.equal(g.output().includes('secret-1'), false, 'nor in the log');
+  } finally {
+    await g.stop();
+    await upstream.close();
+    await entra.close();
   }
 });

@@ -64,7 +64,11 @@ export function buildRequest(plan: CallPlan, d: Deployment, upstreamModel: strin
   if (d.apiKey) {
     if (azure) headers['api-key'] = d.apiKey;
     else headers.authorization = `Bearer ${d.apiKey}`;
-  } else if (d.adToken) headers.authorization = `Bearer ${d.adToken}`;
+  } else {
+    // Azure without a key: a static Entra ID token, or one from client credentials (kept fresh).
+    const token = d.tokens?.latest() ?? d.adToken;
+    if (token) headers.authorization = `Bearer ${token}`;
+  }
   if (d.organization) headers['openai-organization'] = d.organization;
   for (const h of FORWARDED_HEADERS) {
     const v = clientHeaders[h];
