@@ -6,7 +6,7 @@ import type { Deployment } from '../config/load.ts';
 import type { PipelineContext } from '../pipeline/context.ts';
 import { RedisCounters } from '../policy/redis-counters.ts';
 import { ANTHROPIC_VERSION, anthropicUrl } from '../providers/anthropic/request.ts';
-import { azureModelsUrl } from '../providers/azure/target.ts';
+import { azureAiUrl, azureAiUsesApiKey, azureModelsUrl } from '../providers/azure/target.ts';
 import { geminiModelsUrl, geminiUrl } from '../providers/gemini/target.ts';
 import { dispatcherFor } from '../providers/http-client.ts';
 import type { Db } from '../store/db.ts';
@@ -60,6 +60,15 @@ async function probe(url: URL, init: { method?: 'GET' | 'POST'; headers: Record<
 export async function checkDeployment(d: Deployment): Promise<{ ok: boolean; error?: string }> {
   try {
     if (d.google) return await checkVertex(d);
+    if (d.provider === 'azure_ai' && !d.upstreamModel.includes('*')) {
+      // Foundry endpoints list no models: a one-token call is the check (LiteLLM's health calls the model too).
+      const auth: Record<string, string> = !d.apiKey ? {} : azureAiUsesApiKey(d) ? { 'api-key': d.apiKey } : { authorization: `Bearer ${d.apiKey}` };
+      return await probe(new URL(azureAiUrl(d, 'chat/completions')), {
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: d.upstreamModel, messages: [{ role: 'user', content: 'ping' }], max_tokens: 1 }),
+      });
+    }
     const gemini = d.wire === 'gemini';
     const anthropic = d.wire === 'anthropic';
     const azure = d.provider === 'azure';

@@ -36,6 +36,8 @@ export const PROVIDERS: Record<string, ProviderSpec> = {
   vertex_ai: { wire: 'gemini', defaultBase: null, keyEnv: null, baseEnv: null, streamUsage: false },
   // OpenAI's wire format at Azure's addresses (azure/target.ts), its key in an api-key header.
   azure: { ...openaiCompatible(null, 'AZURE_API_KEY', 'AZURE_API_BASE'), versionEnv: 'AZURE_API_VERSION' },
+  // Azure AI Foundry's models (Llama, Mistral, DeepSeek, Phi, ... and OpenAI's) in OpenAI's format.
+  azure_ai: openaiCompatible(null, 'AZURE_AI_API_KEY', 'AZURE_AI_API_BASE'),
   custom_openai: openaiCompatible(null, 'OPENAI_API_KEY'),
   openai_like: openaiCompatible(null, null),
   litellm_proxy: openaiCompatible(null, 'LITELLM_PROXY_API_KEY', 'LITELLM_PROXY_API_BASE'),
@@ -57,7 +59,7 @@ export const PROVIDERS: Record<string, ProviderSpec> = {
 
 /** Providers LiteLLM knows that need their own adapter; they come in later versions. */
 export const PLANNED_PROVIDERS = new Set([
-  'azure_ai', 'bedrock', 'cohere', 'sagemaker', 'huggingface', 'replicate', 'watsonx',
+  'bedrock', 'cohere', 'sagemaker', 'huggingface', 'replicate', 'watsonx',
 ]);
 
 /** Splits `provider/model`; a bare model name is an OpenAI model, as in LiteLLM. */

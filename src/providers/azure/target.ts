@@ -1,7 +1,9 @@
 // Azure OpenAI speaks OpenAI's wire format, at its own addresses and with its own key header: a
 // deployment's calls go to /openai/deployments/{deployment}/... with a dated api-version, or, with
 // api_version v1 (or latest, preview), to the v1 API at /openai/v1/..., where the body's model names
-// the deployment.
+// the deployment. Azure AI Foundry's models (azure_ai/) speak it too, at {api_base}/models/... on a
+// Foundry resource (*.services.ai.azure.com) or {api_base}/... on a serverless endpoint, as LiteLLM
+// addresses them.
 import type { Deployment } from '../../config/load.ts';
 
 /** The API version when neither api_version nor AZURE_API_VERSION gives one: the newest dated GA version. */
@@ -31,4 +33,33 @@ export function azureUrl(d: Deployment, endpoint: string, deployment: string): s
 export function azureModelsUrl(d: Deployment): string {
   const { resource, version, v1 } = resourceOf(d);
   return v1 ? `${resource}/openai/v1/models${v1Query(version)}` : `${resource}/openai/models?api-version=${encodeURIComponent(version)}`;
+}
+
+/**
+ * `path` added to `base`, but not twice: a base that already ends with the path's first segments
+ * (https://x.services.ai.azure.com/models) gets only the rest.
+ */
+function addPath(base: string, path: string): string {
+  const segments = path.split('/').filter(Boolean);
+  const basePath = base.replace(/\/+$/, '');
+  for (let n = segments.length; n > 0; n--) {
+    if (basePath.endsWith(`/${segments.slice(0, n).join('/')}`)) return `${basePath}/${segments.slice(n).join('/')}`.replace(/\/$/, '');
+  }
+  return `${basePath}/${segments.join('/')}`;
+}
+
+/** Foundry resources take `api-key`; serverless endpoints and others a bearer token (LiteLLM's rule). */
+export function azureAiUsesApiKey(d: Deployment): boolean {
+  const host = new URL(d.apiBase).hostname;
+  return host.endsWith('.services.ai.azure.com') || host.endsWith('.openai.azure.com');
+}
+
+/** Where an azure_ai/ call goes: the api_base's query (an api-version in it) kept, api_version added if it has none. */
+export function azureAiUrl(d: Deployment, endpoint: string): string {
+  const url = new URL(d.apiBase);
+  const foundry = url.hostname.endsWith('.services.ai.azure.com');
+  const out = new URL(addPath(`${url.origin}${url.pathname}`, foundry ? `/models/${endpoint}` : `/${endpoint}`));
+  out.search = url.search;
+  if (d.apiVersion && !out.searchParams.has('api-version')) out.searchParams.set('api-version', d.apiVersion);
+  return out.toString();
 }

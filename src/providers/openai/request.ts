@@ -4,7 +4,7 @@
 import type { Deployment } from '../../config/load.ts';
 import type { CallPlan, UpstreamRequest } from '../adapter.ts';
 import { withMember, withModel } from '../raw-body.ts';
-import { azureUrl } from '../azure/target.ts';
+import { azureAiUrl, azureAiUsesApiKey, azureUrl } from '../azure/target.ts';
 import { PROVIDERS } from '../registry.ts';
 
 /** Fields LiteLLM clients send for the gateway itself; they never reach the provider. */
@@ -61,8 +61,9 @@ export function buildRequest(plan: CallPlan, d: Deployment, upstreamModel: strin
     'accept-encoding': 'identity',
   };
   const azure = d.provider === 'azure';
+  const foundry = d.provider === 'azure_ai';
   if (d.apiKey) {
-    if (azure) headers['api-key'] = d.apiKey;
+    if (azure || (foundry && azureAiUsesApiKey(d))) headers['api-key'] = d.apiKey;
     else headers.authorization = `Bearer ${d.apiKey}`;
   } else {
     // Azure without a key: a static Entra ID token, or one from client credentials (kept fresh).
@@ -76,7 +77,7 @@ export function buildRequest(plan: CallPlan, d: Deployment, upstreamModel: strin
   }
   for (const [k, v] of Object.entries(d.extraHeaders)) headers[k.toLowerCase()] = v;
   return {
-    url: azure ? azureUrl(d, endpoint, upstreamModel) : `${d.apiBase}/${endpoint}`,
+    url: azure ? azureUrl(d, endpoint, upstreamModel) : foundry ? azureAiUrl(d, endpoint) : `${d.apiBase}/${endpoint}`,
     headers,
     body: bytes ?? JSON.stringify(out),
     clientWantsUsage,
