@@ -108,6 +108,15 @@ test('streamed: one chunk per Gemini frame, the usage chunk, and the same usage 
   assert.deepEqual([streamed.prompt_tokens, streamed.completion_tokens, streamed.spend], [whole.prompt_tokens, whole.completion_tokens, whole.spend]);
 });
 
+test('finish reasons: MAX_TOKENS is length, streamed or not', async () => {
+  const r = await openai().chat.completions.create({ model: 'flash', messages: [{ role: 'user', content: 'long [[max-tokens]]' }] });
+  assert.equal(r.choices[0]!.finish_reason, 'length');
+  const stream = await openai().chat.completions.create({ model: 'flash', stream: true, messages: [{ role: 'user', content: 'long [[max-tokens]]' }] });
+  let finish = null;
+  for await (const c of stream) finish = c.choices[0]?.finish_reason ?? finish;
+  assert.equal(finish, 'length');
+});
+
 test('an api_base that is the model\'s address gets only :method added, as LiteLLM does', async () => {
   await openai().chat.completions.create({ model: 'proxied', messages: [{ role: 'user', content: 'hi' }] });
   assert.equal(sent().path, '/v1beta/models/gemini-2.5-flash:generateContent');

@@ -144,3 +144,26 @@ for (const dialect of ['openai', 'anthropic'] as const) {
     }
   });
 }
+
+test('a stream cut midway, from each provider: the client gets an error event, the record what was used', async () => {
+  const client = new OpenAI({ apiKey: MASTER_KEY, baseURL: gw.url, maxRetries: 0 });
+  for (const model of MODELS) {
+    const { data: stream, response } = await client.chat.completions.create({ model, stream: true, max_tokens: 100, messages: [{ role: 'user', content: 'go on [[cut:3]] [[gap:5]]' }] }).withResponse();
+    let text = '';
+    const err = await (async () => {
+      for await (const c of stream) text += c.choices[0]?.delta?.content ?? '';
+    })().catch((e) => e);
+    assert.ok(err, `${model}: the stream ends with an error`);
+    assert.ok(text.length > 0, `${model}: what came before the cut was relayed`);
+    const id = response.headers.get('x-litellm-call-id');
+    let rec: any;
+    for (let i = 0; i < 60 && !rec; i++) {
+      const logs = (await (await fetch(`${gw.url}/spend/logs?page_size=200`, { headers: { authorization: `Bearer ${MASTER_KEY}` } })).json()) as any;
+      rec = logs.data.find((l: any) => l.request_id === id);
+      if (!rec) await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.ok(rec, `${model}: recorded`);
+    assert.equal(rec.status, 'error', model);
+    assert.ok(rec.prompt_tokens > 0 && rec.completion_tokens > 0, `${model}: ${rec.prompt_tokens} in, ${rec.completion_tokens} out`);
+  }
+});
