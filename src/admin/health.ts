@@ -26,7 +26,7 @@ const TEST_ALERT: AlertEvent = {
 
 /**
  * Vertex AI: the credentials give a token, and a Gemini model counts the tokens of a word (free); Claude
- * there has no such cheap call, so its token is the check.
+ * and embedding models there have no such cheap call, so the token is their check.
  */
 async function checkVertex(d: Deployment): Promise<{ ok: boolean; error?: string }> {
   let token: string;
@@ -35,7 +35,7 @@ async function checkVertex(d: Deployment): Promise<{ ok: boolean; error?: string
   } catch (err) {
     return { ok: false, error: `no access token: ${(err as Error).message}` };
   }
-  if (d.wire !== 'gemini' || d.upstreamModel.includes('*')) return { ok: true };
+  if (d.wire !== 'gemini' || /embedding/.test(d.upstreamModel)) return { ok: true };
   const url = new URL(geminiUrl(d, 'countTokens', d.upstreamModel));
   return probe(url, {
     method: 'POST',

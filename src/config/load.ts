@@ -30,8 +30,8 @@ export interface Deployment {
   adToken: string | null;
   /** Bearer tokens from credentials (Vertex AI's Google Cloud credentials, Azure's Entra ID client credentials), refreshed in the background. */
   tokens: TokenSource | null;
-  /** Vertex AI: the Google Cloud project and location the model is called in. */
-  google: { project: string; location: string } | null;
+  /** Vertex AI: the Google Cloud project and location the model is called in, and the buckets clients may name. */
+  google: { project: string; location: string; gcsBuckets: readonly string[] } | null;
   apiVersion: string | null;
   organization: string | null;
   timeoutMs: number;
@@ -296,7 +296,7 @@ function buildDeployment(
     apiKey,
     adToken,
     tokens,
-    google: vertex ? { project: vertex.project, location: vertex.location } : null,
+    google: vertex ? { project: vertex.project, location: vertex.location, gcsBuckets: vertex.gcsBuckets } : null,
     apiVersion: p.api_version ?? (spec.versionEnv ? env[spec.versionEnv] : undefined) ?? null,
     organization: p.organization ?? null,
     timeoutMs,

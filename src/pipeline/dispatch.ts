@@ -92,7 +92,9 @@ async function upstreamError(d: Deployment, res: UpstreamResponse): Promise<Gate
   let inner: unknown;
   let retryDelay: string | null = null;
   try {
-    const e = JSON.parse(text)?.error;
+    const parsed = JSON.parse(text);
+    // (Google's streaming endpoints send their error envelope inside an array)
+    const e = (Array.isArray(parsed) ? parsed[0] : parsed)?.error;
     if (e && typeof e === 'object') {
       if (typeof e.message === 'string') message = e.message;
       if (typeof e.type === 'string') type = e.type;

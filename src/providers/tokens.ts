@@ -15,6 +15,16 @@ const REFRESH_BEFORE_MS = 5 * 60_000;
 const USABLE_MARGIN_MS = 30_000;
 /** After a failed refresh, the next try comes this much later (the old token serves meanwhile). */
 const RETRY_MS = 10_000;
+/** A token endpoint that has not answered by then has failed: waiting calls get an error, not a hang. */
+const FETCH_TIMEOUT_MS = 15_000;
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`the token endpoint did not answer in ${ms / 1000} s`)), ms);
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
 
 export class TokenSource {
   private token: FetchedToken | null = null;
@@ -27,11 +37,13 @@ export class TokenSource {
   readonly label: string;
   private readonly fetchToken: () => Promise<FetchedToken>;
   private readonly now: () => number;
+  private readonly timeoutMs: number;
 
-  constructor(label: string, fetchToken: () => Promise<FetchedToken>, now: () => number = Date.now) {
+  constructor(label: string, fetchToken: () => Promise<FetchedToken>, now: () => number = Date.now, timeoutMs = FETCH_TIMEOUT_MS) {
     this.label = label;
     this.fetchToken = fetchToken;
     this.now = now;
+    this.timeoutMs = timeoutMs;
   }
 
   /** The token when one is good for a while longer, else null (the caller then awaits `ready()`). */
@@ -54,7 +66,7 @@ export class TokenSource {
 
   /** Fetches a new token (the one in use serves until it arrives); one fetch at a time. */
   private fetch(): Promise<string> {
-    this.pending ??= this.fetchToken().then(
+    this.pending ??= withTimeout(this.fetchToken(), this.timeoutMs).then(
       (fetched) => {
         this.pending = null;
         this.token = fetched;

@@ -16,6 +16,8 @@
 //   [[long]]          a prompt of 250,000 tokens (the long-context price tier)
 //   [[cut:N]]         destroy the connection after N chunks; [[stream-error]] an error frame after two
 //   [[max-tokens]]    stop with MAX_TOKENS
+//   [[array-error]]   a 429 whose envelope comes inside an array, as Google's streaming endpoints send it
+//   [[code]]          an answer of the code execution tool: executableCode, codeExecutionResult, then text
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { recordingServer, type RecordedRequest } from './recording-server.ts';
@@ -34,11 +36,11 @@ const STATUS: Record<number, [string, string]> = {
   503: ['UNAVAILABLE', 'The model is overloaded. Please try again later.'],
 };
 
-function sendError(res: ServerResponse, code: number): void {
+function sendError(res: ServerResponse, code: number, array = false): void {
   const [status, message] = STATUS[code] ?? ['UNKNOWN', `Error ${code}.`];
   const error: Record<string, unknown> = { code, message, status };
   if (code === 429) error.details = [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '7s' }];
-  const body = JSON.stringify({ error });
+  const body = JSON.stringify(array ? [{ error }] : { error });
   res.writeHead(code, { 'content-type': 'application/json; charset=UTF-8', 'content-length': Buffer.byteLength(body) });
   res.end(body);
 }
@@ -162,6 +164,7 @@ export async function startFakeGemini(opts: GeminiFakeOptions = {}): Promise<Fak
     const text = partsText(last?.parts);
     const status = directive(text, 'status');
     if (status) return sendError(res, Number(status));
+    if (directive(text, 'array-error') !== null) return sendError(res, 429, true);
     const responseId = `fakeResp${String(++counter).padStart(4, '0')}`;
     let prompt = countGeminiPrompt(body);
     if (directive(text, 'long') !== null) prompt = 250_000;
@@ -186,6 +189,9 @@ export async function startFakeGemini(opts: GeminiFakeOptions = {}): Promise<Fak
     if (!stream) {
       const parts: Record<string, unknown>[] = [];
       if (thought) parts.push({ text: thought, thought: true });
+      if (directive(text, 'code') !== null) {
+        parts.push({ executableCode: { language: 'PYTHON', code: 'print(6 * 7)' } }, { codeExecutionResult: { outcome: 'OUTCOME_OK', output: '42\n' } });
+      }
       if (finish !== 'SAFETY') {
         if (calls.length === 0) parts.push({ text: answer });
         for (const p of callParts) parts.push(p);

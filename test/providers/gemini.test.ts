@@ -25,6 +25,8 @@ before(async () => {
     litellm_params: { model: gemini/gemini-2.5-flash, api_base: "${google.url}/v1beta/models/gemini-2.5-flash", api_key: ${KEY} }
   - model_name: embed
     litellm_params: { model: gemini/gemini-embedding-001, api_base: "${google.url}", api_key: ${KEY} }
+  - model_name: g3
+    litellm_params: { model: gemini/gemini-3-pro-preview, api_base: "${google.url}", api_key: ${KEY} }
 `);
 });
 after(async () => {
@@ -150,6 +152,36 @@ test('tools: declarations, tool_choice, calls with stable ids carrying the thoug
   assert.deepEqual(turns[2], { role: 'user', parts: [{ functionResponse: { name: 'read_file', response: { content: 'the file says hi' } } }, { text: 'and?' }] });
 });
 
+test("Gemini 3: a replayed call that carries no signature (another model's) gets Google's placeholder; Gemini 2.5 gets none", async () => {
+  const history: any[] = [
+    { role: 'user', content: 'read it' },
+    { role: 'assistant', content: null, tool_calls: [{ id: 'toolu_01FromClaude', type: 'function', function: { name: 'read_file', arguments: '{"path":"a"}' } }, { id: 'toolu_02', type: 'function', function: { name: 'list_dir', arguments: '{}' } }] },
+    { role: 'tool', tool_call_id: 'toolu_01FromClaude', content: 'one' },
+    { role: 'tool', tool_call_id: 'toolu_02', content: 'two' },
+  ];
+  await openai().chat.completions.create({ model: 'g3', messages: history, tools: TOOLS });
+  const parts = sent().body.contents[1].parts;
+  assert.equal(parts[0].thoughtSignature, 'skip_thought_signature_validator');
+  assert.equal(parts[1].thoughtSignature, undefined, 'on the first call of the turn only');
+  await openai().chat.completions.create({ model: 'flash', messages: history, tools: TOOLS });
+  assert.equal(sent().body.contents[1].parts[0].thoughtSignature, undefined);
+});
+
+test('the code execution tool: its code and output kept in the text', async () => {
+  const r = await openai().chat.completions.create({ model: 'flash', messages: [{ role: 'user', content: 'compute [[code]]' }], tools: [{ codeExecution: {} } as any] });
+  assert.deepEqual(sent().body.tools, [{ codeExecution: {} }]);
+  assert.match(r.choices[0]!.message.content!, /```python\nprint\(6 \* 7\)\n```\n\n```\n42\n\n```/);
+});
+
+test('gs:// files are refused where no bucket is allowed (Vertex would read them with the deployment\'s rights)', async () => {
+  const err: any = await openai()
+    .chat.completions.create({ model: 'flash', messages: [{ role: 'user', content: [{ type: 'file', file: { file_id: 'gs://internal/secret.pdf', format: 'application/pdf' } } as any] }] })
+    .catch((e) => e);
+  assert.equal(err.status, 400);
+  assert.equal(err.error.param, 'messages[0].content[0].file');
+  assert.match(err.message, /allowed_gcs_buckets/);
+});
+
 test('parallel tool calls, streamed: each a tool call chunk with its own index and id', async () => {
   const stream = await openai().chat.completions.create({ model: 'flash', stream: true, messages: [{ role: 'user', content: 'both [[parallel-tools]]' }], tools: TOOLS });
   const calls: any[] = [];
@@ -230,6 +262,8 @@ test('safety: a blocked prompt and a withheld answer are ContentPolicyViolationE
   })().catch((e) => e);
   assert.equal(text, 'Hello!');
   assert.match(String(err?.message), /ContentPolicyViolationError/);
+  const last = ((await (await fetch(`${gw.url}/spend/logs?page_size=100`, { headers: { authorization: `Bearer ${MASTER_KEY}` } })).json()) as any).data;
+  assert.ok(last.some((l: any) => l.model_group === 'flash' && l.status !== 'success' && l.completion_tokens === 1 && !l.estimated), 'the filtered frame\'s usage is final');
 });
 
 test("Google's errors keep their status, and a 429's RetryInfo becomes retry-after", async () => {
@@ -242,6 +276,11 @@ test("Google's errors keep their status, and a 429's RetryInfo becomes retry-aft
   assert.equal(limited.status, 429);
   assert.equal(limited.error.type, 'rate_limit_error');
   assert.equal(limited.headers.get('retry-after'), '7');
+  // (the envelope inside an array, as Google's streaming endpoints send it)
+  const inArray: any = await openai().chat.completions.create({ model: 'flash', messages: [{ role: 'user', content: 'x [[array-error]]' }] }).catch((e) => e);
+  assert.equal(inArray.status, 429);
+  assert.match(inArray.message, /Resource has been exhausted/);
+  assert.equal(inArray.headers.get('retry-after'), '7');
 });
 
 test('a stream cut midway ends with an error event, and the record has what was used', async () => {

@@ -44,3 +44,10 @@ test('refreshed in the background before expiry; a failed refresh keeps the old 
   // A call still gets the old token at once: the failure waits for the next retry, not for a caller.
   assert.equal(await src.ready(), 't1');
 });
+
+test('a token endpoint that never answers fails the wait after the timeout, and the next call tries again', async () => {
+  let calls = 0;
+  const src = new TokenSource('test', () => (++calls === 1 ? new Promise(() => undefined) : Promise.resolve({ token: 'ok', expiresAt: Date.now() + 3_600_000 })), Date.now, 50);
+  await assert.rejects(src.ready(), /did not answer in 0.05 s/);
+  assert.equal(await src.ready(), 'ok');
+});

@@ -46,7 +46,11 @@ before(async () => {
   - model_name: vclaude
     litellm_params: { model: vertex_ai/claude-sonnet-4-5@20250929, vertex_project: other-project, vertex_location: us-east5, vertex_credentials: "${keyFile}", api_base: "${google.url}" }
   - model_name: vembed
+    litellm_params: { model: vertex_ai/text-embedding-005, vertex_credentials: "${keyFile}", api_base: "${google.url}" }
+  - model_name: vgembed
     litellm_params: { model: vertex_ai/gemini-embedding-001, vertex_credentials: "${keyFile}", api_base: "${google.url}" }
+  - model_name: vgcs
+    litellm_params: { model: vertex_ai/gemini-2.5-flash, vertex_credentials: "${keyFile}", api_base: "${google.url}", allowed_gcs_buckets: [acme-docs] }
 `);
   // The first token is fetched at start, not by the first call.
   for (let i = 0; i < 100 && google.tokenRequests === 0; i++) await new Promise((r) => setTimeout(r, 20));
@@ -88,8 +92,11 @@ test('Claude on Vertex from an OpenAI client: rawPredict, Anthropic body without
 });
 
 test('Claude on Vertex from an Anthropic client, streamed: streamRawPredict, events relayed, usage metered', async () => {
-  const stream = anthropic().messages.stream({ model: 'vclaude', max_tokens: 100, messages: [{ role: 'user', content: 'hi' }] });
+  // Claude Code's first-party betas would make Vertex refuse the call: they are not passed there.
+  const withBeta = new Anthropic({ apiKey: MASTER_KEY, baseURL: gw.url, maxRetries: 0, defaultHeaders: { 'anthropic-beta': 'claude-code-20250219,prompt-caching-scope-2026-01-05' } });
+  const stream = withBeta.messages.stream({ model: 'vclaude', max_tokens: 100, messages: [{ role: 'user', content: 'hi' }] });
   const final = await stream.finalMessage();
+  assert.equal(google.requests.at(-1)!.headers['anthropic-beta'], undefined);
   assert.match((final.content[0] as any).text, /fake Claude/);
   assert.ok(final.usage.output_tokens > 0);
   assert.match(google.requests.at(-1)!.path, /:streamRawPredict$/);
@@ -100,10 +107,23 @@ test('Claude on Vertex from an Anthropic client, streamed: streamRawPredict, eve
 
 test("Vertex embeddings: predict, with Vertex's own token counts", async () => {
   const r = await openai().embeddings.create({ model: 'vembed', input: ['one two three', 'four'], dimensions: 3, encoding_format: 'float' });
-  assert.equal(sent().path, '/v1/projects/acme-prod/locations/us-central1/publishers/google/models/gemini-embedding-001:predict');
+  assert.equal(sent().path, '/v1/projects/acme-prod/locations/us-central1/publishers/google/models/text-embedding-005:predict');
   assert.deepEqual(sent().body, { instances: [{ content: 'one two three' }, { content: 'four' }], parameters: { outputDimensionality: 3 } });
   assert.equal(r.data[0]!.embedding.length, 3);
   assert.equal(r.usage.prompt_tokens, 4);
+  // Vertex's Gemini embedding models embed one text a request.
+  const one = await openai().embeddings.create({ model: 'vgembed', input: 'one two', encoding_format: 'float' });
+  assert.equal(one.usage.prompt_tokens, 2);
+  const many: any = await openai().embeddings.create({ model: 'vgembed', input: ['a', 'b'] }).catch((e) => e);
+  assert.equal(many.status, 400);
+  assert.equal(many.error.param, 'input');
+});
+
+test('gs:// files from an allowed bucket go to Vertex as file references; other buckets are refused', async () => {
+  await openai().chat.completions.create({ model: 'vgcs', messages: [{ role: 'user', content: [{ type: 'file', file: { file_id: 'gs://acme-docs/q3.pdf', format: 'application/pdf' } } as any] }] });
+  assert.deepEqual(sent().body.contents[0].parts, [{ fileData: { mimeType: 'application/pdf', fileUri: 'gs://acme-docs/q3.pdf' } }]);
+  const err: any = await openai().chat.completions.create({ model: 'vgcs', messages: [{ role: 'user', content: [{ type: 'file', file: { file_id: 'gs://other/x.pdf', format: 'application/pdf' } } as any] }] }).catch((e) => e);
+  assert.equal(err.status, 400);
 });
 
 test('a token too close to its expiry is not sent: the call waits for a fresh one', async () => {
@@ -148,7 +168,7 @@ test('settings: LiteLLM names, credentials as JSON text, and clear errors for a 
   const json = JSON.stringify(serviceAccount(google.tokenUri, 'from-json'));
   const ok = loadConfig(writeConfig(`model_list:\n  - model_name: v\n    litellm_params: { model: vertex_ai/gemini-2.5-pro, vertex_credentials: '${json}', vertex_location: global }\n`), {});
   const d = ok.config.deployments[0]!;
-  assert.deepEqual(d.google, { project: 'from-json', location: 'global' });
+  assert.deepEqual(d.google, { project: 'from-json', location: 'global', gcsBuckets: [] });
   assert.equal(d.apiBase, 'https://aiplatform.googleapis.com');
   assert.equal(JSON.stringify(d.publicParams).includes('PRIVATE'), false, 'credentials are not shown in /model/info');
   const fromEnv = loadConfig(writeConfig(`model_list:\n  - model_name: v\n    litellm_params: { model: vertex_ai/gemini-2.5-pro }\n`), { VERTEXAI_PROJECT: 'env-project', VERTEXAI_LOCATION: 'asia-northeast1' });
@@ -156,10 +176,21 @@ test('settings: LiteLLM names, credentials as JSON text, and clear errors for a 
   assert.throws(() => loadConfig(writeConfig(`model_list:\n  - model_name: v\n    litellm_params: { model: vertex_ai/gemini-2.5-pro }\n`), {}), /model_list\[0\]\.litellm_params\.vertex_project: is required/);
   assert.throws(() => loadConfig(writeConfig(`model_list:\n  - model_name: v\n    litellm_params: { model: vertex_ai/gemini-2.5-pro, vertex_credentials: /nope/sa.json }\n`), {}), /vertex_credentials: file "\/nope\/sa.json" does not exist/);
   assert.throws(() => loadConfig(writeConfig(`model_list:\n  - model_name: v\n    litellm_params: { model: vertex_ai/meta/llama-3.1-405b, vertex_project: p }\n`), {}), /partner models other than Claude/);
+  assert.throws(() => loadConfig(writeConfig(`model_list:\n  - model_name: v\n    litellm_params: { model: "vertex_ai/*", vertex_project: p }\n`), {}), /name the model/);
+  // A key file mangled by an env file (quotes kept) is not echoed: it holds a private key.
+  let said = '';
+  try {
+    loadConfig(writeConfig(`model_list:\n  - model_name: v\n    litellm_params: { model: vertex_ai/gemini-2.5-pro, vertex_project: p }\n`), { VERTEXAI_CREDENTIALS: `'${json}'` });
+  } catch (err) {
+    said = (err as Error).message;
+  }
+  assert.match(said, /vertex_credentials: the value \(not JSON, not a file path\) does not exist/);
+  assert.equal(said.includes('PRIVATE KEY'), false);
 });
 
 test('/health checks Vertex deployments with their token', async () => {
   const r = (await (await fetch(`${gw.url}/health`, { headers: { authorization: `Bearer ${MASTER_KEY}` } })).json()) as any;
   assert.equal(r.unhealthy_count, 0, JSON.stringify(r.unhealthy_endpoints));
-  assert.equal(sent().path, '/v1/projects/acme-prod/locations/us-central1/publishers/google/models/gemini-embedding-001:countTokens');
+  const counted = google.requests.filter((r) => r.path.endsWith(':countTokens')).map((r) => r.path.split('/models/')[1]);
+  assert.deepEqual(counted.sort(), ['gemini-2.5-flash:countTokens', 'gemini-2.5-flash:countTokens'], 'a free token count of each Gemini chat model; embedding models and Claude: the token');
 });

@@ -52,7 +52,9 @@ export function anthropicHeaders(d: Deployment, clientHeaders: CallPlan['headers
   else headers['anthropic-version'] = typeof clientHeaders['anthropic-version'] === 'string' ? clientHeaders['anthropic-version'] : ANTHROPIC_VERSION;
   if (d.apiKey && !d.tokens) headers['x-api-key'] = d.apiKey;
   const beta = clientHeaders['anthropic-beta'];
-  if (typeof beta === 'string' && beta !== '') headers['anthropic-beta'] = beta;
+  // Vertex AI refuses the whole call for a beta it does not know, and clients (Claude Code) send
+  // Anthropic's first-party ones: none go there (an operator can add some in extra_headers).
+  if (typeof beta === 'string' && beta !== '' && !d.google) headers['anthropic-beta'] = beta;
   for (const [k, v] of Object.entries(d.extraHeaders)) headers[k.toLowerCase()] = v;
   return headers;
 }

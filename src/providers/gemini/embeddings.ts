@@ -37,6 +37,10 @@ export function embeddingsRequest(plan: CallPlan, d: Deployment, upstreamModel: 
   let body: Record<string, unknown>;
   let url: string;
   if (d.google) {
+    // Vertex AI's Gemini embedding models take one instance a request (the text-embedding ones up to 250).
+    if (/gemini-embedding/.test(upstreamModel) && list.length > 1) {
+      throw bad('input', `input: ${upstreamModel} on Vertex AI embeds one text a request; send the texts one at a time.`);
+    }
     const parameters: Record<string, unknown> = {};
     if (dims !== undefined) parameters.outputDimensionality = dims;
     body = { instances: list.map((content) => (task ? { content, task_type: task } : { content })), parameters };

@@ -37,16 +37,21 @@ function mimeOfUrl(url: string, given: unknown, path: string): string {
 
 /**
  * Media by URL: a data URL goes inline; any other address goes to Gemini as a file reference for
- * Google to fetch (gs://, Gemini's file API, public https). The gateway never fetches a client's URL.
+ * Google to fetch (Gemini's file API, public https). The gateway never fetches a client's URL. A gs://
+ * object is read with the deployment's own rights, so only buckets the operator listed are accepted.
  */
-function mediaPart(url: string, format: unknown, path: string): Part {
+function mediaPart(url: string, format: unknown, path: string, buckets: readonly string[]): Part {
   const m = DATA_URL.exec(url);
   if (m) return { inlineData: { mimeType: m[1], data: m[2] } };
+  const bucket = /^gs:\/\/([^/]+)\//.exec(url)?.[1];
+  if (url.startsWith('gs://') && !(bucket && (buckets.includes(bucket) || buckets.includes('*')))) {
+    throw bad(path, `${path}: gs:// files are accepted only from the buckets this deployment lists in allowed_gcs_buckets.`);
+  }
   if (!/^(?:https?|gs):\/\//.test(url)) throw bad(path, `${path} must be a data URL, or an http(s) or gs:// address.`);
   return { fileData: { mimeType: mimeOfUrl(url, format, path), fileUri: url } };
 }
 
-function userParts(content: unknown, path: string): Part[] {
+function userParts(content: unknown, path: string, buckets: readonly string[]): Part[] {
   if (content === null || content === undefined) return [];
   if (typeof content === 'string') return content === '' ? [] : [{ text: content }];
   if (!Array.isArray(content)) throw bad(path, `${path} must be a string or an array of content parts.`);
@@ -64,14 +69,14 @@ function userParts(content: unknown, path: string): Part[] {
         const ref = part.image_url;
         const url = typeof ref === 'string' ? ref : ref?.url;
         if (typeof url !== 'string') throw bad(`${at}.image_url.url`, `${at}.image_url.url must be a string.`);
-        parts.push(mediaPart(url, ref?.format, `${at}.image_url.url`));
+        parts.push(mediaPart(url, ref?.format, `${at}.image_url.url`, buckets));
         break;
       }
       case 'file': {
         const f = part.file ?? {};
         const ref = typeof f.file_data === 'string' ? f.file_data : f.file_id;
         if (typeof ref !== 'string') throw bad(`${at}.file`, `${at}.file needs file_data (a base64 data URL) or file_id (a gs:// or Gemini file address).`);
-        parts.push(mediaPart(ref, f.format, `${at}.file`));
+        parts.push(mediaPart(ref, f.format, `${at}.file`, buckets));
         break;
       }
       case 'input_audio': {
@@ -114,7 +119,14 @@ function parseArgs(args: unknown, path: string): Record<string, unknown> {
   return v as Record<string, unknown>;
 }
 
-function toContents(messages: Record<string, any>[]): { system: Part[]; contents: Content[] } {
+/**
+ * Gemini 3 refuses a turn's function calls without the thought signature it gave them; calls it did not
+ * make (another model's, before a fallback or a model switch) carry none, and get the value Google
+ * documents for that case on the turn's first call.
+ */
+const NO_SIGNATURE = 'skip_thought_signature_validator';
+
+function toContents(messages: Record<string, any>[], signed: boolean, buckets: readonly string[]): { system: Part[]; contents: Content[] } {
   const system: Part[] = [];
   const contents: Content[] = [];
   /** Function names by call id: a tool result is answered to Gemini by the name of its call. */
@@ -136,7 +148,7 @@ function toContents(messages: Record<string, any>[]): { system: Part[]; contents
         break;
       }
       case 'user':
-        push('user', userParts(m.content, `${path}.content`));
+        push('user', userParts(m.content, `${path}.content`, buckets));
         break;
       case 'assistant': {
         const parts: Part[] = [];
@@ -154,6 +166,8 @@ function toContents(messages: Record<string, any>[]): { system: Part[]; contents
             if (signature) part.thoughtSignature = signature;
             parts.push(part);
           });
+          const first = parts.find((p) => p.functionCall);
+          if (signed && first && !parts.some((p) => p.thoughtSignature)) first.thoughtSignature = NO_SIGNATURE;
         }
         push('model', parts);
         break;
@@ -243,7 +257,7 @@ function thinkingConfig(body: Record<string, any>, model: string): Part | undefi
 /** OpenAI parameters Gemini has no counterpart for (or whose answer is not translated back): refused unless drop_params. */
 const UNSUPPORTED = ['logprobs', 'top_logprobs', 'logit_bias', 'audio', 'prediction', 'web_search_options'];
 
-export function chatRequestToGemini(body: Record<string, any>, upstreamModel: string, dropParams: boolean): Record<string, unknown> {
+export function chatRequestToGemini(body: Record<string, any>, upstreamModel: string, dropParams: boolean, buckets: readonly string[] = []): Record<string, unknown> {
   const drop = dropParams || body.drop_params === true;
   const refuse = (param: string, why: string) => {
     if (!drop) throw bad(param, `${param} ${why} (set drop_params to leave it out).`);
@@ -251,7 +265,7 @@ export function chatRequestToGemini(body: Record<string, any>, upstreamModel: st
   for (const p of UNSUPPORTED) if (body[p] !== undefined && body[p] !== null && body[p] !== false) refuse(p, 'is not supported by Gemini models through this gateway');
   if (Array.isArray(body.modalities) && body.modalities.some((m: unknown) => m !== 'text')) refuse('modalities', 'other than text is not supported by Gemini models through this gateway');
 
-  const { system, contents } = toContents(body.messages);
+  const { system, contents } = toContents(body.messages, takesLevel(upstreamModel), buckets);
   if (contents.length === 0) throw bad('messages', 'messages must hold at least one user or assistant message with content for Gemini models.');
   const out: Record<string, unknown> = { contents };
   if (system.length > 0) out.systemInstruction = { parts: system };
@@ -317,7 +331,7 @@ export function geminiRequest(plan: CallPlan, d: Deployment, upstreamModel: stri
     url: geminiUrl(d, stream ? 'streamGenerateContent' : 'generateContent', upstreamModel),
     model: upstreamModel,
     headers: geminiHeaders(d, stream),
-    body: JSON.stringify(chatRequestToGemini(plan.body, upstreamModel, plan.dropParams)),
+    body: JSON.stringify(chatRequestToGemini(plan.body, upstreamModel, plan.dropParams, d.google?.gcsBuckets)),
     clientWantsUsage: (plan.body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true,
   };
 }

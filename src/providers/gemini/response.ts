@@ -50,6 +50,11 @@ function readParts(parts: unknown, responseId: string, candidate: number, firstC
     if (typeof p.text === 'string') {
       if (p.thought === true) out.reasoning += p.text;
       else out.text += p.text;
+    } else if (p.executableCode && typeof p.executableCode.code === 'string') {
+      // Gemini's code execution tool ran code: kept in the text as a fenced block, then its output.
+      out.text += `\n\`\`\`${String(p.executableCode.language ?? 'python').toLowerCase()}\n${p.executableCode.code}\n\`\`\`\n`;
+    } else if (p.codeExecutionResult && typeof p.codeExecutionResult.output === 'string') {
+      out.text += `\n\`\`\`\n${p.codeExecutionResult.output}\n\`\`\`\n`;
     } else if (p.functionCall && typeof p.functionCall === 'object') {
       const fc = p.functionCall;
       const index = firstCall + out.calls.length;
@@ -194,7 +199,8 @@ export class GeminiToChatStream implements StreamCodec {
         this.complete = true;
       }
     });
-    if (this.complete && this.usage) this.usage.estimated = false;
+    // (a filtered candidate's frame has the final usage too)
+    if ((this.complete || this.upstreamError?.name === 'content_policy') && this.usage) this.usage.estimated = false;
     return out;
   }
 

@@ -30,11 +30,14 @@ export function readCredentials(value: unknown): CredentialJson {
       throw new Error('looks like JSON but does not parse');
     }
   } else {
-    if (!existsSync(text)) throw new Error(`file "${text}" does not exist`);
+    // A path is named in the error only when it looks like one: the value may be a mangled key file
+    // (quotes kept by an env file), which must not reach a log.
+    const named = text.length <= 256 && !/[{}\n]/.test(text) ? `file "${text}"` : 'the value (not JSON, not a file path)';
+    if (!existsSync(text)) throw new Error(`${named} does not exist`);
     try {
       json = JSON.parse(readFileSync(text, 'utf8'));
     } catch {
-      throw new Error(`file "${text}" is not a JSON credentials file`);
+      throw new Error(`${named} is not a JSON credentials file`);
     }
   }
   if (!json || typeof json !== 'object' || Array.isArray(json)) throw new Error('is not a JSON object');
