@@ -41,6 +41,10 @@ export interface Deployment {
   weight: number;
   maxRetries: number | null;
   extraHeaders: Record<string, string>;
+  /** litellm_params.drop_params: parameters the provider cannot take are left out instead of refused. */
+  dropParams: boolean;
+  /** litellm_params.additional_drop_params: top-level request fields never sent to this deployment. */
+  additionalDropParams: readonly string[];
   /** Price overrides in USD per unit, from litellm_params then model_info. */
   prices: Partial<Record<(typeof PRICE_FIELDS)[number], number>>;
   baseModel: string | null;
@@ -306,6 +310,8 @@ function buildDeployment(
     weight: p.weight ?? 1,
     maxRetries: p.max_retries ?? null,
     extraHeaders: p.extra_headers ?? {},
+    dropParams: p.drop_params ?? false,
+    additionalDropParams: p.additional_drop_params ?? [],
     prices,
     baseModel: typeof info.base_model === 'string' ? info.base_model : null,
     modelInfo: { ...info, id },

@@ -37,6 +37,9 @@ export const LitellmParams = z.looseObject({
   weight: z.coerce.number<unknown>().positive('must be more than 0').nullish(),
   max_retries: posInt(),
   extra_headers: z.record(z.string(), z.string()).nullish(),
+  // Parameters this deployment's provider does not take: dropped (LiteLLM's names).
+  drop_params: z.boolean().nullish(),
+  additional_drop_params: z.array(z.string().min(1, 'must not be empty')).nullish(),
   ...prices,
 });
 

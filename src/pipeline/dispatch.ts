@@ -127,6 +127,20 @@ async function upstreamError(d: Deployment, res: UpstreamResponse): Promise<Gate
   });
 }
 
+/**
+ * LiteLLM's additional_drop_params, of the deployment and of the request: those fields are taken out of
+ * the body before it is translated or passed on (then the client's bytes cannot go as they are).
+ */
+function withoutDropped(call: CallPlan, d: Deployment): void {
+  const asked = call.body.additional_drop_params;
+  const names = Array.isArray(asked) ? [...d.additionalDropParams, ...asked.filter((n): n is string => typeof n === 'string')] : d.additionalDropParams;
+  if (names.length === 0 || !names.some((n) => n in call.body)) return;
+  const body = { ...call.body };
+  for (const n of names) delete body[n];
+  call.body = body;
+  call.raw = null;
+}
+
 async function tokenFor(d: Deployment): Promise<void> {
   try {
     await d.tokens!.ready();
@@ -163,7 +177,8 @@ async function attemptOnce(d: Deployment, plan: DispatchPlan, capture: string | 
   // A deployment with token credentials has a token ready unless it is cold (its first call waits).
   if (d.tokens && d.tokens.current() === null) await tokenFor(d);
   const adapter = ADAPTERS[plan.dialect][d.wire];
-  const call: CallPlan = { endpoint: plan.endpoint, body: plan.body, raw: plan.raw, headers: plan.headers, dropParams: plan.dropParams };
+  const call: CallPlan = { endpoint: plan.endpoint, body: plan.body, raw: plan.raw, headers: plan.headers, dropParams: plan.dropParams || d.dropParams };
+  withoutDropped(call, d);
   const upstream = adapter.request(call, d, upstreamModelFor(d, capture));
   const abort = new Abort();
   let timedOut = false;

@@ -13,7 +13,7 @@ export const GATEWAY_FIELDS = [
   'mock_response', 'mock_testing_fallbacks', 'mock_timeout', 'caching', 'cache', 'guardrails', 'api_key', 'api_base',
   'base_url', 'api_version', 'azure_ad_token', 'timeout', 'stream_timeout', 'request_timeout', 'extra_headers', 'drop_params',
   'custom_llm_provider', 'litellm_call_id', 'litellm_trace_id', 'user_api_key', 'input_cost_per_token',
-  'output_cost_per_token', 'proxy_server_request', 'no-log', 'disable_fallbacks',
+  'output_cost_per_token', 'proxy_server_request', 'no-log', 'disable_fallbacks', 'additional_drop_params',
 ];
 
 const INCLUDE_USAGE = { include_usage: true };
