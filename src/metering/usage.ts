@@ -18,15 +18,19 @@ const int = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v)
 
 /**
  * OpenAI's convention: prompt_tokens include the cached ones (prompt_tokens_details.cached_tokens),
- * completion_tokens include the reasoning ones. DeepSeek reports prompt_cache_hit_tokens instead.
+ * completion_tokens include the reasoning ones (xAI's do not). DeepSeek reports prompt_cache_hit_tokens instead.
  */
 export function fromOpenAI(u: Record<string, any>): UsageRecord {
   const prompt = int(u.prompt_tokens ?? u.input_tokens);
   const details = u.prompt_tokens_details ?? u.input_tokens_details ?? {};
   const cacheRead = Math.min(prompt, int(details.cached_tokens ?? u.prompt_cache_hit_tokens));
   const cacheWrite = Math.min(prompt - cacheRead, int(details.cache_creation_tokens ?? details.cache_write_tokens));
-  const output = int(u.completion_tokens ?? u.output_tokens);
-  const reasoning = Math.min(output, int((u.completion_tokens_details ?? u.output_tokens_details ?? {}).reasoning_tokens));
+  let output = int(u.completion_tokens ?? u.output_tokens);
+  const stated = int((u.completion_tokens_details ?? u.output_tokens_details ?? {}).reasoning_tokens);
+  // xAI counts reasoning beside completion_tokens, not in them: its total says so (prompt + completion
+  // + reasoning), and the reasoning is billed as output all the same.
+  if (stated > 0 && int(u.total_tokens) === prompt + output + stated) output += stated;
+  const reasoning = Math.min(output, stated);
   return { input: prompt - cacheRead - cacheWrite, cacheRead, cacheWrite, cacheWrite1h: 0, output, reasoning, estimated: false };
 }
 

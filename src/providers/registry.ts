@@ -12,7 +12,7 @@ export interface ProviderSpec {
   defaultBase: string | null;
   keyEnv: string | null;
   baseEnv: string | null;
-  /** Whether the upstream accepts `stream_options.include_usage`. */
+  /** Whether the upstream accepts `stream_options` (else it is never sent, the client's neither). */
   streamUsage: boolean;
   /** Where LiteLLM reads the API version from when `api_version` is not given. */
   versionEnv?: string;
@@ -47,7 +47,8 @@ export const PROVIDERS: Record<string, ProviderSpec> = {
   lm_studio: openaiCompatible('http://localhost:1234/v1', 'LM_STUDIO_API_KEY', 'LM_STUDIO_API_BASE'),
   groq: openaiCompatible('https://api.groq.com/openai/v1', 'GROQ_API_KEY'),
   deepseek: openaiCompatible('https://api.deepseek.com/v1', 'DEEPSEEK_API_KEY'),
-  mistral: openaiCompatible('https://api.mistral.ai/v1', 'MISTRAL_API_KEY'),
+  // Mistral refuses stream_options (422 extra_forbidden) and sends usage on its last chunk unasked.
+  mistral: { ...openaiCompatible('https://api.mistral.ai/v1', 'MISTRAL_API_KEY'), streamUsage: false },
   together_ai: openaiCompatible('https://api.together.xyz/v1', 'TOGETHERAI_API_KEY'),
   fireworks_ai: openaiCompatible('https://api.fireworks.ai/inference/v1', 'FIREWORKS_AI_API_KEY'),
   openrouter: openaiCompatible('https://openrouter.ai/api/v1', 'OPENROUTER_API_KEY'),

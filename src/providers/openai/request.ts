@@ -47,7 +47,13 @@ export function buildRequest(plan: CallPlan, d: Deployment, upstreamModel: strin
   }
   const streamOptions = body.stream_options as Record<string, unknown> | undefined;
   const clientWantsUsage = streamOptions?.include_usage === true;
-  if (body.stream === true && !clientWantsUsage && PROVIDERS[d.provider]?.streamUsage) {
+  const acceptsStreamOptions = PROVIDERS[d.provider]?.streamUsage ?? true;
+  if (streamOptions !== undefined && !acceptsStreamOptions) {
+    // (a provider that refuses the field, Mistral, sends its usage unasked: the client still gets it)
+    bytes = null;
+    copy();
+    delete out.stream_options;
+  } else if (body.stream === true && !clientWantsUsage && acceptsStreamOptions) {
     // Most clients send no stream_options: the member is added to their bytes.
     bytes = bytes && streamOptions === undefined ? withMember(bytes, 'stream_options', INCLUDE_USAGE) : null;
     copy();
