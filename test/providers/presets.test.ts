@@ -129,3 +129,26 @@ test('ollama without usage: estimated from the prompt and the text seen, reasoni
   // "Okay, the user says hi." (23) + "Hello there, friend" (19) characters: 11 tokens at four a token.
   assert.equal(s.rec.completion_tokens, 11);
 });
+
+test("mistral: other providers' tool call ids are mapped to Mistral's 9 letters and digits, call and result alike", async () => {
+  const calls = [
+    { id: 'call_PTLP8xhu3uwZk4l3nlnrrJha', type: 'function' as const, function: { name: 'read', arguments: '{}' } },
+    { id: 'D681PevKs', type: 'function' as const, function: { name: 'list', arguments: '{}' } },
+  ];
+  const s = await client().chat.completions.create({
+    model: 'mistral',
+    stream: true,
+    messages: [
+      { role: 'user', content: 'go' },
+      { role: 'assistant', content: null, tool_calls: calls },
+      { role: 'tool', tool_call_id: calls[0]!.id, content: 'a' },
+      { role: 'tool', tool_call_id: calls[1]!.id, content: 'b' },
+    ],
+  });
+  for await (const _ of s) void _;
+  const sent = fake.requests.at(-1)!.body.messages;
+  const [mapped, kept] = sent[1].tool_calls.map((c: any) => c.id);
+  assert.match(mapped, /^[a-zA-Z0-9]{9}$/);
+  assert.equal(kept, 'D681PevKs', "Mistral's own id unchanged");
+  assert.deepEqual([sent[2].tool_call_id, sent[3].tool_call_id], [mapped, kept], 'each result still answers its call');
+});

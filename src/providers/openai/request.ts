@@ -5,6 +5,7 @@ import type { Deployment } from '../../config/load.ts';
 import type { CallPlan, UpstreamRequest } from '../adapter.ts';
 import { withMember, withModel } from '../raw-body.ts';
 import { azureAiUrl, azureAiUsesApiKey, azureUrl } from '../azure/target.ts';
+import { withMistralToolIds } from '../mistral/tool-ids.ts';
 import { PROVIDERS } from '../registry.ts';
 
 /** Fields LiteLLM clients send for the gateway itself; they never reach the provider. */
@@ -44,6 +45,14 @@ export function buildRequest(plan: CallPlan, d: Deployment, upstreamModel: strin
     bytes = bytes && withModel(bytes, String(body.model), upstreamModel);
     copy();
     out.model = upstreamModel;
+  }
+  if (d.provider === 'mistral') {
+    const messages = withMistralToolIds(body.messages);
+    if (messages) {
+      bytes = null;
+      copy();
+      out.messages = messages;
+    }
   }
   const streamOptions = body.stream_options as Record<string, unknown> | undefined;
   const clientWantsUsage = streamOptions?.include_usage === true;
