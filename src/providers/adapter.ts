@@ -30,6 +30,8 @@ export interface UpstreamRequest {
   model?: string;
   /** An embeddings call (for adapters that translate both kinds of answer). */
   embeddings?: boolean;
+  /** The upstream may answer `content` as a list of blocks (Mistral's reasoning models). */
+  contentBlocks?: boolean;
 }
 
 export interface Translated {

@@ -10,6 +10,7 @@ import { embeddingsAnswer, embeddingsRequest } from './gemini/embeddings.ts';
 import { geminiRequest } from './gemini/request.ts';
 import { GeminiToChatStream, geminiAnswerToChat } from './gemini/response.ts';
 import { anthropicToGemini } from './gemini/to-anthropic.ts';
+import { flatteningContent } from './mistral/content.ts';
 import { openaiPassthrough } from './openai/passthrough.ts';
 import { buildRequest } from './openai/request.ts';
 
@@ -32,6 +33,6 @@ const chatToGemini: Adapter = {
 };
 
 export const ADAPTERS: AdapterTable = {
-  openai: { openai: openaiPassthrough, anthropic: chatToAnthropicWire, gemini: chatToGemini },
-  anthropic: { anthropic: anthropicPassthrough, openai: anthropicToOpenAIWire, gemini: anthropicToGemini },
+  openai: { openai: flatteningContent(openaiPassthrough), anthropic: chatToAnthropicWire, gemini: chatToGemini },
+  anthropic: { anthropic: anthropicPassthrough, openai: flatteningContent(anthropicToOpenAIWire), gemini: anthropicToGemini },
 };

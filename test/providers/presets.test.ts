@@ -6,6 +6,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
+import Anthropic from '@anthropic-ai/sdk';
 import { startPresetUpstream } from '../fakes/preset-upstream.ts';
 import type { FakeUpstream } from '../fakes/openai-upstream.ts';
 import { MASTER_KEY, startInProcess, type TestGateway } from '../helpers/gateway.ts';
@@ -17,6 +18,7 @@ const PRICES = 'input_cost_per_token: 0.000001, cache_read_input_token_cost: 0.0
 const PRESETS: Record<string, string> = {
   groq: 'groq/moonshotai/kimi-k2-instruct-0905',
   mistral: 'mistral/mistral-large-latest',
+  magistral: 'mistral/magistral-medium-2509',
   openrouter: 'openrouter/deepseek/deepseek-v3.2',
   xai: 'xai/grok-4-fast-reasoning',
   deepseek: 'deepseek/deepseek-reasoner',
@@ -151,4 +153,25 @@ test("mistral: other providers' tool call ids are mapped to Mistral's 9 letters 
   assert.match(mapped, /^[a-zA-Z0-9]{9}$/);
   assert.equal(kept, 'D681PevKs', "Mistral's own id unchanged");
   assert.deepEqual([sent[2].tool_call_id, sent[3].tool_call_id], [mapped, kept], 'each result still answers its call');
+});
+
+test("mistral's reasoning models: content as a list of thinking and text blocks comes out as OpenAI's content and reasoning_content", async () => {
+  const { data: r, response } = await client().chat.completions.create({ model: 'magistral', max_completion_tokens: 500, messages: [{ role: 'user', content: 'hi' }] }).withResponse();
+  assert.equal(r.choices[0]!.message.content, 'Hello there');
+  assert.equal((r.choices[0]!.message as any).reasoning_content, 'The user wants a greeting.');
+  const sent = fake.requests.at(-1)!.body;
+  assert.deepEqual([sent.max_tokens, sent.max_completion_tokens], [500, undefined], 'Mistral takes max_tokens only');
+  assert.equal((await record(response.headers.get('x-litellm-call-id'))).completion_tokens, 30);
+  const { data } = await client().chat.completions.create({ model: 'magistral', stream: true, messages: [{ role: 'user', content: 'hi' }] }).withResponse();
+  let text = '';
+  let reasoning = '';
+  for await (const c of data as any) {
+    text += c.choices[0]?.delta?.content ?? '';
+    reasoning += c.choices[0]?.delta?.reasoning_content ?? '';
+  }
+  assert.deepEqual([text, reasoning], ['Hello there', 'The user wants a greeting.']);
+  // Anthropic clients get a thinking block and a text block.
+  const m = await new Anthropic({ apiKey: MASTER_KEY, baseURL: gw.url, maxRetries: 0 }).messages.stream({ model: 'magistral', max_tokens: 200, messages: [{ role: 'user', content: 'hi' }] }).finalMessage();
+  assert.deepEqual(m.content.map((b: any) => b.type), ['thinking', 'text']);
+  assert.equal((m.content[1] as any).text, 'Hello there');
 });

@@ -53,6 +53,13 @@ export function buildRequest(plan: CallPlan, d: Deployment, upstreamModel: strin
       copy();
       out.messages = messages;
     }
+    // Mistral refuses max_completion_tokens (OpenAI's newer name): it takes max_tokens.
+    if (body.max_completion_tokens !== undefined) {
+      bytes = null;
+      copy();
+      if (out.max_tokens === undefined) out.max_tokens = out.max_completion_tokens;
+      delete out.max_completion_tokens;
+    }
   }
   const streamOptions = body.stream_options as Record<string, unknown> | undefined;
   const clientWantsUsage = streamOptions?.include_usage === true;
@@ -96,5 +103,6 @@ export function buildRequest(plan: CallPlan, d: Deployment, upstreamModel: strin
     headers,
     body: bytes ?? JSON.stringify(out),
     clientWantsUsage,
+    ...(d.provider === 'mistral' ? { contentBlocks: true } : {}),
   };
 }
