@@ -227,6 +227,26 @@ function seconds(v: number | null | undefined): number | null {
   return v == null ? null : Math.round(v * 1000);
 }
 
+/**
+ * The provider of a deployment: its model's prefix, or LiteLLM's custom_llm_provider (then the whole
+ * model name goes upstream). A prefix this version does not know is an error: taken for openai/, the
+ * prefix would go upstream in the model name and, without api_base, to OpenAI with its key.
+ */
+function providerOf(model: string, custom: string | null | undefined, where: string, group: string): { provider: string; name: string } {
+  if (custom) {
+    if (!(custom in PROVIDERS)) throw new ConfigError(`${where}.custom_llm_provider: "${custom}" is not a provider this version knows (model "${group}")`);
+    return { provider: custom, name: model.startsWith(`${custom}/`) ? model.slice(custom.length + 1) : model };
+  }
+  const split = splitProviderModel(model);
+  const slash = model.indexOf('/');
+  if (split.provider === 'openai' && slash > 0 && !model.startsWith('openai/')) {
+    throw new ConfigError(
+      `${where}.model: provider "${model.slice(0, slash)}" of "${model}" (model "${group}") is not one this version knows; for an OpenAI-compatible server, give api_base and custom_llm_provider: openai`,
+    );
+  }
+  return split;
+}
+
 function buildDeployment(
   entry: ModelEntryShape,
   index: number,
@@ -237,7 +257,7 @@ function buildDeployment(
 ): Deployment | null {
   const p = entry.litellm_params;
   const where = `${file}: model_list[${index}].litellm_params.model`;
-  const { provider, name } = splitProviderModel(p.model);
+  const { provider, name } = providerOf(p.model, p.custom_llm_provider, `${file}: model_list[${index}].litellm_params`, entry.model_name);
   const spec = PROVIDERS[provider];
   if (!spec) {
     // splitProviderModel only returns providers we know: this one needs an adapter still to come.

@@ -27,6 +27,8 @@ export const LitellmParams = z.looseObject({
   api_key: str(),
   api_base: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).nullish(),
   api_version: str(),
+  // The provider when the model name has no known prefix (LiteLLM's name); the whole name goes upstream.
+  custom_llm_provider: str(),
   // Azure: a Microsoft Entra ID token, sent as a bearer token when there is no api_key.
   azure_ad_token: str(),
   organization: str(),

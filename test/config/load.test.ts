@@ -111,6 +111,17 @@ test('azure deployments: Entra client credentials give a token source; with no c
   assert.match(none.warnings.join('\n'), /Entra ID client credentials \(tenant_id, client_id, client_secret\)/);
 });
 
+test('an unknown provider prefix is an error naming the deployment, unless custom_llm_provider says which (LiteLLM\'s way)', () => {
+  assert.throws(
+    () => load('model_list:\n  - model_name: nim\n    litellm_params: { model: nvidia_nim/meta/llama3-70b }\n', { OPENAI_API_KEY: 'sk-x' }),
+    /litellm_params\.model: provider "nvidia_nim" of "nvidia_nim\/meta\/llama3-70b" \(model "nim"\) is not one this version knows; for an OpenAI-compatible server, give api_base and custom_llm_provider: openai/,
+  );
+  const { config } = load('model_list:\n  - model_name: llama\n    litellm_params: { model: meta-llama/Llama-3.3-70B, api_base: "http://gpu:8000/v1", custom_llm_provider: openai }\n', {});
+  const d = config.deployments[0]!;
+  assert.deepEqual([d.provider, d.upstreamModel, d.apiBase], ['openai', 'meta-llama/Llama-3.3-70B', 'http://gpu:8000/v1']);
+  assert.throws(() => load('model_list:\n  - model_name: x\n    litellm_params: { model: a/b, custom_llm_provider: nope }\n', {}), /custom_llm_provider: "nope" is not a provider this version knows/);
+});
+
 test('anthropic deployments speak the Anthropic wire format, with its default base and key variable', () => {
   const { config } = load('model_list:\n  - model_name: claude\n    litellm_params: { model: anthropic/claude-sonnet-4-5 }\n', { ANTHROPIC_API_KEY: 'sk-ant-x' });
   const d = config.deployments[0]!;
