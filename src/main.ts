@@ -25,7 +25,8 @@ Options:
   --version         print the version and exit
   --help            this text
 
-LiteLLM's other flags (--num_workers, --run_gunicorn, ...) are accepted and ignored with a warning.
+LiteLLM's process flags (--num_workers, --run_gunicorn, --telemetry, ...) are accepted and ignored
+with a warning; any other flag or argument is an error.
 
 Environment (.env in the working directory is loaded at start; see .env.sample):
   LITELLM_MASTER_KEY  admin credential; without it one is generated into ./data/master_key
@@ -36,6 +37,14 @@ Environment (.env in the working directory is loaded at start; see .env.sample):
   WEBHOOK_URL, SLACK_WEBHOOK_URL  where budget alerts go (general_settings.alerting: webhook, slack)
   PORT, CONFIG_FILE_PATH, OPENAI_API_KEY, OPENAI_API_BASE, ANTHROPIC_API_KEY, LOG_LEVEL, LITELLM_MODEL_COST_MAP_URL
 `;
+
+/** Flags of LiteLLM's proxy command a deployment may still pass: they say nothing this gateway needs. */
+const LITELLM_FLAGS = new Set([
+  'num_workers', 'run_gunicorn', 'run_hypercorn', 'debug', 'telemetry', 'use_queue', 'keepalive_timeout',
+  'max_requests_before_restart', 'use_prisma_migrate', 'use_prisma_db_push', 'skip_server_startup', 'log_config', 'reload',
+]);
+
+const USAGE = 'usage: llm-proxy [--config PATH] [--port N] [--host H] [--detailed_debug] [--version] [--help]';
 
 const DATA_DIR = 'data';
 const DEFAULT_DB = `sqlite:./${DATA_DIR}/llm-proxy.db`;
@@ -72,6 +81,22 @@ async function main(): Promise<void> {
       detailed_debug: { type: 'boolean' },
     },
   });
+  const known = new Set(['config', 'c', 'port', 'host', 'help', 'h', 'version', 'v', 'detailed_debug']);
+  // A LiteLLM flag's value (`--num_workers 4`) arrives as the positional right after it.
+  const flagValues = new Set<number>();
+  const ignored: string[] = [];
+  for (const [i, t] of tokens.entries()) {
+    if (t.kind !== 'option' || known.has(t.name)) continue;
+    // Anything else would start a server that does not do what was asked (`import litellm`, a typo).
+    if (!LITELLM_FLAGS.has(t.name)) fail(`unknown option ${t.rawName}\n${USAGE}`);
+    ignored.push(t.name);
+    const next = tokens[i + 1];
+    if (t.value === undefined && next?.kind === 'positional') flagValues.add(next.index);
+  }
+  const stray = tokens.flatMap((t) => (t.kind === 'positional' && !flagValues.has(t.index) ? [t.value] : []));
+  if (stray.length > 0) fail(`unknown argument${stray.length > 1 ? 's' : ''}: ${stray.join(' ')}\n${USAGE}`);
+  for (const k of [values.config, values.port, values.host]) if (k === true) fail(`an option needs a value\n${USAGE}`);
+
   if (values.help) {
     process.stdout.write(HELP);
     return;
@@ -81,20 +106,8 @@ async function main(): Promise<void> {
     return;
   }
   if (existsSync('.env')) process.loadEnvFile('.env');
-
   const { log, access } = createLoggers(values.detailed_debug ? 'debug' : (process.env.LOG_LEVEL ?? 'info'));
-  const known = new Set(['config', 'port', 'host', 'help', 'version', 'detailed_debug']);
-  // An unknown flag's value (`--num_workers 4`) arrives as the positional right after it.
-  const flagValues = new Set<number>();
-  for (const [i, t] of tokens.entries()) {
-    if (t.kind === 'option' && !known.has(t.name)) {
-      log.warn(`--${t.name} is a LiteLLM flag this gateway does not use; it is ignored`);
-      const next = tokens[i + 1];
-      if (t.value === undefined && next?.kind === 'positional') flagValues.add(next.index);
-    }
-  }
-  const stray = tokens.flatMap((t) => (t.kind === 'positional' && !flagValues.has(t.index) ? [t.value] : []));
-  if (stray.length > 0) log.warn(`ignored arguments: ${stray.join(' ')}`);
+  for (const name of ignored) log.warn(`--${name} is a LiteLLM flag this gateway does not use; it is ignored`);
 
   const configPath =
     (typeof values.config === 'string' ? values.config : null) ??

@@ -190,6 +190,18 @@ test('--help lists the flags', async () => {
   for (const flag of ['--config', '--port', '--host', 'LITELLM_MASTER_KEY', 'DATABASE_URL']) assert.ok(out.includes(flag), flag);
 });
 
+test('arguments it does not understand stop it with a usage line; LiteLLM\'s process flags are ignored with a warning', async () => {
+  const dir = tempDir('args');
+  for (const args of [['import', 'litellm'], ['--bogus'], ['--port']]) {
+    const { code, out } = await runGateway(dir, args);
+    assert.equal(code, 1, args.join(' '));
+    assert.match(out, /usage: llm-proxy \[--config PATH\]/, args.join(' '));
+    assert.doesNotMatch(out, /listening on/);
+  }
+  const { code, out } = await runGateway(dir, ['--num_workers', '4', '--version']);
+  assert.equal(code, 0, out);
+});
+
 function runGateway(cwd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve) => {
     const p = spawn(process.execPath, [join(REPO, 'bin/llm-proxy.mjs'), ...args], { cwd, env: { PATH: process.env.PATH, ...env } });
