@@ -96,13 +96,15 @@ export function registerHealthRoutes(app: FastifyInstance, admin: Admin): void {
     const redis = ctx.counters instanceof RedisCounters ? ctx.counters : null;
     const shared = redis ? { cache: 'redis', redis: redis.connected ? 'connected' : 'disconnected' } : { cache: null };
     const down = redis !== null && !redis.connected;
+    // (settings of the file this version does not act on: an operator sees them where health is checked)
+    const ignored = ctx.config.ignoredSettings.length > 0 ? { ignored_settings: ctx.config.ignoredSettings } : {};
     try {
       await db.get('SELECT 1 AS ok');
     } catch {
-      return reply.code(503).send({ status: 'unhealthy', db: 'disconnected', ...shared, litellm_version: VERSION });
+      return reply.code(503).send({ status: 'unhealthy', db: 'disconnected', ...shared, ...ignored, litellm_version: VERSION });
     }
-    if (down && redis.failureMode === 'closed') return reply.code(503).send({ status: 'unhealthy', db: 'connected', ...shared, litellm_version: VERSION });
-    return { status: down ? 'degraded' : 'healthy', db: 'connected', ...shared, litellm_version: VERSION };
+    if (down && redis.failureMode === 'closed') return reply.code(503).send({ status: 'unhealthy', db: 'connected', ...shared, ...ignored, litellm_version: VERSION });
+    return { status: down ? 'degraded' : 'healthy', db: 'connected', ...shared, ...ignored, litellm_version: VERSION };
   });
   // LiteLLM's check of an alerting integration: sends a test alert there now.
   app.get('/health/services', async (req) => {

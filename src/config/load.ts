@@ -87,6 +87,8 @@ export interface GatewayConfig {
   redisUrl: string | null;
   /** Redis unreachable: `closed` refuses calls with limits or budgets (503), `open` keeps them per instance. */
   redisFailureMode: 'open' | 'closed';
+  /** Settings of the file this version does not act on (LiteLLM's that change behaviour among them), for /health/readiness. */
+  ignoredSettings: string[];
   /** The budget of every virtual key's calls together (litellm_settings.max_budget, budget_duration); null: none. */
   proxyBudget: { maxBudgetNanos: number; duration: string | null } | null;
   /** Budgets of tags from the config (litellm_settings.tag_budget_config). */
@@ -201,8 +203,19 @@ function deleteAt(root: unknown, path: readonly PropertyKey[], key: string): voi
   if (node && typeof node === 'object') delete node[key];
 }
 
+/**
+ * LiteLLM settings that change what its proxy does, which this version does not do yet: an operator
+ * relying on one must know at once that it is off, not find out from traffic.
+ */
+const BEHAVIOUR = new Set([
+  'routing_strategy', 'routing_strategy_args', 'cache', 'cache_params', 'success_callback', 'failure_callback', 'callbacks',
+  'service_callback', 'mcp_servers', 'context_window_fallbacks', 'content_policy_fallbacks', 'default_fallbacks',
+  'guardrails', 'store_model_in_db', 'enable_pre_call_checks', 'model_group_alias', 'retry_policy', 'allowed_fails_policy',
+  'enable_tag_filtering', 'background_health_checks', 'disable_spend_logs', 'alerting_threshold', 'pass_through_endpoints',
+]);
+
 /** Validates, turning unknown keys into warnings (dropped) and anything else into one ConfigError. */
-function validate(raw: unknown, file: string, warnings: string[]): z.infer<typeof ConfigFile> {
+function validate(raw: unknown, file: string, warnings: string[], ignored: string[]): z.infer<typeof ConfigFile> {
   for (let attempt = 0; attempt < 20; attempt++) {
     const result = ConfigFile.safeParse(raw);
     if (result.success) return result.data;
@@ -215,7 +228,13 @@ function validate(raw: unknown, file: string, warnings: string[]): z.infer<typeo
     }
     for (const issue of unknown) {
       for (const key of (issue as { keys: string[] }).keys) {
-        warnings.push(`${file}: ${formatPath([...issue.path, key])} is not a known setting and is ignored`);
+        const path = formatPath([...issue.path, key]);
+        ignored.push(path);
+        warnings.push(
+          BEHAVIOUR.has(key)
+            ? `${file}: ${path} changes what LiteLLM's proxy does, and this version does not do it: IGNORED (listed in /health/readiness)`
+            : `${file}: ${path} is not a known setting and is ignored`,
+        );
         deleteAt(raw, issue.path, key);
       }
     }
@@ -366,7 +385,8 @@ export function loadConfig(file: string | null, env: NodeJS.ProcessEnv = process
   const missing: string[] = [];
   raw = substituteEnv(raw, [], env, missing);
   for (const m of missing) warnings.push(`${name}: ${m}`);
-  const parsed = validate(raw, name, warnings);
+  const ignored: string[] = [];
+  const parsed = validate(raw, name, warnings, ignored);
 
   type Section<K extends keyof typeof parsed> = NonNullable<(typeof parsed)[K]>;
   const gs: Section<'general_settings'> = parsed.general_settings ?? {};
@@ -402,6 +422,7 @@ export function loadConfig(file: string | null, env: NodeJS.ProcessEnv = process
     timezone: ls.timezone ?? 'UTC',
     redisUrl: redisUrlOf(rs, env),
     redisFailureMode: gs.redis_failure_mode ?? 'open',
+    ignoredSettings: ignored,
     proxyBudget: ls.max_budget ? { maxBudgetNanos: usdToNanos(ls.max_budget), duration: ls.budget_duration ?? null } : null,
     tagBudgets: Object.entries(ls.tag_budget_config ?? {}).map(([name, b]) => ({ name, maxBudgetNanos: usdToNanos(b.max_budget), duration: b.budget_duration ?? null })),
     alerts: alertsOf(gs, env, name, warnings),

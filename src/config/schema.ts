@@ -90,10 +90,6 @@ export const GeneralSettings = z.strictObject({
         .nullish(),
     })
     .nullish(),
-  // Accepted for compatibility; they change nothing in this version.
-  alerting_threshold: z.unknown().optional(),
-  store_model_in_db: z.unknown().optional(),
-  disable_spend_logs: z.unknown().optional(),
 });
 
 export const LitellmSettings = z.strictObject({

@@ -83,8 +83,21 @@ router_settings:
   assert.equal(config.deployments.length, 1);
   assert.ok(warnings.some((w) => w.includes('model_list[0].extra_thing is not a known setting')));
   assert.ok(warnings.some((w) => w.includes('general_settings.proxy_batch_write_at is not a known setting')));
-  assert.ok(warnings.some((w) => w.includes('router_settings.routing_strategy')));
+  assert.ok(warnings.some((w) => w.includes('router_settings.routing_strategy changes what LiteLLM\'s proxy does, and this version does not do it: IGNORED')));
   assert.ok(warnings.some((w) => w.includes('has no api_key and OPENAI_API_KEY is not set')));
+  assert.deepEqual(config.ignoredSettings, ['model_list[0].extra_thing', 'general_settings.proxy_batch_write_at', 'router_settings.routing_strategy']);
+});
+
+test('/health/readiness lists the settings this version does not act on, so an operator is never surprised', async () => {
+  const { startInProcess } = await import('../helpers/gateway.ts');
+  const gw = await startInProcess('model_list: []\nlitellm_settings:\n  cache: true\n  success_callback: [langfuse]\ngeneral_settings:\n  store_model_in_db: true\n');
+  try {
+    const r = (await (await fetch(`${gw.url}/health/readiness`)).json()) as any;
+    assert.equal(r.status, 'healthy');
+    assert.deepEqual(r.ignored_settings.sort(), ['general_settings.store_model_in_db', 'litellm_settings.cache', 'litellm_settings.success_callback']);
+  } finally {
+    await gw.close();
+  }
 });
 
 test('providers this version does not have yet are skipped with a warning', () => {
