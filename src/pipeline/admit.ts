@@ -96,12 +96,21 @@ export class Hold implements Watched {
     return { scope: this.scope, period: this.period, limit: this.limit, seed: this.spent() };
   }
 
-  /** The refusal, naming the budget: which level, its limit, its reset. */
-  refusal(spent: number, reserved: number): GatewayError {
+  /**
+   * The refusal, naming the budget: which level, its limit, its reset; and, when what is left would
+   * pay for a smaller call, what this one was expected to cost and why (its reservation is the reason).
+   */
+  refusal(spent: number, reserved: number, call?: { amount: number; prompt: number; output: number; basis: 'max_tokens' | 'usual' | 'assumed' }): GatewayError {
     const reset = this.resetAt ? ` It resets at ${this.resetAt}.` : '';
+    let why = '';
+    if (call && spent + reserved < this.limit) {
+      const assumed =
+        call.basis === 'max_tokens' ? 'its max_tokens' : call.basis === 'usual' ? "what this model's streams usually take" : 'assumed, as no max_tokens was sent: send a smaller max_tokens to reserve less';
+      why = ` This call was expected to cost up to ${nanosToUsd(call.amount)} (${call.prompt} prompt tokens estimated, ${call.output} output tokens, ${assumed}), more than the ${nanosToUsd(this.limit - spent - reserved)} left.`;
+    }
     return new GatewayError(
       'budget_exceeded',
-      `Budget has been exceeded! ${this.who}Current cost: ${nanosToUsd(spent)}, Max budget: ${nanosToUsd(this.limit)} (in flight: ${nanosToUsd(reserved)}).${reset}`,
+      `Budget has been exceeded! ${this.who}Current cost: ${nanosToUsd(spent)}, Max budget: ${nanosToUsd(this.limit)} (in flight: ${nanosToUsd(reserved)}).${why}${reset}`,
     );
   }
 }
@@ -315,7 +324,8 @@ export async function admitLimits(
     if (a.refused === 'budget') {
       const h = holds[a.index]!;
       ctx.alerts?.refused(h, a.spent, plan.amount, callerOf(principal, customer));
-      throw h.refusal(a.spent, a.reserved);
+      const basis = given !== null ? 'max_tokens' : typeof maxTokens === 'number' ? 'usual' : 'assumed';
+      throw h.refusal(a.spent, a.reserved, { amount: plan.amount, prompt: promptTokens, output, basis });
     }
     if (a.refused === 'tokens') throw rateLimited(limitName(tpm[a.index]!, 'tpm_limit'), tpm[a.index]!.tpm!, a.retryAfterMs, 'tokens');
     if (a.refused === 'requests') throw rateLimited(limitName(rpm[a.index]!, 'rpm_limit'), rpm[a.index]!.rpm!, a.retryAfterMs, 'requests');

@@ -192,3 +192,15 @@ test('budget_duration: a spent key works again once its period ends, not before'
   assert.ok(Date.parse(info.budget_reset_at) > resetAt);
   assert.equal((await chat(key.key, { max_tokens: 15 })).status, 200);
 });
+
+test('a first call refused by its own reservation says so: its expected cost, the output assumed, and how to fit', async () => {
+  // 0.001 $ pays for about 490 output tokens at 2 $/M, not a max_tokens of 4,096.
+  const key = (await api('POST', '/key/generate', { max_budget: 0.001 })).body.key;
+  const refused = await chat(key, { max_tokens: 4096 });
+  assert.equal(refused.status, 429);
+  const m = refused.body.error.message as string;
+  assert.match(m, /^Budget has been exceeded! Current cost: 0, Max budget: 0\.001 /);
+  assert.match(m, /This call was expected to cost up to 0\.0082\d* \(\d+ prompt tokens estimated, 4096 output tokens, its max_tokens\), more than the 0\.001 left\./);
+  const fits = await chat(key, { max_tokens: 15 });
+  assert.equal(fits.status, 200);
+});
