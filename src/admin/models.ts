@@ -20,7 +20,10 @@ export function registerModelRoutes(app: FastifyInstance, ctx: PipelineContext):
     if (p.kind === 'key') checkKeyRoute(p.key, req.url.split('?')[0]!);
     return {
       object: 'list',
-      data: visibleGroups(ctx, p).map((id) => ({ id, object: 'model', created: CREATED, owned_by: 'openai' })),
+      // Wildcard groups (openai/*) name no model a client can call as written: /model/info shows them.
+      data: visibleGroups(ctx, p)
+        .filter((id) => !id.includes('*'))
+        .map((id) => ({ id, object: 'model', created: CREATED, owned_by: 'openai' })),
     };
   };
   app.get('/models', list);

@@ -34,6 +34,8 @@ export class Router {
   }
 
   resolve(model: string): Resolved | null {
+    // A wildcard group's own name is no model: called as it is, `*` would go upstream as the model.
+    if (model.includes('*')) return null;
     const exact = this.groups.get(model);
     if (exact) return { group: model, deployments: exact, capture: null };
     for (const w of this.wildcards) {

@@ -141,6 +141,12 @@ describe('key lifecycle', () => {
     assert.deepEqual(u.body.models, ['gpt-3.5-turbo']);
     assert.equal((await chat(key, 'gpt-3.5-turbo')).status, 200);
     assert.equal((await chat(key, 'gpt-4')).status, 403);
+    // The group's own name is no model (it would send "*" upstream), and /v1/models does not offer it.
+    const literal = await chat(key, 'openai/*');
+    assert.equal(literal.status, 400);
+    assert.equal(literal.body.error.param, 'model');
+    const listed = await api('GET', '/v1/models');
+    assert.deepEqual(listed.body.data.map((m: any) => m.id), ['gpt-3.5-turbo', 'gpt-4']);
   });
 
   test('block and unblock', async () => {

@@ -106,4 +106,7 @@ test('wildcard groups: longest prefix first, * put into the upstream name', () =
   assert.equal(any.group, '*');
   assert.equal(upstreamModelFor(any.deployments[0]!, any.capture), 'gpt-4o-mini');
   assert.equal(router.resolve('fixed')!.group, 'fixed');
+  // A wildcard group's own name is no model: `*` must never reach the provider as one.
+  assert.equal(router.resolve('groq/*'), null);
+  assert.equal(router.resolve('*'), null);
 });
