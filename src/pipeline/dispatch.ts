@@ -23,6 +23,8 @@ export interface Attempt {
   failed: (err: unknown) => unknown;
   /** The tokens the call holds in the deployment's tpm window, if it has one. */
   tokens: DeploymentTokens | null;
+  /** How many fallback groups were tried before the one that answered (0: the group asked for). */
+  fallbacks: number;
 }
 
 /** A deployment's tpm window and what a call holds in it, by the counters that hold it. */
@@ -207,7 +209,7 @@ async function attemptOnce(d: Deployment, plan: DispatchPlan, capture: string | 
       abort,
     );
     if (plan.stream) clearTimeout(timer);
-    return { deployment: d, adapter, upstream, response, done, failed, tokens: null };
+    return { deployment: d, adapter, upstream, response, done, failed, tokens: null, fallbacks: 0 };
   } catch (err) {
     done();
     if (plan.signal.aborted) throw err;
@@ -269,7 +271,7 @@ function allFull(order: Deployment[], retryAfterMs: number): GatewayError {
 export async function dispatch(ctx: PipelineContext, plan: DispatchPlan, numRetries: number): Promise<Attempt> {
   const groups = [plan.group, ...(plan.body.disable_fallbacks === true ? [] : (ctx.config.fallbacks[plan.group] ?? []))];
   let last: GatewayError | null = null;
-  for (const group of groups) {
+  for (const [fallbacks, group] of groups.entries()) {
     const resolved = ctx.router.resolve(group === plan.group ? plan.model : group);
     if (!resolved) continue;
     const tried = new Set<string>();
@@ -285,6 +287,7 @@ export async function dispatch(ctx: PipelineContext, plan: DispatchPlan, numRetr
         const status = attempt.response.statusCode;
         if (status < 400) {
           attempt.tokens = tokens;
+          attempt.fallbacks = fallbacks;
           answered = true;
           return attempt;
         }

@@ -158,7 +158,9 @@ export async function handleLlm(ctx: PipelineContext, route: Route, req: Inbound
       ...providerHeaders(attempt.response.headers),
       ...base,
       'x-litellm-model-id': attempt.deployment.id,
-      'x-litellm-model-group': resolved.group,
+      // The group that answered: after a fallback, not the one asked for.
+      'x-litellm-model-group': attempt.deployment.modelName,
+      ...(attempt.fallbacks > 0 ? { 'x-litellm-attempted-fallbacks': String(attempt.fallbacks) } : {}),
     };
     const type = attempt.response.headers['content-type'];
     if (call.stream && typeof type === 'string' && type.startsWith('text/event-stream')) {

@@ -39,7 +39,7 @@ async function chat(model: string, content: string, extra: Record<string, unknow
     headers: { authorization: `Bearer ${MASTER_KEY}` },
     body: JSON.stringify({ model, messages: [{ role: 'user', content }], ...extra }),
   });
-  return { status: res.status, body: (await res.json()) as any, modelId: res.headers.get('x-litellm-model-id') };
+  return { status: res.status, body: (await res.json()) as any, modelId: res.headers.get('x-litellm-model-id'), headers: res.headers };
 }
 
 test('two deployments of one group share its traffic', async () => {
@@ -84,6 +84,12 @@ test('fallbacks are followed when a group fails', async () => {
   const ok = await chat('only-a', '[[fail-once:500]] fall back once');
   assert.equal(ok.status, 200);
   assert.equal(ok.body.model, 'backup-model');
+  // The headers name the group that answered, and that it took a fallback.
+  assert.equal(ok.headers.get('x-litellm-model-group'), 'backup');
+  assert.equal(ok.headers.get('x-litellm-attempted-fallbacks'), '1');
+  const direct = await chat('only-a', 'no fallback needed');
+  assert.equal(direct.headers.get('x-litellm-model-group'), 'only-a');
+  assert.equal(direct.headers.get('x-litellm-attempted-fallbacks'), null);
 });
 
 test('wildcard groups: longest prefix first, * put into the upstream name', () => {
