@@ -183,7 +183,9 @@ function substituteEnv(value: unknown, path: PropertyKey[], env: NodeJS.ProcessE
     const name = value.slice('os.environ/'.length);
     const v = env[name];
     if (v === undefined || v === '') {
-      missing.push(`${formatPath(path)} refers to ${name}, which is not set`);
+      // (an unset master key is the start's to handle: it makes one, or refuses with a database, and says so)
+      const where = formatPath(path);
+      if (where !== 'general_settings.master_key') missing.push(`${where} refers to ${name}, which is not set`);
       return null;
     }
     return v;

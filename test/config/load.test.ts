@@ -88,6 +88,11 @@ router_settings:
   assert.deepEqual(config.ignoredSettings, ['model_list[0].extra_thing', 'general_settings.proxy_batch_write_at', 'router_settings.routing_strategy']);
 });
 
+test("the shipped config.yaml's master_key reference warns nothing when LITELLM_MASTER_KEY is unset (the start makes one)", () => {
+  const { warnings } = loadConfig(join(REPO, 'config.yaml'), { OPENAI_API_KEY: 'sk-x' });
+  assert.deepEqual(warnings, []);
+});
+
 test('/health/readiness lists the settings this version does not act on, so an operator is never surprised', async () => {
   const { startInProcess } = await import('../helpers/gateway.ts');
   const gw = await startInProcess('model_list: []\nlitellm_settings:\n  cache: true\n  success_callback: [langfuse]\ngeneral_settings:\n  store_model_in_db: true\n');
