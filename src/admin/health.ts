@@ -6,7 +6,8 @@ import type { Deployment } from '../config/load.ts';
 import type { PipelineContext } from '../pipeline/context.ts';
 import { RedisCounters } from '../policy/redis-counters.ts';
 import { ANTHROPIC_VERSION, anthropicUrl } from '../providers/anthropic/request.ts';
-import { azureAiUrl, azureAiUsesApiKey, azureModelsUrl } from '../providers/azure/target.ts';
+import { azureAiUrl, azureModelsUrl } from '../providers/azure/target.ts';
+import { setAuth } from '../providers/openai/request.ts';
 import { geminiModelsUrl, geminiUrl } from '../providers/gemini/target.ts';
 import { dispatcherFor } from '../providers/http-client.ts';
 import type { Db } from '../store/db.ts';
@@ -60,28 +61,21 @@ async function probe(url: URL, init: { method?: 'GET' | 'POST'; headers: Record<
 export async function checkDeployment(d: Deployment): Promise<{ ok: boolean; error?: string }> {
   try {
     if (d.google) return await checkVertex(d);
+    if (d.wire === 'anthropic') return await probe(new URL(anthropicUrl(d.apiBase, 'models')), { headers: { 'anthropic-version': ANTHROPIC_VERSION, ...(d.apiKey ? { 'x-api-key': d.apiKey } : {}) } });
+    if (d.wire === 'gemini') return await probe(new URL(geminiModelsUrl(d)), { headers: d.apiKey ? { 'x-goog-api-key': d.apiKey } : {} });
+    // OpenAI's wire: the credential as calls send it (a token fetched first, if the deployment has none yet).
+    await d.tokens?.ready();
+    const headers: Record<string, string> = {};
+    setAuth(headers, d);
     if (d.provider === 'azure_ai' && !d.upstreamModel.includes('*')) {
       // Foundry endpoints list no models: a one-token call is the check (LiteLLM's health calls the model too).
-      const auth: Record<string, string> = !d.apiKey ? {} : azureAiUsesApiKey(d) ? { 'api-key': d.apiKey } : { authorization: `Bearer ${d.apiKey}` };
       return await probe(new URL(azureAiUrl(d, 'chat/completions')), {
         method: 'POST',
-        headers: { ...auth, 'content-type': 'application/json' },
+        headers: { ...headers, 'content-type': 'application/json' },
         body: JSON.stringify({ model: d.upstreamModel, messages: [{ role: 'user', content: 'ping' }], max_tokens: 1 }),
       });
     }
-    const gemini = d.wire === 'gemini';
-    const anthropic = d.wire === 'anthropic';
-    const azure = d.provider === 'azure';
-    const url = new URL(anthropic ? anthropicUrl(d.apiBase, 'models') : azure ? azureModelsUrl(d) : gemini ? geminiModelsUrl(d) : `${d.apiBase}/models`);
-    const headers: Record<string, string> = anthropic ? { 'anthropic-version': ANTHROPIC_VERSION } : {};
-    if (d.apiKey) {
-      if (anthropic) headers['x-api-key'] = d.apiKey;
-      else if (gemini) headers['x-goog-api-key'] = d.apiKey;
-      else if (azure) headers['api-key'] = d.apiKey;
-      else headers.authorization = `Bearer ${d.apiKey}`;
-    } else if (d.tokens) headers.authorization = `Bearer ${await d.tokens.ready()}`;
-    else if (d.adToken) headers.authorization = `Bearer ${d.adToken}`;
-    return await probe(url, { headers });
+    return await probe(new URL(d.provider === 'azure' ? azureModelsUrl(d) : `${d.apiBase}/models`), { headers });
   } catch (err) {
     return { ok: false, error: (err as { code?: string }).code ?? (err as Error).name };
   }

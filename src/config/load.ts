@@ -11,7 +11,7 @@ import type { CooldownSettings } from '../router/cooldowns.ts';
 import { PROVIDERS, splitProviderModel, type Wire } from '../providers/registry.ts';
 import type { TokenSource } from '../providers/tokens.ts';
 import { vertexSettings } from '../providers/vertex/settings.ts';
-import { AZURE_OPENAI_SCOPE, entraTokens } from '../providers/azure/entra.ts';
+import { entraFromParams } from '../providers/azure/entra.ts';
 
 export class ConfigError extends Error {}
 
@@ -308,12 +308,8 @@ function buildDeployment(
   const adToken = provider === 'azure' ? (p.azure_ad_token ?? env.AZURE_AD_TOKEN ?? null) : null;
   let tokens = vertex?.tokens ?? null;
   if (provider === 'azure' && !apiKey && !adToken) {
-    const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
-    const tenantId = str(p.tenant_id) ?? str(env.AZURE_TENANT_ID);
-    const clientId = str(p.client_id) ?? str(env.AZURE_CLIENT_ID);
-    const clientSecret = str(p.client_secret) ?? str(env.AZURE_CLIENT_SECRET);
-    if (tenantId && clientId && clientSecret) tokens = entraTokens({ tenantId, clientId, clientSecret, scope: str(p.azure_scope) ?? AZURE_OPENAI_SCOPE }, env);
-    else {
+    tokens = entraFromParams(p as Record<string, unknown>, env);
+    if (!tokens) {
       warnings.push(`${file}: model_list[${index}] (${entry.model_name}) has no api_key, AZURE_API_KEY, azure_ad_token, AZURE_AD_TOKEN or Entra ID client credentials (tenant_id, client_id, client_secret): its calls will fail upstream`);
     }
   }

@@ -6,21 +6,35 @@ import { createHash } from 'node:crypto';
 import { TokenSource } from '../tokens.ts';
 
 /** The scope of Azure OpenAI (Cognitive Services), LiteLLM's default for azure_scope. */
-export const AZURE_OPENAI_SCOPE = 'https://cognitiveservices.azure.com/.default';
+const AZURE_OPENAI_SCOPE = 'https://cognitiveservices.azure.com/.default';
 
 /** Microsoft's own login hosts, where the library may look the authority up; any other is taken as given. */
 const MICROSOFT_LOGIN = /^https:\/\/login\.(?:microsoftonline\.(?:com|us|de)|chinacloudapi\.cn|partner\.microsoftonline\.cn)\/?$/;
 
-export interface ClientCredentials {
+interface ClientCredentials {
   tenantId: string;
   clientId: string;
   clientSecret: string;
   scope: string;
 }
 
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+
+/**
+ * The Entra ID client credentials a deployment gives (litellm_params, else the AZURE_* variables), as a
+ * token source; null when they are not all there.
+ */
+export function entraFromParams(p: Record<string, unknown>, env: NodeJS.ProcessEnv): TokenSource | null {
+  const tenantId = str(p.tenant_id) ?? str(env.AZURE_TENANT_ID);
+  const clientId = str(p.client_id) ?? str(env.AZURE_CLIENT_ID);
+  const clientSecret = str(p.client_secret) ?? str(env.AZURE_CLIENT_SECRET);
+  if (!tenantId || !clientId || !clientSecret) return null;
+  return entraTokens({ tenantId, clientId, clientSecret, scope: str(p.azure_scope) ?? AZURE_OPENAI_SCOPE }, env);
+}
+
 const sources = new Map<string, TokenSource>();
 
-export function entraTokens(c: ClientCredentials, env: NodeJS.ProcessEnv): TokenSource {
+function entraTokens(c: ClientCredentials, env: NodeJS.ProcessEnv): TokenSource {
   const authorityHost = env.AZURE_AUTHORITY_HOST || undefined;
   // (keyed by a hash: the secret is not kept as a map key in the clear)
   const key = createHash('sha256').update(JSON.stringify([c.tenantId, c.clientId, c.clientSecret, c.scope, authorityHost])).digest('hex');

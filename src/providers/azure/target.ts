@@ -48,18 +48,36 @@ function addPath(base: string, path: string): string {
   return `${basePath}/${segments.join('/')}`;
 }
 
+/** An azure_ai/ deployment's addresses and key header, worked out once (URLs cost a parse each). */
+const foundryTargets = new WeakMap<Deployment, { usesApiKey: boolean; urls: Map<string, string> }>();
+
+function foundryTarget(d: Deployment): { usesApiKey: boolean; urls: Map<string, string> } {
+  let t = foundryTargets.get(d);
+  if (!t) {
+    const host = new URL(d.apiBase).hostname;
+    t = { usesApiKey: host.endsWith('.services.ai.azure.com') || host.endsWith('.openai.azure.com'), urls: new Map() };
+    foundryTargets.set(d, t);
+  }
+  return t;
+}
+
 /** Foundry resources take `api-key`; serverless endpoints and others a bearer token (LiteLLM's rule). */
 export function azureAiUsesApiKey(d: Deployment): boolean {
-  const host = new URL(d.apiBase).hostname;
-  return host.endsWith('.services.ai.azure.com') || host.endsWith('.openai.azure.com');
+  return foundryTarget(d).usesApiKey;
 }
 
 /** Where an azure_ai/ call goes: the api_base's query (an api-version in it) kept, api_version added if it has none. */
 export function azureAiUrl(d: Deployment, endpoint: string): string {
-  const url = new URL(d.apiBase);
-  const foundry = url.hostname.endsWith('.services.ai.azure.com');
-  const out = new URL(addPath(`${url.origin}${url.pathname}`, foundry ? `/models/${endpoint}` : `/${endpoint}`));
-  out.search = url.search;
-  if (d.apiVersion && !out.searchParams.has('api-version')) out.searchParams.set('api-version', d.apiVersion);
-  return out.toString();
+  const { urls } = foundryTarget(d);
+  let made = urls.get(endpoint);
+  if (made === undefined) {
+    const url = new URL(d.apiBase);
+    const foundry = url.hostname.endsWith('.services.ai.azure.com');
+    const out = new URL(addPath(`${url.origin}${url.pathname}`, foundry ? `/models/${endpoint}` : `/${endpoint}`));
+    out.search = url.search;
+    if (d.apiVersion && !out.searchParams.has('api-version')) out.searchParams.set('api-version', d.apiVersion);
+    made = out.toString();
+    urls.set(endpoint, made);
+  }
+  return made;
 }

@@ -22,6 +22,20 @@ const INCLUDE_USAGE = { include_usage: true };
 /** Client headers passed on to the provider; nothing else is, the client's credential least of all. */
 const FORWARDED_HEADERS = ['openai-organization', 'openai-project', 'openai-beta'];
 
+/**
+ * The credential of an OpenAI-wire deployment: its key (in Azure's `api-key` header where Azure wants
+ * it, else as a bearer token), or, without one, a token (Entra ID, static or from client credentials).
+ */
+export function setAuth(headers: Record<string, string>, d: Deployment): void {
+  if (d.apiKey) {
+    if (d.provider === 'azure' || (d.provider === 'azure_ai' && azureAiUsesApiKey(d))) headers['api-key'] = d.apiKey;
+    else headers.authorization = `Bearer ${d.apiKey}`;
+  } else {
+    const token = d.tokens?.latest() ?? d.adToken;
+    if (token) headers.authorization = `Bearer ${token}`;
+  }
+}
+
 export function buildRequest(plan: CallPlan, d: Deployment, upstreamModel: string): UpstreamRequest {
   const { body, raw, headers: clientHeaders } = plan;
   const endpoint = plan.endpoint === 'embeddings' ? 'embeddings' : 'chat/completions';
@@ -84,14 +98,7 @@ export function buildRequest(plan: CallPlan, d: Deployment, upstreamModel: strin
   };
   const azure = d.provider === 'azure';
   const foundry = d.provider === 'azure_ai';
-  if (d.apiKey) {
-    if (azure || (foundry && azureAiUsesApiKey(d))) headers['api-key'] = d.apiKey;
-    else headers.authorization = `Bearer ${d.apiKey}`;
-  } else {
-    // Azure without a key: a static Entra ID token, or one from client credentials (kept fresh).
-    const token = d.tokens?.latest() ?? d.adToken;
-    if (token) headers.authorization = `Bearer ${token}`;
-  }
+  setAuth(headers, d);
   if (d.organization) headers['openai-organization'] = d.organization;
   for (const h of FORWARDED_HEADERS) {
     const v = clientHeaders[h];
@@ -103,6 +110,6 @@ export function buildRequest(plan: CallPlan, d: Deployment, upstreamModel: strin
     headers,
     body: bytes ?? JSON.stringify(out),
     clientWantsUsage,
-    ...(d.provider === 'mistral' ? { contentBlocks: true } : {}),
+    contentBlocks: d.provider === 'mistral',
   };
 }
