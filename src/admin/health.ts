@@ -7,6 +7,8 @@ import type { PipelineContext } from '../pipeline/context.ts';
 import { RedisCounters } from '../policy/redis-counters.ts';
 import { ANTHROPIC_VERSION, anthropicUrl } from '../providers/anthropic/request.ts';
 import { azureAiUrl, azureModelsUrl } from '../providers/azure/target.ts';
+import { signAws } from '../providers/bedrock/sign.ts';
+import { bedrockHeaders, bedrockUrl } from '../providers/bedrock/target.ts';
 import { setAuth } from '../providers/openai/request.ts';
 import { geminiModelsUrl, geminiUrl } from '../providers/gemini/target.ts';
 import { dispatcherFor } from '../providers/http-client.ts';
@@ -45,6 +47,30 @@ async function checkVertex(d: Deployment): Promise<{ ok: boolean; error?: string
   });
 }
 
+/**
+ * Bedrock lists no models at its runtime address: the credentials give keys (or there is an API key),
+ * and a one-token Converse call, signed as calls are, is the check (LiteLLM's health calls the model too).
+ */
+async function checkBedrock(d: Deployment): Promise<{ ok: boolean; error?: string }> {
+  const aws = d.aws!;
+  if (aws.signing) {
+    try {
+      await aws.signing.credentials.ready();
+    } catch (err) {
+      return { ok: false, error: `no AWS credentials: ${(err as Error).message}` };
+    }
+  }
+  if (aws.modelId === null) return { ok: true };
+  const up = {
+    url: bedrockUrl(d, 'converse', d.upstreamModel),
+    headers: bedrockHeaders(d, false),
+    body: JSON.stringify({ messages: [{ role: 'user', content: [{ text: 'ping' }] }], inferenceConfig: { maxTokens: 1 } }),
+    clientWantsUsage: false,
+  };
+  if (aws.signing) await signAws(up, aws.signing);
+  return probe(new URL(up.url), { method: 'POST', headers: up.headers, body: up.body });
+}
+
 /** One cheap call to a provider, within a few seconds: a status below 400 is healthy. */
 async function probe(url: URL, init: { method?: 'GET' | 'POST'; headers: Record<string, string>; body?: string }): Promise<{ ok: boolean; error?: string }> {
   const res = await request(url, {
@@ -61,6 +87,7 @@ async function probe(url: URL, init: { method?: 'GET' | 'POST'; headers: Record<
 export async function checkDeployment(d: Deployment): Promise<{ ok: boolean; error?: string }> {
   try {
     if (d.google) return await checkVertex(d);
+    if (d.aws) return await checkBedrock(d);
     if (d.wire === 'anthropic') return await probe(new URL(anthropicUrl(d.apiBase, 'models')), { headers: { 'anthropic-version': ANTHROPIC_VERSION, ...(d.apiKey ? { 'x-api-key': d.apiKey } : {}) } });
     if (d.wire === 'gemini') return await probe(new URL(geminiModelsUrl(d)), { headers: d.apiKey ? { 'x-goog-api-key': d.apiKey } : {} });
     // OpenAI's wire: the credential as calls send it (a token fetched first, if the deployment has none yet).

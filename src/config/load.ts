@@ -11,6 +11,7 @@ import type { CooldownSettings } from '../router/cooldowns.ts';
 import { PROVIDERS, splitProviderModel, type Wire } from '../providers/registry.ts';
 import type { TokenSource } from '../providers/tokens.ts';
 import { vertexSettings } from '../providers/vertex/settings.ts';
+import { bedrockSettings, type BedrockSettings } from '../providers/bedrock/settings.ts';
 import { entraFromParams } from '../providers/azure/entra.ts';
 
 export class ConfigError extends Error {}
@@ -32,6 +33,8 @@ export interface Deployment {
   tokens: TokenSource | null;
   /** Vertex AI: the Google Cloud project and location the model is called in, and the buckets clients may name. */
   google: { project: string; location: string; gcsBuckets: readonly string[] } | null;
+  /** Bedrock: the model id called, its region, how calls are authenticated (SigV4 or an API key), fixed Converse fields. */
+  aws: Pick<BedrockSettings, 'modelId' | 'model' | 'region' | 'signing' | 'bearer' | 'converseFields'> | null;
   apiVersion: string | null;
   organization: string | null;
   timeoutMs: number;
@@ -293,14 +296,23 @@ function buildDeployment(
       throw new ConfigError(`${file}: model_list[${index}].litellm_params.${(err as Error).message}`);
     }
   }
-  const apiBase = p.api_base ?? (spec.baseEnv ? env[spec.baseEnv] : undefined) ?? vertex?.base ?? spec.defaultBase;
+  let aws: BedrockSettings | null = null;
+  if (provider === 'bedrock') {
+    try {
+      aws = bedrockSettings(p as Record<string, unknown>, name, env);
+    } catch (err) {
+      throw new ConfigError(`${file}: model_list[${index}].litellm_params.${(err as Error).message}`);
+    }
+  }
+  const apiBase = p.api_base ?? (spec.baseEnv ? env[spec.baseEnv] : undefined) ?? vertex?.base ?? aws?.base ?? spec.defaultBase;
   if (!apiBase) throw new ConfigError(`${file}: model_list[${index}].litellm_params.api_base: is required for provider "${provider}"`);
   try {
     new URL(apiBase);
   } catch {
     throw new ConfigError(`${file}: model_list[${index}].litellm_params.api_base: "${apiBase}" is not a URL`);
   }
-  const apiKey = p.api_key ?? (spec.keyEnv ? env[spec.keyEnv] : undefined) ?? null;
+  // (a Bedrock API key is the deployment's bearer token, in aws)
+  const apiKey = aws ? null : (p.api_key ?? (spec.keyEnv ? env[spec.keyEnv] : undefined) ?? null);
   const alreadyWarned = warnings.some((w) => w.includes(`model_list[${index}].litellm_params.api_key refers to`));
   if (!apiKey && !alreadyWarned && spec.keyEnv && !vertex && spec.defaultBase?.startsWith('https://')) {
     warnings.push(`${file}: model_list[${index}] (${entry.model_name}) has no api_key and ${spec.keyEnv} is not set: its calls will fail upstream`);
@@ -331,13 +343,15 @@ function buildDeployment(
     id,
     modelName: entry.model_name,
     provider,
-    wire: vertex?.wire ?? spec.wire,
-    upstreamModel: name,
+    wire: vertex?.wire ?? aws?.wire ?? spec.wire,
+    // (Bedrock: the model without its route and region prefixes; an ARN's model may be named apart, in model_id)
+    upstreamModel: aws?.model ?? name,
     apiBase: apiBase.replace(/\/+$/, ''),
     apiKey,
     adToken,
     tokens,
     google: vertex ? { project: vertex.project, location: vertex.location, gcsBuckets: vertex.gcsBuckets } : null,
+    aws: aws ? { modelId: aws.modelId, model: aws.model, region: aws.region, signing: aws.signing, bearer: aws.bearer, converseFields: aws.converseFields } : null,
     apiVersion: p.api_version ?? (spec.versionEnv ? env[spec.versionEnv] : undefined) ?? null,
     organization: p.organization ?? null,
     timeoutMs,

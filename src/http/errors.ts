@@ -32,6 +32,7 @@ export const ERRORS = {
   rate_limited: { status: 429, type: 'rate_limit_error', doc: 'A rate or concurrency limit is reached; sent with `retry-after`.' },
   upstream_error: { status: 502, type: 'api_error', doc: "The provider answered with an error: its status, message, type and code are kept." },
   content_policy: { status: 400, type: 'invalid_request_error', doc: "The provider's content filter refused the call (Azure's `content_filter`): LiteLLM's `ContentPolicyViolationError`, the filter's results in `provider_specific_fields`." },
+  context_window_exceeded: { status: 400, type: 'invalid_request_error', doc: "The prompt does not fit the model's context window (Bedrock's `Input is too long`): LiteLLM's `ContextWindowExceededError`, code `context_length_exceeded`." },
   upstream_unreachable: { status: 502, type: 'api_connection_error', doc: 'The provider could not be reached, or its stream was cut (then as an error event).' },
   upstream_timeout: { status: 408, type: 'timeout_error', doc: 'The provider did not answer within `timeout` / `stream_timeout`.' },
   db_unavailable: { status: 503, type: 'no_db_connection', doc: 'The database is unreachable and the call needed it (a key not in the cache, a management call); see `allow_requests_on_db_unavailable`.' },

@@ -45,6 +45,8 @@ const CATALOG_PROVIDER: Record<string, string> = {
   anthropic: 'anthropic',
   gemini: 'google',
   azure: 'azure',
+  // Bedrock's own prices (its regional endpoints cost more than global ones for some models).
+  bedrock: 'aws',
 };
 
 /** Vertex AI serves Google's models and partners' (Claude): each priced under its maker. */

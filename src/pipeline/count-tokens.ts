@@ -30,7 +30,7 @@ export async function handleCountTokens(ctx: PipelineContext, req: Inbound, res:
     if (!resolved) throw new GatewayError('unknown_model', `Invalid model name passed in model=${call.model}.`, { param: 'model' });
     admitModel(ctx, principal, resolved.group, call.model);
     // (Claude on Vertex AI counts at another address, with a token: the gateway's estimate serves there)
-    const d = resolved.deployments.find((x) => x.wire === 'anthropic' && !x.google);
+    const d = resolved.deployments.find((x) => x.wire === 'anthropic' && !x.google && !x.aws);
     if (!d) {
       const tokens = await countTokens(messagesText(call.body));
       sendJson(res, 200, JSON.stringify({ input_tokens: tokens }), base);

@@ -5,6 +5,8 @@ import type { Deployment } from '../config/load.ts';
 import { GatewayError } from '../http/errors.ts';
 import type { Adapter, CallPlan, Dialect, Endpoint, UpstreamRequest } from '../providers/adapter.ts';
 import { ADAPTERS } from '../providers/adapters.ts';
+import { bedrockHttpError } from '../providers/bedrock/errors.ts';
+import { signAws } from '../providers/bedrock/sign.ts';
 import { dispatcherFor, send, type UpstreamResponse } from '../providers/http-client.ts';
 import { upstreamModelFor } from '../router/router.ts';
 import { Abort, pause } from './abort.ts';
@@ -87,6 +89,8 @@ function googleRetryDelay(details: unknown): string | null {
 /** The provider's error, with its status and message kept. */
 async function upstreamError(d: Deployment, res: UpstreamResponse): Promise<GatewayError> {
   const text = await res.body.text().catch(() => '');
+  // (AWS names its errors in a header, with a status of their own)
+  if (d.aws) return bedrockHttpError(d.modelName, res.statusCode, res.headers, text);
   let message = text.slice(0, 2000) || `status ${res.statusCode}`;
   let type: string | undefined;
   let param: string | null = null;
@@ -143,6 +147,17 @@ function withoutDropped(call: CallPlan, d: Deployment): void {
   call.raw = null;
 }
 
+/** Signs a Bedrock call with the deployment's AWS credentials (fetched first when there are none yet). */
+async function signFor(d: Deployment, upstream: UpstreamRequest): Promise<void> {
+  const signing = d.aws!.signing!;
+  try {
+    if (signing.credentials.current() === null) await signing.credentials.ready();
+  } catch (err) {
+    throw new GatewayError('upstream_unreachable', `Could not get AWS credentials for bedrock (model ${d.modelName}, ${signing.credentials.label}): ${(err as Error).message}`);
+  }
+  await signAws(upstream, signing);
+}
+
 async function tokenFor(d: Deployment): Promise<void> {
   try {
     await d.tokens!.ready();
@@ -173,7 +188,7 @@ function originAndPath(url: string): { origin: string; path: string } {
 }
 
 async function attemptOnce(d: Deployment, plan: DispatchPlan, capture: string | null): Promise<Attempt> {
-  if (plan.endpoint === 'embeddings' && d.wire === 'anthropic') {
+  if (plan.endpoint === 'embeddings' && (d.wire === 'anthropic' || d.wire === 'bedrock')) {
     throw new GatewayError('bad_request', `Model ${d.modelName} (${d.provider}) does not serve embeddings.`, { param: 'model' });
   }
   // A deployment with token credentials has a token ready unless it is cold (its first call waits).
@@ -182,6 +197,7 @@ async function attemptOnce(d: Deployment, plan: DispatchPlan, capture: string | 
   const call: CallPlan = { endpoint: plan.endpoint, body: plan.body, raw: plan.raw, headers: plan.headers, dropParams: plan.dropParams || d.dropParams };
   withoutDropped(call, d);
   const upstream = adapter.request(call, d, upstreamModelFor(d, capture));
+  if (d.aws?.signing) await signFor(d, upstream);
   const abort = new Abort();
   let timedOut = false;
   const unlink = abort.follow(plan.signal);

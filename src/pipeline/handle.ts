@@ -14,7 +14,7 @@ import { customerOf } from '../policy/customers.ts';
 import { tagsOf } from '../policy/tags.ts';
 import { resolveAlias } from '../policy/model-access.ts';
 import { parseMessages } from '../dialects/anthropic-messages.ts';
-import type { Dialect, Endpoint } from '../providers/adapter.ts';
+import { EVENT_STREAM_TYPE, type Dialect, type Endpoint } from '../providers/adapter.ts';
 import { upstreamModelFor } from '../router/router.ts';
 import { admitLimits, admitModel, extendLease, type Lease } from './admit.ts';
 import { authenticate } from './authenticate.ts';
@@ -163,7 +163,7 @@ export async function handleLlm(ctx: PipelineContext, route: Route, req: Inbound
       ...(attempt.fallbacks > 0 ? { 'x-litellm-attempted-fallbacks': String(attempt.fallbacks) } : {}),
     };
     const type = attempt.response.headers['content-type'];
-    if (call.stream && typeof type === 'string' && type.startsWith('text/event-stream')) {
+    if (call.stream && typeof type === 'string' && (type.startsWith('text/event-stream') || type.startsWith(EVENT_STREAM_TYPE))) {
       streaming = true;
       const activeLease = lease;
       headers['x-litellm-overhead-duration-ms'] = (preMs + performance.now() - upstreamAt).toFixed(3);

@@ -207,7 +207,9 @@ export async function relayStream(
     return write(out);
   };
   try {
+    const framed = codec.binary !== true;
     await eachChunk(attempt.response.body, res, (chunk) => {
+      if (!framed) return relay(chunk);
       const buf: Buffer = pending ? Buffer.concat([pending, chunk]) : chunk;
       const end = lastFrameEnd(buf);
       pending = end < buf.length ? buf.subarray(end) : null;

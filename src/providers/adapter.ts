@@ -9,6 +9,9 @@ import type { Wire } from './registry.ts';
 /** The dialect the client speaks; `embeddings` is OpenAI's, answered only by OpenAI-wire providers. */
 export type Dialect = 'openai' | 'anthropic';
 
+/** The content type of AWS's binary event streams (Bedrock's streamed answers). */
+export const EVENT_STREAM_TYPE = 'application/vnd.amazon.eventstream';
+
 export type Endpoint = 'chat/completions' | 'embeddings' | 'messages';
 
 export interface CallPlan {
@@ -32,6 +35,8 @@ export interface UpstreamRequest {
   embeddings?: boolean;
   /** The upstream may answer `content` as a list of blocks (Mistral's reasoning models). */
   contentBlocks?: boolean;
+  /** The stream comes in AWS's event-stream framing (Claude on Bedrock's InvokeModel), Anthropic's events inside. */
+  eventStream?: boolean;
 }
 
 export interface Translated {
@@ -44,7 +49,7 @@ export interface Translated {
 }
 
 /**
- * Turns runs of complete upstream SSE frames into the client's frames. The closing frames (`[DONE]`,
+ * Turns runs of complete upstream SSE frames (or raw bytes, for `binary` codecs) into the client's frames. The closing frames (`[DONE]`,
  * `message_stop`) are held back and given by `finish()`, written once the spend record is journaled.
  */
 export interface StreamCodec {
@@ -59,6 +64,11 @@ export interface StreamCodec {
   upstreamError: GatewayError | null;
   /** Whether the upstream ended its stream properly; a stream that stops short is an error. */
   complete: boolean;
+  /**
+   * The upstream's stream is not SSE (Bedrock's binary event stream): `push` gets the bytes as they
+   * come and does its own framing. Unset: runs of complete SSE frames.
+   */
+  readonly binary?: boolean;
 }
 
 export interface Adapter {

@@ -4,6 +4,9 @@ import { ChatToAnthropicStream, chatAnswerToAnthropic } from '../dialects/chat-t
 import { anthropicRequestToChat } from '../dialects/anthropic-to-chat.ts';
 import type { Adapter, AdapterTable } from './adapter.ts';
 import { anthropicPassthrough } from './anthropic/passthrough.ts';
+import { onBedrock } from './bedrock/invoke.ts';
+import { converseRequest } from './bedrock/request.ts';
+import { ConverseToAnthropicStream, ConverseToChatStream, converseAnswerToAnthropic, converseAnswerToChat } from './bedrock/response.ts';
 import { translatedRequest } from './anthropic/request.ts';
 import { AnthropicToChatStream, anthropicAnswerToChat } from './anthropic/response.ts';
 import { embeddingsAnswer, embeddingsRequest } from './gemini/embeddings.ts';
@@ -32,7 +35,20 @@ const chatToGemini: Adapter = {
   stream: (up) => new GeminiToChatStream(up),
 };
 
+const chatToConverse: Adapter = {
+  request: converseRequest,
+  answer: converseAnswerToChat,
+  stream: (up) => new ConverseToChatStream(up),
+};
+
+const anthropicToConverse: Adapter = {
+  request: converseRequest,
+  answer: converseAnswerToAnthropic,
+  stream: (up) => new ConverseToAnthropicStream(up),
+};
+
+// (Anthropic-wire adapters also serve Claude on Bedrock's InvokeModel, whose streams are AWS event streams)
 export const ADAPTERS: AdapterTable = {
-  openai: { openai: flatteningContent(openaiPassthrough), anthropic: chatToAnthropicWire, gemini: chatToGemini },
-  anthropic: { anthropic: anthropicPassthrough, openai: flatteningContent(anthropicToOpenAIWire), gemini: anthropicToGemini },
+  openai: { openai: flatteningContent(openaiPassthrough), anthropic: onBedrock(chatToAnthropicWire, 'openai'), gemini: chatToGemini, bedrock: chatToConverse },
+  anthropic: { anthropic: onBedrock(anthropicPassthrough, 'anthropic'), openai: flatteningContent(anthropicToOpenAIWire), gemini: anthropicToGemini, bedrock: anthropicToConverse },
 };

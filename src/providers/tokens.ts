@@ -1,11 +1,11 @@
-// Short-lived bearer tokens a provider's credentials are exchanged for (Google Cloud access tokens for
-// Vertex AI, Microsoft Entra ID tokens for Azure): fetched once, kept, and refreshed in the background
-// before they expire, so a warm deployment's calls never wait for one. Only the first call of a cold
+// Short-lived credentials a provider's settings are exchanged for (Google Cloud access tokens for
+// Vertex AI, Microsoft Entra ID tokens for Azure, AWS's temporary keys for Bedrock): fetched once, kept,
+// and refreshed in the background before they expire, so a warm deployment's calls never wait for one. Only the first call of a cold
 // deployment (or one whose refresh kept failing until the token expired) waits for the fetch.
 
-export interface FetchedToken {
-  token: string;
-  /** Epoch ms when the token stops working. */
+export interface FetchedToken<T = string> {
+  token: T;
+  /** Epoch ms when the token stops working (Infinity: never, as AWS's long-term keys). */
   expiresAt: number;
 }
 
@@ -26,20 +26,20 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
 
-export class TokenSource {
-  private token: FetchedToken | null = null;
-  private pending: Promise<string> | null = null;
+export class TokenSource<T = string> {
+  private token: FetchedToken<T> | null = null;
+  private pending: Promise<T> | null = null;
   private timer: NodeJS.Timeout | null = null;
   /** The last fetch's failure, said once in the error a waiting call gets. */
   lastError: string | null = null;
 
   /** Names the credential in errors (never the secret itself). */
   readonly label: string;
-  private readonly fetchToken: () => Promise<FetchedToken>;
+  private readonly fetchToken: () => Promise<FetchedToken<T>>;
   private readonly now: () => number;
   private readonly timeoutMs: number;
 
-  constructor(label: string, fetchToken: () => Promise<FetchedToken>, now: () => number = Date.now, timeoutMs = FETCH_TIMEOUT_MS) {
+  constructor(label: string, fetchToken: () => Promise<FetchedToken<T>>, now: () => number = Date.now, timeoutMs = FETCH_TIMEOUT_MS) {
     this.label = label;
     this.fetchToken = fetchToken;
     this.now = now;
@@ -47,31 +47,31 @@ export class TokenSource {
   }
 
   /** The token when one is good for a while longer, else null (the caller then awaits `ready()`). */
-  current(): string | null {
+  current(): T | null {
     const t = this.token;
     return t && t.expiresAt - this.now() > USABLE_MARGIN_MS ? t.token : null;
   }
 
   /** The newest token while it has not expired: what a call that waited for `ready()` sends. */
-  latest(): string | null {
+  latest(): T | null {
     const t = this.token;
     return t && t.expiresAt > this.now() ? t.token : null;
   }
 
   /** A usable token, fetched if there is none (one fetch at a time, however many calls wait). */
-  ready(): Promise<string> {
+  ready(): Promise<T> {
     const t = this.current();
     return t !== null ? Promise.resolve(t) : this.fetch();
   }
 
   /** Fetches a new token (the one in use serves until it arrives); one fetch at a time. */
-  private fetch(): Promise<string> {
+  private fetch(): Promise<T> {
     this.pending ??= withTimeout(this.fetchToken(), this.timeoutMs).then(
       (fetched) => {
         this.pending = null;
         this.token = fetched;
         this.lastError = null;
-        this.schedule(fetched.expiresAt - REFRESH_BEFORE_MS - this.now());
+        if (Number.isFinite(fetched.expiresAt)) this.schedule(fetched.expiresAt - REFRESH_BEFORE_MS - this.now());
         return fetched.token;
       },
       (err: unknown) => {
@@ -97,7 +97,7 @@ export class TokenSource {
     this.timer = setTimeout(() => {
       this.timer = null;
       this.fetch().catch(() => undefined);
-    }, Math.max(1_000, inMs));
+    }, Math.min(2 ** 31 - 1, Math.max(1_000, inMs)));
     // (unref'd: a refresh never keeps a stopping process alive)
     this.timer.unref();
   }

@@ -124,3 +124,14 @@ export async function okCall(baseUrl: string, method: string, path: string, body
   assert.equal(r.status, 200, `${method} ${path}: ${JSON.stringify(r.body)}`);
   return r.body;
 }
+
+/** The spend log of a call (by its x-litellm-call-id), once the ledger has written it. */
+export async function spendLogOf(baseUrl: string, callId: string | null): Promise<any> {
+  for (let i = 0; i < 60; i++) {
+    const logs = (await (await fetch(`${baseUrl}/spend/logs?page_size=100`, { headers: { authorization: `Bearer ${MASTER_KEY}` } })).json()) as any;
+    const found = logs.data.find((l: any) => l.request_id === callId);
+    if (found) return found;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`no spend record of ${callId}`);
+}

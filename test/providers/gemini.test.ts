@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import OpenAI from 'openai';
 import Anthropic from '@anthropic-ai/sdk';
 import { GEMINI_SIGNATURE, startFakeGemini, type FakeGemini } from '../fakes/gemini-upstream.ts';
-import { MASTER_KEY, startInProcess, type TestGateway } from '../helpers/gateway.ts';
+import { MASTER_KEY, spendLogOf, startInProcess, type TestGateway } from '../helpers/gateway.ts';
 
 const KEY = 'AIza-fake-gemini-key';
 let google: FakeGemini;
@@ -38,15 +38,7 @@ const openai = () => new OpenAI({ apiKey: MASTER_KEY, baseURL: gw.url, maxRetrie
 const anthropic = () => new Anthropic({ apiKey: MASTER_KEY, baseURL: gw.url, maxRetries: 0 });
 const sent = () => google.requests.at(-1)!;
 
-async function record(callId: string | null): Promise<any> {
-  for (let i = 0; i < 60; i++) {
-    const logs = (await (await fetch(`${gw.url}/spend/logs?page_size=100`, { headers: { authorization: `Bearer ${MASTER_KEY}` } })).json()) as any;
-    const found = logs.data.find((l: any) => l.request_id === callId);
-    if (found) return found;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  assert.fail(`no spend record of ${callId}`);
-}
+const record = (callId: string | null) => spendLogOf(gw.url, callId);
 
 const TOOLS = [
   { type: 'function' as const, function: { name: 'read_file', description: 'Read a file', parameters: { type: 'object', properties: { path: { type: 'string', minLength: 1 } }, required: ['path'], additionalProperties: false, $schema: 'http://json-schema.org/draft-07/schema#' } } },

@@ -47,7 +47,7 @@ test('refreshed in the background before expiry; a failed refresh keeps the old 
 
 test('a token endpoint that never answers fails the wait after the timeout, and the next call tries again', async () => {
   let calls = 0;
-  const src = new TokenSource('test', () => (++calls === 1 ? new Promise(() => undefined) : Promise.resolve({ token: 'ok', expiresAt: Date.now() + 3_600_000 })), Date.now, 50);
+  const src = new TokenSource<string>('test', () => (++calls === 1 ? new Promise(() => undefined) : Promise.resolve({ token: 'ok', expiresAt: Date.now() + 3_600_000 })), Date.now, 50);
   await assert.rejects(src.ready(), /did not answer in 0.05 s/);
   assert.equal(await src.ready(), 'ok');
 });

@@ -4,6 +4,7 @@
 import type { Deployment } from '../../config/load.ts';
 import { GatewayError } from '../../http/errors.ts';
 import type { CallPlan, UpstreamRequest } from '../adapter.ts';
+import { bedrockHeaders, bedrockUrl } from '../bedrock/target.ts';
 import { geminiUrl } from '../gemini/target.ts';
 import { GATEWAY_FIELDS } from '../openai/request.ts';
 import { withModel } from '../raw-body.ts';
@@ -11,6 +12,8 @@ import { withModel } from '../raw-body.ts';
 export const ANTHROPIC_VERSION = '2023-06-01';
 /** Claude on Vertex AI names the API version in the body, and the model only in the address. */
 const VERTEX_ANTHROPIC_VERSION = 'vertex-2023-10-16';
+/** Claude on Bedrock (InvokeModel) likewise, with no `stream` field: streaming is its own address. */
+const BEDROCK_ANTHROPIC_VERSION = 'bedrock-2023-05-31';
 /** max_tokens is required by Anthropic; LiteLLM's default when an OpenAI client gives none. */
 export const DEFAULT_MAX_TOKENS = 4096;
 /** Thinking budgets for `reasoning_effort` on models before adaptive thinking, as LiteLLM maps them. */
@@ -35,12 +38,15 @@ export function anthropicUrl(apiBase: string, path: 'messages' | 'messages/count
   return `${base}/v1/${path}`;
 }
 
-/** Where a messages call goes: Anthropic's API, or the model's rawPredict on Vertex AI. */
+/** Where a messages call goes: Anthropic's API, the model's rawPredict on Vertex AI, or its InvokeModel on Bedrock. */
 function messagesUrl(d: Deployment, model: string, stream: boolean): string {
+  if (d.aws) return bedrockUrl(d, stream ? 'invoke-with-response-stream' : 'invoke', model);
   return d.google ? geminiUrl(d, stream ? 'streamRawPredict' : 'rawPredict', model) : anthropicUrl(d.apiBase, 'messages');
 }
 
 export function anthropicHeaders(d: Deployment, clientHeaders: CallPlan['headers'], stream: boolean): Record<string, string> {
+  // Bedrock: its own headers (the betas of Anthropic's API are refused there, as on Vertex AI).
+  if (d.aws) return bedrockHeaders(d, stream);
   const headers: Record<string, string> = {
     'content-type': 'application/json',
     accept: stream ? 'text/event-stream' : 'application/json',
@@ -79,8 +85,15 @@ export function anthropicBody(body: Record<string, unknown>, upstreamModel: stri
   return out;
 }
 
-/** A messages body for Claude on Vertex AI: the model left out (it is in the address), the version in. */
-function forVertex(body: Record<string, unknown>): Record<string, unknown> {
+/**
+ * A messages body for Claude on Vertex AI or Bedrock: the model left out (it is in the address), the
+ * platform's version in; Bedrock streams at another address and takes no `stream` field.
+ */
+function forPlatform(body: Record<string, unknown>, d: Deployment): Record<string, unknown> {
+  if (d.aws) {
+    const { model: _, stream: __, ...rest } = body;
+    return { ...rest, anthropic_version: BEDROCK_ANTHROPIC_VERSION };
+  }
   const { model: _, ...rest } = body;
   return { ...rest, anthropic_version: VERTEX_ANTHROPIC_VERSION };
 }
@@ -89,8 +102,15 @@ function forVertex(body: Record<string, unknown>): Record<string, unknown> {
 export function passthroughRequest(plan: CallPlan, d: Deployment, upstreamModel: string): UpstreamRequest {
   const { body, raw } = plan;
   const stream = body.stream === true;
-  if (d.google) {
-    return { url: messagesUrl(d, upstreamModel, stream), headers: anthropicHeaders(d, plan.headers, stream), body: JSON.stringify(forVertex(anthropicBody(body, upstreamModel) ?? body)), clientWantsUsage: true };
+  if (d.google || d.aws) {
+    return {
+      url: messagesUrl(d, upstreamModel, stream),
+      headers: anthropicHeaders(d, plan.headers, stream),
+      body: JSON.stringify(forPlatform(anthropicBody(body, upstreamModel) ?? body, d)),
+      clientWantsUsage: true,
+      model: upstreamModel,
+      eventStream: stream && d.aws !== null,
+    };
   }
   let bytes: Buffer | null = null;
   if (raw && !needsCleaning(body)) {
@@ -336,7 +356,9 @@ export function translatedRequest(plan: CallPlan, d: Deployment, upstreamModel: 
   return {
     url: messagesUrl(d, upstreamModel, stream),
     headers: anthropicHeaders(d, plan.headers, stream),
-    body: JSON.stringify(d.google ? forVertex(body) : body),
+    body: JSON.stringify(d.google || d.aws ? forPlatform(body, d) : body),
     clientWantsUsage: (plan.body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true,
+    model: upstreamModel,
+    eventStream: stream && d.aws !== null,
   };
 }

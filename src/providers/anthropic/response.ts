@@ -109,7 +109,8 @@ export class AnthropicToChatStream implements StreamCodec {
     return out;
   }
 
-  private event(ev: Record<string, any>): string {
+  /** One event, parsed (Bedrock's codec hands its translated events in without SSE). */
+  event(ev: Record<string, any>): string {
     switch (ev.type) {
       case 'message_start': {
         const m = ev.message ?? {};

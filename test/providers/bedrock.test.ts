@@ -1,0 +1,351 @@
+// bedrock/ deployments through the official OpenAI and Anthropic SDKs as clients, against a fake Bedrock
+// runtime that checks every call's SigV4 signature with AWS's signer and streams in AWS's binary event
+// framing: Converse and ConverseStream for both inbound APIs (text, tools, images, reasoning with its
+// signature sent back byte for byte, cache points), InvokeModel for Claude, guardrails as content-policy
+// errors, Bedrock's errors with their status, Bedrock API keys, STS AssumeRole and web identity, and
+// usage priced from Bedrock's own prices.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import OpenAI from 'openai';
+import Anthropic from '@anthropic-ai/sdk';
+import { calcPrice } from '@pydantic/genai-prices';
+import { BEDROCK_SIGNATURE, startFakeBedrock, type FakeBedrock } from '../fakes/bedrock-upstream.ts';
+import { FAKE_SIGNATURE, startFakeAnthropic } from '../fakes/anthropic-upstream.ts';
+import type { FakeUpstream } from '../fakes/openai-upstream.ts';
+import { MASTER_KEY, spendLogOf, startInProcess, writeConfig, type TestGateway } from '../helpers/gateway.ts';
+import { ConfigError, loadConfig } from '../../src/config/load.ts';
+
+const KEYS = { accessKeyId: 'AKIAFAKEBEDROCK00001', secretAccessKey: 'fake/secret/key/for/bedrock/tests/000001' };
+const MASTER = { accessKeyId: 'AKIAFAKEMASTER000001', secretAccessKey: 'fake/secret/key/of/the/role/assumer/0001' };
+const API_KEY = 'ABSKQmVkcm9ja0FQSUtleS1mYWtl';
+const SONNET = 'us.anthropic.claude-sonnet-4-5-20250929-v1:0';
+const NOVA = 'amazon.nova-pro-v1:0';
+
+let claude: FakeUpstream;
+let aws: FakeBedrock;
+let gw: TestGateway;
+
+before(async () => {
+  claude = await startFakeAnthropic();
+  aws = await startFakeBedrock({ keys: [KEYS, MASTER], apiKeys: [API_KEY], webIdentityTokens: ['eyJfake.web.identity'], anthropic: claude });
+  const creds = `aws_access_key_id: ${KEYS.accessKeyId}, aws_secret_access_key: ${KEYS.secretAccessKey}, aws_region_name: us-east-1, aws_bedrock_runtime_endpoint: "${aws.url}"`;
+  gw = await startInProcess(`model_list:
+  - model_name: sonnet
+    litellm_params: { model: bedrock/${SONNET}, ${creds} }
+  - model_name: nova
+    litellm_params: { model: bedrock/converse/${NOVA}, ${creds} }
+  - model_name: invoke
+    litellm_params: { model: bedrock/invoke/anthropic.claude-3-5-haiku-20241022-v1:0, ${creds} }
+  - model_name: keyed
+    litellm_params: { model: bedrock/${NOVA}, api_key: ${API_KEY}, aws_region_name: us-east-1, aws_bedrock_runtime_endpoint: "${aws.url}" }
+  - model_name: role
+    litellm_params: { model: bedrock/${NOVA}, aws_access_key_id: ${MASTER.accessKeyId}, aws_secret_access_key: ${MASTER.secretAccessKey}, aws_role_name: "arn:aws:iam::123456789012:role/bedrock-caller", aws_session_name: llm-proxy-test, aws_sts_endpoint: "${aws.stsUrl}", aws_region_name: us-east-1, aws_bedrock_runtime_endpoint: "${aws.url}" }
+  - model_name: web
+    litellm_params: { model: bedrock/${NOVA}, aws_web_identity_token: eyJfake.web.identity, aws_role_name: "arn:aws:iam::123456789012:role/bedrock-web", aws_session_name: web, aws_sts_endpoint: "${aws.stsUrl}", aws_region_name: us-east-1, aws_bedrock_runtime_endpoint: "${aws.url}" }
+  - model_name: wrong-secret
+    litellm_params: { model: bedrock/${NOVA}, aws_access_key_id: ${KEYS.accessKeyId}, aws_secret_access_key: not-the-secret, aws_region_name: us-east-1, aws_bedrock_runtime_endpoint: "${aws.url}" }
+  - model_name: guarded
+    litellm_params: { model: bedrock/${NOVA}, ${creds}, guardrailConfig: { guardrailIdentifier: gr1, guardrailVersion: "1", trace: enabled } }
+`);
+});
+after(async () => {
+  await gw.close();
+  await aws.close();
+  await claude.close();
+});
+
+const openai = () => new OpenAI({ apiKey: MASTER_KEY, baseURL: gw.url, maxRetries: 0 });
+const anthropic = () => new Anthropic({ apiKey: MASTER_KEY, baseURL: gw.url, maxRetries: 0 });
+const sent = () => aws.requests.at(-1)!;
+
+const record = (callId: string | null) => spendLogOf(gw.url, callId);
+
+const TOOLS = [{ type: 'function' as const, function: { name: 'get_weather', description: 'Weather of a city', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } } }];
+
+test('a chat call: signed with SigV4, the model id encoded in the path, the body in Converse form, priced at Bedrock\'s price', async () => {
+  const { data: r, response } = await openai()
+    .chat.completions.create({
+      model: 'sonnet',
+      messages: [
+        { role: 'system', content: 'Be brief.' },
+        { role: 'user', content: 'hi there' },
+        { role: 'assistant', content: 'Hello.' },
+        { role: 'user', content: 'how are you' },
+      ],
+      max_tokens: 100,
+      temperature: 0.5,
+      stop: ['END'],
+    })
+    .withResponse();
+  assert.match(r.choices[0]!.message.content!, /fake Bedrock model/);
+  assert.equal(r.choices[0]!.finish_reason, 'stop');
+  const s = sent();
+  assert.equal(s.path, `/model/${encodeURIComponent(SONNET)}/converse`);
+  assert.match(String(s.headers.authorization), /^AWS4-HMAC-SHA256 Credential=AKIAFAKEBEDROCK00001\/\d{8}\/us-east-1\/bedrock\/aws4_request/);
+  assert.deepEqual(s.body.system, [{ text: 'Be brief.' }]);
+  assert.deepEqual(s.body.messages, [
+    { role: 'user', content: [{ text: 'hi there' }] },
+    { role: 'assistant', content: [{ text: 'Hello.' }] },
+    { role: 'user', content: [{ text: 'how are you' }] },
+  ]);
+  assert.deepEqual(s.body.inferenceConfig, { maxTokens: 100, temperature: 0.5, stopSequences: ['END'] });
+  // Usage: the fake counts words (2 + 2 + 1 + 3 = 8 in, 12 out).
+  assert.deepEqual([r.usage!.prompt_tokens, r.usage!.completion_tokens], [8, 12]);
+  const rec = await record(response.headers.get('x-litellm-call-id'));
+  const price = calcPrice({ input_tokens: 8, output_tokens: 12 }, SONNET, { providerId: 'aws' })!;
+  assert.equal(rec.spend, Number(price.total_price.toFixed(12)), "Bedrock's own price (its regional one), not Anthropic's");
+  assert.notEqual(price.total_price, calcPrice({ input_tokens: 8, output_tokens: 12 }, 'claude-sonnet-4-5-20250929', { providerId: 'anthropic' })!.total_price);
+});
+
+test('a streamed chat call: ConverseStream\'s binary events become chat chunks, usage last', async () => {
+  const stream = await openai().chat.completions.create({ model: 'nova', messages: [{ role: 'user', content: 'hi' }], stream: true, stream_options: { include_usage: true } });
+  let text = '';
+  let usage: any = null;
+  let finish = null;
+  for await (const c of stream) {
+    text += c.choices[0]?.delta?.content ?? '';
+    finish = c.choices[0]?.finish_reason ?? finish;
+    if (c.usage) usage = c.usage;
+  }
+  assert.equal(text, 'Hello! I am a fake Bedrock model and I am doing well.');
+  assert.equal(finish, 'stop');
+  assert.deepEqual([usage.prompt_tokens, usage.completion_tokens], [1, 12]);
+  assert.equal(sent().path, `/model/${encodeURIComponent(NOVA)}/converse-stream`);
+});
+
+test('tools: a tool call whole and streamed, and its result sent back as a toolResult', async () => {
+  const r = await openai().chat.completions.create({ model: 'nova', messages: [{ role: 'user', content: 'weather? [[tool-call]]' }], tools: TOOLS, tool_choice: 'required' });
+  const call = r.choices[0]!.message.tool_calls![0]! as any;
+  assert.equal(r.choices[0]!.finish_reason, 'tool_calls');
+  assert.equal(call.id, 'tooluse_Fake0123456789abcdef');
+  assert.deepEqual(JSON.parse(call.function.arguments), { city: 'Paris' });
+  assert.deepEqual(sent().body.toolConfig, {
+    tools: [{ toolSpec: { name: 'get_weather', description: 'Weather of a city', inputSchema: { json: TOOLS[0]!.function.parameters } } }],
+    toolChoice: { any: {} },
+  });
+
+  const stream = await openai().chat.completions.create({ model: 'nova', messages: [{ role: 'user', content: 'weather? [[tool-call]]' }], tools: TOOLS, stream: true });
+  let args = '';
+  let id = '';
+  for await (const c of stream) {
+    const t = c.choices[0]?.delta?.tool_calls?.[0];
+    if (t?.id) id = t.id;
+    args += t?.function?.arguments ?? '';
+  }
+  assert.equal(id, 'tooluse_Fake0123456789abcdef');
+  assert.deepEqual(JSON.parse(args), { city: 'Paris' });
+
+  await openai().chat.completions.create({
+    model: 'nova',
+    messages: [
+      { role: 'user', content: 'weather?' },
+      { role: 'assistant', content: null, tool_calls: [{ id: call.id, type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] },
+      { role: 'tool', tool_call_id: call.id, content: 'sunny' },
+    ],
+    tools: TOOLS,
+  });
+  assert.deepEqual(sent().body.messages.slice(1), [
+    { role: 'assistant', content: [{ toolUse: { toolUseId: call.id, name: 'get_weather', input: { city: 'Paris' } } }] },
+    { role: 'user', content: [{ toolResult: { toolUseId: call.id, content: [{ text: 'sunny' }] } }] },
+  ]);
+});
+
+test('images go inline as bytes; an image by URL is refused naming the field (Bedrock fetches none, nor does the gateway)', async () => {
+  const png = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgYGBgAAAABQABpfZFQAAAAABJRU5ErkJggg==';
+  await openai().chat.completions.create({ model: 'nova', messages: [{ role: 'user', content: [{ type: 'text', text: 'what is it' }, { type: 'image_url', image_url: { url: `data:image/png;base64,${png}` } }] }] });
+  assert.deepEqual(sent().body.messages[0].content[1], { image: { format: 'png', source: { bytes: png } } });
+  const before = aws.requests.length;
+  await assert.rejects(
+    openai().chat.completions.create({ model: 'nova', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'https://example.com/cat.png' } }] }] }),
+    (e: any) => e.status === 400 && /messages\.0\.content\.0.*inline only/.test(e.message) && e.error.param === 'messages.0.content.0.source',
+  );
+  assert.equal(aws.requests.length, before, 'nothing was sent');
+});
+
+test('Anthropic clients: thinking and tool use streamed as Anthropic events, the signature sent back byte for byte, cache_control as cache points', async () => {
+  const stream = anthropic().messages.stream({
+    model: 'sonnet',
+    max_tokens: 2048,
+    thinking: { type: 'enabled', budget_tokens: 1024 },
+    system: [{ type: 'text', text: 'You are terse.', cache_control: { type: 'ephemeral' } }],
+    tools: [{ name: 'get_weather', description: 'Weather', input_schema: { type: 'object', properties: { city: { type: 'string' } } } }],
+    messages: [{ role: 'user', content: 'weather in Paris? [[tool-call]] [[cached:2]]' }],
+  });
+  const msg = await stream.finalMessage();
+  const types = msg.content.map((b) => b.type);
+  assert.deepEqual(types, ['thinking', 'text', 'tool_use']);
+  const thinking = msg.content[0] as Anthropic.ThinkingBlock;
+  assert.equal(thinking.signature, BEDROCK_SIGNATURE);
+  assert.equal(msg.stop_reason, 'tool_use');
+  assert.deepEqual((msg.content[2] as Anthropic.ToolUseBlock).input, { city: 'Paris' });
+  assert.equal(msg.usage.cache_read_input_tokens, 2);
+  const s = sent();
+  assert.equal(s.path, `/model/${encodeURIComponent(SONNET)}/converse-stream`);
+  assert.deepEqual(s.body.system, [{ text: 'You are terse.' }, { cachePoint: { type: 'default' } }]);
+  assert.deepEqual(s.body.additionalModelRequestFields, { thinking: { type: 'enabled', budget_tokens: 1024 } });
+
+  // The next turn: the thinking block goes back as reasoningContent with its signature untouched.
+  await anthropic().messages.create({
+    model: 'sonnet',
+    max_tokens: 2048,
+    thinking: { type: 'enabled', budget_tokens: 1024 },
+    tools: [{ name: 'get_weather', input_schema: { type: 'object' } }],
+    messages: [
+      { role: 'user', content: 'weather in Paris?' },
+      { role: 'assistant', content: msg.content },
+      { role: 'user', content: [{ type: 'tool_result', tool_use_id: (msg.content[2] as Anthropic.ToolUseBlock).id, content: 'sunny', is_error: false }] },
+    ],
+  });
+  const turn = sent().body.messages[1];
+  assert.deepEqual(turn.content[0], { reasoningContent: { reasoningText: { text: thinking.thinking, signature: BEDROCK_SIGNATURE } } });
+  assert.deepEqual(sent().body.messages[2].content[0], { toolResult: { toolUseId: 'tooluse_Fake0123456789abcdef', content: [{ text: 'sunny' }] } });
+});
+
+test('OpenAI clients of Claude on Bedrock get reasoning_content and thinking_blocks, and the blocks go back signed', async () => {
+  const r: any = await openai().chat.completions.create({ model: 'sonnet', messages: [{ role: 'user', content: 'think [[reasoning]]' }], reasoning_effort: 'low' } as any);
+  assert.equal(r.choices[0].message.reasoning_content, 'Let me think this through.');
+  assert.deepEqual(r.choices[0].message.thinking_blocks, [{ type: 'thinking', thinking: 'Let me think this through.', signature: BEDROCK_SIGNATURE }]);
+  assert.deepEqual(sent().body.additionalModelRequestFields.thinking, { type: 'enabled', budget_tokens: 1024 });
+  await openai().chat.completions.create({
+    model: 'sonnet',
+    messages: [{ role: 'user', content: 'think' }, { role: 'assistant', content: 'ok', thinking_blocks: r.choices[0].message.thinking_blocks } as any, { role: 'user', content: 'more' }],
+  });
+  assert.deepEqual(sent().body.messages[1].content[0], { reasoningContent: { reasoningText: { text: 'Let me think this through.', signature: BEDROCK_SIGNATURE } } });
+});
+
+test('a guardrail intervention is a content-policy error, whole and streamed, with the prompt billed', async () => {
+  const { response } = await openai().chat.completions.create({ model: 'guarded', messages: [{ role: 'user', content: 'bad [[guardrail]]' }] }).withResponse().catch((e) => ({ response: null, e }) as any);
+  assert.equal(response, null);
+  const r = await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${MASTER_KEY}`, 'content-type': 'application/json' }, body: JSON.stringify({ model: 'guarded', messages: [{ role: 'user', content: 'bad [[guardrail]]' }] }) });
+  const body: any = await r.json();
+  assert.equal(r.status, 400);
+  assert.match(body.error.message, /^litellm\.ContentPolicyViolationError: .*guardrail intervened/);
+  assert.equal(body.error.provider_specific_fields.trace.guardrail.inputAssessment.gr1.topicPolicy.topics[0].action, 'BLOCKED');
+  assert.deepEqual(sent().body.guardrailConfig, { guardrailIdentifier: 'gr1', guardrailVersion: '1', trace: 'enabled' });
+  const rec = await record(r.headers.get('x-litellm-call-id'));
+  assert.equal(rec.prompt_tokens, 2, 'the prompt the guardrail read is billed');
+
+  const stream = await fetch(`${gw.url}/v1/messages`, { method: 'POST', headers: { 'x-api-key': MASTER_KEY, 'content-type': 'application/json' }, body: JSON.stringify({ model: 'guarded', max_tokens: 100, stream: true, messages: [{ role: 'user', content: 'bad [[guardrail]]' }] }) });
+  const text = await stream.text();
+  assert.match(text, /event: error\ndata: .*ContentPolicyViolationError/);
+  assert.doesNotMatch(text, /message_stop/);
+});
+
+test("Bedrock's errors keep their status and LiteLLM's types: throttling retried as a 429, a prompt too long is a ContextWindowExceededError", async () => {
+  const post = (content: string, model = 'nova') =>
+    fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${MASTER_KEY}`, 'content-type': 'application/json' }, body: JSON.stringify({ model, messages: [{ role: 'user', content }] }) });
+  let r = await post('[[status:429]]');
+  let body: any = await r.json();
+  assert.equal(r.status, 429);
+  assert.equal(body.error.type, 'rate_limit_error');
+  assert.match(body.error.message, /ThrottlingException: Too many requests/);
+  r = await post('[[too-long]]');
+  body = await r.json();
+  assert.equal(r.status, 400);
+  assert.match(body.error.message, /^litellm\.ContextWindowExceededError: .*Input is too long/);
+  assert.equal(body.error.code, 'context_length_exceeded');
+  r = await post('[[status:403]]');
+  body = await r.json();
+  assert.equal(r.status, 403);
+  assert.match(body.error.message, /AccessDeniedException/);
+  r = await post('[[status:408]]');
+  assert.equal(r.status, 408);
+  assert.equal(((await r.json()) as any).error.type, 'timeout_error');
+
+  // In a stream: the exception event ends it with an error event in the client's dialect.
+  const stream = await openai().chat.completions.create({ model: 'nova', messages: [{ role: 'user', content: 'go [[stream-exception]]' }], stream: true });
+  let text = '';
+  await assert.rejects(async () => {
+    for await (const c of stream) text += c.choices[0]?.delta?.content ?? '';
+  }, /ThrottlingException: Too many tokens/);
+  assert.equal(text, 'Hello! I');
+});
+
+test('a wrong secret fails the signature check upstream: the 403 comes back, not retried', async () => {
+  const before = aws.requests.length;
+  const r = await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${MASTER_KEY}`, 'content-type': 'application/json' }, body: JSON.stringify({ model: 'wrong-secret', messages: [{ role: 'user', content: 'hi' }] }) });
+  assert.equal(r.status, 403);
+  assert.match(((await r.json()) as any).error.message, /InvalidSignatureException: The request signature we calculated does not match/);
+  assert.equal(aws.requests.length, before + 1);
+});
+
+test('a Bedrock API key is sent as a bearer token, unsigned', async () => {
+  await openai().chat.completions.create({ model: 'keyed', messages: [{ role: 'user', content: 'hi' }] });
+  assert.equal(sent().headers.authorization, `Bearer ${API_KEY}`);
+  assert.equal(sent().headers['x-amz-date'], undefined);
+});
+
+test('aws_role_name: STS AssumeRole once, signed by the given keys; calls signed with the temporary credentials', async () => {
+  const before = aws.sts.length;
+  for (let i = 0; i < 3; i++) await openai().chat.completions.create({ model: 'role', messages: [{ role: 'user', content: 'hi' }] });
+  assert.deepEqual(aws.sts.slice(before), ['AssumeRole'], 'one exchange, kept until it nears expiry');
+  assert.match(String(sent().headers.authorization), /Credential=ASIAFAKE/);
+  assert.match(String(sent().headers['x-amz-security-token']), /^FwoGZXIvYXdzEFake/);
+});
+
+test('aws_web_identity_token: STS AssumeRoleWithWebIdentity, then signed calls', async () => {
+  await openai().chat.completions.create({ model: 'web', messages: [{ role: 'user', content: 'hi' }] });
+  assert.ok(aws.sts.includes('AssumeRoleWithWebIdentity'));
+  assert.match(String(sent().headers.authorization), /Credential=ASIAFAKE/);
+});
+
+test('bedrock/invoke/: Claude through InvokeModel with Anthropic\'s body, streamed from chunk events to both SDKs', async () => {
+  const m = await anthropic().messages.create({ model: 'invoke', max_tokens: 100, messages: [{ role: 'user', content: 'hi' }] });
+  assert.match((m.content[0] as Anthropic.TextBlock).text, /fake Claude/);
+  let s = sent();
+  assert.equal(s.path, `/model/${encodeURIComponent('anthropic.claude-3-5-haiku-20241022-v1:0')}/invoke`);
+  assert.equal(s.body.anthropic_version, 'bedrock-2023-05-31');
+  assert.equal(s.body.model, undefined);
+
+  const stream = anthropic().messages.stream({ model: 'invoke', max_tokens: 2048, thinking: { type: 'enabled', budget_tokens: 1024 }, messages: [{ role: 'user', content: 'hi' }] });
+  const msg = await stream.finalMessage();
+  assert.equal((msg.content[0] as Anthropic.ThinkingBlock).signature, FAKE_SIGNATURE);
+  assert.match((msg.content[1] as Anthropic.TextBlock).text, /fake Claude/);
+  s = sent();
+  assert.equal(s.path, `/model/${encodeURIComponent('anthropic.claude-3-5-haiku-20241022-v1:0')}/invoke-with-response-stream`);
+  assert.equal(s.body.stream, undefined);
+
+  const chat = await openai().chat.completions.create({ model: 'invoke', messages: [{ role: 'user', content: 'hi' }], stream: true, stream_options: { include_usage: true } });
+  let text = '';
+  let usage: any = null;
+  for await (const c of chat) {
+    text += c.choices[0]?.delta?.content ?? '';
+    if (c.usage) usage = c.usage;
+  }
+  assert.match(text, /fake Claude/);
+  assert.ok(usage.prompt_tokens > 0 && usage.completion_tokens > 0);
+});
+
+test('a cut event stream ends the client\'s stream with an error event, and the output seen is billed', async () => {
+  const r = await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${MASTER_KEY}`, 'content-type': 'application/json' }, body: JSON.stringify({ model: 'nova', stream: true, messages: [{ role: 'user', content: 'go [[cut:4]]' }] }) });
+  const text = await r.text();
+  assert.match(text, /"content":"Hello!"/);
+  assert.match(text, /data: \{"error":\{"message":"The bedrock stream (ended before|was cut)/);
+  assert.doesNotMatch(text, /\[DONE\]/);
+  const rec = await record(r.headers.get('x-litellm-call-id'));
+  assert.ok(rec.completion_tokens > 0, 'the output seen is billed');
+});
+
+test('/health: a one-token Converse call per deployment, signed as calls are; a wrong secret is unhealthy', async () => {
+  const r: any = await (await fetch(`${gw.url}/health`, { headers: { authorization: `Bearer ${MASTER_KEY}` } })).json();
+  assert.deepEqual(r.unhealthy_endpoints.map((e: any) => [e.model_name, e.error]), [['wrong-secret', 'status 403']]);
+  assert.deepEqual(r.healthy_endpoints.map((e: any) => e.model_name).sort(), ['guarded', 'invoke', 'keyed', 'nova', 'role', 'sonnet', 'web']);
+  const ping = aws.requests.filter((q) => q.body.inferenceConfig?.maxTokens === 1);
+  assert.ok(ping.length >= 6);
+});
+
+test('config: invoke is for Claude only, keys come in pairs, and a region comes from the ARN', () => {
+  const load = (params: string) => loadConfig(writeConfig(`model_list:\n  - model_name: m\n    litellm_params: { ${params} }\n`), {});
+  assert.throws(() => load('model: bedrock/invoke/amazon.nova-pro-v1:0, api_key: k'), (e: any) => e instanceof ConfigError && /model: .*InvokeModel is supported for Anthropic's Claude models only.*bedrock\/converse\/amazon\.nova-pro-v1:0/.test(e.message));
+  assert.throws(() => load('model: bedrock/amazon.nova-pro-v1:0, aws_access_key_id: AKIA1'), (e: any) => e instanceof ConfigError && /aws_secret_access_key: is required with aws_access_key_id/.test(e.message));
+  const arn = 'arn:aws:bedrock:eu-west-1:123456789012:application-inference-profile/abc123';
+  const d = load(`model: bedrock/anthropic.claude-sonnet-4-5-20250929-v1:0, model_id: "${arn}", api_key: k`).config.deployments[0]!;
+  assert.equal(d.aws!.region, 'eu-west-1');
+  assert.equal(d.apiBase, 'https://bedrock-runtime.eu-west-1.amazonaws.com');
+  assert.equal(d.upstreamModel, 'anthropic.claude-sonnet-4-5-20250929-v1:0', 'the model names prices; the ARN is called');
+  assert.equal(d.aws!.modelId, arn);
+  const r = load('model: bedrock/us-west-2/converse/meta.llama3-1-70b-instruct-v1:0, api_key: k').config.deployments[0]!;
+  assert.equal(r.aws!.region, 'us-west-2');
+  assert.equal(r.upstreamModel, 'meta.llama3-1-70b-instruct-v1:0');
+  assert.equal(r.wire, 'bedrock');
+});
