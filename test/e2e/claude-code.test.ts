@@ -1,6 +1,7 @@
 // Claude Code itself (@anthropic-ai/claude-code, offline) as the client: `claude -p` with
 // ANTHROPIC_BASE_URL at the gateway and a virtual key, answered by an Anthropic deployment (its
-// request passed through), by an OpenAI-wire one and by a Gemini one (translated), its spend recorded.
+// request passed through), by an OpenAI-wire one, a Gemini one and a Bedrock Claude one (translated to
+// Converse, signed), its spend recorded.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -8,6 +9,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startFakeAnthropic } from '../fakes/anthropic-upstream.ts';
+import { startFakeBedrock, type FakeBedrock } from '../fakes/bedrock-upstream.ts';
 import { startFakeGemini } from '../fakes/gemini-upstream.ts';
 import { startFakeOpenAI, type FakeUpstream } from '../fakes/openai-upstream.ts';
 import { asMaster, REPO, startInProcess, type TestGateway } from '../helpers/gateway.ts';
@@ -24,12 +26,14 @@ function claudeBinary(): string {
 let claude: FakeUpstream;
 let gpt: FakeUpstream;
 let gemini: FakeUpstream;
+let bedrock: FakeBedrock;
 let gw: TestGateway;
 
 before(async () => {
   claude = await startFakeAnthropic({ apiKey: 'sk-ant-upstream', answer: 'hi from the fake Claude' });
   gpt = await startFakeOpenAI({ apiKey: 'sk-upstream', answer: 'hi from the fake GPT' });
   gemini = await startFakeGemini({ apiKey: 'AIza-upstream', answer: 'hi from the fake Gemini' });
+  bedrock = await startFakeBedrock({ keys: [{ accessKeyId: 'AKIAFAKECLAUDECODE01', secretAccessKey: 'fake-secret-of-claude-code-test' }], answer: 'hi from the fake Bedrock' });
   gw = await startInProcess(`model_list:
   - model_name: claude-sonnet-4-5
     litellm_params: { model: anthropic/claude-sonnet-4-5-20250929, api_base: "${claude.url}", api_key: sk-ant-upstream, input_cost_per_token: 0.000003, output_cost_per_token: 0.000015 }
@@ -38,6 +42,8 @@ before(async () => {
     model_info: { max_output_tokens: 16384 }
   - model_name: gemini-flash
     litellm_params: { model: gemini/gemini-2.5-flash, api_base: "${gemini.url}", api_key: AIza-upstream }
+  - model_name: bedrock-sonnet
+    litellm_params: { model: bedrock/us.anthropic.claude-sonnet-4-5-20250929-v1:0, aws_access_key_id: AKIAFAKECLAUDECODE01, aws_secret_access_key: fake-secret-of-claude-code-test, aws_region_name: us-east-1, aws_bedrock_runtime_endpoint: "${bedrock.url}" }
 `);
 });
 after(async () => {
@@ -45,6 +51,7 @@ after(async () => {
   await claude.close();
   await gpt.close();
   await gemini.close();
+  await bedrock.close();
 });
 
 const api = (method: string, path: string, body?: unknown) => asMaster(gw.url, method, path, body);
@@ -124,5 +131,22 @@ describe('Claude Code through the gateway', { timeout: 300_000 }, () => {
     const logs = (await api('GET', `/spend/logs?api_key=${key}`)).data;
     assert.ok(logs.length >= 1);
     assert.ok(logs.every((l: any) => l.status === 'success' && l.call_type === 'anthropic_messages' && l.model_group === 'gemini-flash' && !l.estimated));
+  });
+
+  test('to a Bedrock Claude deployment: Converse, signed, its tools as toolSpecs and thinking kept, the spend at Bedrock\'s price', async () => {
+    const key = (await api('POST', '/key/generate', { models: ['bedrock-sonnet'], max_budget: 5 })).key;
+    const { stdout, code } = await claudeP('bedrock-sonnet', key);
+    assert.equal(code, 0, stdout);
+    assert.equal(stdout.trim(), 'hi from the fake Bedrock');
+    const sent = bedrock.requests.filter((r) => r.path.endsWith('/converse-stream')).at(-1)!;
+    assert.ok(sent, 'streamed');
+    assert.match(String(sent.headers.authorization), /^AWS4-HMAC-SHA256 Credential=AKIAFAKECLAUDECODE01\//);
+    assert.ok(sent.body.toolConfig.tools.filter((t: any) => t.toolSpec).length >= 12);
+    assert.ok(sent.body.system.some((b: any) => b.cachePoint), "Claude Code's cache_control as cache points");
+    assert.ok(sent.body.inferenceConfig.maxTokens >= 32000);
+    const logs = (await api('GET', `/spend/logs?api_key=${key}`)).data;
+    assert.ok(logs.length >= 1);
+    assert.ok(logs.every((l: any) => l.status === 'success' && l.call_type === 'anthropic_messages' && l.model_group === 'bedrock-sonnet' && !l.estimated));
+    assert.ok(logs[0].prompt_tokens > 1000 && logs[0].spend > 0);
   });
 });

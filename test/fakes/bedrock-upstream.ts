@@ -56,6 +56,8 @@ export interface BedrockFakeOptions {
   stsLifetimeS?: number;
   /** A fake Anthropic that InvokeModel calls are relayed to. */
   anthropic?: FakeUpstream;
+  /** The answer's text (words, one delta each). */
+  answer?: string;
 }
 
 const ERRORS: Record<number, [string, string]> = {
@@ -187,19 +189,31 @@ export async function startFakeBedrock(opts: BedrockFakeOptions = {}): Promise<F
       headers: { 'content-type': 'application/json', 'x-api-key': 'relay', 'anthropic-version': '2023-06-01' },
       body: JSON.stringify({ ...body, model: modelId, ...(stream ? { stream: true } : {}) }),
     });
-    const text = await relayed.text();
-    if (relayed.status !== 200) return sendError(res, relayed.status, undefined, JSON.parse(text).error?.message);
-    if (!stream) {
+    if (relayed.status !== 200 || !stream) {
+      const text = await relayed.text();
+      if (relayed.status !== 200) return sendError(res, relayed.status, undefined, JSON.parse(text).error?.message);
       res.writeHead(200, { 'content-type': 'application/json', 'x-amzn-bedrock-input-token-count': String(JSON.parse(text).usage?.input_tokens ?? 0) });
       return void res.end(text);
     }
     res.writeHead(200, { 'content-type': 'application/vnd.amazon.eventstream', 'x-amzn-bedrock-content-type': 'application/json' });
-    for (const frame of text.split('\n\n')) {
-      const data = /^data: (.*)$/m.exec(frame)?.[1];
-      if (!data) continue;
-      const ev = JSON.parse(data);
-      if (ev.type === 'message_stop') ev['amazon-bedrock-invocationMetrics'] = { inputTokenCount: 1, outputTokenCount: 1, invocationLatency: 10, firstByteLatency: 5 };
-      res.write(eventMessage('chunk', { bytes: Buffer.from(JSON.stringify(ev)).toString('base64') }));
+    // Frame by frame as the fake Anthropic sends them (a cut there is a cut here).
+    let pending = '';
+    try {
+      for await (const bytes of relayed.body as AsyncIterable<Uint8Array>) {
+        pending += Buffer.from(bytes).toString('utf8');
+        const frames = pending.split('\n\n');
+        pending = frames.pop()!;
+        for (const frame of frames) {
+          const data = /^data: (.*)$/m.exec(frame)?.[1];
+          if (!data) continue;
+          const ev = JSON.parse(data);
+          if (ev.type === 'message_stop') ev['amazon-bedrock-invocationMetrics'] = { inputTokenCount: 1, outputTokenCount: 1, invocationLatency: 10, firstByteLatency: 5 };
+          res.write(eventMessage('chunk', { bytes: Buffer.from(JSON.stringify(ev)).toString('base64') }));
+        }
+      }
+    } catch {
+      await new Promise((r) => setTimeout(r, 30));
+      return void res.destroy();
     }
     res.end();
   }
@@ -218,7 +232,7 @@ export async function startFakeBedrock(opts: BedrockFakeOptions = {}): Promise<F
     if (status) return sendError(res, Number(status));
     if (directive(text, 'too-long') !== null) return sendError(res, 400, 'ValidationException', 'Input is too long for requested model.');
 
-    let answer = DEFAULT_ANSWER.split(' ');
+    let answer = (opts.answer ?? DEFAULT_ANSWER).split(' ');
     const wanted = directive(text, 'words');
     if (wanted) answer = Array.from({ length: Number(wanted) }, (_, i) => answer[i % answer.length]!);
     let stopReason = 'end_turn';

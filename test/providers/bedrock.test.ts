@@ -44,6 +44,8 @@ before(async () => {
     litellm_params: { model: bedrock/${NOVA}, aws_web_identity_token: eyJfake.web.identity, aws_role_name: "arn:aws:iam::123456789012:role/bedrock-web", aws_session_name: web, aws_sts_endpoint: "${aws.stsUrl}", aws_region_name: us-east-1, aws_bedrock_runtime_endpoint: "${aws.url}" }
   - model_name: wrong-secret
     litellm_params: { model: bedrock/${NOVA}, aws_access_key_id: ${KEYS.accessKeyId}, aws_secret_access_key: not-the-secret, aws_region_name: us-east-1, aws_bedrock_runtime_endpoint: "${aws.url}" }
+  - model_name: priced
+    litellm_params: { model: bedrock/${NOVA}, ${creds}, input_cost_per_token: 0.000001, output_cost_per_token: 0.000002 }
   - model_name: guarded
     litellm_params: { model: bedrock/${NOVA}, ${creds}, guardrailConfig: { guardrailIdentifier: gr1, guardrailVersion: "1", trace: enabled } }
 `);
@@ -326,10 +328,33 @@ test('a cut event stream ends the client\'s stream with an error event, and the 
   assert.ok(rec.completion_tokens > 0, 'the output seen is billed');
 });
 
+for (const stream of [false, true]) {
+  test(`budgets hold over Bedrock: 100 parallel calls on a budget for 10, never over, spend exactly what was answered (${stream ? 'streamed' : 'plain'})`, async () => {
+    // One answer: 2 prompt tokens + 15 output tokens (the fake counts words) at 1,000 and 2,000 nano-dollars a token.
+    const answer = 2 * 1000 + 15 * 2000;
+    const budget = 10 * answer;
+    const key = (await (await fetch(`${gw.url}/key/generate`, { method: 'POST', headers: { authorization: `Bearer ${MASTER_KEY}` }, body: JSON.stringify({ max_budget: budget / 1e9 }) })).json() as any).key;
+    const results = await Promise.all(
+      Array.from({ length: 100 }, async () => {
+        const r = await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify({ model: 'priced', max_tokens: 15, stream, messages: [{ role: 'user', content: '[[words:15]] hi' }] }) });
+        return { status: r.status, text: await r.text() };
+      }),
+    );
+    const ok = results.filter((r) => r.status === 200 && !r.text.includes('"error"'));
+    assert.equal(ok.length + results.filter((r) => r.status === 429).length, 100);
+    const logs = (await (await fetch(`${gw.url}/spend/logs?api_key=${key}&page_size=1000`, { headers: { authorization: `Bearer ${MASTER_KEY}` } })).json()) as any;
+    const spent = logs.data.reduce((s: number, l: any) => s + Math.round(l.spend * 1e9), 0);
+    assert.ok(spent <= budget, `spent ${spent} > budget ${budget}`);
+    assert.equal(spent, ok.length * answer);
+    assert.ok(spent >= budget / 2, `only ${spent} of ${budget} used`);
+    assert.deepEqual(gw.app.ctx.limiter.held(), { reservations: 0, slots: 0 });
+  });
+}
+
 test('/health: a one-token Converse call per deployment, signed as calls are; a wrong secret is unhealthy', async () => {
   const r: any = await (await fetch(`${gw.url}/health`, { headers: { authorization: `Bearer ${MASTER_KEY}` } })).json();
   assert.deepEqual(r.unhealthy_endpoints.map((e: any) => [e.model_name, e.error]), [['wrong-secret', 'status 403']]);
-  assert.deepEqual(r.healthy_endpoints.map((e: any) => e.model_name).sort(), ['guarded', 'invoke', 'keyed', 'nova', 'role', 'sonnet', 'web']);
+  assert.deepEqual(r.healthy_endpoints.map((e: any) => e.model_name).sort(), ['guarded', 'invoke', 'keyed', 'nova', 'priced', 'role', 'sonnet', 'web']);
   const ping = aws.requests.filter((q) => q.body.inferenceConfig?.maxTokens === 1);
   assert.ok(ping.length >= 6);
 });

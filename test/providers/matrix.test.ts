@@ -1,6 +1,6 @@
-// The translation matrix of the Google and Azure providers: {OpenAI chat, Anthropic messages} in ×
-// {gemini, vertex_ai Gemini, vertex_ai Claude, azure} out × {streamed, not} × {text, tools, image
-// input, JSON schema, reasoning}, each call checked for its content, tool call, finish reason and
+// The translation matrix of the Google, Azure and AWS providers: {OpenAI chat, Anthropic messages} in ×
+// {gemini, vertex_ai Gemini, vertex_ai Claude, azure, bedrock Claude and Nova (Converse), bedrock/invoke
+// Claude} out × {streamed, not} × {text, tools, image input, JSON schema, reasoning}, each call checked for its content, tool call, finish reason and
 // usage in the client's own form, through the official SDKs.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import OpenAI from 'openai';
 import Anthropic from '@anthropic-ai/sdk';
 import { startFakeAnthropic } from '../fakes/anthropic-upstream.ts';
+import { startFakeBedrock, type FakeBedrock } from '../fakes/bedrock-upstream.ts';
 import { startFakeGemini, type FakeGemini } from '../fakes/gemini-upstream.ts';
 import { startFakeOpenAI, type FakeUpstream } from '../fakes/openai-upstream.ts';
 import { MASTER_KEY, startInProcess, type TestGateway } from '../helpers/gateway.ts';
@@ -18,12 +19,15 @@ import { tempDir } from '../helpers/temp.ts';
 let google: FakeGemini;
 let claude: FakeUpstream;
 let azure: FakeUpstream;
+let aws: FakeBedrock;
 let gw: TestGateway;
 
 before(async () => {
   claude = await startFakeAnthropic();
   google = await startFakeGemini({ apiKey: 'AIza-m', anthropic: claude });
   azure = await startFakeOpenAI({ azureKey: 'az-m' });
+  aws = await startFakeBedrock({ keys: [{ accessKeyId: 'AKIAMATRIX0000000001', secretAccessKey: 'matrix-secret' }], anthropic: claude });
+  const awsParams = `aws_access_key_id: AKIAMATRIX0000000001, aws_secret_access_key: matrix-secret, aws_region_name: us-east-1, aws_bedrock_runtime_endpoint: "${aws.url}"`;
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const sa = join(tempDir('matrix'), 'sa.json');
   writeFileSync(sa, JSON.stringify({ type: 'service_account', project_id: 'p', private_key: privateKey.export({ type: 'pkcs8', format: 'pem' }), client_email: 'g@p.iam.gserviceaccount.com', token_uri: google.tokenUri }));
@@ -36,6 +40,12 @@ before(async () => {
     litellm_params: { model: vertex_ai/claude-sonnet-4-5@20250929, vertex_credentials: "${sa}", api_base: "${google.url}" }
   - model_name: azure
     litellm_params: { model: azure/gpt-4o, api_base: "${azure.url.replace(/\/v1$/, '')}", api_key: az-m }
+  - model_name: bedrock-claude
+    litellm_params: { model: bedrock/us.anthropic.claude-sonnet-4-5-20250929-v1:0, ${awsParams} }
+  - model_name: bedrock-nova
+    litellm_params: { model: bedrock/converse/amazon.nova-pro-v1:0, ${awsParams} }
+  - model_name: bedrock-invoke
+    litellm_params: { model: bedrock/invoke/anthropic.claude-sonnet-4-5-20250929-v1:0, ${awsParams} }
 `);
 });
 after(async () => {
@@ -43,6 +53,7 @@ after(async () => {
   await google.close();
   await claude.close();
   await azure.close();
+  await aws.close();
 });
 
 type Feature = 'text' | 'tools' | 'image' | 'json' | 'reasoning';
@@ -56,9 +67,10 @@ interface Seen {
 
 /** The directive each fake answers the feature with (Claude's tool use is a recorded fixture). */
 function prompt(model: string, feature: Feature): string {
-  const claudeModel = model === 'vertex-claude';
+  // (the Anthropic fake answers Claude on Vertex and Bedrock's InvokeModel)
+  const claudeModel = model === 'vertex-claude' || model === 'bedrock-invoke';
   if (feature === 'tools') return claudeModel ? 'weather? [[fixture:tool-use]]' : 'weather? [[tool-call]]';
-  if (feature === 'reasoning') return claudeModel ? 'think' : 'think [[reasoning]]';
+  if (feature === 'reasoning') return claudeModel || model === 'bedrock-claude' ? 'think' : 'think [[reasoning]]';
   if (feature === 'json') return model.includes('gemini') ? 'json [[json]]' : 'json';
   return 'hello there';
 }
@@ -100,7 +112,8 @@ async function viaAnthropic(model: string, feature: Feature, stream: boolean): P
   const body: any = { model, max_tokens: 3000, messages: [{ role: 'user', content }] };
   if (feature === 'tools') body.tools = [{ name: WEATHER.name, description: WEATHER.description, input_schema: WEATHER.parameters }];
   if (feature === 'json') body.output_config = { format: { type: 'json_schema', schema: SCHEMA } };
-  if (feature === 'reasoning') body.thinking = { type: 'enabled', budget_tokens: 1024 };
+  // (Anthropic's thinking is Claude's: the Nova fake reasons on its directive alone)
+  if (feature === 'reasoning' && model !== 'bedrock-nova') body.thinking = { type: 'enabled', budget_tokens: 1024 };
   const m: any = stream ? await client.messages.stream(body).finalMessage() : await client.messages.create(body);
   const blocks: any[] = m.content;
   return {
@@ -112,7 +125,8 @@ async function viaAnthropic(model: string, feature: Feature, stream: boolean): P
   };
 }
 
-const MODELS = ['gemini', 'vertex-gemini', 'vertex-claude', 'azure'];
+const MODELS = ['gemini', 'vertex-gemini', 'vertex-claude', 'azure', 'bedrock-claude', 'bedrock-nova', 'bedrock-invoke'];
+const upstreamOf = (model: string) => (model === 'azure' ? azure : model.startsWith('bedrock') ? aws : google);
 const FEATURES: Feature[] = ['text', 'tools', 'image', 'json', 'reasoning'];
 
 for (const dialect of ['openai', 'anthropic'] as const) {
@@ -135,9 +149,10 @@ for (const dialect of ['openai', 'anthropic'] as const) {
             if (feature === 'json' && model.includes('gemini')) assert.deepEqual(JSON.parse(seen.text), { answer: 'fake' }, at);
             if (feature === 'reasoning') assert.ok(seen.reasoning.length > 0, `${at}: no reasoning`);
             assert.ok(seen.usage[0] > 0 && seen.usage[1] > 0, `${at}: usage ${seen.usage}`);
-            const sent = (model === 'azure' ? azure : google).requests.at(-1)!.body;
+            const sent = upstreamOf(model).requests.at(-1)!.body;
             if (feature === 'image') assert.ok(JSON.stringify(sent).includes(PNG), `${at}: the image reached the provider`);
             if (feature === 'json' && model.includes('gemini')) assert.deepEqual(sent.generationConfig.responseJsonSchema, SCHEMA, at);
+            if (feature === 'json' && (model === 'bedrock-claude' || model === 'bedrock-nova')) assert.deepEqual(JSON.parse(sent.outputConfig.textFormat.structure.jsonSchema.schema), SCHEMA, at);
           }
         });
       }
