@@ -188,7 +188,7 @@ function originAndPath(url: string): { origin: string; path: string } {
 }
 
 async function attemptOnce(d: Deployment, plan: DispatchPlan, capture: string | null): Promise<Attempt> {
-  if (plan.endpoint === 'embeddings' && (d.wire === 'anthropic' || d.wire === 'bedrock')) {
+  if (plan.endpoint === 'embeddings' && d.wire === 'anthropic') {
     throw new GatewayError('bad_request', `Model ${d.modelName} (${d.provider}) does not serve embeddings.`, { param: 'model' });
   }
   // A deployment with token credentials has a token ready unless it is cold (its first call waits).

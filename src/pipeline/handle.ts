@@ -194,7 +194,7 @@ export async function handleLlm(ctx: PipelineContext, route: Route, req: Inbound
     }
     const answer = await readWhole(attempt);
     outcome.firstByteAt = answer.arrivedAt;
-    const translated = attempt.adapter.answer(answer.body, attempt.upstream);
+    const translated = attempt.adapter.answer(answer.body, attempt.upstream, attempt.response.headers);
     outcome.usage = translated.usage;
     outcome.upstreamId = translated.upstreamId;
     // (a 200 whose answer a filter withheld: an error to the client, its usage still recorded)

@@ -73,7 +73,8 @@ export interface StreamCodec {
 
 export interface Adapter {
   request(plan: CallPlan, d: Deployment, upstreamModel: string): UpstreamRequest;
-  answer(body: Buffer, up: UpstreamRequest): Translated;
+  /** `headers`: the answer's, for what a provider says there only (Bedrock's token counts). */
+  answer(body: Buffer, up: UpstreamRequest, headers?: Record<string, string | string[] | undefined>): Translated;
   stream(up: UpstreamRequest): StreamCodec;
 }
 

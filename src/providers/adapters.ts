@@ -4,6 +4,7 @@ import { ChatToAnthropicStream, chatAnswerToAnthropic } from '../dialects/chat-t
 import { anthropicRequestToChat } from '../dialects/anthropic-to-chat.ts';
 import type { Adapter, AdapterTable } from './adapter.ts';
 import { anthropicPassthrough } from './anthropic/passthrough.ts';
+import { bedrockEmbeddingsAnswer, bedrockEmbeddingsRequest } from './bedrock/embeddings.ts';
 import { onBedrock } from './bedrock/invoke.ts';
 import { converseRequest } from './bedrock/request.ts';
 import { ConverseToAnthropicStream, ConverseToChatStream, converseAnswerToAnthropic, converseAnswerToChat } from './bedrock/response.ts';
@@ -36,8 +37,8 @@ const chatToGemini: Adapter = {
 };
 
 const chatToConverse: Adapter = {
-  request: converseRequest,
-  answer: converseAnswerToChat,
+  request: (plan, d, model) => (plan.endpoint === 'embeddings' ? bedrockEmbeddingsRequest(plan, d, model) : converseRequest(plan, d, model)),
+  answer: (body, up, headers) => (up.embeddings ? bedrockEmbeddingsAnswer(body, up, headers) : converseAnswerToChat(body, up)),
   stream: (up) => new ConverseToChatStream(up),
 };
 

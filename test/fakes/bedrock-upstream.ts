@@ -18,6 +18,7 @@
 //   [[cut:N]]           destroy the connection after N events of a stream
 //   [[stream-exception]] a throttlingException after the first two text deltas
 //   [[words:N]]         answer N words
+// InvokeModel of a Titan or Cohere embedding model answers with vectors and their token counts.
 import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -180,7 +181,29 @@ export async function startFakeBedrock(opts: BedrockFakeOptions = {}): Promise<F
     return converse(res, body, m[2] === 'converse-stream');
   });
 
+  /** Titan's and Cohere's embedding bodies and answers, as AWS documents them per family. */
+  function embed(res: ServerResponse, body: Record<string, any>, modelId: string): void {
+    const vector = (text: string, n: number) => Array.from({ length: n }, (_, i) => Number(((text.length + i) / 100).toFixed(2)));
+    let out: Record<string, unknown>;
+    let tokens: number;
+    if (/titan-embed/.test(modelId)) {
+      if (typeof body.inputText !== 'string') return sendError(res, 400, 'ValidationException', 'Malformed input request: #: required key [inputText] not found');
+      if ('texts' in body) return sendError(res, 400, 'ValidationException', 'Malformed input request: #: extraneous key [texts] is not permitted');
+      tokens = words(body.inputText);
+      out = { embedding: vector(body.inputText, body.dimensions ?? 4), inputTextTokenCount: tokens };
+    } else {
+      if (!Array.isArray(body.texts) || typeof body.input_type !== 'string') return sendError(res, 400, 'ValidationException', 'Malformed input request: #: required key [input_type] not found');
+      tokens = body.texts.reduce((n: number, t: string) => n + words(t), 0);
+      const vectors = body.texts.map((t: string) => vector(t, body.output_dimension ?? 4));
+      out = Array.isArray(body.embedding_types) ? { id: randomUUID(), response_type: 'embeddings_by_type', embeddings: { float: vectors }, texts: body.texts } : { id: randomUUID(), response_type: 'embeddings_floats', embeddings: vectors, texts: body.texts };
+    }
+    const text = JSON.stringify(out);
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'x-amzn-bedrock-input-token-count': String(tokens) });
+    res.end(text);
+  }
+
   async function invoke(res: ServerResponse, body: Record<string, any>, modelId: string, stream: boolean): Promise<void> {
+    if (/titan-embed|cohere\.embed/.test(modelId)) return embed(res, body, modelId);
     if (!opts.anthropic) return sendError(res, 404);
     if (body.anthropic_version !== 'bedrock-2023-05-31') return sendError(res, 400, 'ValidationException', 'Malformed input request: #: required key [anthropic_version] not found');
     if ('model' in body || 'stream' in body) return sendError(res, 400, 'ValidationException', `Malformed input request: #: extraneous key [${'model' in body ? 'model' : 'stream'}] is not permitted`);

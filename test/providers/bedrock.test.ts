@@ -46,6 +46,10 @@ before(async () => {
     litellm_params: { model: bedrock/${NOVA}, aws_access_key_id: ${KEYS.accessKeyId}, aws_secret_access_key: not-the-secret, aws_region_name: us-east-1, aws_bedrock_runtime_endpoint: "${aws.url}" }
   - model_name: priced
     litellm_params: { model: bedrock/${NOVA}, ${creds}, input_cost_per_token: 0.000001, output_cost_per_token: 0.000002 }
+  - model_name: titan
+    litellm_params: { model: bedrock/amazon.titan-embed-text-v2:0, ${creds} }
+  - model_name: cohere-embed
+    litellm_params: { model: bedrock/cohere.embed-english-v3, ${creds} }
   - model_name: guarded
     litellm_params: { model: bedrock/${NOVA}, ${creds}, guardrailConfig: { guardrailIdentifier: gr1, guardrailVersion: "1", trace: enabled } }
 `);
@@ -351,10 +355,29 @@ for (const stream of [false, true]) {
   });
 }
 
+test('embeddings: Titan one text a request with its dimensions, Cohere a list with input_type; floats or base64, Bedrock\'s token count', async () => {
+  const t = await openai().embeddings.create({ model: 'titan', input: 'hello embedding world', dimensions: 8, encoding_format: 'float' });
+  assert.equal(t.data.length, 1);
+  assert.equal((t.data[0]!.embedding as number[]).length, 8);
+  assert.equal(t.usage.prompt_tokens, 3);
+  assert.equal(sent().path, `/model/${encodeURIComponent('amazon.titan-embed-text-v2:0')}/invoke`);
+  assert.deepEqual(sent().body, { inputText: 'hello embedding world', dimensions: 8 });
+  await assert.rejects(openai().embeddings.create({ model: 'titan', input: ['a', 'b'] }), (e: any) => e.status === 400 && e.error.param === 'input' && /one text a request/.test(e.message));
+
+  // The openai SDK asks for base64 by default and decodes it: the same floats come out.
+  const { data: c, response } = await openai().embeddings.create({ model: 'cohere-embed', input: ['first text', 'the second text'], input_type: 'search_query' } as any).withResponse();
+  assert.equal(c.data.length, 2);
+  assert.deepEqual(c.data[1]!.embedding, [...new Float32Array([0.15, 0.16, 0.17, 0.18])], 'float32, as OpenAI sends base64');
+  assert.equal(c.usage.prompt_tokens, 5, 'the count from x-amzn-bedrock-input-token-count');
+  assert.deepEqual(sent().body, { texts: ['first text', 'the second text'], input_type: 'search_query', embedding_types: ['float'] });
+  const rec = await record(response.headers.get('x-litellm-call-id'));
+  assert.deepEqual([rec.prompt_tokens, rec.call_type], [5, 'aembedding']);
+});
+
 test('/health: a one-token Converse call per deployment, signed as calls are; a wrong secret is unhealthy', async () => {
   const r: any = await (await fetch(`${gw.url}/health`, { headers: { authorization: `Bearer ${MASTER_KEY}` } })).json();
   assert.deepEqual(r.unhealthy_endpoints.map((e: any) => [e.model_name, e.error]), [['wrong-secret', 'status 403']]);
-  assert.deepEqual(r.healthy_endpoints.map((e: any) => e.model_name).sort(), ['guarded', 'invoke', 'keyed', 'nova', 'priced', 'role', 'sonnet', 'web']);
+  assert.deepEqual(r.healthy_endpoints.map((e: any) => e.model_name).sort(), ['cohere-embed', 'guarded', 'invoke', 'keyed', 'nova', 'priced', 'role', 'sonnet', 'titan', 'web']);
   const ping = aws.requests.filter((q) => q.body.inferenceConfig?.maxTokens === 1);
   assert.ok(ping.length >= 6);
 });

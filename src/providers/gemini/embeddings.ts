@@ -8,30 +8,20 @@ import { GatewayError } from '../../http/errors.ts';
 import { countTokensNow, warmTokenizer } from '../../metering/estimate.ts';
 import { EMPTY_USAGE, type UsageRecord } from '../../metering/usage.ts';
 import type { CallPlan, Translated, UpstreamRequest } from '../adapter.ts';
+import { encodeVector, textInputs, wantsBase64 } from '../embedding-vectors.ts';
 import { parseJsonAnswer } from '../openai/passthrough.ts';
 import { geminiHeaders } from './request.ts';
 import { geminiUrl } from './target.ts';
 
 const bad = (param: string, message: string) => new GatewayError('bad_request', message, { param });
 
-function inputs(input: unknown): string[] {
-  const list = Array.isArray(input) ? input : [input];
-  if (list.length === 0) throw bad('input', 'input must not be empty.');
-  return list.map((v, i) => {
-    if (typeof v === 'string') return v;
-    throw bad(Array.isArray(input) ? `input[${i}]` : 'input', 'input must be text (a string or an array of strings) for Gemini embedding models: token arrays cannot be sent to them.');
-  });
-}
-
 /** Inputs per upstream request, remembered for the answer (its estimate, when Gemini counts none). */
 const texts = new WeakMap<UpstreamRequest, { inputs: string[]; base64: boolean }>();
 
 export function embeddingsRequest(plan: CallPlan, d: Deployment, upstreamModel: string): UpstreamRequest {
   const b = plan.body as Record<string, any>;
-  const list = inputs(b.input);
-  if (b.encoding_format !== undefined && b.encoding_format !== 'float' && b.encoding_format !== 'base64') {
-    throw bad('encoding_format', 'encoding_format must be float or base64.');
-  }
+  const list = textInputs(b.input, 'Gemini embedding models');
+  const base64 = wantsBase64(b.encoding_format);
   const dims = typeof b.dimensions === 'number' ? b.dimensions : undefined;
   const task = typeof b.task_type === 'string' ? b.task_type : undefined;
   let body: Record<string, unknown>;
@@ -59,12 +49,8 @@ export function embeddingsRequest(plan: CallPlan, d: Deployment, upstreamModel: 
     warmTokenizer();
   }
   const up: UpstreamRequest = { url, headers: geminiHeaders(d, false), body: JSON.stringify(body), clientWantsUsage: false, model: upstreamModel, embeddings: true };
-  texts.set(up, { inputs: list, base64: b.encoding_format === 'base64' });
+  texts.set(up, { inputs: list, base64 });
   return up;
-}
-
-function encode(values: number[], base64: boolean): number[] | string {
-  return base64 ? Buffer.from(new Float32Array(values).buffer).toString('base64') : values;
 }
 
 export function embeddingsAnswer(body: Buffer, up: UpstreamRequest): Translated {
@@ -88,7 +74,7 @@ export function embeddingsAnswer(body: Buffer, up: UpstreamRequest): Translated 
       : { ...EMPTY_USAGE, input: asked.inputs.reduce((n, t) => n + countTokensNow(t), 0), estimated: true };
   const out = {
     object: 'list',
-    data: vectors.map((v, index) => ({ object: 'embedding', index, embedding: encode(v as number[], asked.base64) })),
+    data: vectors.map((v, index) => ({ object: 'embedding', index, embedding: encodeVector(v as number[], asked.base64) })),
     model: up.model,
     usage: { prompt_tokens: usage.input, total_tokens: usage.input },
   };
