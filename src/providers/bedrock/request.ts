@@ -186,6 +186,10 @@ function toolConfig(body: Block, usedTools: boolean, drop: boolean): Block | und
 
 /** An Anthropic Messages body (from an Anthropic client, or made from an OpenAI one) as a Converse body. */
 export function anthropicToConverse(body: Block, model: string, drop: boolean, fixed: Record<string, unknown>): Block {
+  // What runs inside Anthropic's own service has no Converse counterpart.
+  for (const f of ['mcp_servers', 'container']) {
+    if (body[f] !== undefined && body[f] !== null && !drop) throw bad(f, `${f} runs inside Anthropic's API, which Bedrock's Converse API does not offer (set drop_params to leave it out).`);
+  }
   const used = { used: false };
   const { system, messages: turns } = messages(body.messages ?? [], used);
   const out: Block = { messages: turns };
