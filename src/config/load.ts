@@ -312,7 +312,8 @@ function buildDeployment(
     throw new ConfigError(`${file}: model_list[${index}].litellm_params.api_base: "${apiBase}" is not a URL`);
   }
   // (a Bedrock API key is the deployment's bearer token, in aws)
-  const apiKey = aws ? null : (p.api_key ?? (spec.keyEnv ? env[spec.keyEnv] : undefined) ?? null);
+  const fromEnv = [spec.keyEnv, ...(spec.keyEnvAliases ?? [])].map((n) => (n ? env[n] : undefined)).find((v) => v);
+  const apiKey = aws ? null : (p.api_key ?? fromEnv ?? null);
   const alreadyWarned = warnings.some((w) => w.includes(`model_list[${index}].litellm_params.api_key refers to`));
   if (!apiKey && !alreadyWarned && spec.keyEnv && !vertex && spec.defaultBase?.startsWith('https://')) {
     warnings.push(`${file}: model_list[${index}] (${entry.model_name}) has no api_key and ${spec.keyEnv} is not set: its calls will fail upstream`);

@@ -18,12 +18,13 @@ const int = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v)
 
 /**
  * OpenAI's convention: prompt_tokens include the cached ones (prompt_tokens_details.cached_tokens),
- * completion_tokens include the reasoning ones (xAI's do not). DeepSeek reports prompt_cache_hit_tokens instead.
+ * completion_tokens include the reasoning ones (xAI's do not). DeepSeek reports prompt_cache_hit_tokens
+ * instead, Together a top-level cached_tokens.
  */
 export function fromOpenAI(u: Record<string, any>): UsageRecord {
   const prompt = int(u.prompt_tokens ?? u.input_tokens);
   const details = u.prompt_tokens_details ?? u.input_tokens_details ?? {};
-  const cacheRead = Math.min(prompt, int(details.cached_tokens ?? u.prompt_cache_hit_tokens));
+  const cacheRead = Math.min(prompt, int(details.cached_tokens ?? u.prompt_cache_hit_tokens ?? u.cached_tokens));
   const cacheWrite = Math.min(prompt - cacheRead, int(details.cache_creation_tokens ?? details.cache_write_tokens));
   let output = int(u.completion_tokens ?? u.output_tokens);
   const stated = int((u.completion_tokens_details ?? u.output_tokens_details ?? {}).reasoning_tokens);

@@ -11,6 +11,8 @@ export interface ProviderSpec {
   /** Default API base; null when the operator must give `api_base`. */
   defaultBase: string | null;
   keyEnv: string | null;
+  /** Other names LiteLLM also reads the key from, after keyEnv. */
+  keyEnvAliases?: readonly string[];
   baseEnv: string | null;
   /** Whether the upstream accepts `stream_options` (else it is never sent, the client's neither). */
   streamUsage: boolean;
@@ -52,13 +54,15 @@ export const PROVIDERS: Record<string, ProviderSpec> = {
   deepseek: openaiCompatible('https://api.deepseek.com/v1', 'DEEPSEEK_API_KEY'),
   // Mistral refuses stream_options (422 extra_forbidden) and sends usage on its last chunk unasked.
   mistral: { ...openaiCompatible('https://api.mistral.ai/v1', 'MISTRAL_API_KEY'), streamUsage: false },
-  together_ai: openaiCompatible('https://api.together.xyz/v1', 'TOGETHERAI_API_KEY'),
-  fireworks_ai: openaiCompatible('https://api.fireworks.ai/inference/v1', 'FIREWORKS_AI_API_KEY'),
+  // (the first of LiteLLM's names for their keys, then the others, as it looks them up)
+  together_ai: { ...openaiCompatible('https://api.together.xyz/v1', 'TOGETHER_API_KEY', 'TOGETHER_AI_API_BASE'), keyEnvAliases: ['TOGETHER_AI_API_KEY', 'TOGETHERAI_API_KEY', 'TOGETHER_AI_TOKEN'] },
+  fireworks_ai: { ...openaiCompatible('https://api.fireworks.ai/inference/v1', 'FIREWORKS_API_KEY', 'FIREWORKS_API_BASE'), keyEnvAliases: ['FIREWORKS_AI_API_KEY', 'FIREWORKSAI_API_KEY', 'FIREWORKS_AI_TOKEN'] },
   openrouter: openaiCompatible('https://openrouter.ai/api/v1', 'OPENROUTER_API_KEY'),
   xai: openaiCompatible('https://api.x.ai/v1', 'XAI_API_KEY'),
   perplexity: openaiCompatible('https://api.perplexity.ai', 'PERPLEXITYAI_API_KEY'),
-  deepinfra: openaiCompatible('https://api.deepinfra.com/v1/openai', 'DEEPINFRA_API_KEY'),
-  cerebras: openaiCompatible('https://api.cerebras.ai/v1', 'CEREBRAS_API_KEY'),
+  // DeepInfra sends usage on its last chunk unasked; stream_options is not among what it documents taking.
+  deepinfra: { ...openaiCompatible('https://api.deepinfra.com/v1/openai', 'DEEPINFRA_API_KEY', 'DEEPINFRA_API_BASE'), streamUsage: false },
+  cerebras: openaiCompatible('https://api.cerebras.ai/v1', 'CEREBRAS_API_KEY', 'CEREBRAS_API_BASE'),
 };
 
 /** Providers LiteLLM knows that need their own adapter; they come in later versions. */

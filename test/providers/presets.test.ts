@@ -2,7 +2,10 @@
 // shapes: Groq's usage under x_groq and again in a usage chunk, Mistral's usage unasked (and its refusal
 // of stream_options, so none is sent), OpenRouter's comment frames, `reasoning` field and cost in usage,
 // xAI's reasoning tokens beside completion_tokens, DeepSeek's cache hit fields, Perplexity's cumulative
-// usage in every chunk and no [DONE], an older Ollama's missing usage. Each call metered exactly.
+// usage in every chunk and no [DONE], an older Ollama's missing usage, Together's top-level cached_tokens
+// and `reasoning`, Fireworks' usage chunk, DeepInfra's unasked usage (and no stream_options sent there),
+// Cerebras' stream without [DONE], LM Studio's and vLLM's `reasoning` and vLLM's stop_reason. Each call
+// metered exactly.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
@@ -24,6 +27,12 @@ const PRESETS: Record<string, string> = {
   deepseek: 'deepseek/deepseek-reasoner',
   perplexity: 'perplexity/sonar',
   ollama: 'ollama/qwen3:8b',
+  together: 'together_ai/deepseek-ai/DeepSeek-R1',
+  fireworks_ai: 'fireworks_ai/accounts/fireworks/models/deepseek-r1',
+  deepinfra: 'deepinfra/meta-llama/Llama-3.3-70B-Instruct',
+  cerebras: 'cerebras/qwen-3-235b-a22b-thinking-2507',
+  lm_studio: 'lm_studio/openai/gpt-oss-20b',
+  hosted_vllm: 'hosted_vllm/Qwen/Qwen3-8B',
 };
 
 before(async () => {
@@ -174,4 +183,83 @@ test("mistral's reasoning models: content as a list of thinking and text blocks 
   const m = await new Anthropic({ apiKey: MASTER_KEY, baseURL: gw.url, maxRetries: 0 }).messages.stream({ model: 'magistral', max_tokens: 200, messages: [{ role: 'user', content: 'hi' }] }).finalMessage();
   assert.deepEqual(m.content.map((b: any) => b.type), ['thinking', 'text']);
   assert.equal((m.content[1] as any).text, 'Hello there');
+});
+
+/** A call whole: its text, the reasoning under the provider's own name, and its record. */
+async function whole(model: string): Promise<{ message: any; rec: any }> {
+  const { data, response } = await client().chat.completions.create({ model, messages: [{ role: 'user', content: 'hi' }] }).withResponse();
+  return { message: data.choices[0]!.message, rec: await record(response.headers.get('x-litellm-call-id')) };
+}
+
+test('together_ai: usage on the finish chunk with its top-level cached_tokens (cache reads), `reasoning` relayed', async () => {
+  const s = await stream('together');
+  assert.equal(s.text, 'Hello from Together');
+  assert.equal(fake.requests.at(-1)!.body.stream_options?.include_usage, true);
+  assert.deepEqual([s.rec.prompt_tokens, s.rec.completion_tokens], [39, 25]);
+  assert.equal(nanos(s.rec), 7 * 1000 + 32 * 500 + 25 * 2000);
+  const w = await whole('together');
+  assert.equal(w.message.reasoning, 'The user says hi.');
+  assert.equal(nanos(w.rec), nanos(s.rec), 'the same whole or streamed');
+});
+
+test('fireworks_ai: usage in its own chunk with no choices, reasoning_content relayed', async () => {
+  const { data, response } = await client().chat.completions.create({ model: 'fireworks_ai', stream: true, messages: [{ role: 'user', content: 'hi' }] }).withResponse();
+  let text = '';
+  let reasoning = '';
+  for await (const c of data as any) {
+    text += c.choices[0]?.delta?.content ?? '';
+    reasoning += c.choices[0]?.delta?.reasoning_content ?? '';
+  }
+  assert.deepEqual([text, reasoning], ['Hi from Fireworks', 'A greeting.']);
+  const rec = await record(response.headers.get('x-litellm-call-id'));
+  assert.deepEqual([rec.prompt_tokens, rec.completion_tokens], [14, 26]);
+  assert.equal(nanos((await whole('fireworks_ai')).rec), 14 * 1000 + 26 * 2000);
+});
+
+test('deepinfra: no stream_options sent (its usage comes unasked on the last chunk), its estimated_cost not used', async () => {
+  const s = await stream('deepinfra');
+  assert.equal(s.text, 'Hello from DeepInfra');
+  assert.equal(fake.requests.at(-1)!.body.stream_options, undefined);
+  assert.deepEqual([s.usage.prompt_tokens, s.usage.completion_tokens], [11, 5], 'the client asked for usage and gets it');
+  assert.equal(nanos(s.rec), 11 * 1000 + 5 * 2000);
+  assert.equal(nanos((await whole('deepinfra')).rec), 11 * 1000 + 5 * 2000);
+});
+
+test('cerebras: a stream that ends without [DONE] is complete, cached tokens read from prompt_tokens_details', async () => {
+  const s = await stream('cerebras');
+  assert.equal(s.text, 'Oi from Cerebras');
+  assert.equal(s.finish, 'stop');
+  assert.equal(s.rec.status, 'success');
+  assert.equal(nanos(s.rec), 6 * 1000 + 16 * 500 + 3 * 2000);
+  const w = await whole('cerebras');
+  assert.equal(w.message.reasoning, 'Short answer.');
+  assert.equal(nanos(w.rec), nanos(s.rec));
+});
+
+test("lm_studio: gpt-oss's `reasoning` relayed, and a thinking block for Anthropic clients", async () => {
+  const s = await stream('lm_studio');
+  assert.equal(s.text, 'Hello from LM Studio');
+  assert.deepEqual([s.rec.prompt_tokens, s.rec.completion_tokens], [12, 9]);
+  const m = await new Anthropic({ apiKey: MASTER_KEY, baseURL: gw.url, maxRetries: 0 }).messages.stream({ model: 'lm_studio', max_tokens: 200, messages: [{ role: 'user', content: 'hi' }] }).finalMessage();
+  assert.deepEqual(m.content.map((b: any) => b.type), ['thinking', 'text']);
+  assert.equal((m.content[0] as any).thinking, 'Say hello.');
+  assert.deepEqual([m.usage.input_tokens, m.usage.output_tokens], [12, 9]);
+});
+
+test("hosted_vllm: `reasoning` streamed and reasoning_content whole (vLLM's two names), its stop_reason relayed, usage in its own chunk", async () => {
+  const { data, response } = await client().chat.completions.create({ model: 'hosted_vllm', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'hi' }] }).withResponse();
+  let text = '';
+  let reasoning = '';
+  let stopReason: unknown;
+  for await (const c of data as any) {
+    text += c.choices[0]?.delta?.content ?? '';
+    reasoning += c.choices[0]?.delta?.reasoning ?? '';
+    if (c.choices[0] && 'stop_reason' in c.choices[0]) stopReason = c.choices[0].stop_reason;
+  }
+  assert.deepEqual([text, reasoning, stopReason], ['Hi from vLLM', 'Greet back.', null]);
+  const rec = await record(response.headers.get('x-litellm-call-id'));
+  assert.equal(nanos(rec), 10 * 1000 + 5 * 2000);
+  const w = await whole('hosted_vllm');
+  assert.equal(w.message.reasoning_content, 'Greet back.');
+  assert.equal(nanos(w.rec), nanos(rec));
 });
