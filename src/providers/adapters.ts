@@ -3,6 +3,7 @@
 import { ChatToAnthropicStream, chatAnswerToAnthropic } from '../dialects/chat-to-anthropic.ts';
 import { anthropicRequestToChat } from '../dialects/anthropic-to-chat.ts';
 import type { Adapter, AdapterTable } from './adapter.ts';
+import { anthropicViaChat } from './anthropic-via-chat.ts';
 import { anthropicPassthrough } from './anthropic/passthrough.ts';
 import { bedrockEmbeddingsAnswer, bedrockEmbeddingsRequest } from './bedrock/embeddings.ts';
 import { onBedrock } from './bedrock/invoke.ts';
@@ -13,7 +14,6 @@ import { AnthropicToChatStream, anthropicAnswerToChat } from './anthropic/respon
 import { embeddingsAnswer, embeddingsRequest } from './gemini/embeddings.ts';
 import { geminiRequest } from './gemini/request.ts';
 import { GeminiToChatStream, geminiAnswerToChat } from './gemini/response.ts';
-import { anthropicToGemini } from './gemini/to-anthropic.ts';
 import { flatteningContent } from './mistral/content.ts';
 import { openaiPassthrough } from './openai/passthrough.ts';
 import { buildRequest } from './openai/request.ts';
@@ -51,5 +51,5 @@ const anthropicToConverse: Adapter = {
 // (Anthropic-wire adapters also serve Claude on Bedrock's InvokeModel, whose streams are AWS event streams)
 export const ADAPTERS: AdapterTable = {
   openai: { openai: flatteningContent(openaiPassthrough), anthropic: onBedrock(chatToAnthropicWire, 'openai'), gemini: chatToGemini, bedrock: chatToConverse },
-  anthropic: { anthropic: onBedrock(anthropicPassthrough, 'anthropic'), openai: flatteningContent(anthropicToOpenAIWire), gemini: anthropicToGemini, bedrock: anthropicToConverse },
+  anthropic: { anthropic: onBedrock(anthropicPassthrough, 'anthropic'), openai: flatteningContent(anthropicToOpenAIWire), gemini: anthropicViaChat(chatToGemini, (up) => new GeminiToChatStream(up, null)), bedrock: anthropicToConverse },
 };
