@@ -90,6 +90,7 @@ export async function checkDeployment(d: Deployment): Promise<{ ok: boolean; err
     if (d.aws) return await checkBedrock(d);
     if (d.wire === 'anthropic') return await probe(new URL(anthropicUrl(d.apiBase, 'models')), { headers: { 'anthropic-version': ANTHROPIC_VERSION, ...(d.apiKey ? { 'x-api-key': d.apiKey } : {}) } });
     if (d.wire === 'gemini') return await probe(new URL(geminiModelsUrl(d)), { headers: d.apiKey ? { 'x-goog-api-key': d.apiKey } : {} });
+    if (d.wire === 'cohere') return await probe(new URL(`${d.apiBase.replace(/\/v[12](?:\/\w+)?$/, '')}/v1/models?page_size=1`), { headers: d.apiKey ? { authorization: `Bearer ${d.apiKey}` } : {} });
     // OpenAI's wire: the credential as calls send it (a token fetched first, if the deployment has none yet).
     await d.tokens?.ready();
     const headers: Record<string, string> = {};

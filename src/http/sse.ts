@@ -83,3 +83,13 @@ export function writeSseError(res: ServerResponse, err: GatewayError, dialect: E
   if (res.destroyed || res.writableEnded) return;
   res.end(errorFrame(dialect, err));
 }
+
+/**
+ * The end of a translated OpenAI chat stream: the usage chunk (with no choices, as OpenAI sends it when
+ * `stream_options.include_usage` asks for it), then `[DONE]`.
+ */
+export function chatStreamEnd(id: string | null, created: number, model: string, usage: Record<string, unknown> | null): string {
+  const tail = 'data: [DONE]\n\n';
+  if (!usage) return tail;
+  return `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [], usage })}\n\n${tail}`;
+}

@@ -45,6 +45,8 @@ const CATALOG_PROVIDER: Record<string, string> = {
   anthropic: 'anthropic',
   gemini: 'google',
   azure: 'azure',
+  cohere: 'cohere',
+  cohere_chat: 'cohere',
   // Bedrock's own prices (its regional endpoints cost more than global ones for some models).
   bedrock: 'aws',
 };

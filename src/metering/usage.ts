@@ -69,6 +69,24 @@ export function fromGemini(u: Record<string, any>): UsageRecord {
 }
 
 /**
+ * Cohere's convention: `billed_units` is what Cohere bills (its prompt template's tokens left out),
+ * `tokens` what the model read and wrote; the billed count is the one metered, the other a fallback.
+ */
+export function fromCohere(u: Record<string, any>): UsageRecord {
+  const billed = u.billed_units ?? {};
+  const tokens = u.tokens ?? {};
+  return {
+    input: int(billed.input_tokens ?? tokens.input_tokens),
+    cacheRead: 0,
+    cacheWrite: 0,
+    cacheWrite1h: 0,
+    output: int(billed.output_tokens ?? tokens.output_tokens),
+    reasoning: 0,
+    estimated: false,
+  };
+}
+
+/**
  * Anthropic streams give usage twice: in message_start, then cumulative in message_delta, which may
  * restate the input side or leave it null. Later non-null values win; nothing is summed.
  */

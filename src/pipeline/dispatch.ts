@@ -109,6 +109,8 @@ async function upstreamError(d: Deployment, res: UpstreamResponse): Promise<Gate
       inner = e.innererror;
       retryDelay = googleRetryDelay(e.details);
     } else if (typeof e === 'string') message = e;
+    // (Cohere's and others' plain {"message": ...})
+    else if (typeof parsed?.message === 'string') message = parsed.message;
   } catch {
     // not JSON: the text itself is the message
   }

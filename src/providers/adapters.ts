@@ -14,6 +14,9 @@ import { AnthropicToChatStream, anthropicAnswerToChat } from './anthropic/respon
 import { embeddingsAnswer, embeddingsRequest } from './gemini/embeddings.ts';
 import { geminiRequest } from './gemini/request.ts';
 import { GeminiToChatStream, geminiAnswerToChat } from './gemini/response.ts';
+import { cohereEmbeddingsAnswer, cohereEmbeddingsRequest } from './cohere/embeddings.ts';
+import { cohereRequest } from './cohere/request.ts';
+import { CohereToChatStream, cohereAnswerToChat } from './cohere/response.ts';
 import { flatteningContent } from './mistral/content.ts';
 import { openaiPassthrough } from './openai/passthrough.ts';
 import { buildRequest } from './openai/request.ts';
@@ -48,8 +51,14 @@ const anthropicToConverse: Adapter = {
   stream: (up) => new ConverseToAnthropicStream(up),
 };
 
+const chatToCohere: Adapter = {
+  request: (plan, d, model) => (plan.endpoint === 'embeddings' ? cohereEmbeddingsRequest(plan, d, model) : cohereRequest(plan, d, model)),
+  answer: (body, up) => (up.embeddings ? cohereEmbeddingsAnswer(body, up) : cohereAnswerToChat(body, up)),
+  stream: (up) => new CohereToChatStream(up),
+};
+
 // (Anthropic-wire adapters also serve Claude on Bedrock's InvokeModel, whose streams are AWS event streams)
 export const ADAPTERS: AdapterTable = {
-  openai: { openai: flatteningContent(openaiPassthrough), anthropic: onBedrock(chatToAnthropicWire, 'openai'), gemini: chatToGemini, bedrock: chatToConverse },
-  anthropic: { anthropic: onBedrock(anthropicPassthrough, 'anthropic'), openai: flatteningContent(anthropicToOpenAIWire), gemini: anthropicViaChat(chatToGemini, (up) => new GeminiToChatStream(up, null)), bedrock: anthropicToConverse },
+  openai: { openai: flatteningContent(openaiPassthrough), anthropic: onBedrock(chatToAnthropicWire, 'openai'), gemini: chatToGemini, bedrock: chatToConverse, cohere: chatToCohere },
+  anthropic: { anthropic: onBedrock(anthropicPassthrough, 'anthropic'), openai: flatteningContent(anthropicToOpenAIWire), gemini: anthropicViaChat(chatToGemini, (up) => new GeminiToChatStream(up, null)), bedrock: anthropicToConverse, cohere: anthropicViaChat(chatToCohere, (up) => new CohereToChatStream(up, null)) },
 };

@@ -1,6 +1,8 @@
 // What every translated embeddings call shares: the texts of OpenAI's `input`, and each vector in the
 // answer as floats or, when asked (the openai SDKs ask by default), base64 of little-endian float32.
 import { GatewayError } from '../http/errors.ts';
+import { countTokensNow } from '../metering/estimate.ts';
+import { EMPTY_USAGE, type UsageRecord } from '../metering/usage.ts';
 
 /** The texts of `input` (a string or a list of them); token arrays cannot be translated. */
 export function textInputs(input: unknown, models: string): string[] {
@@ -23,4 +25,22 @@ export function wantsBase64(format: unknown): boolean {
 
 export function encodeVector(values: number[], base64: boolean): number[] | string {
   return base64 ? Buffer.from(new Float32Array(values).buffer).toString('base64') : values;
+}
+
+/**
+ * OpenAI's embeddings list of the provider's vectors, with the tokens the provider counted, else the
+ * gateway's count of the inputs (marked estimated): the same number in the answer and the ledger.
+ */
+export function embeddingsList(vectors: number[][], base64: boolean, model: string | undefined, counted: number, inputs: readonly string[]): { body: string; usage: UsageRecord } {
+  const usage: UsageRecord =
+    Number.isFinite(counted) && counted > 0
+      ? { ...EMPTY_USAGE, input: counted }
+      : { ...EMPTY_USAGE, input: inputs.reduce((n, t) => n + countTokensNow(t), 0), estimated: true };
+  const out = {
+    object: 'list',
+    data: vectors.map((v, index) => ({ object: 'embedding', index, embedding: encodeVector(v, base64) })),
+    model,
+    usage: { prompt_tokens: usage.input, total_tokens: usage.input },
+  };
+  return { body: JSON.stringify(out), usage };
 }

@@ -1,10 +1,10 @@
 // Providers this version can call: Anthropic's Messages API, Google's Gemini (AI Studio and Vertex AI, where
-// Claude is served too), AWS Bedrock, Azure OpenAI and the OpenAI-compatible ones. Each entry
+// Claude is served too), AWS Bedrock, Cohere, Azure OpenAI and the OpenAI-compatible ones. Each entry
 // says which wire format it speaks, where it lives by default and which environment variables LiteLLM
 // reads for it.
 
-/** The wire formats: OpenAI chat completions, Anthropic messages, Gemini's generateContent, Bedrock's Converse. */
-export type Wire = 'openai' | 'anthropic' | 'gemini' | 'bedrock';
+/** The wire formats: OpenAI chat completions, Anthropic messages, Gemini's generateContent, Bedrock's Converse, Cohere's v2 chat. */
+export type Wire = 'openai' | 'anthropic' | 'gemini' | 'bedrock' | 'cohere';
 
 export interface ProviderSpec {
   wire: Wire;
@@ -39,6 +39,9 @@ export const PROVIDERS: Record<string, ProviderSpec> = {
   // AWS Bedrock: the Converse API for every model family, InvokeModel for Claude (bedrock/invoke/), signed
   // with AWS credentials or called with a Bedrock API key; region, address and credentials in bedrock/settings.ts.
   bedrock: { wire: 'bedrock', defaultBase: null, keyEnv: null, baseEnv: null, streamUsage: false },
+  // Cohere's v2 API (chat, embed, rerank); cohere_chat/ is LiteLLM's other name for it.
+  cohere: { wire: 'cohere', defaultBase: 'https://api.cohere.com', keyEnv: 'COHERE_API_KEY', baseEnv: 'COHERE_API_BASE', streamUsage: false },
+  cohere_chat: { wire: 'cohere', defaultBase: 'https://api.cohere.com', keyEnv: 'COHERE_API_KEY', baseEnv: 'COHERE_API_BASE', streamUsage: false },
   // OpenAI's wire format at Azure's addresses (azure/target.ts), its key in an api-key header.
   azure: { ...openaiCompatible(null, 'AZURE_API_KEY', 'AZURE_API_BASE'), versionEnv: 'AZURE_API_VERSION' },
   // Azure AI Foundry's models (Llama, Mistral, DeepSeek, Phi, ... and OpenAI's) in OpenAI's format.
@@ -67,7 +70,7 @@ export const PROVIDERS: Record<string, ProviderSpec> = {
 
 /** Providers LiteLLM knows that need their own adapter; they come in later versions. */
 export const PLANNED_PROVIDERS = new Set([
-  'cohere', 'sagemaker', 'huggingface', 'replicate', 'watsonx',
+  'sagemaker', 'huggingface', 'replicate', 'watsonx',
 ]);
 
 /** Splits `provider/model`; a bare model name is an OpenAI model, as in LiteLLM. */

@@ -106,9 +106,9 @@ test('/health/readiness lists the settings this version does not act on, so an o
 });
 
 test('providers this version does not have yet are skipped with a warning', () => {
-  const { config, warnings } = load('model_list:\n  - model_name: b\n    litellm_params: { model: cohere/command-r-plus }\n');
+  const { config, warnings } = load('model_list:\n  - model_name: b\n    litellm_params: { model: sagemaker/my-endpoint }\n');
   assert.equal(config.deployments.length, 0);
-  assert.match(warnings[0]!, /provider "cohere" is not supported by this version yet/);
+  assert.match(warnings[0]!, /provider "sagemaker" is not supported by this version yet/);
 });
 
 test('gemini deployments speak Gemini\'s format, with Google AI Studio as the default base and GEMINI_API_KEY', () => {

@@ -2,7 +2,7 @@
 // to reasoning_content (and thinking_blocks with their signatures, so a client can send them back),
 // tool_use to tool_calls, stop_reason to finish_reason, usage to OpenAI's convention.
 import { GatewayError } from '../../http/errors.ts';
-import { errorFrame, jsonFrames } from '../../http/sse.ts';
+import { chatStreamEnd, errorFrame, jsonFrames } from '../../http/sse.ts';
 import { fromAnthropic, mergeAnthropicUsage, toOpenAI, type UsageRecord } from '../../metering/usage.ts';
 import type { StreamCodec, Translated, UpstreamRequest } from '../adapter.ts';
 import { parseJsonAnswer } from '../openai/passthrough.ts';
@@ -183,12 +183,7 @@ export class AnthropicToChatStream implements StreamCodec {
 
   finish(): string {
     if (!this.complete) return '';
-    let out = '';
-    if (this.wantsUsage && this.usage) {
-      const c = { id: this.upstreamId, object: 'chat.completion.chunk', created: this.created, model: this.model, choices: [], usage: toOpenAI(this.usage) };
-      out += `data: ${JSON.stringify(c)}\n\n`;
-    }
-    return `${out}data: [DONE]\n\n`;
+    return chatStreamEnd(this.upstreamId, this.created, this.model, this.wantsUsage && this.usage ? toOpenAI(this.usage) : null);
   }
 
 }

@@ -5,10 +5,9 @@
 // inputTextTokenCount, else the x-amzn-bedrock-input-token-count header), else the gateway's estimate.
 import type { Deployment } from '../../config/load.ts';
 import { GatewayError } from '../../http/errors.ts';
-import { countTokensNow, warmTokenizer } from '../../metering/estimate.ts';
-import { EMPTY_USAGE, type UsageRecord } from '../../metering/usage.ts';
+import { warmTokenizer } from '../../metering/estimate.ts';
 import type { CallPlan, Translated, UpstreamRequest } from '../adapter.ts';
-import { encodeVector, textInputs, wantsBase64 } from '../embedding-vectors.ts';
+import { embeddingsList, textInputs, wantsBase64 } from '../embedding-vectors.ts';
 import { parseJsonAnswer } from '../openai/passthrough.ts';
 import { bedrockHeaders, bedrockUrl } from './target.ts';
 
@@ -56,21 +55,11 @@ export function bedrockEmbeddingsAnswer(body: Buffer, up: UpstreamRequest, heade
   const call = asked.get(up);
   if (!json || !call) return { body, usage: null, upstreamId: null };
   let vectors: unknown[];
-  let tokens = Number(json.inputTextTokenCount ?? headers['x-amzn-bedrock-input-token-count']);
+  const tokens = Number(json.inputTextTokenCount ?? headers['x-amzn-bedrock-input-token-count']);
   if (Array.isArray(json.embedding)) vectors = [json.embedding];
   else if (Array.isArray(json.embeddings)) vectors = json.embeddings;
   else if (Array.isArray(json.embeddings?.float)) vectors = json.embeddings.float;
   else vectors = [];
   if (vectors.length !== call.inputs.length || !vectors.every(Array.isArray)) return { body, usage: null, upstreamId: null };
-  if (!Number.isFinite(tokens) || tokens <= 0) tokens = NaN;
-  const usage: UsageRecord = Number.isNaN(tokens)
-    ? { ...EMPTY_USAGE, input: call.inputs.reduce((n, t) => n + countTokensNow(t), 0), estimated: true }
-    : { ...EMPTY_USAGE, input: tokens };
-  const out = {
-    object: 'list',
-    data: vectors.map((v, index) => ({ object: 'embedding', index, embedding: encodeVector(v as number[], call.base64) })),
-    model: up.model,
-    usage: { prompt_tokens: usage.input, total_tokens: usage.input },
-  };
-  return { body: JSON.stringify(out), usage, upstreamId: typeof json.id === 'string' ? json.id : null };
+  return { ...embeddingsList(vectors as number[][], call.base64, up.model, tokens, call.inputs), upstreamId: typeof json.id === 'string' ? json.id : null };
 }

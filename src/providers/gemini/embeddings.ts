@@ -5,10 +5,9 @@
 // estimate, in the answer and in the ledger alike.
 import type { Deployment } from '../../config/load.ts';
 import { GatewayError } from '../../http/errors.ts';
-import { countTokensNow, warmTokenizer } from '../../metering/estimate.ts';
-import { EMPTY_USAGE, type UsageRecord } from '../../metering/usage.ts';
+import { warmTokenizer } from '../../metering/estimate.ts';
 import type { CallPlan, Translated, UpstreamRequest } from '../adapter.ts';
-import { encodeVector, textInputs, wantsBase64 } from '../embedding-vectors.ts';
+import { embeddingsList, textInputs, wantsBase64 } from '../embedding-vectors.ts';
 import { parseJsonAnswer } from '../openai/passthrough.ts';
 import { geminiHeaders } from './request.ts';
 import { geminiUrl } from './target.ts';
@@ -68,15 +67,5 @@ export function embeddingsAnswer(body: Buffer, up: UpstreamRequest): Translated 
     if (typeof counted === 'number') tokens = counted;
   }
   if (vectors.length !== asked.inputs.length || !vectors.every(Array.isArray)) return { body, usage: null, upstreamId: null };
-  const usage: UsageRecord =
-    tokens !== null && tokens > 0
-      ? { ...EMPTY_USAGE, input: tokens }
-      : { ...EMPTY_USAGE, input: asked.inputs.reduce((n, t) => n + countTokensNow(t), 0), estimated: true };
-  const out = {
-    object: 'list',
-    data: vectors.map((v, index) => ({ object: 'embedding', index, embedding: encodeVector(v as number[], asked.base64) })),
-    model: up.model,
-    usage: { prompt_tokens: usage.input, total_tokens: usage.input },
-  };
-  return { body: JSON.stringify(out), usage, upstreamId: null };
+  return { ...embeddingsList(vectors as number[][], asked.base64, up.model, tokens ?? NaN, asked.inputs), upstreamId: null };
 }

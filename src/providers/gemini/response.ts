@@ -5,7 +5,7 @@
 // empty success: the prompt blocked (promptFeedback.blockReason), or a candidate stopped for safety.
 import { randomUUID } from 'node:crypto';
 import { type ErrorDialect, GatewayError } from '../../http/errors.ts';
-import { errorFrame, jsonFrames } from '../../http/sse.ts';
+import { chatStreamEnd, errorFrame, jsonFrames } from '../../http/sse.ts';
 import { fromGemini, toOpenAI, type UsageRecord } from '../../metering/usage.ts';
 import type { StreamCodec, Translated, UpstreamRequest } from '../adapter.ts';
 import { parseJsonAnswer } from '../openai/passthrough.ts';
@@ -206,11 +206,6 @@ export class GeminiToChatStream implements StreamCodec {
 
   finish(): string {
     if (!this.complete || this.upstreamError) return '';
-    let out = '';
-    if (this.wantsUsage && this.usage) {
-      const c = { id: this.upstreamId, object: 'chat.completion.chunk', created: this.created, model: this.model, choices: [], usage: toOpenAI(this.usage) };
-      out += `data: ${JSON.stringify(c)}\n\n`;
-    }
-    return `${out}data: [DONE]\n\n`;
+    return chatStreamEnd(this.upstreamId, this.created, this.model, this.wantsUsage && this.usage ? toOpenAI(this.usage) : null);
   }
 }
