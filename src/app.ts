@@ -304,11 +304,16 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   const stopPruning = config.spendLogsRetention ? schedulePruning(db, config.spendLogsRetention, log) : () => {};
   const chat = (path: string): Route => ({ dialect: 'openai', endpoint: 'chat/completions', path });
   const embeddings = (path: string): Route => ({ dialect: 'openai', endpoint: 'embeddings', path });
+  const rerank = (path: string): Route => ({ dialect: 'openai', endpoint: 'rerank', path });
   const llmRoutes: [string, Route | 'count_tokens'][] = [
     ['/chat/completions', chat('/chat/completions')],
     ['/v1/chat/completions', chat('/v1/chat/completions')],
     ['/embeddings', embeddings('/embeddings')],
     ['/v1/embeddings', embeddings('/v1/embeddings')],
+    // LiteLLM's rerank routes (Cohere's request and answer shape).
+    ['/rerank', rerank('/rerank')],
+    ['/v1/rerank', rerank('/v1/rerank')],
+    ['/v2/rerank', rerank('/v2/rerank')],
     // Anthropic's Messages API (Claude Code adds ?beta=true, which the router ignores).
     ['/v1/messages', { dialect: 'anthropic', endpoint: 'messages', path: '/v1/messages' }],
     ['/v1/messages/count_tokens', 'count_tokens'],

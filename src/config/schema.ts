@@ -18,6 +18,7 @@ export const PRICE_FIELDS = [
   'output_cost_per_reasoning_token',
   'input_cost_per_token_above_200k_tokens',
   'output_cost_per_token_above_200k_tokens',
+  'input_cost_per_query',
 ] as const;
 const prices = Object.fromEntries(PRICE_FIELDS.map((f) => [f, nonNeg()]));
 

@@ -23,13 +23,15 @@ export interface LlmRequest {
   stream: boolean;
   /** Set when the gateway changed the body (the client's bytes can no longer be sent as they are). */
   rewritten?: boolean;
-  /** An embedding: no output tokens to expect. */
+  /** An embedding (or a rerank): no output tokens to expect. */
   embedding?: boolean;
+  /** A rerank: the search units it is expected to be billed (what admission reserves). */
+  searchUnits?: number;
 }
 
 const bad = (param: string, message: string) => new GatewayError('bad_request', message, { param });
 
-function parseModel(body: Record<string, unknown>): string {
+export function parseModel(body: Record<string, unknown>): string {
   const model = body.model;
   if (model === undefined) throw bad('model', 'Missing required field: model.');
   if (typeof model !== 'string' || model.length === 0) throw bad('model', 'model must be a non-empty string.');

@@ -14,6 +14,7 @@ export function costNanos(u: UsageRecord, price: Price): number {
     BigInt(u.cacheWrite) * BigInt(p.cacheWrite) +
     BigInt(u.cacheWrite1h) * BigInt(p.cacheWrite1h) +
     BigInt(u.output - u.reasoning) * BigInt(p.output) +
-    BigInt(u.reasoning) * BigInt(p.reasoning ?? p.output);
+    BigInt(u.reasoning) * BigInt(p.reasoning ?? p.output) +
+    BigInt(u.searchUnits ?? 0) * BigInt(p.perQuery);
   return Number((pico + 500n) / 1000n);
 }

@@ -13,12 +13,14 @@ export interface Price {
   cacheWrite1h: number;
   /** null: reasoning tokens cost the output price. */
   reasoning: number | null;
+  /** Per search unit (a rerank query of up to 100 documents), for rerank models. */
+  perQuery: number;
   /** Prices that apply when the prompt reaches `start` tokens (long-context pricing). */
   tiers: { start: number; input: number; output: number; cacheRead: number; cacheWrite: number; cacheWrite1h: number }[];
   source: 'config' | 'file' | 'catalog' | 'none';
 }
 
-export const NO_PRICE: Price = Object.freeze({ input: 0, output: 0, cacheRead: 0, cacheWrite: 0, cacheWrite1h: 0, reasoning: null, tiers: [], source: 'none' }) as Price;
+export const NO_PRICE: Price = Object.freeze({ input: 0, output: 0, cacheRead: 0, cacheWrite: 0, cacheWrite1h: 0, reasoning: null, perQuery: 0, tiers: [], source: 'none' }) as Price;
 
 /** USD per token (LiteLLM's unit) to pico-dollars. */
 export function perTokenToPico(usd: number): number {
@@ -55,6 +57,23 @@ const CATALOG_PROVIDER: Record<string, string> = {
 const catalogProvider = (provider: string, model: string): string | undefined =>
   provider === 'vertex_ai' ? (/^claude/.test(model) ? 'anthropic' : 'google') : CATALOG_PROVIDER[provider];
 
+/**
+ * Rerank models, which the catalog does not price: USD per search unit, from Cohere's price list
+ * ($2.00 per 1,000 searches for Rerank 3.5 and 3.0, $2.50 for Rerank 4 Pro).
+ */
+const RERANK_PRICES: Record<string, number> = {
+  'rerank-v3.5': 0.002,
+  'rerank-english-v3.0': 0.002,
+  'rerank-multilingual-v3.0': 0.002,
+  'rerank-v4.0-fast': 0.002,
+  'rerank-v4.0-pro': 0.0025,
+};
+
+function rerankPrice(model: string): Price | null {
+  const usd = RERANK_PRICES[model.replace(/^cohere[./]/, '').replace(/:\d+$/, '')];
+  return usd === undefined ? null : { ...NO_PRICE, tiers: [], perQuery: perTokenToPico(usd), source: 'catalog' };
+}
+
 type Tiered = number | { base: number; tiers: { start: number; price: number }[] } | undefined;
 
 function fromCatalog(provider: string, model: string): Price | null {
@@ -77,6 +96,7 @@ function fromCatalog(provider: string, model: string): Price | null {
     cacheWrite: base(mp.cache_write_mtok) ?? input,
     cacheWrite1h: base(mp.cache_write_1h_mtok) ?? base(mp.cache_write_mtok) ?? input,
     reasoning: null,
+    perQuery: 0,
     tiers: [],
     source: 'catalog',
   };
@@ -111,6 +131,8 @@ export interface LitellmPriceEntry {
   output_cost_per_reasoning_token?: number;
   input_cost_per_token_above_200k_tokens?: number;
   output_cost_per_token_above_200k_tokens?: number;
+  /** Rerank: USD per search unit. */
+  input_cost_per_query?: number;
 }
 
 function fromLitellm(e: LitellmPriceEntry, source: Price['source']): Price {
@@ -124,6 +146,7 @@ function fromLitellm(e: LitellmPriceEntry, source: Price['source']): Price {
     cacheWrite,
     cacheWrite1h: e.cache_creation_input_token_cost_above_1hr !== undefined ? perTokenToPico(e.cache_creation_input_token_cost_above_1hr) : cacheWrite,
     reasoning: e.output_cost_per_reasoning_token !== undefined ? perTokenToPico(e.output_cost_per_reasoning_token) : null,
+    perQuery: perTokenToPico(e.input_cost_per_query ?? 0),
     tiers: [],
     source,
   };
@@ -177,7 +200,8 @@ export class PriceBook {
     }
     if (base === NO_PRICE) {
       for (const n of names) {
-        const c = fromCatalog(d.provider, n.includes('/') && n.startsWith(`${d.provider}/`) ? n.slice(d.provider.length + 1) : n);
+        const bare = n.includes('/') && n.startsWith(`${d.provider}/`) ? n.slice(d.provider.length + 1) : n;
+        const c = fromCatalog(d.provider, bare) ?? rerankPrice(bare);
         if (c) {
           base = c;
           break;
@@ -202,6 +226,7 @@ function pricesAsEntry(p: Price): LitellmPriceEntry {
     cache_creation_input_token_cost_above_1hr: p.cacheWrite1h / 1e12,
   };
   if (p.reasoning !== null) e.output_cost_per_reasoning_token = p.reasoning / 1e12;
+  if (p.perQuery > 0) e.input_cost_per_query = p.perQuery / 1e12;
   const t = p.tiers.find((x) => x.start === 200_000);
   if (t) {
     e.input_cost_per_token_above_200k_tokens = t.input / 1e12;

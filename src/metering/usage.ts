@@ -10,6 +10,8 @@ export interface UsageRecord {
   reasoning: number;
   /** True when counted by the gateway, not reported by the provider. */
   estimated: boolean;
+  /** Rerank: the search units billed (a query with up to 100 documents each); priced per unit. */
+  searchUnits?: number;
 }
 
 export const EMPTY_USAGE: UsageRecord = Object.freeze({ input: 0, cacheRead: 0, cacheWrite: 0, cacheWrite1h: 0, output: 0, reasoning: 0, estimated: false });

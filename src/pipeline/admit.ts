@@ -301,13 +301,13 @@ export async function admitLimits(
     // (n choices can produce n times max_tokens: those are metered, as the reservation is for one)
     lease.covered = given !== null && (call.body.n === undefined || call.body.n === null || call.body.n === 1);
     plan.budgets = countersOf(holds);
-    plan.amount = costNanos({ ...EMPTY_USAGE, input: promptTokens, output }, price);
+    plan.amount = costNanos({ ...EMPTY_USAGE, input: promptTokens, output, searchUnits: call.searchUnits }, price);
   }
   if (plan.tokens.length + plan.slots.length + plan.requests.length + plan.budgets.length === 0) return lease;
 
   // Everything in one step (one round trip with Redis), all or none: a refused call takes no quota anywhere.
   let a = await ctx.counters.admit(plan);
-  if (!a.ok && a.refused === 'budget' && ctx.config.lowerMaxTokensToFit && !REASONING_PARAMS.some((p) => p in call.body)) {
+  if (!a.ok && a.refused === 'budget' && ctx.config.lowerMaxTokensToFit && !call.embedding && !REASONING_PARAMS.some((p) => p in call.body)) {
     // The room left in the tightest budget, after the prompt.
     const room = a.room - costNanos({ ...EMPTY_USAGE, input: promptTokens }, price);
     const affordable = price.output > 0 ? Math.floor((room * 1000) / price.output) : 0;

@@ -193,6 +193,9 @@ async function attemptOnce(d: Deployment, plan: DispatchPlan, capture: string | 
   if (plan.endpoint === 'embeddings' && d.wire === 'anthropic') {
     throw new GatewayError('bad_request', `Model ${d.modelName} (${d.provider}) does not serve embeddings.`, { param: 'model' });
   }
+  if (plan.endpoint === 'rerank' && d.wire !== 'cohere') {
+    throw new GatewayError('bad_request', `Model ${d.modelName} (${d.provider}) does not serve rerank: rerank models are Cohere's (cohere/rerank-v3.5, ...).`, { param: 'model' });
+  }
   // A deployment with token credentials has a token ready unless it is cold (its first call waits).
   if (d.tokens && d.tokens.current() === null) await tokenFor(d);
   const adapter = ADAPTERS[plan.dialect][d.wire];

@@ -14,6 +14,7 @@ import { customerOf } from '../policy/customers.ts';
 import { tagsOf } from '../policy/tags.ts';
 import { resolveAlias } from '../policy/model-access.ts';
 import { parseMessages } from '../dialects/anthropic-messages.ts';
+import { parseRerank } from '../dialects/rerank.ts';
 import { EVENT_STREAM_TYPE, type Dialect, type Endpoint } from '../providers/adapter.ts';
 import { upstreamModelFor } from '../router/router.ts';
 import { admitLimits, admitModel, extendLease, type Lease } from './admit.ts';
@@ -48,12 +49,14 @@ const PARSERS: Record<Endpoint, (raw: Buffer | undefined) => LlmRequest> = {
   'chat/completions': parseChat,
   embeddings: parseEmbeddings,
   messages: parseMessages,
+  rerank: parseRerank,
 };
 
 const CALL_TYPES: Record<Endpoint, Outcome['callType']> = {
   'chat/completions': 'chat',
   embeddings: 'embeddings',
   messages: 'anthropic_messages',
+  rerank: 'rerank',
 };
 
 function keySpendHeader(ctx: PipelineContext, p: Principal): Record<string, string> {

@@ -124,7 +124,7 @@ export async function settle(ctx: PipelineContext, o: Outcome, lease: Lease | nu
     if (cost && ctx.config.proxyBudget && record.user_id !== PROXY_BUDGET_ID) ctx.limiter.addSpend(PROXY_BUDGET_SCOPE, cost);
     if (o.principal.kind === 'key') ctx.limiter.addSpend(o.principal.token, cost);
     tokenCount = totalTokens(usage);
-    if (!o.error && o.callType !== 'embeddings' && !usage.estimated) ctx.expectedOutput.observe(o.group, usage.output);
+    if (!o.error && o.callType !== 'embeddings' && o.callType !== 'rerank' && !usage.estimated) ctx.expectedOutput.observe(o.group, usage.output);
   } catch (err) {
     ctx.log.error({ err, requestId: o.id }, 'settling a request failed');
   } finally {

@@ -12,7 +12,7 @@ export type Dialect = 'openai' | 'anthropic';
 /** The content type of AWS's binary event streams (Bedrock's streamed answers). */
 export const EVENT_STREAM_TYPE = 'application/vnd.amazon.eventstream';
 
-export type Endpoint = 'chat/completions' | 'embeddings' | 'messages';
+export type Endpoint = 'chat/completions' | 'embeddings' | 'messages' | 'rerank';
 
 export interface CallPlan {
   endpoint: Endpoint;
@@ -33,6 +33,8 @@ export interface UpstreamRequest {
   model?: string;
   /** An embeddings call (for adapters that translate both kinds of answer). */
   embeddings?: boolean;
+  /** A rerank call (Cohere's). */
+  rerank?: boolean;
   /** The upstream may answer `content` as a list of blocks (Mistral's reasoning models). */
   contentBlocks?: boolean;
   /** The stream comes in AWS's event-stream framing (Claude on Bedrock's InvokeModel), Anthropic's events inside. */

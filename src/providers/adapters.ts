@@ -15,6 +15,7 @@ import { embeddingsAnswer, embeddingsRequest } from './gemini/embeddings.ts';
 import { geminiRequest } from './gemini/request.ts';
 import { GeminiToChatStream, geminiAnswerToChat } from './gemini/response.ts';
 import { cohereEmbeddingsAnswer, cohereEmbeddingsRequest } from './cohere/embeddings.ts';
+import { cohereRerankAnswer, cohereRerankRequest } from './cohere/rerank.ts';
 import { cohereRequest } from './cohere/request.ts';
 import { CohereToChatStream, cohereAnswerToChat } from './cohere/response.ts';
 import { flatteningContent } from './mistral/content.ts';
@@ -52,8 +53,9 @@ const anthropicToConverse: Adapter = {
 };
 
 const chatToCohere: Adapter = {
-  request: (plan, d, model) => (plan.endpoint === 'embeddings' ? cohereEmbeddingsRequest(plan, d, model) : cohereRequest(plan, d, model)),
-  answer: (body, up) => (up.embeddings ? cohereEmbeddingsAnswer(body, up) : cohereAnswerToChat(body, up)),
+  request: (plan, d, model) =>
+    plan.endpoint === 'embeddings' ? cohereEmbeddingsRequest(plan, d, model) : plan.endpoint === 'rerank' ? cohereRerankRequest(plan, d, model) : cohereRequest(plan, d, model),
+  answer: (body, up) => (up.embeddings ? cohereEmbeddingsAnswer(body, up) : up.rerank ? cohereRerankAnswer(body, up) : cohereAnswerToChat(body, up)),
   stream: (up) => new CohereToChatStream(up),
 };
 

@@ -84,7 +84,7 @@ test('catalog figures for the main models ($ per million tokens)', () => {
 test('money stays exact: prices in pico-dollars, one half-up rounding to nano-dollars', () => {
   assert.equal(perTokenToPico(0.01875e-6), 18_750);
   assert.equal(perTokenToPico(0.1 + 0.2), 300_000_000_000);
-  const p = { input: 18_750, output: 0, cacheRead: 0, cacheWrite: 0, cacheWrite1h: 0, reasoning: null, tiers: [], source: 'config' as const };
+  const p = { input: 18_750, output: 0, cacheRead: 0, cacheWrite: 0, cacheWrite1h: 0, reasoning: null, perQuery: 0, tiers: [], source: 'config' as const };
   // 1 token at 18,750 pico = 18.75 nano -> 19 (half up); 2 tokens = 37.5 -> 38
   assert.equal(costNanos({ input: 1, cacheRead: 0, cacheWrite: 0, cacheWrite1h: 0, output: 0, reasoning: 0, estimated: false }, p), 19);
   assert.equal(costNanos({ input: 2, cacheRead: 0, cacheWrite: 0, cacheWrite1h: 0, output: 0, reasoning: 0, estimated: false }, p), 38);

@@ -2,7 +2,8 @@
 // a fake speaking Cohere's documented format: chat translated both ways (renamed parameters, tools and
 // tool_choice, JSON schemas, thinking), Cohere's own stream events as chunks and as Anthropic events,
 // the tool plan kept, a failed generation as an error, Cohere's errors with their status, embeddings,
-// and usage metered from what Cohere bills (billed_units), priced from the catalog.
+// rerank on LiteLLM's routes billed per search unit, and usage metered from what Cohere bills
+// (billed_units), priced from the catalog.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
@@ -24,6 +25,10 @@ before(async () => {
     litellm_params: { model: cohere_chat/command-r-08-2024, api_base: "${cohere.url}/v2", api_key: ${KEY} }
   - model_name: embed
     litellm_params: { model: cohere/embed-v4.0, api_base: "${cohere.url}", api_key: ${KEY} }
+  - model_name: rerank
+    litellm_params: { model: cohere/rerank-v3.5, api_base: "${cohere.url}", api_key: ${KEY} }
+  - model_name: gpt
+    litellm_params: { model: openai/gpt-4o, api_base: "${cohere.url}/never", api_key: k }
 `);
 });
 after(async () => {
@@ -188,4 +193,51 @@ test('embeddings: v2 embed with input_type and output_dimension, floats or base6
   const f = await openai().embeddings.create({ model: 'embed', input: 'one', encoding_format: 'float' });
   assert.deepEqual(f.data[0]!.embedding, [0.03, 0.04, 0.05, 0.06]);
   assert.equal(sent().body.input_type, 'search_document', "LiteLLM's default");
+});
+
+const rerank = (path: string, body: unknown, key = MASTER_KEY) =>
+  fetch(`${gw.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+test("rerank on LiteLLM's three routes: Cohere's v2 rerank, documents given back when asked, billed per search unit", async () => {
+  const documents = ['Paris is the capital of France.', 'The capital of Germany is Berlin.', { text: 'Bananas are yellow.', id: 'b' }];
+  const r = await rerank('/rerank', { model: 'rerank', query: 'capital of France', documents, top_n: 2, return_documents: true });
+  assert.equal(r.status, 200);
+  const body: any = await r.json();
+  assert.deepEqual(body.results.map((x: any) => x.index), [0, 1]);
+  assert.deepEqual(body.results[0].document, { text: 'Paris is the capital of France.' });
+  assert.equal(body.meta.billed_units.search_units, 1);
+  assert.deepEqual(sent().body, { model: 'rerank-v3.5', query: 'capital of France', documents: ['Paris is the capital of France.', 'The capital of Germany is Berlin.', 'Bananas are yellow.'], top_n: 2 });
+  assert.equal(sent().path, '/v2/rerank');
+  const rec = await record(r.headers.get('x-litellm-call-id'));
+  assert.equal(rec.call_type, 'arerank');
+  assert.equal(Math.round(rec.spend * 1e9), 2_000_000, "one search unit at Cohere's $2 per 1,000 searches");
+
+  // rank_fields: the named fields of object documents as `field: value` lines; no documents back unless asked.
+  const v1: any = await (await rerank('/v1/rerank', { model: 'rerank', query: 'title', documents: [{ title: 'A', body: 'x' }], rank_fields: ['title'] })).json();
+  assert.equal(v1.results[0].document, undefined);
+  assert.deepEqual(sent().body.documents, ['title: A']);
+  const many = Array.from({ length: 150 }, (_, i) => `document ${i}`);
+  const v2 = await rerank('/v2/rerank', { model: 'rerank', query: 'document', documents: many });
+  assert.equal(Math.round((await record(v2.headers.get('x-litellm-call-id'))).spend * 1e9), 4_000_000, '150 documents are two search units');
+});
+
+test('rerank: bad input named, a model that cannot rerank refused, and a key budget holds it', async () => {
+  let r = await rerank('/rerank', { model: 'rerank', documents: ['a'] });
+  assert.equal(r.status, 400);
+  assert.equal(((await r.json()) as any).error.param, 'query');
+  r = await rerank('/rerank', { model: 'rerank', query: 'q', documents: [] });
+  assert.equal(((await r.json()) as any).error.param, 'documents');
+  r = await rerank('/rerank', { model: 'gpt', query: 'q', documents: ['a'] });
+  assert.equal(r.status, 400);
+  assert.match(((await r.json()) as any).error.message, /does not serve rerank/);
+  r = await rerank('/rerank', { model: 'rerank', query: 'q', documents: ['a'], max_chunks_per_doc: 3 });
+  assert.equal(((await r.json()) as any).error.param, 'max_chunks_per_doc');
+
+  // A budget for two queries: the third is refused before Cohere, and the spend is exactly two.
+  const key = ((await (await fetch(`${gw.url}/key/generate`, { method: 'POST', headers: { authorization: `Bearer ${MASTER_KEY}` }, body: JSON.stringify({ max_budget: 0.004 }) })).json()) as any).key;
+  const statuses = [];
+  for (let i = 0; i < 3; i++) statuses.push((await rerank('/rerank', { model: 'rerank', query: 'q', documents: ['a'] }, key)).status);
+  assert.deepEqual(statuses, [200, 200, 429]);
+  const info: any = await (await fetch(`${gw.url}/key/info?key=${key}`, { headers: { authorization: `Bearer ${MASTER_KEY}` } })).json();
+  assert.equal(info.info.spend, 0.004);
 });
