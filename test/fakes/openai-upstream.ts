@@ -42,6 +42,11 @@ export interface FakeOptions {
   /** Words of the default answer. */
   answer?: string;
   port?: number;
+  /**
+   * Mistral's way: stream_options is refused (422, extra_forbidden) and the usage comes unasked on the
+   * finish chunk.
+   */
+  mistral?: boolean;
 }
 
 const DEFAULT_ANSWER = 'Hello! I am a fake model and I am doing well, thank you for asking.';
@@ -207,6 +212,11 @@ export async function startFakeOpenAI(opts: FakeOptions = {}): Promise<FakeUpstr
       return;
     }
 
+    if (opts.mistral && body.stream_options !== undefined) {
+      const detail = JSON.stringify({ object: 'error', message: { detail: [{ type: 'extra_forbidden', loc: ['body', 'stream_options'], msg: 'Extra inputs are not permitted', input: body.stream_options }] }, type: 'invalid_request_message_error', param: null, code: null });
+      res.writeHead(422, { 'content-type': 'application/json' });
+      return void res.end(detail);
+    }
     const includeUsage = body.stream_options?.include_usage === true && !noUsage;
     const gap = Number(directive(text, 'gap') ?? 0);
     const cut = directive(text, 'cut');
@@ -235,7 +245,7 @@ export async function startFakeOpenAI(opts: FakeOptions = {}): Promise<FakeUpstr
       res.write(frame([{ index: 0, delta: { content }, logprobs: null, finish_reason: null }]));
     }
     if (directive(text, 'no-end') !== null) return void res.end();
-    res.write(frame([{ index: 0, delta: {}, logprobs: null, finish_reason: finish }]));
+    res.write(frame([{ index: 0, delta: {}, logprobs: null, finish_reason: finish }], opts.mistral && !noUsage ? { usage } : {}));
     if (includeUsage) res.write(frame([], { usage }));
     res.end('data: [DONE]\n\n');
   }

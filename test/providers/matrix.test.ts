@@ -1,6 +1,6 @@
-// The translation matrix of the Google, Azure and AWS providers: {OpenAI chat, Anthropic messages} in ×
-// {gemini, vertex_ai Gemini, vertex_ai Claude, azure, bedrock Claude and Nova (Converse), bedrock/invoke
-// Claude} out × {streamed, not} × {text, tools, image input, JSON schema, reasoning}, each call checked for its content, tool call, finish reason and
+// The translation matrix of the Google, Azure, AWS, Cohere and Mistral providers: {OpenAI chat,
+// Anthropic messages} in × {gemini, vertex_ai Gemini, vertex_ai Claude, azure, bedrock Claude and Nova
+// (Converse), bedrock/invoke Claude, cohere, mistral} out × {streamed, not} × {text, tools, image input, JSON schema, reasoning}, each call checked for its content, tool call, finish reason and
 // usage in the client's own form, through the official SDKs.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,6 +11,7 @@ import OpenAI from 'openai';
 import Anthropic from '@anthropic-ai/sdk';
 import { startFakeAnthropic } from '../fakes/anthropic-upstream.ts';
 import { startFakeBedrock, type FakeBedrock } from '../fakes/bedrock-upstream.ts';
+import { startFakeCohere } from '../fakes/cohere-upstream.ts';
 import { startFakeGemini, type FakeGemini } from '../fakes/gemini-upstream.ts';
 import { startFakeOpenAI, type FakeUpstream } from '../fakes/openai-upstream.ts';
 import { MASTER_KEY, startInProcess, type TestGateway } from '../helpers/gateway.ts';
@@ -20,12 +21,16 @@ let google: FakeGemini;
 let claude: FakeUpstream;
 let azure: FakeUpstream;
 let aws: FakeBedrock;
+let cohere: FakeUpstream;
+let mistral: FakeUpstream;
 let gw: TestGateway;
 
 before(async () => {
   claude = await startFakeAnthropic();
   google = await startFakeGemini({ apiKey: 'AIza-m', anthropic: claude });
   azure = await startFakeOpenAI({ azureKey: 'az-m' });
+  cohere = await startFakeCohere({ apiKey: 'co-m' });
+  mistral = await startFakeOpenAI({ apiKey: 'mi-m', mistral: true });
   aws = await startFakeBedrock({ keys: [{ accessKeyId: 'AKIAMATRIX0000000001', secretAccessKey: 'matrix-secret' }], anthropic: claude });
   const awsParams = `aws_access_key_id: AKIAMATRIX0000000001, aws_secret_access_key: matrix-secret, aws_region_name: us-east-1, aws_bedrock_runtime_endpoint: "${aws.url}"`;
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -46,6 +51,11 @@ before(async () => {
     litellm_params: { model: bedrock/converse/amazon.nova-pro-v1:0, ${awsParams} }
   - model_name: bedrock-invoke
     litellm_params: { model: bedrock/invoke/anthropic.claude-sonnet-4-5-20250929-v1:0, ${awsParams} }
+  - model_name: cohere
+    litellm_params: { model: cohere/command-a-03-2025, api_base: "${cohere.url}", api_key: co-m }
+  - model_name: mistral
+    litellm_params: { model: mistral/magistral-medium-2509, api_base: "${mistral.url}", api_key: mi-m }
+    model_info: { supports_reasoning: true }
 `);
 });
 after(async () => {
@@ -54,6 +64,8 @@ after(async () => {
   await claude.close();
   await azure.close();
   await aws.close();
+  await cohere.close();
+  await mistral.close();
 });
 
 type Feature = 'text' | 'tools' | 'image' | 'json' | 'reasoning';
@@ -125,8 +137,9 @@ async function viaAnthropic(model: string, feature: Feature, stream: boolean): P
   };
 }
 
-const MODELS = ['gemini', 'vertex-gemini', 'vertex-claude', 'azure', 'bedrock-claude', 'bedrock-nova', 'bedrock-invoke'];
-const upstreamOf = (model: string) => (model === 'azure' ? azure : model.startsWith('bedrock') ? aws : google);
+const MODELS = ['gemini', 'vertex-gemini', 'vertex-claude', 'azure', 'bedrock-claude', 'bedrock-nova', 'bedrock-invoke', 'cohere', 'mistral'];
+const UPSTREAMS: Record<string, () => FakeUpstream> = { azure: () => azure, cohere: () => cohere, mistral: () => mistral };
+const upstreamOf = (model: string) => UPSTREAMS[model]?.() ?? (model.startsWith('bedrock') ? aws : google);
 const FEATURES: Feature[] = ['text', 'tools', 'image', 'json', 'reasoning'];
 
 for (const dialect of ['openai', 'anthropic'] as const) {
