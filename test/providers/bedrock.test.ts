@@ -14,6 +14,9 @@ import { FAKE_SIGNATURE, startFakeAnthropic } from '../fakes/anthropic-upstream.
 import type { FakeUpstream } from '../fakes/openai-upstream.ts';
 import { MASTER_KEY, spendLogOf, startInProcess, writeConfig, type TestGateway } from '../helpers/gateway.ts';
 import { ConfigError, loadConfig } from '../../src/config/load.ts';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tempDir } from '../helpers/temp.ts';
 
 const KEYS = { accessKeyId: 'AKIAFAKEBEDROCK00001', secretAccessKey: 'fake/secret/key/for/bedrock/tests/000001' };
 const MASTER = { accessKeyId: 'AKIAFAKEMASTER000001', secretAccessKey: 'fake/secret/key/of/the/role/assumer/0001' };
@@ -26,6 +29,14 @@ let aws: FakeBedrock;
 let gw: TestGateway;
 
 before(async () => {
+  // A profile in a credentials file, and keys in the environment for AWS's default chain.
+  const dir = tempDir('aws');
+  writeFileSync(join(dir, 'credentials'), `[bedrock-test]\naws_access_key_id = ${KEYS.accessKeyId}\naws_secret_access_key = ${KEYS.secretAccessKey}\n`);
+  process.env.AWS_SHARED_CREDENTIALS_FILE = join(dir, 'credentials');
+  process.env.AWS_CONFIG_FILE = join(dir, 'config');
+  process.env.AWS_ACCESS_KEY_ID = KEYS.accessKeyId;
+  process.env.AWS_SECRET_ACCESS_KEY = KEYS.secretAccessKey;
+  delete process.env.AWS_BEARER_TOKEN_BEDROCK;
   claude = await startFakeAnthropic();
   aws = await startFakeBedrock({ keys: [KEYS, MASTER], apiKeys: [API_KEY], webIdentityTokens: ['eyJfake.web.identity'], anthropic: claude });
   const creds = `aws_access_key_id: ${KEYS.accessKeyId}, aws_secret_access_key: ${KEYS.secretAccessKey}, aws_region_name: us-east-1, aws_bedrock_runtime_endpoint: "${aws.url}"`;
@@ -42,6 +53,10 @@ before(async () => {
     litellm_params: { model: bedrock/${NOVA}, aws_access_key_id: ${MASTER.accessKeyId}, aws_secret_access_key: ${MASTER.secretAccessKey}, aws_role_name: "arn:aws:iam::123456789012:role/bedrock-caller", aws_session_name: llm-proxy-test, aws_sts_endpoint: "${aws.stsUrl}", aws_region_name: us-east-1, aws_bedrock_runtime_endpoint: "${aws.url}" }
   - model_name: web
     litellm_params: { model: bedrock/${NOVA}, aws_web_identity_token: eyJfake.web.identity, aws_role_name: "arn:aws:iam::123456789012:role/bedrock-web", aws_session_name: web, aws_sts_endpoint: "${aws.stsUrl}", aws_region_name: us-east-1, aws_bedrock_runtime_endpoint: "${aws.url}" }
+  - model_name: profile
+    litellm_params: { model: bedrock/${NOVA}, aws_profile_name: bedrock-test, aws_region_name: us-east-1, aws_bedrock_runtime_endpoint: "${aws.url}" }
+  - model_name: ambient
+    litellm_params: { model: bedrock/${NOVA}, aws_region_name: us-east-1, aws_bedrock_runtime_endpoint: "${aws.url}" }
   - model_name: wrong-secret
     litellm_params: { model: bedrock/${NOVA}, aws_access_key_id: ${KEYS.accessKeyId}, aws_secret_access_key: not-the-secret, aws_region_name: us-east-1, aws_bedrock_runtime_endpoint: "${aws.url}" }
   - model_name: priced
@@ -287,6 +302,17 @@ test('aws_role_name: STS AssumeRole once, signed by the given keys; calls signed
   assert.deepEqual(aws.sts.slice(before), ['AssumeRole'], 'one exchange, kept until it nears expiry');
   assert.match(String(sent().headers.authorization), /Credential=ASIAFAKE/);
   assert.match(String(sent().headers['x-amz-security-token']), /^FwoGZXIvYXdzEFake/);
+  // Temporary: they say when they expire, and are renewed before then (not kept forever as long-term keys are).
+  const d = gw.app.ctx.config.deployments.find((x) => x.modelName === 'role')!;
+  const expires = d.aws!.signing!.credentials.latest()!.expiration!.getTime();
+  assert.ok(expires > Date.now() + 50 * 60_000 && expires <= Date.now() + 3600_000, String(new Date(expires)));
+});
+
+test("aws_profile_name and AWS's default chain (here the environment's keys): calls signed with those keys", async () => {
+  for (const model of ['profile', 'ambient']) {
+    await openai().chat.completions.create({ model, messages: [{ role: 'user', content: 'hi' }] });
+    assert.match(String(sent().headers.authorization), /Credential=AKIAFAKEBEDROCK00001\//, model);
+  }
 });
 
 test('aws_web_identity_token: STS AssumeRoleWithWebIdentity, then signed calls', async () => {
@@ -377,7 +403,7 @@ test('embeddings: Titan one text a request with its dimensions, Cohere a list wi
 test('/health: a one-token Converse call per deployment, signed as calls are; a wrong secret is unhealthy', async () => {
   const r: any = await (await fetch(`${gw.url}/health`, { headers: { authorization: `Bearer ${MASTER_KEY}` } })).json();
   assert.deepEqual(r.unhealthy_endpoints.map((e: any) => [e.model_name, e.error]), [['wrong-secret', 'status 403']]);
-  assert.deepEqual(r.healthy_endpoints.map((e: any) => e.model_name).sort(), ['cohere-embed', 'guarded', 'invoke', 'keyed', 'nova', 'priced', 'role', 'sonnet', 'titan', 'web']);
+  assert.deepEqual(r.healthy_endpoints.map((e: any) => e.model_name).sort(), ['ambient', 'cohere-embed', 'guarded', 'invoke', 'keyed', 'nova', 'priced', 'profile', 'role', 'sonnet', 'titan', 'web']);
   const ping = aws.requests.filter((q) => q.body.inferenceConfig?.maxTokens === 1);
   assert.ok(ping.length >= 6);
 });
