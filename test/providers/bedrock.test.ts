@@ -57,6 +57,8 @@ before(async () => {
     litellm_params: { model: bedrock/${NOVA}, aws_profile_name: bedrock-test, aws_region_name: us-east-1, aws_bedrock_runtime_endpoint: "${aws.url}" }
   - model_name: ambient
     litellm_params: { model: bedrock/${NOVA}, aws_region_name: us-east-1, aws_bedrock_runtime_endpoint: "${aws.url}" }
+  - model_name: profiled-arn
+    litellm_params: { model: bedrock/anthropic.claude-sonnet-4-5-20250929-v1:0, model_id: "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/abc123", ${creds} }
   - model_name: wrong-secret
     litellm_params: { model: bedrock/${NOVA}, aws_access_key_id: ${KEYS.accessKeyId}, aws_secret_access_key: not-the-secret, aws_region_name: us-east-1, aws_bedrock_runtime_endpoint: "${aws.url}" }
   - model_name: priced
@@ -282,6 +284,17 @@ test("Bedrock's errors keep their status and LiteLLM's types: throttling retried
   assert.equal(text, 'Hello! I');
 });
 
+test('an application inference profile ARN is called by its encoded id (its : and / signed as AWS signs them), priced as its model; documents go inline', async () => {
+  const pdf = Buffer.from('%PDF-1.4 fake').toString('base64');
+  await anthropic().messages.create({
+    model: 'profiled-arn',
+    max_tokens: 100,
+    messages: [{ role: 'user', content: [{ type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: pdf }, title: 'Q3 report (final).pdf' }, { type: 'text', text: 'summarize' }] }],
+  });
+  assert.equal(sent().path, `/model/${encodeURIComponent('arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/abc123')}/converse`);
+  assert.deepEqual(sent().body.messages[0].content[0], { document: { format: 'pdf', name: 'Q3 report (final) pdf', source: { bytes: pdf } } });
+});
+
 test('a wrong secret fails the signature check upstream: the 403 comes back, not retried', async () => {
   const before = aws.requests.length;
   const r = await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${MASTER_KEY}`, 'content-type': 'application/json' }, body: JSON.stringify({ model: 'wrong-secret', messages: [{ role: 'user', content: 'hi' }] }) });
@@ -403,7 +416,7 @@ test('embeddings: Titan one text a request with its dimensions, Cohere a list wi
 test('/health: a one-token Converse call per deployment, signed as calls are; a wrong secret is unhealthy', async () => {
   const r: any = await (await fetch(`${gw.url}/health`, { headers: { authorization: `Bearer ${MASTER_KEY}` } })).json();
   assert.deepEqual(r.unhealthy_endpoints.map((e: any) => [e.model_name, e.error]), [['wrong-secret', 'status 403']]);
-  assert.deepEqual(r.healthy_endpoints.map((e: any) => e.model_name).sort(), ['ambient', 'cohere-embed', 'guarded', 'invoke', 'keyed', 'nova', 'priced', 'profile', 'role', 'sonnet', 'titan', 'web']);
+  assert.deepEqual(r.healthy_endpoints.map((e: any) => e.model_name).sort(), ['ambient', 'cohere-embed', 'guarded', 'invoke', 'keyed', 'nova', 'priced', 'profile', 'profiled-arn', 'role', 'sonnet', 'titan', 'web']);
   const ping = aws.requests.filter((q) => q.body.inferenceConfig?.maxTokens === 1);
   assert.ok(ping.length >= 6);
 });
