@@ -60,7 +60,8 @@ async function checkBedrock(d: Deployment): Promise<{ ok: boolean; error?: strin
       return { ok: false, error: `no AWS credentials: ${(err as Error).message}` };
     }
   }
-  if (aws.modelId === null) return { ok: true };
+  // (a wildcard has no model to ask; an embedding model takes no Converse call: the credentials are its check)
+  if (aws.modelId === null || /titan-embed|cohere\.embed/.test(aws.model)) return { ok: true };
   const up = {
     url: bedrockUrl(d, 'converse', d.upstreamModel),
     headers: bedrockHeaders(d, false),

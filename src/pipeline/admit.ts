@@ -152,7 +152,7 @@ function dearest(ctx: PipelineContext, deployments: Deployment[], model: string)
   let best: Price | null = null;
   for (const d of deployments) {
     const p = ctx.prices.priceFor(d, d.upstreamModel.includes('*') ? model : d.upstreamModel);
-    if (!best || p.input + p.output > best.input + best.output) best = p;
+    if (!best || p.input + p.output + p.perQuery > best.input + best.output + best.perQuery) best = p;
   }
   return best!;
 }

@@ -47,6 +47,8 @@ async function usageOf(o: Outcome): Promise<UsageRecord> {
   if (o.usage) return o.usage;
   // Refused before the provider, or the provider never answered (an error status, unreachable): no cost.
   if (!o.call || !o.deployment) return EMPTY_USAGE;
+  // A rerank answered without its count: the search units of its documents.
+  if (o.call.searchUnits) return { ...EMPTY_USAGE, searchUnits: o.call.searchUnits, estimated: true };
   // An answer without usage (a cut stream, a server that does not report it): count what was sent
   // and what was seen coming back.
   const input = await countTokens(messagesText(o.call.body));

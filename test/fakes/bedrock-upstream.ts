@@ -14,7 +14,7 @@
 //   [[tool-call]]       call the first tool with {"city":"Paris"}
 //   [[reasoning]]       a reasoningContent block first, with a signature
 //   [[guardrail]]       stopReason guardrail_intervened, with a guardrail trace
-//   [[cached:N]]        N of the prompt's tokens read from the cache
+//   [[cached:N]]        N of the prompt's tokens read from the cache; [[cache-write-1h:N]] N written for an hour
 //   [[cut:N]]           destroy the connection after N events of a stream
 //   [[stream-exception]] a throttlingException after the first two text deltas
 //   [[words:N]]         answer N words
@@ -284,6 +284,8 @@ export async function startFakeBedrock(opts: BedrockFakeOptions = {}): Promise<F
     const output = answer.length + (reasoning ? words(reasoning) : 0) + (tool ? 3 : 0);
     const usage: Record<string, number> = { inputTokens: prompt - cached, outputTokens: output, totalTokens: prompt + output };
     if (cached > 0) Object.assign(usage, { cacheReadInputTokens: cached, cacheWriteInputTokens: 0 });
+    const hour = Number(directive(text, 'cache-write-1h') ?? 0);
+    if (hour > 0) Object.assign(usage, { inputTokens: prompt - hour, cacheReadInputTokens: 0, cacheWriteInputTokens: hour, cacheDetails: [{ ttl: '1h', inputTokens: hour }] });
 
     if (!stream) {
       const out = JSON.stringify({ output: { message: { role: 'assistant', content } }, stopReason, usage, metrics: { latencyMs: 42 }, ...(trace ? { trace } : {}) });

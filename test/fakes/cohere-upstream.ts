@@ -9,6 +9,7 @@
 //   [[reasoning]]    a thinking content block first
 //   [[error-finish]] finish_reason ERROR
 //   [[cut:N]]        destroy the connection after N events of a stream
+// A rerank query with [[units:X]] is billed X search units ("none": no billed_units).
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { recordingServer, type RecordedRequest } from './recording-server.ts';
@@ -147,8 +148,9 @@ export async function startFakeCohere(opts: { apiKey?: string } = {}): Promise<F
     scored.sort((a: { relevance_score: number }, b: { relevance_score: number }) => b.relevance_score - a.relevance_score);
     const results = typeof body.top_n === 'number' ? scored.slice(0, body.top_n) : scored;
     // A search unit is a query with up to 100 documents.
-    const units = Math.max(1, Math.ceil(body.documents.length / 100));
-    const out = JSON.stringify({ id: `rr-${++counter}`, results, meta: { api_version: { version: '2', is_experimental: false }, billed_units: { search_units: units } } });
+    const asked = directive(body.query, 'units');
+    const units = asked !== null ? (asked === 'none' ? undefined : Number(asked)) : Math.max(1, Math.ceil(body.documents.length / 100));
+    const out = JSON.stringify({ id: `rr-${++counter}`, results, meta: { api_version: { version: '2', is_experimental: false }, ...(units === undefined ? {} : { billed_units: { search_units: units } }) } });
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(out);
   }

@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import OpenAI from 'openai';
 import Anthropic from '@anthropic-ai/sdk';
 import { calcPrice } from '@pydantic/genai-prices';
-import { BEDROCK_SIGNATURE, startFakeBedrock, type FakeBedrock } from '../fakes/bedrock-upstream.ts';
+import { BEDROCK_SIGNATURE, eventMessage, startFakeBedrock, type FakeBedrock } from '../fakes/bedrock-upstream.ts';
+import { ConverseToAnthropicStream } from '../../src/providers/bedrock/response.ts';
 import { FAKE_SIGNATURE, startFakeAnthropic } from '../fakes/anthropic-upstream.ts';
 import type { FakeUpstream } from '../fakes/openai-upstream.ts';
 import { MASTER_KEY, spendLogOf, startInProcess, writeConfig, type TestGateway } from '../helpers/gateway.ts';
@@ -27,6 +28,7 @@ const NOVA = 'amazon.nova-pro-v1:0';
 let claude: FakeUpstream;
 let aws: FakeBedrock;
 let gw: TestGateway;
+let tokenFile: string;
 
 before(async () => {
   // A profile in a credentials file, and keys in the environment for AWS's default chain.
@@ -37,8 +39,10 @@ before(async () => {
   process.env.AWS_ACCESS_KEY_ID = KEYS.accessKeyId;
   process.env.AWS_SECRET_ACCESS_KEY = KEYS.secretAccessKey;
   delete process.env.AWS_BEARER_TOKEN_BEDROCK;
+  tokenFile = join(dir, 'web-identity-token');
+  writeFileSync(tokenFile, 'eyJfake.file.identity');
   claude = await startFakeAnthropic();
-  aws = await startFakeBedrock({ keys: [KEYS, MASTER], apiKeys: [API_KEY], webIdentityTokens: ['eyJfake.web.identity'], anthropic: claude });
+  aws = await startFakeBedrock({ keys: [KEYS, MASTER], apiKeys: [API_KEY], webIdentityTokens: ['eyJfake.web.identity', 'eyJfake.file.identity'], anthropic: claude });
   const creds = `aws_access_key_id: ${KEYS.accessKeyId}, aws_secret_access_key: ${KEYS.secretAccessKey}, aws_region_name: us-east-1, aws_bedrock_runtime_endpoint: "${aws.url}"`;
   gw = await startInProcess(`model_list:
   - model_name: sonnet
@@ -63,6 +67,10 @@ before(async () => {
     litellm_params: { model: bedrock/${NOVA}, aws_access_key_id: ${KEYS.accessKeyId}, aws_secret_access_key: not-the-secret, aws_region_name: us-east-1, aws_bedrock_runtime_endpoint: "${aws.url}" }
   - model_name: priced
     litellm_params: { model: bedrock/${NOVA}, ${creds}, input_cost_per_token: 0.000001, output_cost_per_token: 0.000002 }
+  - model_name: cached
+    litellm_params: { model: bedrock/${SONNET}, ${creds}, input_cost_per_token: 0.000001, output_cost_per_token: 0.000002, cache_creation_input_token_cost: 0.00000125, cache_creation_input_token_cost_above_1hr: 0.000002 }
+  - model_name: web-file
+    litellm_params: { model: bedrock/${NOVA}, aws_web_identity_token: "${tokenFile}", aws_role_name: "arn:aws:iam::123456789012:role/bedrock-web", aws_session_name: web, aws_sts_endpoint: "${aws.stsUrl}", aws_region_name: us-east-1, aws_bedrock_runtime_endpoint: "${aws.url}" }
   - model_name: titan
     litellm_params: { model: bedrock/amazon.titan-embed-text-v2:0, ${creds} }
   - model_name: cohere-embed
@@ -416,7 +424,7 @@ test('embeddings: Titan one text a request with its dimensions, Cohere a list wi
 test('/health: a one-token Converse call per deployment, signed as calls are; a wrong secret is unhealthy', async () => {
   const r: any = await (await fetch(`${gw.url}/health`, { headers: { authorization: `Bearer ${MASTER_KEY}` } })).json();
   assert.deepEqual(r.unhealthy_endpoints.map((e: any) => [e.model_name, e.error]), [['wrong-secret', 'status 403']]);
-  assert.deepEqual(r.healthy_endpoints.map((e: any) => e.model_name).sort(), ['ambient', 'cohere-embed', 'guarded', 'invoke', 'keyed', 'nova', 'priced', 'profile', 'profiled-arn', 'role', 'sonnet', 'titan', 'web']);
+  assert.deepEqual(r.healthy_endpoints.map((e: any) => e.model_name).sort(), ['ambient', 'cached', 'cohere-embed', 'guarded', 'invoke', 'keyed', 'nova', 'priced', 'profile', 'profiled-arn', 'role', 'sonnet', 'titan', 'web', 'web-file']);
   const ping = aws.requests.filter((q) => q.body.inferenceConfig?.maxTokens === 1);
   assert.ok(ping.length >= 6);
 });
@@ -435,4 +443,50 @@ test('config: invoke is for Claude only, keys come in pairs, and a region comes 
   assert.equal(r.aws!.region, 'us-west-2');
   assert.equal(r.upstreamModel, 'meta.llama3-1-70b-instruct-v1:0');
   assert.equal(r.wire, 'bedrock');
+});
+
+test('mends: one-hour cache writes billed at their price; the operator\'s guardrail kept and price tiers refused from a request; drop_params in the body; a token file', async () => {
+  const { response } = await openai().chat.completions.create({ model: 'cached', messages: [{ role: 'user', content: 'a b c d [[cache-write-1h:4]]' }] }).withResponse();
+  const rec = await record(response.headers.get('x-litellm-call-id'));
+  // 5 prompt words: 1 uncached input, 4 written for an hour; 12 out.
+  assert.equal(Math.round(rec.spend * 1e9), 1 * 1000 + 4 * 2000 + 12 * 2000);
+
+  await openai().chat.completions.create({ model: 'guarded', messages: [{ role: 'user', content: 'hi' }], guardrailConfig: { guardrailIdentifier: 'other', guardrailVersion: '2' } } as any);
+  assert.deepEqual(sent().body.guardrailConfig, { guardrailIdentifier: 'gr1', guardrailVersion: '1', trace: 'enabled' });
+  await assert.rejects(openai().chat.completions.create({ model: 'nova', messages: [{ role: 'user', content: 'hi' }], serviceTier: { type: 'priority' } } as any), (e: any) => e.status === 400 && e.error.param === 'serviceTier');
+  await openai().chat.completions.create({ model: 'nova', messages: [{ role: 'user', content: 'hi' }], seed: 3, drop_params: true } as any);
+  assert.equal(sent().body.seed, undefined);
+
+  await openai().chat.completions.create({ model: 'web-file', messages: [{ role: 'user', content: 'hi' }] });
+  assert.match(String(sent().headers.authorization), /Credential=ASIAFAKE/);
+  assert.ok(aws.sts.filter((a) => a === 'AssumeRoleWithWebIdentity').length >= 2, 'the inline token and the one read from its file');
+});
+
+test('mends: a tool result\'s inner cache_control is a cache point after it; tool calls in history without tools get a placeholder tool', async () => {
+  await anthropic().messages.create({
+    model: 'nova',
+    max_tokens: 100,
+    messages: [
+      { role: 'user', content: 'go' },
+      { role: 'assistant', content: [{ type: 'tool_use', id: 'tu1', name: 'read', input: {} }] },
+      { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'tu1', content: [{ type: 'text', text: 'data', cache_control: { type: 'ephemeral' } }] }, { type: 'text', text: 'summarize' }] },
+    ],
+  });
+  const turn = sent().body.messages[2].content;
+  assert.deepEqual(turn.slice(0, 2), [{ toolResult: { toolUseId: 'tu1', content: [{ text: 'data' }] } }, { cachePoint: { type: 'default' } }]);
+  assert.equal(sent().body.toolConfig.tools[0].toolSpec.name, 'no_tools_available');
+});
+
+test('mends: a block started where one is open closes it first; events before a corrupt message still count', () => {
+  const codec = new ConverseToAnthropicStream({ url: '', headers: {}, body: '', clientWantsUsage: false, model: 'm' });
+  let out = codec.push(Buffer.concat([eventMessage('contentBlockDelta', { contentBlockIndex: 0, delta: { text: 'hi' } }), eventMessage('contentBlockStart', { contentBlockIndex: 0, start: { toolUse: { toolUseId: 't', name: 'n' } } })]));
+  const events = out.split('\n\n').filter(Boolean).map((f) => JSON.parse(f.split('\ndata: ')[1]!).type);
+  assert.deepEqual(events, ['message_start', 'content_block_start', 'content_block_delta', 'content_block_stop', 'content_block_start']);
+  const good = eventMessage('contentBlockDelta', { contentBlockIndex: 1, delta: { text: ' there' } });
+  const bad = Buffer.from(eventMessage('contentBlockStop', { contentBlockIndex: 1 }));
+  bad.writeUInt8(bad.readUInt8(bad.length - 1) ^ 0xff, bad.length - 1);
+  out = codec.push(Buffer.concat([good, bad]));
+  assert.match(out, /"text":" there"/, 'the good event before the corrupt one');
+  assert.match(out, /event: error\ndata: .*could not be read/);
+  assert.ok(codec.upstreamError);
 });

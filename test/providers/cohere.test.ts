@@ -241,3 +241,16 @@ test('rerank: bad input named, a model that cannot rerank refused, and a key bud
   const info: any = await (await fetch(`${gw.url}/key/info?key=${key}`, { headers: { authorization: `Bearer ${MASTER_KEY}` } })).json();
   assert.equal(info.info.spend, 0.004);
 });
+
+test('mends: a fractional or missing search-unit count still bills whole units; a null tool call is a 400, not a 500', async () => {
+  let r = await rerank('/rerank', { model: 'rerank', query: 'q [[units:1.5]]', documents: ['a'] });
+  assert.equal(r.status, 200);
+  assert.equal(Math.round((await record(r.headers.get('x-litellm-call-id'))).spend * 1e9), 4_000_000, '1.5 units billed as 2');
+  r = await rerank('/rerank', { model: 'rerank', query: 'q [[units:none]]', documents: ['a', 'b'] });
+  const rec = await record(r.headers.get('x-litellm-call-id'));
+  assert.equal(Math.round(rec.spend * 1e9), 2_000_000, 'no count from Cohere: the request\'s one unit');
+  assert.equal(rec.estimated, true);
+  const bad = await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${MASTER_KEY}`, 'content-type': 'application/json' }, body: JSON.stringify({ model: 'command', messages: [{ role: 'user', content: 'x' }, { role: 'assistant', tool_calls: [null] }] }) });
+  assert.equal(bad.status, 400);
+  assert.equal(((await bad.json()) as any).error.param, 'messages[1].tool_calls[0].function.name');
+});

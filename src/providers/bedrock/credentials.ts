@@ -9,7 +9,6 @@
 // Temporary credentials are refreshed in the background before they expire (TokenSource). Deployments
 // with the same credentials share one source.
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import { TokenSource } from '../tokens.ts';
 
@@ -62,11 +61,8 @@ export function credentialSettings(p: Record<string, unknown>, region: string): 
   return s;
 }
 
-/** The web identity token: given inline, or the path of the file it is in (as EKS mounts it). */
-function webToken(given: string): string {
-  if (given.startsWith('/') || given.startsWith('./')) return readFileSync(given, 'utf8').trim();
-  return given;
-}
+/** A web identity token given as the path of its file (as EKS mounts it, rotating it), not inline. */
+const isTokenFile = (given: string) => given.startsWith('/') || given.startsWith('./');
 
 type Providers = typeof import('@aws-sdk/credential-providers');
 
@@ -78,8 +74,10 @@ async function providerFor(s: AwsCredentialSettings): Promise<AwsCredentialIdent
   const keys: AwsCredentialIdentity | undefined =
     s.accessKeyId && s.secretAccessKey ? { accessKeyId: s.accessKeyId, secretAccessKey: s.secretAccessKey, sessionToken: s.sessionToken } : undefined;
   if (s.webIdentityToken && s.roleArn) {
-    const token = s.webIdentityToken;
-    return aws.fromWebToken({ roleArn: s.roleArn, roleSessionName: sessionName, webIdentityToken: webToken(token), clientConfig });
+    // (a file is read again at each exchange: its token is rotated under it)
+    return isTokenFile(s.webIdentityToken)
+      ? aws.fromTokenFile({ webIdentityTokenFile: s.webIdentityToken, roleArn: s.roleArn, roleSessionName: sessionName, clientConfig })
+      : aws.fromWebToken({ roleArn: s.roleArn, roleSessionName: sessionName, webIdentityToken: s.webIdentityToken, clientConfig });
   }
   if (s.roleArn) {
     const master = keys ?? (s.profile ? aws.fromIni({ profile: s.profile }) : aws.fromNodeProviderChain());

@@ -27,20 +27,27 @@ const FRAMING = 16;
 export class EventStreamReader {
   private readonly codec = new EventStreamCodec(toUtf8, fromUtf8);
   private pending: Buffer | null = null;
+  /** Why the stream cannot be read further (a corrupt message); the events before it were given. */
+  failure: Error | null = null;
 
-  /** The messages completed by these bytes (a message may span many reads of the socket). Throws on a corrupt stream. */
+  /** The messages completed by these bytes (a message may span many reads of the socket). */
   push(bytes: Buffer): AwsEvent[] {
+    if (this.failure) return [];
     const buf = this.pending ? Buffer.concat([this.pending, bytes]) : bytes;
     let at = 0;
-    while (buf.length - at >= 4) {
-      const total = buf.readUInt32BE(at);
-      if (total < FRAMING || total > MAX_MESSAGE) throw new Error(`an event-stream message of ${total} bytes`);
-      if (buf.length - at < total) break;
-      // (the codec checks both CRCs and the lengths inside)
-      this.codec.feed(buf.subarray(at, at + total));
-      at += total;
+    try {
+      while (buf.length - at >= 4) {
+        const total = buf.readUInt32BE(at);
+        if (total < FRAMING || total > MAX_MESSAGE) throw new Error(`an event-stream message of ${total} bytes`);
+        if (buf.length - at < total) break;
+        // (the codec checks both CRCs and the lengths inside)
+        this.codec.feed(buf.subarray(at, at + total));
+        at += total;
+      }
+    } catch (err) {
+      this.failure = err as Error;
     }
-    this.pending = at < buf.length ? buf.subarray(at) : null;
+    this.pending = at < buf.length && !this.failure ? buf.subarray(at) : null;
     const out: AwsEvent[] = [];
     for (const m of this.codec.getAvailableMessages().getMessages()) {
       const kind = header(m.headers, ':message-type') || 'event';

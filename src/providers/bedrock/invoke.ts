@@ -42,25 +42,24 @@ class InvokeStream implements StreamCodec {
   push(bytes: Buffer): Buffer | string {
     let frames = '';
     let failure: GatewayError | null = null;
-    try {
-      for (const ev of this.reader.push(bytes)) {
-        if (ev.kind !== 'event') {
-          failure = bedrockError(this.model, ev.name, String(ev.payload.message ?? ev.payload.Message ?? 'stream error'));
-          break;
-        }
-        if (ev.name !== 'chunk' || typeof ev.payload.bytes !== 'string') continue;
-        const json = Buffer.from(ev.payload.bytes, 'base64').toString('utf8');
-        let type = 'message';
-        try {
-          type = String(JSON.parse(json).type ?? type);
-        } catch {
-          // relayed as it came; the inner codec skips what it cannot read
-        }
-        frames += `event: ${type}\ndata: ${json}\n\n`;
+    for (const ev of this.reader.push(bytes)) {
+      if (ev.kind !== 'event') {
+        failure = bedrockError(this.model, ev.name, String(ev.payload.message ?? ev.payload.Message ?? 'stream error'));
+        break;
       }
-    } catch (err) {
-      failure = new GatewayError('upstream_unreachable', `The bedrock stream could not be read (model ${this.model}): ${(err as Error).message}`);
+      if (ev.name !== 'chunk' || typeof ev.payload.bytes !== 'string') continue;
+      const json = Buffer.from(ev.payload.bytes, 'base64').toString('utf8');
+      let type = 'message';
+      try {
+        type = String(JSON.parse(json).type ?? type);
+      } catch {
+        // relayed as it came; the inner codec skips what it cannot read
+      }
+      frames += `event: ${type}\ndata: ${json}\n\n`;
     }
+    // (the events before a corrupt message were read: its usage, if it came, counts)
+    const broken = this.reader.failure;
+    if (broken && !failure) failure = new GatewayError('upstream_unreachable', `The bedrock stream could not be read (model ${this.model}): ${broken.message}`);
     let out = frames === '' ? '' : this.inner.push(Buffer.from(frames));
     if (failure && !this.upstreamError) {
       this.ownError = failure;

@@ -76,6 +76,11 @@ function toolResultBlock(b: Block, path: string, docs: { n: number }): Block {
   return { toolResult: out };
 }
 
+/** A cache_control on a block inside a tool result: Converse marks it after the whole result. */
+function nestedCacheControl(b: Block): unknown {
+  return Array.isArray(b.content) ? b.content.findLast((c: Block) => c?.cache_control !== undefined)?.cache_control : undefined;
+}
+
 /** One Anthropic content block as Converse blocks (a cache point after it when it has cache_control). */
 function converseBlocks(b: Block, path: string, docs: { n: number }): Block[] {
   let out: Block | null;
@@ -107,7 +112,7 @@ function converseBlocks(b: Block, path: string, docs: { n: number }): Block[] {
     default:
       throw bad(`${path}.type`, `${path}.type "${String(b?.type)}" cannot be sent to Bedrock models.`);
   }
-  const cp = cachePoint(b?.cache_control);
+  const cp = cachePoint(b?.cache_control ?? (b?.type === 'tool_result' ? nestedCacheControl(b) : undefined));
   return out === null ? (cp ? [cp] : []) : cp ? [out, cp] : [out];
 }
 
@@ -140,7 +145,8 @@ function messages(list: Block[], hasTools: { used: boolean }): { system: Block[]
       if (m.content !== '') blocks.push({ text: m.content });
     } else (m.content as Block[]).forEach((b, j) => blocks.push(...converseBlocks(b, `${path}.content.${j}`, docs)));
     if (blocks.some((b) => b.toolUse || b.toolResult)) hasTools.used = true;
-    if (blocks.length === 0) return;
+    // (a turn of cache points alone, after empty text, is refused by Bedrock: nothing to send)
+    if (blocks.every((b) => b.cachePoint)) return;
     const last = out[out.length - 1];
     // Converse wants user and assistant turns to alternate: consecutive ones are merged.
     if (last && last.role === m.role) last.content.push(...blocks);
@@ -174,8 +180,10 @@ function toolConfig(body: Block, usedTools: boolean, drop: boolean): Block | und
     if (!drop) throw bad('tool_choice', 'tool_choice "none" has no counterpart in Bedrock\'s Converse API once the conversation holds tool calls (set drop_params to let the model choose).');
   }
   if (tools.length === 0) {
-    if (usedTools) throw bad('tools', 'tools must be given: the conversation holds tool calls, and Bedrock needs their tools declared.');
-    return undefined;
+    if (!usedTools) return undefined;
+    // Bedrock needs tools declared once the conversation holds tool calls (a summary of a past session
+    // sends none): a placeholder says so, as LiteLLM sends one.
+    return { tools: [{ toolSpec: { name: 'no_tools_available', description: 'No tools are available in this turn; do not call this.', inputSchema: { json: { type: 'object', properties: {} } } } }] };
   }
   const out: Block = { tools };
   if (choice?.type === 'auto') out.toolChoice = { auto: {} };
@@ -183,6 +191,11 @@ function toolConfig(body: Block, usedTools: boolean, drop: boolean): Block | und
   else if (choice?.type === 'tool') out.toolChoice = { tool: { name: String(choice.name ?? '') } };
   return out;
 }
+
+/** Converse fields a request may set (where the deployment sets none). */
+const CLIENT_FIELDS = ['guardrailConfig', 'requestMetadata', 'additionalModelResponseFieldPaths', 'promptVariables'];
+/** Converse fields that change the price (a latency-optimized or priority tier): the operator's only. */
+const PRICED_FIELDS = ['performanceConfig', 'serviceTier'];
 
 /** An Anthropic Messages body (from an Anthropic client, or made from an OpenAI one) as a Converse body. */
 export function anthropicToConverse(body: Block, model: string, drop: boolean, fixed: Record<string, unknown>): Block {
@@ -222,11 +235,13 @@ export function anthropicToConverse(body: Block, model: string, drop: boolean, f
   if (format?.type === 'json_schema' && format.schema && typeof format.schema === 'object') {
     out.outputConfig = { textFormat: { type: 'json_schema', structure: { jsonSchema: { schema: JSON.stringify(format.schema), name: 'output' } } } };
   }
-  for (const [k, v] of Object.entries(fixed)) if (k !== 'additionalModelRequestFields' && out[k] === undefined) out[k] = v;
-  // Bedrock's own fields, in its names, as LiteLLM passes them from a request.
-  for (const k of ['guardrailConfig', 'performanceConfig', 'requestMetadata', 'additionalModelResponseFieldPaths', 'promptVariables', 'serviceTier']) {
-    if (body[k] !== undefined && body[k] !== null) out[k] = body[k];
+  // Bedrock's own fields, in its names, as LiteLLM passes them from a request; the deployment's win (a
+  // client cannot swap the operator's guardrail), and the ones that change the price are the operator's.
+  for (const k of PRICED_FIELDS) {
+    if (body[k] !== undefined && body[k] !== null && !drop) throw bad(k, `${k} changes what Bedrock charges, so it is set by the operator (litellm_params), not by a request (set drop_params to leave it out).`);
   }
+  for (const k of CLIENT_FIELDS) if (body[k] !== undefined && body[k] !== null) out[k] = body[k];
+  for (const [k, v] of Object.entries(fixed)) if (k !== 'additionalModelRequestFields') out[k] = v;
   return out;
 }
 
@@ -251,9 +266,7 @@ export function chatToConverse(body: Block, model: string, drop: boolean, fixed:
   // (Anthropic needs max_tokens; other families have their own limits, and their default is theirs)
   if (!claude && typeof given !== 'number') delete anthropic.max_tokens;
   if (typeof effort === 'string') anthropic.reasoning_effort = effort;
-  for (const k of ['guardrailConfig', 'performanceConfig', 'requestMetadata', 'additionalModelRequestFields', 'additionalModelResponseFieldPaths', 'promptVariables', 'serviceTier']) {
-    if (body[k] !== undefined) anthropic[k] = body[k];
-  }
+  for (const k of ['additionalModelRequestFields', ...CLIENT_FIELDS, ...PRICED_FIELDS]) if (body[k] !== undefined) anthropic[k] = body[k];
   return anthropicToConverse(anthropic, model, drop, fixed);
 }
 
@@ -261,7 +274,8 @@ export function converseRequest(plan: CallPlan, d: Deployment, upstreamModel: st
   const stream = plan.body.stream === true;
   const model = d.aws?.model && !d.aws.model.includes('*') ? d.aws.model : upstreamModel;
   const fixed = d.aws?.converseFields ?? {};
-  const body = plan.endpoint === 'messages' ? anthropicToConverse(plan.body, model, plan.dropParams || plan.body.drop_params === true, fixed) : chatToConverse(plan.body, model, plan.dropParams, fixed);
+  const drop = plan.dropParams || plan.body.drop_params === true;
+  const body = plan.endpoint === 'messages' ? anthropicToConverse(plan.body, model, drop, fixed) : chatToConverse(plan.body, model, drop, fixed);
   return {
     url: bedrockUrl(d, stream ? 'converse-stream' : 'converse', upstreamModel),
     model: upstreamModel,

@@ -11,7 +11,7 @@ import type { StreamCodec, Translated, UpstreamRequest } from '../adapter.ts';
 import { parseJsonAnswer } from '../openai/passthrough.ts';
 import { AnthropicToChatStream, anthropicAnswerToChat } from '../anthropic/response.ts';
 import { bedrockError } from './errors.ts';
-import { type AwsEvent, EventStreamReader } from './event-stream.ts';
+import { EventStreamReader } from './event-stream.ts';
 
 type Block = Record<string, any>;
 
@@ -25,11 +25,18 @@ const STOP: Record<string, string> = {
   content_filtered: 'refusal',
 };
 
-/** Converse's usage in Anthropic's names: input without the cached part, as both count it. */
+/**
+ * Converse's usage in Anthropic's names: input without the cached part, as both count it; cache writes
+ * split by lifetime from cacheDetails (an hour's cost more than five minutes').
+ */
 function anthropicUsage(u: Block | undefined): Block {
   const out: Block = { input_tokens: Number(u?.inputTokens ?? 0), output_tokens: Number(u?.outputTokens ?? 0) };
   if (typeof u?.cacheReadInputTokens === 'number') out.cache_read_input_tokens = u.cacheReadInputTokens;
-  if (typeof u?.cacheWriteInputTokens === 'number') out.cache_creation_input_tokens = u.cacheWriteInputTokens;
+  if (typeof u?.cacheWriteInputTokens === 'number') {
+    out.cache_creation_input_tokens = u.cacheWriteInputTokens;
+    const hour = (Array.isArray(u.cacheDetails) ? u.cacheDetails : []).filter((c: Block) => c?.ttl === '1h').reduce((n: number, c: Block) => n + (Number(c.inputTokens) || 0), 0);
+    if (hour > 0) out.cache_creation = { ephemeral_5m_input_tokens: Math.max(0, u.cacheWriteInputTokens - hour), ephemeral_1h_input_tokens: hour };
+  }
   return out;
 }
 
@@ -94,12 +101,7 @@ class ConverseEvents {
 
   /** The Anthropic events of these bytes; a corrupt stream or an exception ends with an `error` event. */
   push(bytes: Buffer): Block[] {
-    let events: AwsEvent[];
-    try {
-      events = this.reader.push(bytes);
-    } catch (err) {
-      return this.fail(new GatewayError('upstream_unreachable', `The bedrock stream could not be read (model ${this.model}): ${(err as Error).message}`));
-    }
+    const events = this.reader.push(bytes);
     const out: Block[] = [];
     for (const ev of events) {
       if (this.upstreamError) break;
@@ -110,6 +112,8 @@ class ConverseEvents {
       }
       this.event(ev.name, ev.payload, out);
     }
+    const broken = this.reader.failure;
+    if (broken && !this.upstreamError) out.push(...this.fail(new GatewayError('upstream_unreachable', `The bedrock stream could not be read (model ${this.model}): ${broken.message}`)));
     return out;
   }
 
@@ -128,6 +132,9 @@ class ConverseEvents {
   }
 
   private openBlock(at: number, kind: string, block: Block, out: Block[]): number {
+    // (a block started where one is still open: the open one ends first, so none is left unclosed)
+    const open = this.open.get(at);
+    if (open) out.push({ type: 'content_block_stop', index: open.index });
     const index = this.next++;
     this.open.set(at, { index, kind });
     out.push({ type: 'content_block_start', index, content_block: block });

@@ -65,7 +65,11 @@ function messages(list: Obj[]): Obj[] {
         const content = textParts(m.content, `${path}.content`);
         if (content !== '' && !(Array.isArray(content) && content.length === 0)) out.content = content;
         if (Array.isArray(m.tool_calls) && m.tool_calls.length > 0) {
-          out.tool_calls = m.tool_calls.map((c: Obj) => ({ id: String(c.id ?? ''), type: 'function', function: { name: String(c.function?.name ?? ''), arguments: typeof c.function?.arguments === 'string' ? c.function.arguments : JSON.stringify(c.function?.arguments ?? {}) } }));
+          out.tool_calls = m.tool_calls.map((c: Obj, j: number) => {
+            if (!c || typeof c !== 'object' || typeof c.function?.name !== 'string') throw bad(`${path}.tool_calls[${j}].function.name`, `${path}.tool_calls[${j}].function.name must be a string.`);
+            const args = c.function.arguments;
+            return { id: String(c.id ?? ''), type: 'function', function: { name: c.function.name, arguments: typeof args === 'string' ? args : JSON.stringify(args ?? {}) } };
+          });
           // (the plan Cohere wrote before its calls, sent back with them)
           if (typeof m.tool_plan === 'string') out.tool_plan = m.tool_plan;
         }

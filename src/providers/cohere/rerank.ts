@@ -6,6 +6,7 @@ import type { Deployment } from '../../config/load.ts';
 import { GatewayError } from '../../http/errors.ts';
 import { EMPTY_USAGE, type UsageRecord } from '../../metering/usage.ts';
 import type { CallPlan, Translated, UpstreamRequest } from '../adapter.ts';
+import { DOCUMENTS_PER_SEARCH_UNIT } from '../../dialects/rerank.ts';
 import { parseJsonAnswer } from '../openai/passthrough.ts';
 import { cohereHeaders, cohereUrl } from './request.ts';
 
@@ -18,7 +19,10 @@ function asText(doc: unknown, fields: string[] | null): string {
   return typeof d.text === 'string' ? d.text : JSON.stringify(d);
 }
 
-const asked = new WeakMap<UpstreamRequest, { texts: string[]; returnDocuments: boolean }>();
+const asked = new WeakMap<UpstreamRequest, { texts: string[]; returnDocuments: boolean; units: number }>();
+
+/** A count from the answer, as a whole number (0 when absent or not a count). */
+const whole = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? Math.ceil(v) : 0);
 
 export function cohereRerankRequest(plan: CallPlan, d: Deployment, upstreamModel: string): UpstreamRequest {
   const b = plan.body as Obj;
@@ -32,7 +36,7 @@ export function cohereRerankRequest(plan: CallPlan, d: Deployment, upstreamModel
   if (typeof b.max_tokens_per_doc === 'number') body.max_tokens_per_doc = b.max_tokens_per_doc;
   if (typeof b.priority === 'number') body.priority = b.priority;
   const up: UpstreamRequest = { url: cohereUrl(d.apiBase, 'rerank'), headers: cohereHeaders(d, false), body: JSON.stringify(body), clientWantsUsage: false, model: upstreamModel, rerank: true };
-  asked.set(up, { texts, returnDocuments: b.return_documents === true });
+  asked.set(up, { texts, returnDocuments: b.return_documents === true, units: Math.ceil(texts.length / DOCUMENTS_PER_SEARCH_UNIT) });
   return up;
 }
 
@@ -41,13 +45,9 @@ export function cohereRerankAnswer(body: Buffer, up: UpstreamRequest): Translate
   const call = asked.get(up);
   if (!json || !call || !Array.isArray(json.results)) return { body, usage: null, upstreamId: null };
   const billed = json.meta?.billed_units ?? {};
-  const units = Number(billed.search_units);
-  const input = Number(billed.input_tokens);
-  const usage: UsageRecord = {
-    ...EMPTY_USAGE,
-    input: Number.isFinite(input) && input > 0 ? input : 0,
-    searchUnits: Number.isFinite(units) && units > 0 ? units : 0,
-  };
+  const units = whole(billed.search_units);
+  // Without Cohere's count, the units of the request's documents (what admission reserved), estimated.
+  const usage: UsageRecord = { ...EMPTY_USAGE, input: whole(billed.input_tokens), searchUnits: units || call.units, estimated: units === 0 };
   if (!call.returnDocuments) return { body, usage, upstreamId: typeof json.id === 'string' ? json.id : null };
   const results = json.results.map((r: Obj) => (r.document === undefined && typeof r.index === 'number' && call.texts[r.index] !== undefined ? { ...r, document: { text: call.texts[r.index] } } : r));
   return { body: JSON.stringify({ ...json, results }), usage, upstreamId: typeof json.id === 'string' ? json.id : null };
