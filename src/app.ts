@@ -317,6 +317,9 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     // Anthropic's Messages API (Claude Code adds ?beta=true, which the router ignores).
     ['/v1/messages', { dialect: 'anthropic', endpoint: 'messages', path: '/v1/messages' }],
     ['/v1/messages/count_tokens', 'count_tokens'],
+    // OpenAI's Responses API (Codex, the Agents SDK, responses.create).
+    ['/v1/responses', { dialect: 'responses', endpoint: 'responses', path: '/v1/responses' }],
+    ['/responses', { dialect: 'responses', endpoint: 'responses', path: '/responses' }],
   ];
   const direct = new Map<string, DirectRoute>();
   for (const [path, route] of llmRoutes) {

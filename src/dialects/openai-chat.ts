@@ -27,6 +27,8 @@ export interface LlmRequest {
   embedding?: boolean;
   /** A rerank: the search units it is expected to be billed (what admission reserves). */
   searchUnits?: number;
+  /** The body's field for the most output tokens, where it is not max_tokens / max_completion_tokens. */
+  maxTokensField?: string;
 }
 
 const bad = (param: string, message: string) => new GatewayError('bad_request', message, { param });

@@ -102,7 +102,8 @@ export function anthropicErrorBody(err: GatewayError): { type: 'error'; error: {
 }
 
 /** The dialect a client speaks, which decides the envelope of its errors. */
-export type ErrorDialect = 'openai' | 'anthropic';
+/** The error formats: OpenAI's envelope (also the Responses API's), Anthropic's. */
+export type ErrorDialect = 'openai' | 'anthropic' | 'responses';
 
 export function errorBody(dialect: ErrorDialect, err: GatewayError): object {
   return dialect === 'anthropic' ? anthropicErrorBody(err) : openaiErrorBody(err);

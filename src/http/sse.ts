@@ -75,6 +75,11 @@ export function* jsonFrames(run: Buffer): Generator<Record<string, any> | '[DONE
 
 /** An error as the last frame of a stream: OpenAI's `data:` line, or Anthropic's `error` event. */
 export function errorFrame(dialect: ErrorDialect, err: GatewayError): string {
+  if (dialect === 'responses') {
+    // (the Responses API's error event, its fields at the top and in `error`, as OpenAI and LiteLLM send it)
+    const e = { code: err.type, message: err.message, param: err.param };
+    return `event: error\ndata: ${JSON.stringify({ type: 'error', ...e, error: { ...e, type: err.type } })}\n\n`;
+  }
   const data = `data: ${JSON.stringify(errorBody(dialect, err))}\n\n`;
   return dialect === 'anthropic' ? `event: error\n${data}` : data;
 }

@@ -243,7 +243,7 @@ export async function admitLimits(
   const price = dearest(ctx, deployments, call.model);
   // About four bytes of JSON per prompt token: an overestimate, which is the safe side for a reservation.
   const promptTokens = Math.ceil(rawBytes / 4);
-  const maxTokens = call.body.max_completion_tokens ?? call.body.max_tokens;
+  const maxTokens = call.maxTokensField ? call.body[call.maxTokensField] : (call.body.max_completion_tokens ?? call.body.max_tokens);
   // A plain answer cannot be watched: its max_tokens is reserved. A stream is metered as it flows, so
   // a huge max_tokens (coding agents send 128000) reserves what such answers usually take.
   const given = typeof maxTokens === 'number' && (ctx.config.strictBudgetReservations || !call.stream || maxTokens <= STREAM_RESERVE_MAX) ? maxTokens : null;
@@ -312,7 +312,7 @@ export async function admitLimits(
     const room = a.room - costNanos({ ...EMPTY_USAGE, input: promptTokens }, price);
     const affordable = price.output > 0 ? Math.floor((room * 1000) / price.output) : 0;
     if (affordable >= 1) {
-      call.body[typeof call.body.max_completion_tokens === 'number' ? 'max_completion_tokens' : 'max_tokens'] = affordable;
+      call.body[call.maxTokensField ?? (typeof call.body.max_completion_tokens === 'number' ? 'max_completion_tokens' : 'max_tokens')] = affordable;
       call.rewritten = true;
       lease.covered = true;
       plan.amount = costNanos({ ...EMPTY_USAGE, input: promptTokens, output: affordable }, price);

@@ -15,6 +15,7 @@ import { tagsOf } from '../policy/tags.ts';
 import { resolveAlias } from '../policy/model-access.ts';
 import { parseMessages } from '../dialects/anthropic-messages.ts';
 import { parseRerank } from '../dialects/rerank.ts';
+import { parseResponses } from '../dialects/responses.ts';
 import { EVENT_STREAM_TYPE, type Dialect, type Endpoint } from '../providers/adapter.ts';
 import { upstreamModelFor } from '../router/router.ts';
 import { admitLimits, admitModel, extendLease, type Lease } from './admit.ts';
@@ -50,6 +51,7 @@ const PARSERS: Record<Endpoint, (raw: Buffer | undefined) => LlmRequest> = {
   embeddings: parseEmbeddings,
   messages: parseMessages,
   rerank: parseRerank,
+  responses: parseResponses,
 };
 
 const CALL_TYPES: Record<Endpoint, Outcome['callType']> = {
@@ -57,6 +59,7 @@ const CALL_TYPES: Record<Endpoint, Outcome['callType']> = {
   embeddings: 'embeddings',
   messages: 'anthropic_messages',
   rerank: 'rerank',
+  responses: 'responses',
 };
 
 function keySpendHeader(ctx: PipelineContext, p: Principal): Record<string, string> {

@@ -181,8 +181,14 @@ export async function relayStream(
   let pending = null as Buffer | null;
   let metered = 0;
   let step = CONTINUE as Step;
-  const cut = (): Step => {
+  /**
+   * The budget cannot pay for more: the stream stops. A codec that numbers its events (the Responses
+   * API's) has given this run's events their numbers: they go out (the output is metered and billed
+   * all the same), so that the numbering the client sees has no gap.
+   */
+  const cut = (out: Buffer | string): Step => {
     result.error = new GatewayError('budget_exceeded', 'Budget exceeded: the stream was stopped because the budget cannot pay for more output.');
+    if (codec.errorFrame && out.length > 0 && !res.destroyed) res.write(out);
     return (step = STOP);
   };
   const write = (out: Buffer | string): Step => {
@@ -201,8 +207,8 @@ export async function relayStream(
     if (codec.outputChars > metered) {
       metered = codec.outputChars;
       const paid = hooks.onOutput(metered);
-      if (paid === false) return cut();
-      if (paid !== true) return paid.then((ok) => (ok ? write(out) : cut()));
+      if (paid === false) return cut(out);
+      if (paid !== true) return paid.then((ok) => (ok ? write(out) : cut(out)));
     }
     return write(out);
   };
@@ -238,7 +244,10 @@ export async function relayStream(
   await hooks.beforeEnd(result);
   if (res.destroyed) return result;
   // The provider's own error event has been relayed already; the gateway's is written now.
-  if (result.error && result.error !== codec.upstreamError) writeSseError(res, result.error, dialect);
+  if (result.error && result.error !== codec.upstreamError) {
+    if (codec.errorFrame) res.end(codec.errorFrame(result.error));
+    else writeSseError(res, result.error, dialect);
+  }
   else res.end(codec.finish());
   return result;
 }

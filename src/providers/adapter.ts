@@ -6,13 +6,13 @@ import type { GatewayError } from '../http/errors.ts';
 import type { UsageRecord } from '../metering/usage.ts';
 import type { Wire } from './registry.ts';
 
-/** The dialect the client speaks; `embeddings` is OpenAI's, answered only by OpenAI-wire providers. */
-export type Dialect = 'openai' | 'anthropic';
+/** The API the client speaks: OpenAI's chat (and embeddings, rerank), Anthropic's messages, OpenAI's Responses. */
+export type Dialect = 'openai' | 'anthropic' | 'responses';
 
 /** The content type of AWS's binary event streams (Bedrock's streamed answers). */
 export const EVENT_STREAM_TYPE = 'application/vnd.amazon.eventstream';
 
-export type Endpoint = 'chat/completions' | 'embeddings' | 'messages' | 'rerank';
+export type Endpoint = 'chat/completions' | 'embeddings' | 'messages' | 'rerank' | 'responses';
 
 export interface CallPlan {
   endpoint: Endpoint;
@@ -35,6 +35,8 @@ export interface UpstreamRequest {
   embeddings?: boolean;
   /** A rerank call (Cohere's). */
   rerank?: boolean;
+  /** The upstream speaks the Responses API itself (OpenAI's, Azure's). */
+  responses?: boolean;
   /** The upstream may answer `content` as a list of blocks (Mistral's reasoning models). */
   contentBlocks?: boolean;
   /** The stream comes in AWS's event-stream framing (Claude on Bedrock's InvokeModel), Anthropic's events inside. */
@@ -71,6 +73,11 @@ export interface StreamCodec {
    * come and does its own framing. Unset: runs of complete SSE frames.
    */
   readonly binary?: boolean;
+  /**
+   * The client's frame for an error the gateway ends the stream with (a budget cut, a timeout), when the
+   * dialect needs the codec's state for it (the Responses API's sequence numbers); else the dialect's.
+   */
+  errorFrame?(err: GatewayError): string;
 }
 
 export interface Adapter {

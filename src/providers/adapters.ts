@@ -4,6 +4,8 @@ import { ChatToAnthropicStream, chatAnswerToAnthropic } from '../dialects/chat-t
 import { anthropicRequestToChat } from '../dialects/anthropic-to-chat.ts';
 import type { Adapter, AdapterTable } from './adapter.ts';
 import { anthropicViaChat } from './anthropic-via-chat.ts';
+import { responsesViaChat } from './responses-via-chat.ts';
+import { NATIVE_RESPONSES, ResponsesPassthroughStream, nativeResponsesAnswer, nativeResponsesRequest } from './openai/responses.ts';
 import { anthropicPassthrough } from './anthropic/passthrough.ts';
 import { bedrockEmbeddingsAnswer, bedrockEmbeddingsRequest } from './bedrock/embeddings.ts';
 import { onBedrock } from './bedrock/invoke.ts';
@@ -60,7 +62,39 @@ const chatToCohere: Adapter = {
 };
 
 // (Anthropic-wire adapters also serve Claude on Bedrock's InvokeModel, whose streams are AWS event streams)
+const openaiDialect: AdapterTable['openai'] = {
+  openai: flatteningContent(openaiPassthrough),
+  anthropic: onBedrock(chatToAnthropicWire, 'openai'),
+  gemini: chatToGemini,
+  bedrock: chatToConverse,
+  cohere: chatToCohere,
+};
+
+/** Responses clients: OpenAI's and Azure's own Responses API as it is, every other upstream through chat. */
+function responsesFor(wire: keyof AdapterTable['openai']): Adapter {
+  const viaChat = responsesViaChat(openaiDialect[wire]);
+  if (wire !== 'openai') return viaChat;
+  return {
+    request: (plan, d, model) => (NATIVE_RESPONSES.has(d.provider) ? nativeResponsesRequest(plan, d, model) : viaChat.request(plan, d, model)),
+    answer: (body, up, headers) => (up.responses ? nativeResponsesAnswer(body) : viaChat.answer(body, up, headers)),
+    stream: (up) => (up.responses ? new ResponsesPassthroughStream() : viaChat.stream(up)),
+  };
+}
+
 export const ADAPTERS: AdapterTable = {
-  openai: { openai: flatteningContent(openaiPassthrough), anthropic: onBedrock(chatToAnthropicWire, 'openai'), gemini: chatToGemini, bedrock: chatToConverse, cohere: chatToCohere },
-  anthropic: { anthropic: onBedrock(anthropicPassthrough, 'anthropic'), openai: flatteningContent(anthropicToOpenAIWire), gemini: anthropicViaChat(chatToGemini, (up) => new GeminiToChatStream(up, null)), bedrock: anthropicToConverse, cohere: anthropicViaChat(chatToCohere, (up) => new CohereToChatStream(up, null)) },
+  openai: openaiDialect,
+  anthropic: {
+    anthropic: onBedrock(anthropicPassthrough, 'anthropic'),
+    openai: flatteningContent(anthropicToOpenAIWire),
+    gemini: anthropicViaChat(chatToGemini, (up) => new GeminiToChatStream(up, null)),
+    bedrock: anthropicToConverse,
+    cohere: anthropicViaChat(chatToCohere, (up) => new CohereToChatStream(up, null)),
+  },
+  responses: {
+    openai: responsesFor('openai'),
+    anthropic: responsesFor('anthropic'),
+    gemini: responsesFor('gemini'),
+    bedrock: responsesFor('bedrock'),
+    cohere: responsesFor('cohere'),
+  },
 };

@@ -4,43 +4,21 @@
 // Usage and errors are taken from the provider's side.
 import { anthropicRequestToChat } from '../dialects/anthropic-to-chat.ts';
 import { ChatToAnthropicStream, chatAnswerToAnthropic } from '../dialects/chat-to-anthropic.ts';
-import type { GatewayError } from '../http/errors.ts';
 import { errorFrame } from '../http/sse.ts';
-import type { UsageRecord } from '../metering/usage.ts';
 import type { Adapter, StreamCodec, UpstreamRequest } from './adapter.ts';
+import { WrappedCodec } from './wrapped-codec.ts';
 
 /** A provider's chat codec that leaves the error frame to its caller (errorDialect null). */
 export type ChatCodecFactory = (up: UpstreamRequest) => StreamCodec;
 
-class ViaChatStream implements StreamCodec {
-  private readonly provider: StreamCodec;
+class ViaChatStream extends WrappedCodec {
   private readonly anthropic = new ChatToAnthropicStream();
   private errorSent = false;
 
-  constructor(provider: StreamCodec) {
-    this.provider = provider;
-  }
-
-  get usage(): UsageRecord | null {
-    return this.provider.usage;
-  }
-  get upstreamId(): string | null {
-    return this.provider.upstreamId;
-  }
-  get outputChars(): number {
-    return this.provider.outputChars;
-  }
-  get upstreamError(): GatewayError | null {
-    return this.provider.upstreamError;
-  }
-  get complete(): boolean {
-    return this.provider.complete;
-  }
-
   push(run: Buffer): string {
-    const chat = this.provider.push(run);
+    const chat = this.inner.push(run);
     let out = chat.length === 0 ? '' : this.anthropic.push(Buffer.isBuffer(chat) ? chat : Buffer.from(chat));
-    const err = this.provider.upstreamError;
+    const err = this.inner.upstreamError;
     if (err && !this.errorSent) {
       this.errorSent = true;
       out += errorFrame('anthropic', err);
@@ -49,8 +27,8 @@ class ViaChatStream implements StreamCodec {
   }
 
   finish(): string {
-    if (!this.provider.complete || this.provider.upstreamError) return '';
-    this.anthropic.usage = this.provider.usage;
+    if (!this.inner.complete || this.inner.upstreamError) return '';
+    this.anthropic.usage = this.inner.usage;
     return this.anthropic.finish();
   }
 }

@@ -1,5 +1,7 @@
 // A fake OpenAI-compatible server speaking the documented wire format of
-// POST /v1/chat/completions (plain and SSE, with stream_options.include_usage) and POST /v1/embeddings.
+// POST /v1/chat/completions (plain and SSE, with stream_options.include_usage), POST /v1/embeddings and
+// POST /v1/responses (OpenAI's Responses API: the Response object, or its event sequence with sequence
+// numbers; [[tool-call]], [[chunks:N]], [[cut:N]], [[status:N]] and [[fail]] (response.failed) apply).
 // Behaviour is steered by directives in the last message, e.g. "[[status:429]] [[retry-after:0]]":
 //   [[status:N]]      answer with an OpenAI error envelope and status N
 //   [[fail-once:N]]   answer N the first time this exact content is seen (by any fake), then normally
@@ -93,6 +95,9 @@ const seen = new Set<string>();
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** A function call's arguments, streamed in two pieces. */
+const ARGS_PARTS = ['{"path":', '"README.md"}'];
+
 export async function startFakeOpenAI(opts: FakeOptions = {}): Promise<FakeUpstream> {
   const requests: RecordedRequest[] = [];
   let counter = 0;
@@ -104,8 +109,8 @@ export async function startFakeOpenAI(opts: FakeOptions = {}): Promise<FakeUpstr
     if (opts.azureKey) {
       const entra = opts.azureToken !== undefined && req.headers.authorization === `Bearer ${opts.azureToken}`;
       if (req.headers['api-key'] !== opts.azureKey && !entra) return sendError(res, 401);
-      const dated = /^\/openai\/deployments\/[^/]+\/(chat\/completions|embeddings)$/.exec(path) ?? /^\/openai\/(models)$/.exec(path);
-      const v1 = /^\/openai\/v1\/(chat\/completions|embeddings|models)$/.exec(path);
+      const dated = /^\/openai\/deployments\/[^/]+\/(chat\/completions|embeddings)$/.exec(path) ?? /^\/openai\/(models|responses)$/.exec(path);
+      const v1 = /^\/openai\/v1\/(chat\/completions|embeddings|models|responses)$/.exec(path);
       if (dated && !new URL(req.url!, 'http://x').searchParams.get('api-version')) return sendError(res, 404);
       if (!dated && !v1) return sendError(res, 404);
       path = `/v1/${(dated ?? v1)![1]}`;
@@ -117,6 +122,7 @@ export async function startFakeOpenAI(opts: FakeOptions = {}): Promise<FakeUpstr
       res.end(out);
       return;
     }
+    if (path === '/v1/responses') return responses(res, body);
     if (path !== '/v1/chat/completions') return sendError(res, 404);
     const text = lastText(body.messages);
     const delay = directive(text, 'delay');
@@ -248,6 +254,64 @@ export async function startFakeOpenAI(opts: FakeOptions = {}): Promise<FakeUpstr
     res.write(frame([{ index: 0, delta: {}, logprobs: null, finish_reason: finish }], opts.mistral && !noUsage ? { usage } : {}));
     if (includeUsage) res.write(frame([], { usage }));
     res.end('data: [DONE]\n\n');
+  }
+
+  /** OpenAI's Responses API, as its reference documents the object and the stream. */
+  async function responses(res: ServerResponse, body: Record<string, any>): Promise<void> {
+    const items: any[] = typeof body.input === 'string' ? [{ role: 'user', content: body.input }] : Array.isArray(body.input) ? body.input : [];
+    const texts = items.map((i) => (typeof i.content === 'string' ? i.content : Array.isArray(i.content) ? i.content.map((p: any) => p.text ?? '').join(' ') : typeof i.output === 'string' ? i.output : ''));
+    const text = texts.at(-1) ?? '';
+    const status = directive(text, 'status');
+    if (status) return sendError(res, Number(status));
+    const id = `resp_fake${++counter}`;
+    let words = (opts.answer ?? DEFAULT_ANSWER).split(' ');
+    const wanted = directive(text, 'chunks');
+    if (wanted) words = Array.from({ length: Number(wanted) }, (_, i) => words[i % words.length]!);
+    const tool = directive(text, 'tool-call') !== null ? body.tools?.find((t: any) => t.type === 'function') : null;
+    const input = [body.instructions ?? '', ...texts].join(' ').split(/\s+/).filter(Boolean).length;
+    const output = tool ? 5 : words.length;
+    const usage = { input_tokens: input, input_tokens_details: { cached_tokens: 0 }, output_tokens: output, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: input + output };
+    const message = { type: 'message', id: `msg_fake${counter}`, status: 'completed', role: 'assistant', content: [{ type: 'output_text', text: words.join(' '), annotations: [], logprobs: [] }] };
+    const call = tool ? { type: 'function_call', id: `fc_fake${counter}`, call_id: `call_fake${counter}`, name: tool.name, arguments: '{"path":"README.md"}', status: 'completed' } : null;
+    const response = (st: string, out: unknown[], u: unknown) => ({
+      id, object: 'response', created_at: Math.floor(Date.now() / 1000), status: st, error: null, incomplete_details: null, instructions: body.instructions ?? null,
+      max_output_tokens: body.max_output_tokens ?? null, model: String(body.model), output: out, parallel_tool_calls: true, previous_response_id: body.previous_response_id ?? null,
+      reasoning: { effort: null, summary: null }, store: body.store ?? true, temperature: 1, text: { format: { type: 'text' } }, tool_choice: 'auto', tools: body.tools ?? [], top_p: 1,
+      truncation: 'disabled', usage: u, user: null, metadata: body.metadata ?? {},
+    });
+    const final = call ? [call] : [message];
+    if (body.stream !== true) {
+      const out = JSON.stringify(response('completed', final, usage));
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(out) });
+      return void res.end(out);
+    }
+    let seq = 0;
+    const ev = (type: string, data: Record<string, unknown>) => `event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: seq++, ...data })}\n\n`;
+    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8' });
+    res.write(ev('response.created', { response: response('in_progress', [], null) }));
+    res.write(ev('response.in_progress', { response: response('in_progress', [], null) }));
+    if (call) {
+      res.write(ev('response.output_item.added', { output_index: 0, item: { ...call, arguments: '', status: 'in_progress' } }));
+      for (const part of ARGS_PARTS) res.write(ev('response.function_call_arguments.delta', { item_id: call.id, output_index: 0, delta: part }));
+      res.write(ev('response.function_call_arguments.done', { item_id: call.id, output_index: 0, arguments: call.arguments }));
+      res.write(ev('response.output_item.done', { output_index: 0, item: call }));
+    } else {
+      const cut = directive(text, 'cut');
+      res.write(ev('response.output_item.added', { output_index: 0, item: { ...message, status: 'in_progress', content: [] } }));
+      res.write(ev('response.content_part.added', { item_id: message.id, output_index: 0, content_index: 0, part: { type: 'output_text', text: '', annotations: [] } }));
+      for (const [i, w] of words.entries()) {
+        if (cut !== null && i === Number(cut)) return void res.destroy();
+        res.write(ev('response.output_text.delta', { item_id: message.id, output_index: 0, content_index: 0, delta: i === 0 ? w : ` ${w}`, logprobs: [] }));
+      }
+      if (directive(text, 'fail') !== null) {
+        res.write(ev('response.failed', { response: { ...response('failed', [], usage), error: { code: 'server_error', message: 'The model failed.' } } }));
+        return void res.end();
+      }
+      res.write(ev('response.output_text.done', { item_id: message.id, output_index: 0, content_index: 0, text: words.join(' '), logprobs: [] }));
+      res.write(ev('response.content_part.done', { item_id: message.id, output_index: 0, content_index: 0, part: message.content[0] }));
+      res.write(ev('response.output_item.done', { output_index: 0, item: message }));
+    }
+    res.end(ev('response.completed', { response: response('completed', final, usage) }));
   }
 
   function embeddings(res: ServerResponse, body: Record<string, any>): void {

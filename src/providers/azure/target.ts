@@ -29,6 +29,15 @@ export function azureUrl(d: Deployment, endpoint: string, deployment: string): s
   return `${resource}/openai/deployments/${encodeURIComponent(deployment)}/${endpoint}?api-version=${encodeURIComponent(version)}`;
 }
 
+/**
+ * Azure's Responses API: the v1 API's /openai/v1/responses, or /openai/responses with a dated (preview)
+ * api-version; the deployment is named by the body's model either way.
+ */
+export function azureResponsesUrl(d: Deployment): string {
+  const { resource, version, v1 } = resourceOf(d);
+  return v1 ? `${resource}/openai/v1/responses${v1Query(version)}` : `${resource}/openai/responses?api-version=${encodeURIComponent(version)}`;
+}
+
 /** The resource's model list, which /health asks for (a cheap call that checks the key). */
 export function azureModelsUrl(d: Deployment): string {
   const { resource, version, v1 } = resourceOf(d);

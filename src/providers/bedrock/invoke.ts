@@ -4,39 +4,28 @@
 // frames for the Anthropic codec the call would use anyway (the passthrough, or the chat translation).
 import { type ErrorDialect, GatewayError } from '../../http/errors.ts';
 import { errorFrame } from '../../http/sse.ts';
-import type { UsageRecord } from '../../metering/usage.ts';
 import type { Adapter, StreamCodec } from '../adapter.ts';
 import { bedrockError } from './errors.ts';
 import { EventStreamReader } from './event-stream.ts';
+import { WrappedCodec } from '../wrapped-codec.ts';
 
-class InvokeStream implements StreamCodec {
-  readonly binary = true;
+class InvokeStream extends WrappedCodec {
+  override get binary(): boolean {
+    return true;
+  }
   private readonly reader = new EventStreamReader();
   private ownError: GatewayError | null = null;
-  private readonly inner: StreamCodec;
   private readonly dialect: ErrorDialect;
   private readonly model: string;
 
   constructor(inner: StreamCodec, dialect: ErrorDialect, model: string) {
-    this.inner = inner;
+    super(inner);
     this.dialect = dialect;
     this.model = model;
   }
 
-  get usage(): UsageRecord | null {
-    return this.inner.usage;
-  }
-  get upstreamId(): string | null {
-    return this.inner.upstreamId;
-  }
-  get outputChars(): number {
-    return this.inner.outputChars;
-  }
-  get upstreamError(): GatewayError | null {
+  override get upstreamError(): GatewayError | null {
     return this.ownError ?? this.inner.upstreamError;
-  }
-  get complete(): boolean {
-    return this.inner.complete;
   }
 
   push(bytes: Buffer): Buffer | string {

@@ -1,0 +1,193 @@
+// OpenAI's Responses API in front, through the official openai SDK's responses.create and its stream
+// helper: passed through to OpenAI's own Responses API (the client's bytes, model rewritten, usage read
+// from response.completed), and translated for Claude (the reference's event sequence, checked event by
+// event: sequence numbers, item ids, indexes), with function tools and their outputs, Claude's signed
+// thinking carried across turns in encrypted_content, built-in tools refused where they cannot run,
+// budgets held under 100 parallel streams, and a stream cut by the budget ending with response.failed
+// and an error event the SDK raises.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import OpenAI from 'openai';
+import { FAKE_SIGNATURE, startFakeAnthropic } from '../fakes/anthropic-upstream.ts';
+import { startFakeOpenAI, type FakeUpstream } from '../fakes/openai-upstream.ts';
+import { MASTER_KEY, spendLogOf, startInProcess, type TestGateway } from '../helpers/gateway.ts';
+
+let gpt: FakeUpstream;
+let claude: FakeUpstream;
+let gw: TestGateway;
+
+before(async () => {
+  gpt = await startFakeOpenAI({ apiKey: 'sk-up' });
+  claude = await startFakeAnthropic({ apiKey: 'sk-ant' });
+  gw = await startInProcess(`model_list:
+  - model_name: gpt
+    litellm_params: { model: openai/gpt-5, api_base: "${gpt.url}", api_key: sk-up, input_cost_per_token: 0.000001, output_cost_per_token: 0.000002 }
+  - model_name: claude
+    litellm_params: { model: anthropic/claude-sonnet-4-5-20250929, api_base: "${claude.url}", api_key: sk-ant, input_cost_per_token: 0.000001, output_cost_per_token: 0.000002 }
+    model_info: { supports_reasoning: true }
+`);
+});
+after(async () => {
+  await gw.close();
+  await gpt.close();
+  await claude.close();
+});
+
+const client = (key = MASTER_KEY) => new OpenAI({ apiKey: key, baseURL: `${gw.url}/v1`, maxRetries: 0 });
+const TOOL = { type: 'function' as const, name: 'read_file', description: 'Read a file', parameters: { type: 'object', properties: { path: { type: 'string' } }, required: ['path'] }, strict: false };
+
+/** The raw events of a Responses stream from the gateway. */
+async function events(body: Record<string, unknown>, key = MASTER_KEY): Promise<{ status: number; events: any[]; callId: string | null }> {
+  const r = await fetch(`${gw.url}/v1/responses`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify({ ...body, stream: true }) });
+  const text = await r.text();
+  const out = text
+    .split('\n\n')
+    .filter((f) => f.includes('data: '))
+    .map((f) => {
+      const type = /^event: (.*)$/m.exec(f)?.[1];
+      const data = JSON.parse(/^data: (.*)$/m.exec(f)![1]!);
+      assert.equal(type, data.type, 'the event line names the data\'s type');
+      return data;
+    });
+  return { status: r.status, events: out, callId: r.headers.get('x-litellm-call-id') };
+}
+
+/** The reference's rules: numbered from 0 without gaps, created first, each item added before its deltas and done after. */
+function checkSequence(evs: any[], complete = true): void {
+  evs.forEach((e, i) => assert.equal(e.sequence_number, i, `${e.type} is number ${i}`));
+  assert.equal(evs[0].type, 'response.created');
+  assert.equal(evs[1].type, 'response.in_progress');
+  const added = new Map<number, string>();
+  const done = new Set<number>();
+  for (const e of evs) {
+    if (e.type === 'response.output_item.added') added.set(e.output_index, e.item.id);
+    else if (e.type === 'response.output_item.done') {
+      assert.equal(added.get(e.output_index), e.item.id, 'done for the item added at that index');
+      done.add(e.output_index);
+    } else if (typeof e.item_id === 'string') {
+      assert.equal(added.get(e.output_index), e.item_id, `${e.type} names the item at its index`);
+      assert.ok(!done.has(e.output_index), `${e.type} after the item was done`);
+    }
+  }
+  if (complete) assert.deepEqual([...added.keys()].sort(), [...done].sort(), 'every item added is done');
+}
+
+test('to OpenAI: responses.create passes through with only the model rewritten, usage metered from the answer', async () => {
+  const { data: r, response } = await client().responses.create({ model: 'gpt', input: 'hello there', instructions: 'Be brief.', metadata: { team: 'a' }, store: false }).withResponse();
+  assert.equal(r.output_text, 'Hello! I am a fake model and I am doing well, thank you for asking.');
+  const sent = gpt.requests.at(-1)!;
+  assert.equal(sent.path, '/v1/responses');
+  assert.deepEqual(sent.body, { model: 'gpt-5', input: 'hello there', instructions: 'Be brief.', metadata: { team: 'a' }, store: false });
+  const rec = await spendLogOf(gw.url, response.headers.get('x-litellm-call-id'));
+  assert.equal(rec.call_type, 'aresponses');
+  assert.deepEqual([rec.prompt_tokens, rec.completion_tokens], [4, 15]);
+  assert.equal(Math.round(rec.spend * 1e9), 4 * 1000 + 15 * 2000);
+});
+
+test("to OpenAI, streamed: OpenAI's events relayed as they are, response.completed last, usage metered", async () => {
+  const s = await events({ model: 'gpt', input: 'hi' });
+  checkSequence(s.events);
+  assert.equal(s.events.at(-1).type, 'response.completed');
+  assert.equal(s.events.at(-1).response.id, 'resp_fake' + /\d+/.exec(s.events[0].response.id)![0]);
+  const rec = await spendLogOf(gw.url, s.callId);
+  assert.deepEqual([rec.prompt_tokens, rec.completion_tokens, rec.stream], [1, 15, true]);
+});
+
+test('to Claude: translated, whole and streamed, the event sequence as the reference has it', async () => {
+  const r = await client().responses.create({ model: 'claude', input: [{ role: 'user', content: 'hi' }], instructions: 'Be brief.', max_output_tokens: 500 });
+  assert.equal(r.status, 'completed');
+  assert.equal(r.output_text, 'Hello! I am a fake Claude and I am doing well, thank you for asking.');
+  assert.match(r.id, /^resp_/);
+  assert.deepEqual([r.usage!.input_tokens, r.usage!.output_tokens], [3, 15]);
+  const sent = claude.requests.at(-1)!.body;
+  assert.deepEqual([sent.system, sent.max_tokens, sent.messages], [[{ type: 'text', text: 'Be brief.' }], 500, [{ role: 'user', content: [{ type: 'text', text: 'hi' }] }]]);
+
+  const s = await events({ model: 'claude', input: 'hi' });
+  checkSequence(s.events);
+  const types = s.events.map((e) => e.type);
+  assert.deepEqual(types.slice(0, 4), ['response.created', 'response.in_progress', 'response.output_item.added', 'response.content_part.added']);
+  assert.deepEqual(types.slice(-4), ['response.output_text.done', 'response.content_part.done', 'response.output_item.done', 'response.completed']);
+  const text = s.events.filter((e) => e.type === 'response.output_text.delta').map((e) => e.delta).join('');
+  assert.equal(text, 'Hello! I am a fake Claude and I am doing well, thank you for asking.');
+  const done = s.events.at(-1).response;
+  assert.equal(done.output[0].content[0].text, text);
+  assert.deepEqual([done.usage.input_tokens, done.usage.output_tokens], [1, 15]);
+  const rec = await spendLogOf(gw.url, s.callId);
+  assert.equal(Math.round(rec.spend * 1e9), 1 * 1000 + 15 * 2000);
+});
+
+test("the SDK's stream helper accepts the translated stream, and a tool call becomes a function_call item whose output goes back", async () => {
+  const stream = client().responses.stream({ model: 'claude', input: 'read it [[fixture:tool-use]]', tools: [TOOL] });
+  const final = await stream.finalResponse();
+  const call = final.output.find((o) => o.type === 'function_call') as any;
+  assert.ok(call, JSON.stringify(final.output));
+  assert.match(call.id, /^fc_/);
+  assert.equal(call.name, 'get_weather');
+  const sentTools = claude.requests.at(-1)!.body.tools;
+  assert.deepEqual(sentTools, [{ name: 'read_file', description: 'Read a file', input_schema: TOOL.parameters }]);
+
+  await client().responses.create({
+    model: 'claude',
+    tools: [TOOL],
+    input: [
+      { role: 'user', content: 'read it' },
+      { type: 'function_call', call_id: call.call_id, name: call.name, arguments: call.arguments },
+      { type: 'function_call_output', call_id: call.call_id, output: 'the weather is fine' },
+    ],
+  });
+  const msgs = claude.requests.at(-1)!.body.messages;
+  assert.equal(msgs[1].content[0].type, 'tool_use');
+  assert.equal(msgs[1].content[0].id, call.call_id);
+  assert.deepEqual(msgs[2].content[0], { type: 'tool_result', tool_use_id: call.call_id, content: 'the weather is fine' });
+});
+
+test("Claude's thinking comes out as a reasoning item whose encrypted_content carries the signed block back", async () => {
+  const r = await client().responses.create({ model: 'claude', input: 'think', reasoning: { effort: 'low' }, max_output_tokens: 3000 });
+  const reasoning = r.output.find((o) => o.type === 'reasoning') as any;
+  assert.equal(reasoning.summary[0].text, 'Thinking about it.');
+  assert.match(reasoning.encrypted_content, /^llmproxy-thinking:/);
+  await client().responses.create({ model: 'claude', reasoning: { effort: 'low' }, max_output_tokens: 3000, input: [{ role: 'user', content: 'think' }, reasoning, ...r.output.filter((o) => o.type === 'message'), { role: 'user', content: 'more' }] as any });
+  const turn = claude.requests.at(-1)!.body.messages[1];
+  assert.deepEqual(turn.content[0], { type: 'thinking', thinking: 'Thinking about it.', signature: FAKE_SIGNATURE });
+});
+
+test('what a translated upstream cannot do is a 400 naming the field: built-in tools (unless drop_params), previous_response_id', async () => {
+  await assert.rejects(client().responses.create({ model: 'claude', input: 'hi', tools: [{ type: 'web_search' } as any] }), (e: any) => e.status === 400 && e.error.param === 'tools[0]' && /built-in tool "web_search"/.test(e.message));
+  await client().responses.create({ model: 'claude', input: 'hi', tools: [{ type: 'web_search' } as any, TOOL], drop_params: true } as any);
+  assert.deepEqual(claude.requests.at(-1)!.body.tools.map((t: any) => t.name), ['read_file']);
+  await assert.rejects(client().responses.create({ model: 'claude', input: 'hi', previous_response_id: 'resp_x' }), (e: any) => e.status === 400 && e.error.param === 'previous_response_id');
+  await assert.rejects(client().responses.create({ model: 'nope', input: 'hi' }), (e: any) => e.status === 400 && e.error.param === 'model');
+});
+
+test('budgets hold on /v1/responses: 100 parallel streams on a budget for 10, spend exactly what was answered', async () => {
+  // One answer: 1 prompt token + 15 output tokens at 1,000 / 2,000 nano-dollars = 31,000.
+  const answer = 1 * 1000 + 15 * 2000;
+  const key = (await (await fetch(`${gw.url}/key/generate`, { method: 'POST', headers: { authorization: `Bearer ${MASTER_KEY}` }, body: JSON.stringify({ max_budget: (10 * answer) / 1e9 }) })).json() as any).key;
+  const results = await Promise.all(Array.from({ length: 100 }, () => events({ model: 'claude', input: 'hi', max_output_tokens: 20 }, key).catch(() => null)));
+  const ok = results.filter((r) => r && r.status === 200 && r.events.at(-1)?.type === 'response.completed');
+  const refused = results.filter((r) => r && r.status === 429);
+  assert.equal(ok.length + refused.length, 100);
+  const logs = (await (await fetch(`${gw.url}/spend/logs?api_key=${key}&page_size=1000`, { headers: { authorization: `Bearer ${MASTER_KEY}` } })).json()) as any;
+  const spent = logs.data.reduce((n: number, l: any) => n + Math.round(l.spend * 1e9), 0);
+  assert.ok(spent <= 10 * answer, `spent ${spent}`);
+  assert.equal(spent, ok.length * answer);
+  assert.ok(ok.length >= 3, `${ok.length} answered`);
+  assert.deepEqual(gw.app.ctx.limiter.held(), { reservations: 0, slots: 0 });
+});
+
+test('a stream the budget cuts ends with response.failed and an error event, which the SDK raises', async () => {
+  const key = (await (await fetch(`${gw.url}/key/generate`, { method: 'POST', headers: { authorization: `Bearer ${MASTER_KEY}` }, body: JSON.stringify({ max_budget: (5_000 + 50 * 2000) / 1e9 }) })).json() as any).key;
+  const s = await events({ model: 'claude', input: 'go [[words:2000]]', max_output_tokens: 100_000 }, key);
+  const last = s.events.slice(-2).map((e) => e.type);
+  assert.deepEqual(last, ['response.failed', 'error']);
+  assert.equal(s.events.at(-1).code, 'budget_exceeded');
+  // (numbered to the end; the item the cut stopped is left open, as the response failed)
+  checkSequence(s.events, false);
+  await assert.rejects(
+    (async () => {
+      const stream = await client(key).responses.create({ model: 'claude', input: 'go [[words:2000]]', max_output_tokens: 100_000, stream: true });
+      for await (const _ of stream) void _;
+    })(),
+    (e: any) => /Budget/.test(e.message),
+  );
+});
