@@ -8,6 +8,7 @@
 //   [[cut:N]]         destroy the connection after N text deltas
 //   [[words:N]]       answer N words (one text delta each), a millisecond apart
 //   [[hang]]          never answer
+//   [[call:NAME]]     call the tool NAME, with the input of [[input:JSON]] (default {}), after a short text
 // Without a directive it answers a text of words (one delta per word), with a signed thinking block
 // first when thinking is asked for, and usage counting whitespace-separated words.
 import { readFileSync } from 'node:fs';
@@ -90,6 +91,9 @@ export async function startFakeAnthropic(opts: { apiKey?: string; answer?: strin
     const status = directive(text, 'status');
     if (status) return sendError(res, Number(status), retryAfter !== null ? { 'retry-after': retryAfter } : {});
 
+    const toolName = directive(text, 'call');
+    if (toolName) return callTool(res, body, toolName, directive(text, 'input') ?? '{}');
+
     const name = directive(text, 'fixture');
     if (name) {
       const stream = body.stream === true;
@@ -146,6 +150,30 @@ export async function startFakeAnthropic(opts: { apiKey?: string; answer?: strin
     }
     res.write(sse('content_block_stop', { index }));
     res.write(sse('message_delta', { delta: { stop_reason: stop, stop_sequence: null }, usage: { ...inputUsage, output_tokens: output } }));
+    res.end(sse('message_stop', {}));
+  }
+
+  /** A text block, then a tool_use of the named tool (its input streamed in two pieces). */
+  function callTool(res: ServerResponse, body: Record<string, any>, toolName: string, input: string): void {
+    const id = `msg_01FakeTool${String(++counter).padStart(6, '0')}`;
+    const toolId = `toolu_01Fake${String(counter).padStart(6, '0')}`;
+    const usage = { input_tokens: countInputTokens(body), cache_creation_input_tokens: 0, cache_read_input_tokens: 0 };
+    const intro = 'Let me do that.';
+    if (body.stream !== true) {
+      const out = JSON.stringify({ id, type: 'message', role: 'assistant', model: String(body.model), content: [{ type: 'text', text: intro }, { type: 'tool_use', id: toolId, name: toolName, input: JSON.parse(input) }], stop_reason: 'tool_use', stop_sequence: null, usage: { ...usage, output_tokens: 10 } });
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(out) });
+      return void res.end(out);
+    }
+    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8' });
+    res.write(sse('message_start', { message: { id, type: 'message', role: 'assistant', model: String(body.model), content: [], stop_reason: null, stop_sequence: null, usage: { ...usage, output_tokens: 1 } } }));
+    res.write(sse('content_block_start', { index: 0, content_block: { type: 'text', text: '' } }));
+    res.write(sse('content_block_delta', { index: 0, delta: { type: 'text_delta', text: intro } }));
+    res.write(sse('content_block_stop', { index: 0 }));
+    res.write(sse('content_block_start', { index: 1, content_block: { type: 'tool_use', id: toolId, name: toolName, input: {} } }));
+    const half = Math.floor(input.length / 2);
+    for (const part of [input.slice(0, half), input.slice(half)]) res.write(sse('content_block_delta', { index: 1, delta: { type: 'input_json_delta', partial_json: part } }));
+    res.write(sse('content_block_stop', { index: 1 }));
+    res.write(sse('message_delta', { delta: { stop_reason: 'tool_use', stop_sequence: null }, usage: { ...usage, output_tokens: 10 } }));
     res.end(sse('message_stop', {}));
   }
 
