@@ -3,7 +3,8 @@
 // serves every scenario: /f/<latencyMs>/<chunks>/<gapMs>/<contentBytes>/v1/chat/completions
 // (plain /v1/chat/completions = /f/0/16/0/64). `"stream":true` in the body selects SSE. It also answers
 // as Gemini at /v1beta/models/<model>:generateContent and :streamGenerateContent (16 chunks of 64
-// bytes in all), for the cost of translating.
+// bytes in all), for the cost of translating, and as OpenAI's Responses API at any .../v1/responses
+// (16 text deltas of 4 bytes, the reference's event sequence).
 // Run: node bench/fake-upstream.ts [--port N]; prints "fake-upstream listening on PORT".
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -71,6 +72,25 @@ const gemini = (() => {
   return { whole, frames };
 })();
 
+/** OpenAI's Responses API answer to every call, whole and as its event sequence (16 deltas). */
+const responses = (() => {
+  const usage = { input_tokens: 10, input_tokens_details: { cached_tokens: 0 }, output_tokens: 16, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 26 };
+  const message = { type: 'message', id: 'msg_bench', status: 'completed', role: 'assistant', content: [{ type: 'output_text', text: 'x'.repeat(64), annotations: [], logprobs: [] }] };
+  const response = (status: string, output: unknown[], u: unknown) => ({ id: 'resp_bench', object: 'response', created_at: 1700000000, status, error: null, incomplete_details: null, model: 'bench', output, parallel_tool_calls: true, tool_choice: 'auto', tools: [], usage: u });
+  let seq = 0;
+  const ev = (type: string, data: object) => `event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: seq++, ...data })}\n\n`;
+  const frames = [ev('response.created', { response: response('in_progress', [], null) }), ev('response.in_progress', { response: response('in_progress', [], null) })];
+  frames.push(ev('response.output_item.added', { output_index: 0, item: { ...message, status: 'in_progress', content: [] } }) + ev('response.content_part.added', { item_id: 'msg_bench', output_index: 0, content_index: 0, part: { type: 'output_text', text: '', annotations: [] } }));
+  for (let i = 0; i < 16; i++) frames.push(ev('response.output_text.delta', { item_id: 'msg_bench', output_index: 0, content_index: 0, delta: 'xxxx', logprobs: [] }));
+  frames.push(
+    ev('response.output_text.done', { item_id: 'msg_bench', output_index: 0, content_index: 0, text: 'x'.repeat(64), logprobs: [] }) +
+      ev('response.content_part.done', { item_id: 'msg_bench', output_index: 0, content_index: 0, part: message.content[0] }) +
+      ev('response.output_item.done', { output_index: 0, item: message }) +
+      ev('response.completed', { response: response('completed', [message], usage) }),
+  );
+  return { whole: Buffer.from(JSON.stringify(response('completed', [message], usage))), frames: frames.map((f) => Buffer.from(f)) };
+})();
+
 /** Milliseconds on a clock shared by the processes of this machine (up to a constant offset each). */
 const clock = () => performance.timeOrigin + performance.now();
 
@@ -114,6 +134,15 @@ const server = createServer((req, res) => {
       }
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': gemini.whole.length });
       return void res.end(gemini.whole);
+    }
+    if (req.url?.endsWith('/v1/responses')) {
+      if (body.indexOf(STREAM) >= 0 || body.indexOf(STREAM_SPACED) >= 0) {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        for (const f of responses.frames) res.write(f);
+        return void res.end();
+      }
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': responses.whole.length });
+      return void res.end(responses.whole);
     }
     const s = shapeOf(req.url ?? '');
     const a = answers(s);

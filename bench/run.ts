@@ -16,7 +16,7 @@ import { request } from 'undici';
 import { body, fixedRate, interleaved, streams, type Shape, type StreamResult, type Target } from './load.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const SCENARIOS = ['latency', 'throughput', 'translation', 'fixed-rate', 'streaming', 'large-body', 'cold-start', 'dashboard', 'redis'] as const;
+const SCENARIOS = ['latency', 'throughput', 'translation', 'responses', 'fixed-rate', 'streaming', 'large-body', 'cold-start', 'dashboard', 'redis'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 const { values } = parseArgs({
@@ -88,12 +88,14 @@ function rssMb(pid: number): number {
 
 /** A Gemini deployment on the fake, for the cost of translating (the translation scenario). */
 const GEMINI_MODEL = 'bench-gemini';
+/** An OpenAI-compatible deployment that does not speak the Responses API: its Responses calls go through chat. */
+const COMPAT_MODEL = 'bench-compat';
 
 function gatewayConfig(fakeUrl: string): string {
   const prices = '      input_cost_per_token: 0.0000025\n      output_cost_per_token: 0.00001\n';
   return `model_list:\n${Object.values(SHAPES)
     .map((s) => `  - model_name: ${s.name}\n    litellm_params:\n      model: openai/${s.name}\n      api_base: ${fakeUrl}${s.path}/v1\n      api_key: sk-upstream\n${prices}`)
-    .join('')}  - model_name: ${GEMINI_MODEL}\n    litellm_params:\n      model: gemini/bench\n      api_base: ${fakeUrl}\n      api_key: sk-upstream\n${prices}`;
+    .join('')}  - model_name: ${GEMINI_MODEL}\n    litellm_params:\n      model: gemini/bench\n      api_base: ${fakeUrl}\n      api_key: sk-upstream\n${prices}  - model_name: ${COMPAT_MODEL}\n    litellm_params:\n      model: openai_like/bench\n      api_base: ${fakeUrl}/v1\n      api_key: sk-upstream\n${prices}`;
 }
 
 /** The Node flags `npm start` runs the gateway with (package.json), so the bench measures what ships. */
@@ -161,7 +163,7 @@ async function virtualKeyOn(gatewayUrl: string): Promise<string> {
   const res = await request(`${gatewayUrl}/key/generate`, {
     method: 'POST',
     headers: { authorization: `Bearer ${MASTER}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ models: [...Object.values(SHAPES).map((s) => s.name), GEMINI_MODEL], max_budget: 1_000_000, rpm_limit: 10_000_000, tpm_limit: 10_000_000_000 }),
+    body: JSON.stringify({ models: [...Object.values(SHAPES).map((s) => s.name), GEMINI_MODEL, COMPAT_MODEL], max_budget: 1_000_000, rpm_limit: 10_000_000, tpm_limit: 10_000_000_000 }),
   });
   return ((await res.body.json()) as { key: string }).key;
 }
@@ -314,6 +316,47 @@ async function translation(): Promise<void> {
   }
   results.translation = { seconds, passes: 2, connections: 32, rows };
   table(`Translation cost (gateway, features on, 32 connections, 2 passes of ${seconds} s)`, ['upstream', 'stream', 'req/s', 'CPU ms/req', 'x passthrough CPU', 'errors'], rows.map((r) => [r.upstream, String(r.stream), r.rps, r.cpuMsPerRequest, r.xPassthrough, r.errors]));
+}
+
+/**
+ * What the Responses API costs: CPU per request of the gateway (features on) for chat passthrough, the
+ * Responses API passed through to OpenAI's own, and Responses translated through chat (an upstream that
+ * speaks chat only), plain and streamed, at 32 connections; two passes, alternating.
+ */
+async function responsesScenario(): Promise<void> {
+  const seconds = quick ? 2 : 10;
+  const pid = gw.proc.pid!;
+  const cases = [
+    { label: 'chat passthrough', path: '/v1/chat/completions', model: SHAPES.fast.name, body: (stream: boolean) => body(SHAPES.fast.name, { stream }) },
+    { label: 'responses passthrough', path: '/v1/responses', model: SHAPES.fast.name, body: (stream: boolean) => JSON.stringify({ model: SHAPES.fast.name, input: 'Say hello in one short sentence.', stream }) },
+    { label: 'responses via chat', path: '/v1/responses', model: COMPAT_MODEL, body: (stream: boolean) => JSON.stringify({ model: COMPAT_MODEL, input: 'Say hello in one short sentence.', stream }) },
+  ];
+  const rows = [];
+  for (const stream of [false, true]) {
+    const acc = new Map<string, { requests: number; cpuMs: number; seconds: number; errors: number }>();
+    for (let pass = 0; pass < 2; pass++) {
+      for (const c of pass === 0 ? cases : [...cases].reverse()) {
+        const options = { url: `${gw.url}${c.path}`, method: 'POST' as const, connections: 32, headers: { 'content-type': 'application/json', authorization: `Bearer ${virtualKey}` }, body: c.body(stream) };
+        await autocannon({ ...options, duration: 1 }); // warm-up, not counted
+        const cpu0 = cpuMs(pid);
+        const r = await autocannon({ ...options, duration: seconds });
+        const a = acc.get(c.label) ?? { requests: 0, cpuMs: 0, seconds: 0, errors: 0 };
+        a.requests += r.requests.total;
+        a.cpuMs += cpuMs(pid) - cpu0;
+        a.seconds += r.duration;
+        a.errors += r.errors + r.non2xx;
+        acc.set(c.label, a);
+        await sleep(500);
+      }
+    }
+    const cpu = (label: string) => acc.get(label)!.cpuMs / acc.get(label)!.requests;
+    for (const c of cases) {
+      const a = acc.get(c.label)!;
+      rows.push({ route: c.label, stream, rps: Math.round(a.requests / a.seconds), cpuMsPerRequest: round(cpu(c.label), 4), xChat: round(cpu(c.label) / cpu('chat passthrough')), errors: a.errors });
+    }
+  }
+  results.responses = { seconds, passes: 2, connections: 32, rows };
+  table(`Responses API cost (gateway, features on, 32 connections, 2 passes of ${seconds} s)`, ['route', 'stream', 'req/s', 'CPU ms/req', 'x chat passthrough CPU', 'errors'], rows.map((r) => [r.route, String(r.stream), r.rps, r.cpuMsPerRequest, r.xChat, r.errors]));
 }
 
 async function fixedRateScenario(): Promise<void> {
@@ -664,6 +707,7 @@ const run: Record<Scenario, () => Promise<void>> = {
   latency,
   throughput,
   translation,
+  responses: responsesScenario,
   'fixed-rate': fixedRateScenario,
   streaming,
   'large-body': largeBody,

@@ -54,6 +54,9 @@ export function nativeResponsesAnswer(body: Buffer): Translated {
 
 /** The keys a run is scanned for: a delta's text (metered), and the events that end or fail the answer. */
 const KEYS = /"delta"\s*:\s*"|"type"\s*:\s*"(response\.completed|response\.incomplete|response\.failed|error)"/g;
+/** A frame to read: only these are parsed (a run often holds the whole answer, its deltas included). */
+const ENDING = /^event: (?:response\.completed|response\.incomplete|response\.failed|error)\r?$/m;
+const DATA_ENDING = /"type"\s*:\s*"(?:response\.completed|response\.incomplete|response\.failed|error)"/;
 
 export class ResponsesPassthroughStream implements StreamCodec {
   usage: UsageRecord | null = null;
@@ -74,6 +77,13 @@ export class ResponsesPassthroughStream implements StreamCodec {
     if (!read) return run;
     const keep: Buffer[] = [];
     for (const frame of splitFrames(run)) {
+      const head = frame.toString('latin1', 0, Math.min(frame.length, 64));
+      // (the event line says which; a frame without one is looked into only if it names an ending type)
+      const ending = head.startsWith('event:') ? ENDING.test(head) : DATA_ENDING.test(frame.toString('latin1'));
+      if (!ending) {
+        keep.push(frame);
+        continue;
+      }
       const data = frameData(frame);
       let ev: Record<string, any> | null = null;
       try {
