@@ -81,4 +81,8 @@ test('the openai and anthropic Python SDKs, across both dialects', { timeout: 30
   assert.equal(out.openai_to_gemini_blocked, true);
   assert.deepEqual(out.openai_to_azure, ['Hello! I am a fake model and I am doing well, thank you for asking.', 2]);
   assert.deepEqual(out.anthropic_to_gemini, ['Hello! I am a fake Gemini model and I am doing well.', 'end_turn', 12]);
+  assert.deepEqual(out.responses_openai, ['Hello! I am a fake model and I am doing well, thank you for asking.', 2]);
+  assert.deepEqual(out.responses_claude, ['Hello! I am a fake Claude and I am doing well, thank you for asking.', 'completed', 15]);
+  assert.deepEqual(out.responses_claude_stream, ['Hello! I am a fake Claude and I am doing well, thank you for asking.', 'response.created', 'response.completed']);
+  assert.deepEqual(out.responses_claude_tool, ['message', 'function_call', 'function_call']);
 });

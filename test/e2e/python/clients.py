@@ -45,6 +45,20 @@ except openai.BadRequestError as err:
 r = oa.chat.completions.create(model="azure-gpt", messages=[{"role": "user", "content": "Hello there"}])
 out["openai_to_azure"] = [r.choices[0].message.content, r.usage.prompt_tokens]
 
+# The Responses API: passed through to OpenAI, translated for Claude, whole and streamed, with a tool.
+r = oa.responses.create(model="gpt-4o", input="Hello there")
+out["responses_openai"] = [r.output_text, r.usage.input_tokens]
+r = oa.responses.create(model="claude", input="Hello there", instructions="Be brief.")
+out["responses_claude"] = [r.output_text, r.status, r.usage.output_tokens]
+kinds, text = [], ""
+for e in oa.responses.create(model="claude", input="Hello there", stream=True):
+    kinds.append(e.type)
+    if e.type == "response.output_text.delta":
+        text += e.delta
+out["responses_claude_stream"] = [text, kinds[0], kinds[-1]]
+r = oa.responses.create(model="claude", input="weather? [[fixture:tool-use]]", tools=[{"type": "function", "name": "get_weather", "parameters": {"type": "object", "properties": {"location": {"type": "string"}}}}])
+out["responses_claude_tool"] = [o.type for o in r.output]
+
 an = anthropic.Anthropic(api_key=key, base_url=base, max_retries=0)
 m = an.messages.create(model="gemini", max_tokens=100, messages=[{"role": "user", "content": "Hello there"}])
 out["anthropic_to_gemini"] = [m.content[0].text, m.stop_reason, m.usage.output_tokens]
