@@ -310,6 +310,9 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     ['/v1/chat/completions', chat('/v1/chat/completions')],
     ['/embeddings', embeddings('/embeddings')],
     ['/v1/embeddings', embeddings('/v1/embeddings')],
+    // OpenAI's legacy completions.
+    ['/completions', { dialect: 'openai', endpoint: 'completions', path: '/completions' }],
+    ['/v1/completions', { dialect: 'openai', endpoint: 'completions', path: '/v1/completions' }],
     // LiteLLM's rerank routes (Cohere's request and answer shape).
     ['/rerank', rerank('/rerank')],
     ['/v1/rerank', rerank('/v1/rerank')],

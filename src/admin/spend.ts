@@ -10,7 +10,7 @@ import { isoDate, parseBody } from './body.ts';
 import type { Admin } from './context.ts';
 
 /** LiteLLM's names for the kinds of call in spend logs. */
-const CALL_TYPES: Record<string, string> = { chat: 'acompletion', embeddings: 'aembedding', anthropic_messages: 'anthropic_messages', rerank: 'arerank', responses: 'aresponses' };
+const CALL_TYPES: Record<string, string> = { chat: 'acompletion', embeddings: 'aembedding', anthropic_messages: 'anthropic_messages', rerank: 'arerank', responses: 'aresponses', text_completion: 'atext_completion' };
 
 const SpendLogsQuery = z.object({
   request_id: z.string().optional(),

@@ -5,7 +5,7 @@ import { GatewayError } from '../http/errors.ts';
 export const ROUTE_GROUPS: Record<string, readonly string[]> = {
   llm_api_routes: [
     '/chat/completions', '/v1/chat/completions', '/embeddings', '/v1/embeddings', '/v1/messages', '/v1/messages/count_tokens',
-    '/rerank', '/v1/rerank', '/v2/rerank', '/responses', '/v1/responses',
+    '/rerank', '/v1/rerank', '/v2/rerank', '/responses', '/v1/responses', '/completions', '/v1/completions',
     '/models', '/v1/models', '/model/info', '/v1/model/info',
   ],
   info_routes: [

@@ -40,7 +40,7 @@ export function messagesText(body: Record<string, unknown>): string {
     else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) if (!NOT_TEXT.has(k)) walk(x);
   };
   if (body.system) walk(body.system);
-  walk(body.messages ?? body.input ?? '');
+  walk(body.messages ?? body.input ?? body.prompt ?? '');
   if (body.tools) walk(JSON.stringify(body.tools));
   return parts.join('\n');
 }

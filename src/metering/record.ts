@@ -15,7 +15,7 @@ export interface SpendRecord {
   deployment_id: string | null;
   provider: string | null;
   model: string | null;
-  call_type: 'chat' | 'embeddings' | 'anthropic_messages' | 'rerank' | 'responses';
+  call_type: 'chat' | 'embeddings' | 'anthropic_messages' | 'rerank' | 'responses' | 'text_completion';
   usage: UsageRecord;
   cost_nanos: number;
   status: 'success' | 'error';

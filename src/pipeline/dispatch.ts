@@ -4,7 +4,7 @@
 import type { Deployment } from '../config/load.ts';
 import { GatewayError } from '../http/errors.ts';
 import type { Adapter, CallPlan, Dialect, Endpoint, UpstreamRequest } from '../providers/adapter.ts';
-import { ADAPTERS } from '../providers/adapters.ts';
+import { ADAPTERS, COMPLETIONS } from '../providers/adapters.ts';
 import { bedrockHttpError } from '../providers/bedrock/errors.ts';
 import { signAws } from '../providers/bedrock/sign.ts';
 import { dispatcherFor, send, type UpstreamResponse } from '../providers/http-client.ts';
@@ -198,7 +198,7 @@ async function attemptOnce(d: Deployment, plan: DispatchPlan, capture: string | 
   }
   // A deployment with token credentials has a token ready unless it is cold (its first call waits).
   if (d.tokens && d.tokens.current() === null) await tokenFor(d);
-  const adapter = ADAPTERS[plan.dialect][d.wire];
+  const adapter = plan.endpoint === 'completions' ? COMPLETIONS[d.wire] : ADAPTERS[plan.dialect][d.wire];
   const call: CallPlan = { endpoint: plan.endpoint, body: plan.body, raw: plan.raw, headers: plan.headers, dropParams: plan.dropParams || d.dropParams };
   withoutDropped(call, d);
   const upstream = adapter.request(call, d, upstreamModelFor(d, capture));

@@ -16,6 +16,7 @@ import { resolveAlias } from '../policy/model-access.ts';
 import { parseMessages } from '../dialects/anthropic-messages.ts';
 import { parseRerank } from '../dialects/rerank.ts';
 import { parseResponses } from '../dialects/responses.ts';
+import { parseCompletions } from '../dialects/completions.ts';
 import { EVENT_STREAM_TYPE, type Dialect, type Endpoint } from '../providers/adapter.ts';
 import { upstreamModelFor } from '../router/router.ts';
 import { admitLimits, admitModel, extendLease, type Lease } from './admit.ts';
@@ -52,6 +53,7 @@ const PARSERS: Record<Endpoint, (raw: Buffer | undefined) => LlmRequest> = {
   messages: parseMessages,
   rerank: parseRerank,
   responses: parseResponses,
+  completions: parseCompletions,
 };
 
 const CALL_TYPES: Record<Endpoint, Outcome['callType']> = {
@@ -60,6 +62,7 @@ const CALL_TYPES: Record<Endpoint, Outcome['callType']> = {
   messages: 'anthropic_messages',
   rerank: 'rerank',
   responses: 'responses',
+  completions: 'text_completion',
 };
 
 function keySpendHeader(ctx: PipelineContext, p: Principal): Record<string, string> {

@@ -12,7 +12,7 @@ export type Dialect = 'openai' | 'anthropic' | 'responses';
 /** The content type of AWS's binary event streams (Bedrock's streamed answers). */
 export const EVENT_STREAM_TYPE = 'application/vnd.amazon.eventstream';
 
-export type Endpoint = 'chat/completions' | 'embeddings' | 'messages' | 'rerank' | 'responses';
+export type Endpoint = 'chat/completions' | 'embeddings' | 'messages' | 'rerank' | 'responses' | 'completions';
 
 export interface CallPlan {
   endpoint: Endpoint;

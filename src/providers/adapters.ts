@@ -5,6 +5,7 @@ import { anthropicRequestToChat } from '../dialects/anthropic-to-chat.ts';
 import type { Adapter, AdapterTable } from './adapter.ts';
 import { anthropicViaChat } from './anthropic-via-chat.ts';
 import { responsesViaChat } from './responses-via-chat.ts';
+import { completionsAdapter } from './completions-via-chat.ts';
 import { NATIVE_RESPONSES, ResponsesPassthroughStream, nativeResponsesAnswer, nativeResponsesRequest } from './openai/responses.ts';
 import { anthropicPassthrough } from './anthropic/passthrough.ts';
 import { bedrockEmbeddingsAnswer, bedrockEmbeddingsRequest } from './bedrock/embeddings.ts';
@@ -97,4 +98,13 @@ export const ADAPTERS: AdapterTable = {
     bedrock: responsesFor('bedrock'),
     cohere: responsesFor('cohere'),
   },
+};
+
+/** Legacy completions clients (their endpoint, in the OpenAI dialect): passed through where the server has the route. */
+export const COMPLETIONS: Record<keyof AdapterTable['openai'], Adapter> = {
+  openai: completionsAdapter(openaiPassthrough, openaiDialect.openai),
+  anthropic: completionsAdapter(null, openaiDialect.anthropic),
+  gemini: completionsAdapter(null, openaiDialect.gemini),
+  bedrock: completionsAdapter(null, openaiDialect.bedrock),
+  cohere: completionsAdapter(null, openaiDialect.cohere),
 };

@@ -1,7 +1,8 @@
 // A fake OpenAI-compatible server speaking the documented wire format of
 // POST /v1/chat/completions (plain and SSE, with stream_options.include_usage), POST /v1/embeddings and
 // POST /v1/responses (OpenAI's Responses API: the Response object, or its event sequence with sequence
-// numbers; [[tool-call]], [[chunks:N]], [[cut:N]], [[status:N]] and [[fail]] (response.failed) apply).
+// numbers; [[tool-call]], [[chunks:N]], [[cut:N]], [[status:N]] and [[fail]] (response.failed) apply), and
+// POST /v1/completions (the legacy text completion, plain and SSE).
 // Behaviour is steered by directives in the last message, e.g. "[[status:429]] [[retry-after:0]]":
 //   [[status:N]]      answer with an OpenAI error envelope and status N
 //   [[fail-once:N]]   answer N the first time this exact content is seen (by any fake), then normally
@@ -123,6 +124,7 @@ export async function startFakeOpenAI(opts: FakeOptions = {}): Promise<FakeUpstr
       return;
     }
     if (path === '/v1/responses') return responses(res, body);
+    if (path === '/v1/completions') return completions(res, body);
     if (path !== '/v1/chat/completions') return sendError(res, 404);
     const text = lastText(body.messages);
     const delay = directive(text, 'delay');
@@ -312,6 +314,30 @@ export async function startFakeOpenAI(opts: FakeOptions = {}): Promise<FakeUpstr
       res.write(ev('response.output_item.done', { output_index: 0, item: message }));
     }
     res.end(ev('response.completed', { response: response('completed', final, usage) }));
+  }
+
+  /** The legacy completions API: a text per prompt, streamed as text_completion chunks. */
+  function completions(res: ServerResponse, body: Record<string, any>): void {
+    const prompts: string[] = Array.isArray(body.prompt) ? body.prompt.map(String) : [String(body.prompt ?? '')];
+    const status = directive(prompts.at(-1) ?? '', 'status');
+    if (status) return sendError(res, Number(status));
+    const words = (opts.answer ?? DEFAULT_ANSWER).split(' ');
+    const id = `cmpl-fake${++counter}`;
+    const created = Math.floor(Date.now() / 1000);
+    const prompt = prompts.join(' ').split(/\s+/).filter(Boolean).length;
+    const usage = { prompt_tokens: prompt, completion_tokens: words.length * prompts.length, total_tokens: prompt + words.length * prompts.length };
+    const text = (body.echo === true ? prompts[0] : '') + words.join(' ');
+    if (body.stream !== true) {
+      const out = JSON.stringify({ id, object: 'text_completion', created, model: String(body.model), choices: prompts.map((_, index) => ({ text, index, logprobs: null, finish_reason: 'stop' })), usage });
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(out) });
+      return void res.end(out);
+    }
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    const chunk = (t: string, finish: string | null) => `data: ${JSON.stringify({ id, object: 'text_completion', created, model: String(body.model), choices: [{ text: t, index: 0, logprobs: null, finish_reason: finish }] })}\n\n`;
+    for (const [i, w] of words.entries()) res.write(chunk(i === 0 ? w : ` ${w}`, null));
+    res.write(chunk('', 'stop'));
+    if (body.stream_options?.include_usage === true) res.write(`data: ${JSON.stringify({ id, object: 'text_completion', created, model: String(body.model), choices: [], usage })}\n\n`);
+    res.end('data: [DONE]\n\n');
   }
 
   function embeddings(res: ServerResponse, body: Record<string, any>): void {

@@ -18,10 +18,10 @@ const ID = /"id"\s*:\s*"([^"]+)"/;
  * Every key a stream's frames are read for, found in one pass: the text fields (metered), usage (an
  * object to read, or OpenAI's null to drop), a string finish_reason (the answer is complete, as with
  * [DONE]: not every server sends it) and an error object (reasoning text is `reasoning_content` at
- * DeepSeek and others, `reasoning` at OpenRouter and in newer vLLM). Eleven Buffer searches a frame
+ * DeepSeek and others, `reasoning` at OpenRouter and in newer vLLM; a completion's is `text`). Eleven Buffer searches a frame
  * cost 4 µs, this 0.9. A key inside a string value cannot match: its closing quote would be escaped.
  */
-const KEYS = /"(?:usage|content|reasoning_content|reasoning|arguments|finish_reason|error)"\s*:\s*|data: \[DONE\]/g;
+const KEYS = /"(?:usage|content|reasoning_content|reasoning|arguments|text|finish_reason|error)"\s*:\s*|data: \[DONE\]/g;
 const EMPTY = Buffer.alloc(0);
 /** A chunk whose choices are empty, as the usage-only chunk's are. */
 const NO_CHOICES = /"choices"\s*:\s*\[\s*\]/;

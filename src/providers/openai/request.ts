@@ -38,7 +38,7 @@ export function setAuth(headers: Record<string, string>, d: Deployment): void {
 
 export function buildRequest(plan: CallPlan, d: Deployment, upstreamModel: string): UpstreamRequest {
   const { body, raw, headers: clientHeaders } = plan;
-  const endpoint = plan.endpoint === 'embeddings' ? 'embeddings' : 'chat/completions';
+  const endpoint = plan.endpoint === 'embeddings' ? 'embeddings' : plan.endpoint === 'completions' ? 'completions' : 'chat/completions';
   let changed = false;
   let out = body;
   const copy = () => {
