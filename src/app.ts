@@ -3,6 +3,7 @@ import { randomUUIDv7 } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { registerHealthRoutes } from './admin/health.ts';
+import { registerResponseRoutes } from './admin/responses.ts';
 import { registerKeyRoutes } from './admin/keys.ts';
 import { makeAdmin } from './admin/context.ts';
 import { registerUserRoutes } from './admin/users.ts';
@@ -40,7 +41,8 @@ import { Journal } from './metering/journal.ts';
 import { Ledger } from './metering/ledger.ts';
 import { PriceBook } from './metering/prices.ts';
 import { loadCostMap } from './metering/cost-map.ts';
-import { schedulePruning } from './metering/retention.ts';
+import { schedulePruning, scheduleResponsePruning } from './metering/retention.ts';
+import { ResponseStore } from './store/responses.ts';
 import { ExpectedOutput } from './policy/expected-output.ts';
 import { MemoryLimiter } from './policy/limiter.ts';
 import { LocalCounters, type BudgetCounter } from './policy/counters.ts';
@@ -268,6 +270,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     alerts,
     alertSender,
     ledger,
+    responses: new ResponseStore(db),
     metrics,
     log,
     accessLog: opts.accessLog ?? accessLogVia(log),
@@ -301,7 +304,12 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   };
   await resetDueBudgets(periods, resets, config.timezone).catch((err) => log.warn({ err }, 'budget resets will be retried'));
   const stopResets = scheduleBudgetResets(periods, resets, config.timezone, log, opts.budgetResetEveryMs);
-  const stopPruning = config.spendLogsRetention ? schedulePruning(db, config.spendLogsRetention, log) : () => {};
+  const stopSpendPruning = config.spendLogsRetention ? schedulePruning(db, config.spendLogsRetention, log) : () => {};
+  const stopResponsePruning = scheduleResponsePruning(ctx.responses, config.responsesRetention, log);
+  const stopPruning = () => {
+    stopSpendPruning();
+    stopResponsePruning();
+  };
   const chat = (path: string): Route => ({ dialect: 'openai', endpoint: 'chat/completions', path });
   const embeddings = (path: string): Route => ({ dialect: 'openai', endpoint: 'embeddings', path });
   const rerank = (path: string): Route => ({ dialect: 'openai', endpoint: 'rerank', path });
@@ -360,6 +368,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   registerModelRoutes(server, ctx);
   registerSpendRoutes(server, admin);
   registerHealthRoutes(server, admin);
+  registerResponseRoutes(server, ctx);
   registerUiRoutes(server, admin, sessions);
   const sweepSessions = setInterval(() => {
     sessionRepo.deleteExpired(new Date().toISOString()).catch(() => {});

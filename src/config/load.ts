@@ -82,6 +82,8 @@ export interface GatewayConfig {
   shutdownGraceMs: number;
   /** Spend logs older than this are deleted (hourly rollups are kept); null keeps them all. */
   spendLogsRetention: string | null;
+  /** Responses API answers kept for previous_response_id are deleted after this (general_settings.responses_retention_period). */
+  responsesRetention: string;
   /** A LiteLLM-format model_prices_and_context_window.json to price from (path or URL). */
   modelCostMap: string | null;
   /** Whether customers not created by an admin are created when a request names them (spend per customer). */
@@ -430,6 +432,7 @@ export function loadConfig(file: string | null, env: NodeJS.ProcessEnv = process
     allowRequestsOnDbUnavailable: gs.allow_requests_on_db_unavailable ?? false,
     shutdownGraceMs: Math.round((gs.graceful_shutdown_timeout ?? 30) * 1000),
     spendLogsRetention: gs.maximum_spend_logs_retention_period ?? null,
+    responsesRetention: gs.responses_retention_period ?? '30d',
     modelCostMap: ls.model_cost_map_url ?? env.LITELLM_MODEL_COST_MAP_URL ?? null,
     trackCustomers: !(ls.disable_end_user_cost_tracking ?? false),
     timezone: ls.timezone ?? 'UTC',

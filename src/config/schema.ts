@@ -79,6 +79,8 @@ export const GeneralSettings = z.strictObject({
   apply_user_budget_to_team_keys: z.boolean().nullish(),
   redis_failure_mode: z.enum(['open', 'closed']).nullish(),
   maximum_spend_logs_retention_period: z.string().regex(/^\d+\s*(s|m|h|d|w|mo)$/, 'must be a duration such as 30d').nullish(),
+  // How long Responses API answers are kept for previous_response_id and GET /v1/responses/{id}.
+  responses_retention_period: z.string().regex(/^\d+\s*(s|m|h|d|w|mo)$/, 'must be a duration such as 30d').nullish(),
   // Where alerts go (LiteLLM's names): "webhook" (WEBHOOK_URL), "slack" (SLACK_WEBHOOK_URL).
   alerting: z.array(z.string()).nullish(),
   alert_types: z.array(z.string()).nullish(),

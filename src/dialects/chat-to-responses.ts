@@ -138,6 +138,8 @@ export class ChatToResponsesEvents {
   private readonly custom: Set<string>;
   /** Generated characters seen (reasoning, text, arguments). */
   outputChars = 0;
+  /** The final Response, once completed() made it. */
+  final: Obj | null = null;
 
   constructor(req: Obj, custom: Set<string>, id: string) {
     this.req = req;
@@ -264,6 +266,7 @@ export class ChatToResponsesEvents {
     let out = this.start() + this.close();
     const { status, incomplete } = statusOf(this.finish);
     const r = responseObject(this.req, this.id, status, this.output, responsesUsage(usage), { incomplete_details: incomplete });
+    this.final = r;
     out += this.ev(status === 'incomplete' ? 'response.incomplete' : 'response.completed', { response: r });
     return out;
   }

@@ -207,10 +207,8 @@ function toolChoice(choice: unknown, declared: Obj[]): { choice?: unknown; tools
 /** A Responses request as a chat completions request. */
 export function responsesToChat(body: Obj, dropParams: boolean): Obj {
   const drop = dropParams || body.drop_params === true;
-  // State kept upstream: only OpenAI's and Azure's Responses API keep it.
-  for (const f of ['previous_response_id', 'conversation']) {
-    if (body[f] !== undefined && body[f] !== null) throw bad(f, `${f} is kept by OpenAI's own Responses API; for this model, send the conversation's items in input.`);
-  }
+  // (previous_response_id was resolved by the gateway, which keeps the conversation: pipeline/responses-state.ts)
+  if (body.conversation !== undefined && body.conversation !== null) throw bad('conversation', "conversation is kept by OpenAI's own Responses API; for this model, use previous_response_id or send the items in input.");
   if (body.background === true) throw bad('background', "background responses are run by OpenAI's own Responses API only.");
   const out: Obj = { model: body.model, messages: messages(body) };
   const declared = tools(body.tools, drop);

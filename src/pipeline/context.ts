@@ -1,3 +1,4 @@
+import type { ResponseStore } from '../store/responses.ts';
 import type { Logger } from 'pino';
 import type { KeyCache, RecordCache } from '../auth/key-cache.ts';
 import type { CustomerPolicy } from '../policy/customers.ts';
@@ -58,6 +59,8 @@ export interface PipelineContext {
   /** Where alerts are sent (for /health/services); null: alerting off. */
   alertSender: AlertSender | null;
   ledger: Ledger;
+  /** Responses API answers kept for previous_response_id and the retrieval routes. */
+  responses: ResponseStore;
   metrics: Metrics;
   log: Logger;
   accessLog: AccessLog;

@@ -56,6 +56,8 @@ export interface DispatchPlan {
   signal: Abort;
   /** The tokens the call is expected to use (prompt and output): what it holds in a deployment's tpm window. */
   tokens: number;
+  /** The deployment the call must go to when it is in the group (the one that keeps its conversation). */
+  pin?: string | null;
 }
 
 const MAX_RETRY_AFTER_MS = 60_000;
@@ -293,8 +295,10 @@ export async function dispatch(ctx: PipelineContext, plan: DispatchPlan, numRetr
   const groups = [plan.group, ...(plan.body.disable_fallbacks === true ? [] : (ctx.config.fallbacks[plan.group] ?? []))];
   let last: GatewayError | null = null;
   for (const [fallbacks, group] of groups.entries()) {
-    const resolved = ctx.router.resolve(group === plan.group ? plan.model : group);
-    if (!resolved) continue;
+    const found = ctx.router.resolve(group === plan.group ? plan.model : group);
+    if (!found) continue;
+    const pinned = plan.pin ? found.deployments.filter((d) => d.id === plan.pin) : [];
+    const resolved = pinned.length > 0 ? { ...found, deployments: pinned } : found;
     const tried = new Set<string>();
     for (let i = 0; i <= numRetries; i++) {
       const picked = pickDeployment(ctx, resolved.deployments, tried, plan.tokens);

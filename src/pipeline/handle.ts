@@ -17,6 +17,7 @@ import { parseMessages } from '../dialects/anthropic-messages.ts';
 import { parseRerank } from '../dialects/rerank.ts';
 import { parseResponses } from '../dialects/responses.ts';
 import { parseCompletions } from '../dialects/completions.ts';
+import { keepResponse, resolveTurn } from './responses-state.ts';
 import { EVENT_STREAM_TYPE, type Dialect, type Endpoint } from '../providers/adapter.ts';
 import { upstreamModelFor } from '../router/router.ts';
 import { admitLimits, admitModel, extendLease, type Lease } from './admit.ts';
@@ -136,7 +137,10 @@ export async function handleLlm(ctx: PipelineContext, route: Route, req: Inbound
     }
     outcome.group = resolved.group;
     admitModel(ctx, principal, resolved.group, call.model);
-    lease = await admitLimits(ctx, principal, call, resolved.group, resolved.deployments, req.body!.length, customer, outcome.tags);
+    // (the Responses API: the previous response's conversation, before anything is reserved for it)
+    const turn = endpoint === 'responses' ? await resolveTurn(ctx, principal, call) : null;
+    const bytes = call.rewritten && turn ? Buffer.byteLength(JSON.stringify(call.body)) : req.body!.length;
+    lease = await admitLimits(ctx, principal, call, resolved.group, resolved.deployments, bytes, customer, outcome.tags);
 
     // A client may ask for retries, within reason: each one holds the call's slot and reservation.
     const retries = typeof call.body.num_retries === 'number' ? Math.min(call.body.num_retries, MAX_CLIENT_RETRIES) : ctx.config.numRetries;
@@ -155,6 +159,7 @@ export async function handleLlm(ctx: PipelineContext, route: Route, req: Inbound
         dropParams: ctx.config.dropParams,
         signal: abort,
         tokens: lease.expectedTokens,
+        pin: turn?.pin ?? null,
       },
       retries,
     );
@@ -195,8 +200,10 @@ export async function handleLlm(ctx: PipelineContext, route: Route, req: Inbound
             outcome.error = r.error;
             outcome.httpStatus = r.error.status;
           }
-          // The record reaches the journal before the answer's last bytes.
-          return settleOnce();
+          // The record reaches the journal before the answer's last bytes (and a response is kept
+          // before them too: a client sends its next turn as soon as it has them).
+          const settled = settleOnce();
+          return turn && !r.error ? Promise.all([settled, keepResponse(ctx, principal, call, resolved.group, attempt.deployment, turn, r.response)]) : settled;
         },
       });
       return;
@@ -209,6 +216,7 @@ export async function handleLlm(ctx: PipelineContext, route: Route, req: Inbound
     // (a 200 whose answer a filter withheld: an error to the client, its usage still recorded)
     if (translated.error) throw translated.error;
     const cost = await settleOnce();
+    if (turn) await keepResponse(ctx, principal, call, resolved.group, attempt.deployment, turn, translated.response);
     if (res.destroyed) return;
     res.writeHead(attempt.response.statusCode, {
       ...headers,

@@ -23,6 +23,8 @@ export interface StreamResult {
   outputChars: number;
   /** Why the stream ended early, if it did (the gateway's reason, or the provider's error event). */
   error: GatewayError | null;
+  /** A Responses API stream's final Response object. */
+  response: Record<string, unknown> | null;
 }
 
 export interface StreamHooks {
@@ -169,7 +171,7 @@ export async function relayStream(
   hooks: StreamHooks,
 ): Promise<StreamResult> {
   const codec = attempt.adapter.stream(attempt.upstream);
-  const result: StreamResult = { usage: null, upstreamId: null, firstByteAt: null, outputChars: 0, error: null };
+  const result: StreamResult = { usage: null, upstreamId: null, firstByteAt: null, outputChars: 0, error: null, response: null };
   res.writeHead(200, { ...headers, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' });
   // The head goes out with the first frame when that is already here (one write instead of two), else
   // on its own within this turn of the event loop: a client learns at once that its answer has started,
@@ -241,6 +243,7 @@ export async function relayStream(
   result.upstreamId = codec.upstreamId;
   result.outputChars = codec.outputChars;
   result.error ??= codec.upstreamError;
+  result.response = codec.response ?? null;
   await hooks.beforeEnd(result);
   if (res.destroyed) return result;
   // The provider's own error event has been relayed already; the gateway's is written now.

@@ -50,6 +50,8 @@ export interface Translated {
   upstreamId: string | null;
   /** The answer is an error although the provider said 200 (a safety filter withheld it); usage still counts. */
   error?: GatewayError;
+  /** A Responses API answer: the Response object, which the gateway keeps for the next turn. */
+  response?: Record<string, unknown>;
 }
 
 /**
@@ -78,6 +80,8 @@ export interface StreamCodec {
    * dialect needs the codec's state for it (the Responses API's sequence numbers); else the dialect's.
    */
   errorFrame?(err: GatewayError): string;
+  /** A Responses API stream: the final Response object, once complete (kept for the next turn). */
+  readonly response?: Record<string, unknown> | null;
 }
 
 export interface Adapter {

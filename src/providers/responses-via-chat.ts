@@ -32,13 +32,22 @@ class ViaChatResponsesStream extends WrappedCodec {
     return out;
   }
 
+  /** The closing events, made once: the final Response is known (and kept) before they are written. */
+  private ending: string | null = null;
+
   finish(): string {
     if (!this.inner.complete || this.inner.upstreamError) return '';
-    return this.events.completed(this.inner.usage);
+    this.ending ??= this.events.completed(this.inner.usage);
+    return this.ending;
   }
 
   errorFrame(err: GatewayError): string {
     return this.events.failedWith(err, this.inner.usage);
+  }
+
+  get response(): Record<string, unknown> | null {
+    if (this.inner.complete && !this.inner.upstreamError) this.ending ??= this.events.completed(this.inner.usage);
+    return this.events.final;
   }
 }
 
@@ -58,7 +67,8 @@ export function responsesViaChat(chat: Adapter): Adapter {
       const json = parseJsonAnswer(Buffer.isBuffer(out.body) ? out.body : Buffer.from(out.body));
       if (!json || !Array.isArray(json.choices)) return out;
       const id = newId('resp');
-      return { body: JSON.stringify(chatAnswerToResponse(json, req.body, req.custom, out.usage, id)), usage: out.usage, upstreamId: out.upstreamId };
+      const response = chatAnswerToResponse(json, req.body, req.custom, out.usage, id);
+      return { body: JSON.stringify(response), usage: out.usage, upstreamId: out.upstreamId, response };
     },
     stream(up) {
       const req = requests.get(up) ?? { body: {}, custom: new Set<string>() };

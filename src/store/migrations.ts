@@ -376,6 +376,26 @@ const MIGRATIONS: {
       )`,
     ],
   },
+  {
+    id: 10,
+    name: 'responses',
+    sql: [
+      // Responses API answers the gateway keeps (store not false), for previous_response_id and the
+      // retrieval routes: whose they are (a key's hash, or 'master'), where they were answered, the
+      // conversation's items (for upstreams without state of their own) and the Response object.
+      `CREATE TABLE llmproxy_responses (
+        id TEXT PRIMARY KEY,
+        owner TEXT NOT NULL,
+        model_group TEXT NOT NULL,
+        deployment_id TEXT,
+        native INTEGER NOT NULL,
+        input_items TEXT NOT NULL,
+        response TEXT NOT NULL,
+        created_at TEXT NOT NULL
+      )`,
+      'CREATE INDEX llmproxy_responses_created ON llmproxy_responses (created_at)',
+    ],
+  },
 ];
 
 /** The schema is written for SQLite; PostgreSQL needs 64-bit integers and doubles spelled out. */

@@ -151,11 +151,12 @@ test("Claude's thinking comes out as a reasoning item whose encrypted_content ca
   assert.deepEqual(turn.content[0], { type: 'thinking', thinking: 'Thinking about it.', signature: FAKE_SIGNATURE });
 });
 
-test('what a translated upstream cannot do is a 400 naming the field: built-in tools (unless drop_params), previous_response_id', async () => {
+test('what a translated upstream cannot do is a 400 naming the field: built-in tools (unless drop_params), conversation; an unknown previous_response_id is a 404', async () => {
   await assert.rejects(client().responses.create({ model: 'claude', input: 'hi', tools: [{ type: 'web_search' } as any] }), (e: any) => e.status === 400 && e.error.param === 'tools[0]' && /built-in tool "web_search"/.test(e.message));
   await client().responses.create({ model: 'claude', input: 'hi', tools: [{ type: 'web_search' } as any, TOOL], drop_params: true } as any);
   assert.deepEqual(claude.requests.at(-1)!.body.tools.map((t: any) => t.name), ['read_file']);
-  await assert.rejects(client().responses.create({ model: 'claude', input: 'hi', previous_response_id: 'resp_x' }), (e: any) => e.status === 400 && e.error.param === 'previous_response_id');
+  await assert.rejects(client().responses.create({ model: 'claude', input: 'hi', previous_response_id: 'resp_x' }), (e: any) => e.status === 404 && e.error.param === 'previous_response_id');
+  await assert.rejects(client().responses.create({ model: 'claude', input: 'hi', conversation: 'conv_1' } as any), (e: any) => e.status === 400 && e.error.param === 'conversation');
   await assert.rejects(client().responses.create({ model: 'nope', input: 'hi' }), (e: any) => e.status === 400 && e.error.param === 'model');
 });
 
@@ -190,4 +191,56 @@ test('a stream the budget cuts ends with response.failed and an error event, whi
     })(),
     (e: any) => /Budget/.test(e.message),
   );
+});
+
+const newKey = async () => ((await (await fetch(`${gw.url}/key/generate`, { method: 'POST', headers: { authorization: `Bearer ${MASTER_KEY}` }, body: '{}' })).json()) as any).key as string;
+
+test('previous_response_id for Claude: the gateway keeps the conversation (streamed turns too), for the key that made it only', async () => {
+  const key = await newKey();
+  const first = await client(key).responses.create({ model: 'claude', input: 'My name is Ada.', instructions: 'Be brief.' });
+  const second = await events({ model: 'claude', input: 'What is my name?', previous_response_id: first.id }, key);
+  assert.equal(second.status, 200);
+  let sent = claude.requests.at(-1)!.body;
+  assert.deepEqual(sent.messages.map((m: any) => [m.role, m.content.map((b: any) => b.text).join('')]), [
+    ['user', 'My name is Ada.'],
+    ['assistant', first.output_text],
+    ['user', 'What is my name?'],
+  ]);
+  assert.equal(sent.system, undefined, "instructions are not carried over, as OpenAI's are not");
+  const secondId = second.events.at(-1).response.id;
+  await client(key).responses.create({ model: 'claude', input: 'And now?', previous_response_id: secondId });
+  sent = claude.requests.at(-1)!.body;
+  assert.equal(sent.messages.length, 5, 'three turns: the streamed one kept too');
+
+  // Another key, and the master key, cannot use it; retrieval is the owner's too.
+  const other = await newKey();
+  await assert.rejects(client(other).responses.create({ model: 'claude', input: 'x', previous_response_id: first.id }), (e: any) => e.status === 404);
+  await assert.rejects(client(other).responses.retrieve(first.id), (e: any) => e.status === 404);
+  const got = await client(key).responses.retrieve(first.id);
+  assert.equal(got.output_text, first.output_text);
+  const items = await client(key).responses.inputItems.list(secondId, { order: 'asc' });
+  assert.deepEqual(items.data.map((i: any) => i.type ?? 'message'), ['message', 'message', 'message']);
+  await assert.rejects(client(key).responses.cancel(first.id), (e: any) => e.status === 400);
+  await client(key).responses.delete(first.id);
+  await assert.rejects(client(key).responses.retrieve(first.id), (e: any) => e.status === 404);
+
+  // Kept for responses_retention_period (30 days unless set): pruned past it.
+  const kept = await client(key).responses.create({ model: 'claude', input: 'keep me' });
+  assert.equal(await gw.app.ctx.responses.prune(new Date(Date.now() + 60_000).toISOString()) >= 1, true);
+  await assert.rejects(client(key).responses.retrieve(kept.id), (e: any) => e.status === 404);
+
+  // store: false keeps nothing.
+  const unstored = await client(key).responses.create({ model: 'claude', input: 'hi', store: false });
+  await assert.rejects(client(key).responses.create({ model: 'claude', input: 'x', previous_response_id: unstored.id }), (e: any) => e.status === 404);
+});
+
+test("OpenAI's own ids: passed on with previous_response_id to the deployment that made them, and only for the key that did", async () => {
+  const key = await newKey();
+  const first = await client(key).responses.create({ model: 'gpt', input: 'hello' });
+  await client(key).responses.create({ model: 'gpt', input: 'again', previous_response_id: first.id });
+  assert.equal(gpt.requests.at(-1)!.body.previous_response_id, first.id);
+  const before = gpt.requests.length;
+  await assert.rejects(client(await newKey()).responses.create({ model: 'gpt', input: 'x', previous_response_id: first.id }), (e: any) => e.status === 404);
+  await assert.rejects(client(key).responses.create({ model: 'gpt', input: 'x', previous_response_id: 'resp_made_elsewhere' }), (e: any) => e.status === 404);
+  assert.equal(gpt.requests.length, before, "an id not the key's own never reaches OpenAI");
 });

@@ -49,7 +49,8 @@ export function nativeResponsesRequest(plan: CallPlan, d: Deployment, upstreamMo
 
 export function nativeResponsesAnswer(body: Buffer): Translated {
   const json = parseJsonAnswer(body);
-  return { body, usage: json?.usage && typeof json.usage === 'object' ? fromOpenAI(json.usage) : null, upstreamId: typeof json?.id === 'string' ? json.id : null };
+  const usage = json?.usage && typeof json.usage === 'object' ? fromOpenAI(json.usage) : null;
+  return { body, usage, upstreamId: typeof json?.id === 'string' ? json.id : null, ...(json?.object === 'response' ? { response: json } : {}) };
 }
 
 /** The keys a run is scanned for: a delta's text (metered), and the events that end or fail the answer. */
@@ -64,6 +65,8 @@ export class ResponsesPassthroughStream implements StreamCodec {
   outputChars = 0;
   upstreamError: GatewayError | null = null;
   complete = false;
+  /** The Response of response.completed (or .incomplete). */
+  response: Record<string, unknown> | null = null;
   private tail: Buffer | null = null;
 
   push(run: Buffer): Buffer {
@@ -95,6 +98,7 @@ export class ResponsesPassthroughStream implements StreamCodec {
       if (typeof r?.id === 'string') this.upstreamId = r.id;
       if (ev?.type === 'response.completed' || ev?.type === 'response.incomplete') {
         if (r?.usage) this.usage = fromOpenAI(r.usage);
+        if (r && typeof r === 'object') this.response = r;
         this.complete = true;
         this.tail = frame;
         continue;
