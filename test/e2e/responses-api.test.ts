@@ -14,23 +14,30 @@ import { MASTER_KEY, spendLogOf, startInProcess, type TestGateway } from '../hel
 
 let gpt: FakeUpstream;
 let claude: FakeUpstream;
+let azure: FakeUpstream;
 let gw: TestGateway;
 
 before(async () => {
   gpt = await startFakeOpenAI({ apiKey: 'sk-up' });
   claude = await startFakeAnthropic({ apiKey: 'sk-ant' });
+  azure = await startFakeOpenAI({ azureKey: 'az-key' });
   gw = await startInProcess(`model_list:
   - model_name: gpt
     litellm_params: { model: openai/gpt-5, api_base: "${gpt.url}", api_key: sk-up, input_cost_per_token: 0.000001, output_cost_per_token: 0.000002 }
   - model_name: claude
     litellm_params: { model: anthropic/claude-sonnet-4-5-20250929, api_base: "${claude.url}", api_key: sk-ant, input_cost_per_token: 0.000001, output_cost_per_token: 0.000002 }
     model_info: { supports_reasoning: true }
+  - model_name: azure-v1
+    litellm_params: { model: azure/my-gpt-5, api_base: "${azure.url.replace(/\/v1$/, '')}", api_key: az-key, api_version: v1 }
+  - model_name: azure-dated
+    litellm_params: { model: azure/my-gpt-5, api_base: "${azure.url.replace(/\/v1$/, '')}", api_key: az-key, api_version: 2025-04-01-preview }
 `);
 });
 after(async () => {
   await gw.close();
   await gpt.close();
   await claude.close();
+  await azure.close();
 });
 
 const client = (key = MASTER_KEY) => new OpenAI({ apiKey: key, baseURL: `${gw.url}/v1`, maxRetries: 0 });
@@ -243,4 +250,14 @@ test("OpenAI's own ids: passed on with previous_response_id to the deployment th
   await assert.rejects(client(await newKey()).responses.create({ model: 'gpt', input: 'x', previous_response_id: first.id }), (e: any) => e.status === 404);
   await assert.rejects(client(key).responses.create({ model: 'gpt', input: 'x', previous_response_id: 'resp_made_elsewhere' }), (e: any) => e.status === 404);
   assert.equal(gpt.requests.length, before, "an id not the key's own never reaches OpenAI");
+});
+
+test("to Azure: its own Responses API, at the v1 API's address or with a dated preview version, the deployment in the body's model", async () => {
+  const a = await client().responses.create({ model: 'azure-v1', input: 'hi' });
+  assert.match(a.output_text, /fake model/);
+  assert.equal(azure.requests.at(-1)!.path, '/openai/v1/responses');
+  assert.equal(azure.requests.at(-1)!.headers['api-key'], 'az-key');
+  assert.equal(azure.requests.at(-1)!.body.model, 'my-gpt-5');
+  await client().responses.create({ model: 'azure-dated', input: 'hi' });
+  assert.equal(azure.requests.at(-1)!.path, '/openai/responses?api-version=2025-04-01-preview');
 });
