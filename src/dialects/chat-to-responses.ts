@@ -69,8 +69,9 @@ function statusOf(finish: unknown): { status: string; incomplete: Obj | null } {
 
 const encrypted = (blocks: Obj[]): string | null => (blocks.length > 0 ? THINKING_PREFIX + Buffer.from(JSON.stringify(blocks)).toString('base64url') : null);
 
-function reasoningItem(id: string, text: string, blocks: Obj[]): Obj {
-  return { type: 'reasoning', id, summary: text === '' ? [] : [{ type: 'summary_text', text }], encrypted_content: encrypted(blocks) };
+function reasoningItem(id: string, text: string, blocks: Obj[], streamed = false): Obj {
+  // (a streamed item had its summary part added: it is there, empty or not)
+  return { type: 'reasoning', id, summary: text === '' && !streamed ? [] : [{ type: 'summary_text', text }], encrypted_content: encrypted(blocks) };
 }
 
 function callItem(id: string, callId: string, name: string, args: string, custom: boolean): Obj {
@@ -188,6 +189,7 @@ export class ChatToResponsesEvents {
     }
     if (typeof d.content === 'string' && d.content !== '') {
       if (this.open?.kind !== 'message') {
+        // (text after calls: a message of its own, the calls still open)
         out += this.close();
         const item: OpenItem = { kind: 'message', index: this.output.length, id: newId('msg'), text: '' };
         this.output.push({});
@@ -203,12 +205,13 @@ export class ChatToResponsesEvents {
       const at = typeof t.index === 'number' ? t.index : 0;
       let call = this.calls.get(at);
       if (!call) {
-        out += this.close();
+        // (the text or reasoning before ends; calls stay open to the end: a server may interleave
+        // the arguments of parallel calls)
+        if (this.open) out += this.close();
         const name = String(t.function?.name ?? '');
         call = { kind: 'call', index: this.output.length, id: newId('fc'), text: '', callId: String(t.id ?? newId('call')), name, custom: this.custom.has(name) };
         this.output.push({});
         this.calls.set(at, call);
-        this.open = call;
         const item = call.custom
           ? { type: 'custom_tool_call', id: call.id, call_id: call.callId, name, input: '', status: 'in_progress' }
           : { type: 'function_call', id: call.id, call_id: call.callId, name, arguments: '', status: 'in_progress' };
@@ -236,17 +239,17 @@ export class ChatToResponsesEvents {
     return out;
   }
 
-  /** Ends the open item with its .done events. */
-  private close(): string {
-    const o = this.open;
+  /** Ends the open text or reasoning item (or the call given) with its .done events. */
+  private close(call?: OpenItem): string {
+    const o = call ?? this.open;
     if (!o) return '';
-    this.open = null;
+    if (!call) this.open = null;
     let out = '';
     let item: Obj;
     if (o.kind === 'reasoning') {
       out += this.ev('response.reasoning_summary_text.done', { item_id: o.id, output_index: o.index, summary_index: 0, text: o.text });
       out += this.ev('response.reasoning_summary_part.done', { item_id: o.id, output_index: o.index, summary_index: 0, part: { type: 'summary_text', text: o.text } });
-      item = reasoningItem(o.id, o.text, o.blocks ?? []);
+      item = reasoningItem(o.id, o.text, o.blocks ?? [], true);
     } else if (o.kind === 'message') {
       const part = { type: 'output_text', text: o.text, annotations: [], logprobs: [] };
       out += this.ev('response.output_text.done', { item_id: o.id, output_index: o.index, content_index: 0, text: o.text, logprobs: [] });
@@ -264,6 +267,7 @@ export class ChatToResponsesEvents {
   /** The last events of a complete answer: the open item closed, then response.completed (or .incomplete). */
   completed(usage: UsageRecord | null): string {
     let out = this.start() + this.close();
+    for (const call of this.calls.values()) out += this.close(call);
     const { status, incomplete } = statusOf(this.finish);
     const r = responseObject(this.req, this.id, status, this.output, responsesUsage(usage), { incomplete_details: incomplete });
     this.final = r;
@@ -275,7 +279,7 @@ export class ChatToResponsesEvents {
   failedWith(err: GatewayError, usage: UsageRecord | null): string {
     if (this.failed) return '';
     this.failed = true;
-    const error = { code: err.code, message: err.message, type: err.type, param: err.param };
+    const error = { code: err.type, message: err.message, type: err.type, param: err.param };
     let out = this.start();
     const r = responseObject(this.req, this.id, 'failed', this.output.filter((o) => o.type), responsesUsage(usage), { error: { code: err.type, message: err.message } });
     out += this.ev('response.failed', { response: r });

@@ -1,6 +1,6 @@
 // OpenAI's legacy completions API as an inbound dialect (POST /completions, /v1/completions): a prompt
-// in, text out. OpenAI-compatible servers that have the route get it as it is (completions-adapter in
-// providers/adapters.ts); for every other upstream it goes through the chat form, as LiteLLM does:
+// in, text out. OpenAI-compatible servers that have the route get it as it is
+// (providers/completions-via-chat.ts); for every other upstream it goes through the chat form, as LiteLLM does:
 // the prompt as one user message, the answer's text as the completion's, chunk by chunk for streams.
 // What has no chat counterpart (suffix, echo, logprobs, several prompts) is refused unless drop_params.
 import { GatewayError } from '../http/errors.ts';

@@ -32,6 +32,8 @@ export function parseResponses(raw: Buffer | undefined): LlmRequest {
   const max = body.max_output_tokens;
   if (max !== undefined && max !== null && (!Number.isInteger(max) || (max as number) < 1)) throw bad('max_output_tokens', 'max_output_tokens must be a whole number, 1 or more.');
   if (body.tools !== undefined && body.tools !== null && !Array.isArray(body.tools)) throw bad('tools', 'tools must be an array.');
+  // A background response is answered "queued" and billed later, where the gateway cannot meter it.
+  if (body.background === true) throw bad('background', 'background responses are not served by this gateway: their usage comes after the answer, where it cannot be metered or budgeted; stream the response instead.');
   checkRetries(body);
   return { body, model, stream: stream === true, maxTokensField: 'max_output_tokens' };
 }
@@ -77,6 +79,7 @@ function contentParts(content: unknown, path: string, role: string): string | Ob
 /** Output of a function call: text (chat's tool messages hold text). */
 function outputText(output: unknown, path: string): string {
   if (typeof output === 'string') return output;
+  if (output === null || output === undefined) return '';
   if (!Array.isArray(output)) return JSON.stringify(output ?? '');
   return output
     .map((p: Obj, i) => {
@@ -133,7 +136,8 @@ function messages(body: Obj): Obj[] {
       case 'function_call':
       case 'custom_tool_call': {
         if (typeof item.call_id !== 'string' || typeof item.name !== 'string') throw bad(path, `${path} needs call_id and name.`);
-        const args = type === 'function_call' ? String(item.arguments ?? '{}') : JSON.stringify({ input: String(item.input ?? '') });
+        const raw = item.arguments ?? '{}';
+        const args = type === 'function_call' ? (typeof raw === 'string' ? raw : JSON.stringify(raw)) : JSON.stringify({ input: String(item.input ?? '') });
         const m = assistant();
         (m.tool_calls ??= []).push({ id: item.call_id, type: 'function', function: { name: item.name, arguments: args } });
         break;
@@ -209,7 +213,8 @@ export function responsesToChat(body: Obj, dropParams: boolean): Obj {
   const drop = dropParams || body.drop_params === true;
   // (previous_response_id was resolved by the gateway, which keeps the conversation: pipeline/responses-state.ts)
   if (body.conversation !== undefined && body.conversation !== null) throw bad('conversation', "conversation is kept by OpenAI's own Responses API; for this model, use previous_response_id or send the items in input.");
-  if (body.background === true) throw bad('background', "background responses are run by OpenAI's own Responses API only.");
+  // (resolved before, by the gateway: one still here names state this upstream does not have)
+  if (body.previous_response_id !== undefined && body.previous_response_id !== null) throw bad('previous_response_id', 'previous_response_id names a response another deployment keeps; this model cannot continue it.');
   const out: Obj = { model: body.model, messages: messages(body) };
   const declared = tools(body.tools, drop);
   const { choice, tools: offered } = toolChoice(body.tool_choice, declared);

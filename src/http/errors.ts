@@ -101,8 +101,7 @@ export function anthropicErrorBody(err: GatewayError): { type: 'error'; error: {
   return { type: 'error', error: { type: anthropicErrorType(err), message: err.message } };
 }
 
-/** The dialect a client speaks, which decides the envelope of its errors. */
-/** The error formats: OpenAI's envelope (also the Responses API's), Anthropic's. */
+/** The dialect a client speaks, which decides the envelope of its errors: OpenAI's (also the Responses API's), Anthropic's. */
 export type ErrorDialect = 'openai' | 'anthropic' | 'responses';
 
 export function errorBody(dialect: ErrorDialect, err: GatewayError): object {

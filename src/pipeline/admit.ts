@@ -299,7 +299,7 @@ export async function admitLimits(
       );
     }
     // (n choices can produce n times max_tokens: those are metered, as the reservation is for one)
-    lease.covered = given !== null && (call.body.n === undefined || call.body.n === null || call.body.n === 1);
+    lease.covered = given !== null && [call.body.n, call.body.best_of].every((v) => v === undefined || v === null || v === 1);
     plan.budgets = countersOf(holds);
     plan.amount = costNanos({ ...EMPTY_USAGE, input: promptTokens, output, searchUnits: call.searchUnits }, price);
   }

@@ -297,8 +297,9 @@ export async function dispatch(ctx: PipelineContext, plan: DispatchPlan, numRetr
   for (const [fallbacks, group] of groups.entries()) {
     const found = ctx.router.resolve(group === plan.group ? plan.model : group);
     if (!found) continue;
-    const pinned = plan.pin ? found.deployments.filter((d) => d.id === plan.pin) : [];
-    const resolved = pinned.length > 0 ? { ...found, deployments: pinned } : found;
+    // A call continuing a conversation a deployment keeps (OpenAI's Responses API) goes there or nowhere.
+    const resolved = plan.pin ? { ...found, deployments: found.deployments.filter((d) => d.id === plan.pin) } : found;
+    if (resolved.deployments.length === 0) continue;
     const tried = new Set<string>();
     for (let i = 0; i <= numRetries; i++) {
       const picked = pickDeployment(ctx, resolved.deployments, tried, plan.tokens);
@@ -338,6 +339,9 @@ export async function dispatch(ctx: PipelineContext, plan: DispatchPlan, numRetr
       }
       if (i < numRetries) await pause(waitMs, plan.signal);
     }
+  }
+  if (!last && plan.pin) {
+    throw new GatewayError('bad_request', `previous_response_id: the response was made by a deployment that is not in model group ${plan.group} (any more): its conversation is kept there.`, { param: 'previous_response_id' });
   }
   throw last ?? new GatewayError('internal', 'No deployment could be tried.');
 }

@@ -139,7 +139,8 @@ export async function handleLlm(ctx: PipelineContext, route: Route, req: Inbound
     admitModel(ctx, principal, resolved.group, call.model);
     // (the Responses API: the previous response's conversation, before anything is reserved for it)
     const turn = endpoint === 'responses' ? await resolveTurn(ctx, principal, call) : null;
-    const bytes = call.rewritten && turn ? Buffer.byteLength(JSON.stringify(call.body)) : req.body!.length;
+    // (the estimate is of bytes, about four a token: a conversation OpenAI keeps counts as its tokens so far)
+    const bytes = (call.rewritten && turn ? Buffer.byteLength(JSON.stringify(call.body)) : req.body!.length) + 4 * (turn?.priorTokens ?? 0);
     lease = await admitLimits(ctx, principal, call, resolved.group, resolved.deployments, bytes, customer, outcome.tags);
 
     // A client may ask for retries, within reason: each one holds the call's slot and reservation.

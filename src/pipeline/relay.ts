@@ -243,7 +243,8 @@ export async function relayStream(
   result.upstreamId = codec.upstreamId;
   result.outputChars = codec.outputChars;
   result.error ??= codec.upstreamError;
-  result.response = codec.response ?? null;
+  // (a stream the gateway ended has no final Response: asking for one would number its closing events)
+  result.response = result.error ? null : (codec.response ?? null);
   await hooks.beforeEnd(result);
   if (res.destroyed) return result;
   // The provider's own error event has been relayed already; the gateway's is written now.

@@ -32,22 +32,27 @@ export interface ResponsesTurn {
   items: Obj[];
   /** The deployment the previous response was made by, when its upstream keeps the conversation. */
   pin: string | null;
+  /** Tokens of the conversation so far that the upstream adds to this call's prompt (it keeps them). */
+  priorTokens: number;
 }
 
 /** Resolves previous_response_id (a 404 when it is not the caller's), rebuilding the input where the gateway keeps the state. */
 export async function resolveTurn(ctx: PipelineContext, principal: Principal, call: LlmRequest): Promise<ResponsesTurn> {
   const body = call.body as Obj;
   const prev = body.previous_response_id;
-  if (prev === undefined || prev === null) return { items: inputItems(body.input), pin: null };
+  if (prev === undefined || prev === null) return { items: inputItems(body.input), pin: null, priorTokens: 0 };
   if (typeof prev !== 'string' || prev === '') throw new GatewayError('bad_request', 'previous_response_id must be a response id.', { param: 'previous_response_id' });
   const row = await ctx.responses.get(prev, ownerOf(principal));
   if (!row) throw notFound(prev, 'previous_response_id');
-  if (row.native) return { items: inputItems(body.input), pin: row.deployment_id };
+  if (row.native) {
+    const u = row.response.usage ?? {};
+    return { items: inputItems(body.input), pin: row.deployment_id, priorTokens: (Number(u.input_tokens) || 0) + (Number(u.output_tokens) || 0) };
+  }
   const items = [...row.input_items, ...outputItems(row.response), ...inputItems(body.input)];
   const { previous_response_id: _, ...rest } = body;
   call.body = { ...rest, input: items };
   call.rewritten = true;
-  return { items, pin: null };
+  return { items, pin: null, priorTokens: 0 };
 }
 
 /** Keeps a response for the next turn and the retrieval routes, unless the request said store: false. */

@@ -37,6 +37,8 @@ export interface UpstreamRequest {
   rerank?: boolean;
   /** The upstream speaks the Responses API itself (OpenAI's, Azure's). */
   responses?: boolean;
+  /** A legacy completions call passed through (its text is in `text`). */
+  completions?: boolean;
   /** The upstream may answer `content` as a list of blocks (Mistral's reasoning models). */
   contentBlocks?: boolean;
   /** The stream comes in AWS's event-stream framing (Claude on Bedrock's InvokeModel), Anthropic's events inside. */

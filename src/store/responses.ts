@@ -38,7 +38,7 @@ export class ResponseStore {
     await this.db.run(
       `INSERT INTO llmproxy_responses (id, owner, model_group, deployment_id, native, input_items, response, created_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (id) DO UPDATE SET response = excluded.response`,
+       ON CONFLICT (id) DO NOTHING`,
       [r.id, r.owner, r.model_group, r.deployment_id, r.native ? 1 : 0, JSON.stringify(r.input_items), JSON.stringify(r.response), r.created_at],
     );
   }

@@ -261,3 +261,24 @@ test("to Azure: its own Responses API, at the v1 API's address or with a dated p
   await client().responses.create({ model: 'azure-dated', input: 'hi' });
   assert.equal(azure.requests.at(-1)!.path, '/openai/responses?api-version=2025-04-01-preview');
 });
+
+test('mends: background refused; OpenAI-side conversation and item_reference refused; an OpenAI id used on another group is a 400', async () => {
+  await assert.rejects(client().responses.create({ model: 'gpt', input: 'hi', background: true }), (e: any) => e.status === 400 && e.error.param === 'background');
+  await assert.rejects(client().responses.create({ model: 'gpt', input: 'hi', conversation: 'conv_x' } as any), (e: any) => e.status === 400 && e.error.param === 'conversation');
+  await assert.rejects(client().responses.create({ model: 'gpt', input: [{ type: 'item_reference', id: 'msg_x' }] as any }), (e: any) => e.status === 400 && e.error.param === 'input');
+  const key = await newKey();
+  const first = await client(key).responses.create({ model: 'gpt', input: 'hello' });
+  await assert.rejects(client(key).responses.create({ model: 'claude', input: 'x', previous_response_id: first.id }), (e: any) => e.status === 400 && e.error.param === 'previous_response_id');
+});
+
+test("mends: a conversation the gateway kept, continued on OpenAI, goes without the gateway's reasoning items and ids", async () => {
+  const key = await newKey();
+  const first = await client(key).responses.create({ model: 'claude', input: 'think', reasoning: { effort: 'low' }, max_output_tokens: 3000 });
+  assert.ok(first.output.some((o) => o.type === 'reasoning'));
+  await client(key).responses.create({ model: 'gpt', input: 'go on', previous_response_id: first.id });
+  const input = gpt.requests.at(-1)!.body.input;
+  assert.equal(gpt.requests.at(-1)!.body.previous_response_id, undefined);
+  assert.ok(!input.some((i: any) => i.type === 'reasoning'), JSON.stringify(input));
+  assert.ok(!input.some((i: any) => typeof i.id === 'string'), 'no ids OpenAI would look up');
+  assert.equal(input.at(-1).content[0].text, 'go on');
+});

@@ -111,5 +111,6 @@ export function buildRequest(plan: CallPlan, d: Deployment, upstreamModel: strin
     body: bytes ?? JSON.stringify(out),
     clientWantsUsage,
     contentBlocks: d.provider === 'mistral',
+    ...(endpoint === 'completions' ? { completions: true } : {}),
   };
 }
