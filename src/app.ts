@@ -270,7 +270,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     alerts,
     alertSender,
     ledger,
-    responses: new ResponseStore(db),
+    responses: new ResponseStore(db, log),
     metrics,
     log,
     accessLog: opts.accessLog ?? accessLogVia(log),
@@ -392,6 +392,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       stopResets();
       stopPruning();
       clearInterval(sweepSessions);
+      await ctx.responses.flush();
       await ledger.close();
       opts.unlockJournal?.();
       // Alerts of the last calls get a moment to reach their webhooks.

@@ -201,10 +201,10 @@ export async function handleLlm(ctx: PipelineContext, route: Route, req: Inbound
             outcome.error = r.error;
             outcome.httpStatus = r.error.status;
           }
-          // The record reaches the journal before the answer's last bytes (and a response is kept
-          // before them too: a client sends its next turn as soon as it has them).
-          const settled = settleOnce();
-          return turn && !r.error ? Promise.all([settled, keepResponse(ctx, principal, call, resolved.group, attempt.deployment, turn, r.response)]) : settled;
+          // The record reaches the journal before the answer's last bytes; a response is kept before
+          // them too (in memory, written in a moment): a client sends its next turn as soon as it has them.
+          if (turn && !r.error) keepResponse(ctx, principal, call, resolved.group, attempt.deployment, turn, r.response);
+          return settleOnce();
         },
       });
       return;
@@ -217,7 +217,7 @@ export async function handleLlm(ctx: PipelineContext, route: Route, req: Inbound
     // (a 200 whose answer a filter withheld: an error to the client, its usage still recorded)
     if (translated.error) throw translated.error;
     const cost = await settleOnce();
-    if (turn) await keepResponse(ctx, principal, call, resolved.group, attempt.deployment, turn, translated.response);
+    if (turn) keepResponse(ctx, principal, call, resolved.group, attempt.deployment, turn, translated.response);
     if (res.destroyed) return;
     res.writeHead(attempt.response.statusCode, {
       ...headers,

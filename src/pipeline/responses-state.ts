@@ -55,11 +55,11 @@ export async function resolveTurn(ctx: PipelineContext, principal: Principal, ca
   return { items, pin: null, priorTokens: 0 };
 }
 
-/** Keeps a response for the next turn and the retrieval routes, unless the request said store: false. */
-export async function keepResponse(ctx: PipelineContext, principal: Principal, call: LlmRequest, group: string, d: Deployment, turn: ResponsesTurn, response: Obj | null | undefined): Promise<void> {
+/** Keeps a response for the next turn and the retrieval routes (written in a moment), unless the request said store: false. */
+export function keepResponse(ctx: PipelineContext, principal: Principal, call: LlmRequest, group: string, d: Deployment, turn: ResponsesTurn, response: Obj | null | undefined): void {
   if (!response || typeof response.id !== 'string' || call.body.store === false) return;
   try {
-    await ctx.responses.save({
+    ctx.responses.save({
       id: response.id,
       owner: ownerOf(principal),
       model_group: group,
