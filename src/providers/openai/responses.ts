@@ -92,6 +92,7 @@ const KEYS = /"delta"\s*:\s*"|"type"\s*:\s*"(response\.completed|response\.incom
 const ENDING = /^event: (?:response\.completed|response\.incomplete|response\.failed|error)\r?$/m;
 const DATA_ENDING = /"type"\s*:\s*"(?:response\.completed|response\.incomplete|response\.failed|error)"/;
 
+const EMPTY = Buffer.alloc(0);
 const SEQUENCE = /"sequence_number"\s*:\s*(\d+)/g;
 
 export class ResponsesPassthroughStream implements StreamCodec {
@@ -176,5 +177,3 @@ export class ResponsesPassthroughStream implements StreamCodec {
     return `event: response.failed\ndata: ${JSON.stringify(failed)}\n\nevent: error\ndata: ${JSON.stringify(error)}\n\n`;
   }
 }
-
-const EMPTY = Buffer.alloc(0);
