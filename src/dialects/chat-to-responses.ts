@@ -106,11 +106,15 @@ export function chatAnswerToResponse(chat: Obj, req: Obj, custom: Set<string>, u
     output.push(callItem(newId('fc'), String(c.id ?? newId('call')), name, String(c.function?.arguments ?? ''), custom.has(name)));
   }
   const { status, incomplete } = statusOf(choice.finish_reason);
+  // (the item the answer was cut in is incomplete, as OpenAI says; reasoning items have no status)
+  const last = output[output.length - 1];
+  if (status === 'incomplete' && last && last.type !== 'reasoning') last.status = 'incomplete';
   return responseObject(req, id, status, output, responsesUsage(usage), { incomplete_details: incomplete });
 }
 
 interface OpenItem {
-  kind: 'reasoning' | 'message' | 'call';
+  /** A refusal is a message whose one part is the refusal. */
+  kind: 'reasoning' | 'message' | 'refusal' | 'call';
   index: number;
   id: string;
   text: string;
@@ -134,6 +138,8 @@ export class ChatToResponsesEvents {
   private readonly calls = new Map<number, OpenItem>();
   private finish: unknown = null;
   private failed = false;
+  /** Set once the answer is complete: the items closed then are its last. */
+  private ending = false;
   readonly id: string;
   private readonly req: Obj;
   private readonly custom: Set<string>;
@@ -201,6 +207,19 @@ export class ChatToResponsesEvents {
       this.outputChars += d.content.length;
       out += this.ev('response.output_text.delta', { item_id: this.open.id, output_index: this.open.index, content_index: 0, delta: d.content, logprobs: [] });
     }
+    if (typeof d.refusal === 'string' && d.refusal !== '') {
+      if (this.open?.kind !== 'refusal') {
+        out += this.close();
+        const item: OpenItem = { kind: 'refusal', index: this.output.length, id: newId('msg'), text: '' };
+        this.output.push({});
+        this.open = item;
+        out += this.ev('response.output_item.added', { output_index: item.index, item: { type: 'message', id: item.id, status: 'in_progress', role: 'assistant', content: [] } });
+        out += this.ev('response.content_part.added', { item_id: item.id, output_index: item.index, content_index: 0, part: { type: 'refusal', refusal: '' } });
+      }
+      this.open.text += d.refusal;
+      this.outputChars += d.refusal.length;
+      out += this.ev('response.refusal.delta', { item_id: this.open.id, output_index: this.open.index, content_index: 0, delta: d.refusal });
+    }
     for (const t of Array.isArray(d.tool_calls) ? d.tool_calls : []) {
       const at = typeof t.index === 'number' ? t.index : 0;
       let call = this.calls.get(at);
@@ -254,9 +273,15 @@ export class ChatToResponsesEvents {
       const part = { type: 'output_text', text: o.text, annotations: [], logprobs: [] };
       out += this.ev('response.output_text.done', { item_id: o.id, output_index: o.index, content_index: 0, text: o.text, logprobs: [] });
       out += this.ev('response.content_part.done', { item_id: o.id, output_index: o.index, content_index: 0, part });
-      item = { type: 'message', id: o.id, status: 'completed', role: 'assistant', content: [part] };
+      item = { type: 'message', id: o.id, status: this.cutStatus(o), role: 'assistant', content: [part] };
+    } else if (o.kind === 'refusal') {
+      const part = { type: 'refusal', refusal: o.text };
+      out += this.ev('response.refusal.done', { item_id: o.id, output_index: o.index, content_index: 0, refusal: o.text });
+      out += this.ev('response.content_part.done', { item_id: o.id, output_index: o.index, content_index: 0, part });
+      item = { type: 'message', id: o.id, status: this.cutStatus(o), role: 'assistant', content: [part] };
     } else {
       item = callItem(o.id, o.callId!, o.name!, o.text, o.custom === true);
+      item.status = this.cutStatus(o);
       if (o.custom) out += this.ev('response.custom_tool_call_input.done', { item_id: o.id, output_index: o.index, input: item.input });
       else out += this.ev('response.function_call_arguments.done', { item_id: o.id, output_index: o.index, name: o.name, arguments: o.text });
     }
@@ -264,8 +289,14 @@ export class ChatToResponsesEvents {
     return out + this.ev('response.output_item.done', { output_index: o.index, item });
   }
 
+  /** An item's status: the last one of an answer cut short (max tokens, a filter) is incomplete, as OpenAI says. */
+  private cutStatus(o: OpenItem): string {
+    return this.ending && o.index === this.output.length - 1 && statusOf(this.finish).status === 'incomplete' ? 'incomplete' : 'completed';
+  }
+
   /** The last events of a complete answer: the open item closed, then response.completed (or .incomplete). */
   completed(usage: UsageRecord | null): string {
+    this.ending = true;
     let out = this.start() + this.close();
     for (const call of this.calls.values()) out += this.close(call);
     const { status, incomplete } = statusOf(this.finish);

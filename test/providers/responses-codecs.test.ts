@@ -1,6 +1,7 @@
 // The Responses API's stream codecs on crafted input: parallel tool calls whose arguments interleave
 // keep every piece, OpenAI's frames after response.completed wait behind it, and the chat passthrough
-// meter counts a completion's `text` only in completions streams.
+// meter counts a completion's `text` only in completions streams; streamed refusals are refusal events
+// and parts; the item an answer was cut in is incomplete.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ChatToResponsesEvents } from '../../src/dialects/chat-to-responses.ts';
@@ -45,4 +46,31 @@ test("the chat meter counts `text` in completions streams only (OpenRouter repea
   const completions = openaiPassthrough.stream({ url: '', headers: {}, body: '', clientWantsUsage: true, completions: true });
   completions.push(Buffer.from(text));
   assert.equal(completions.outputChars, 5);
+});
+
+const events = (out: string) => out.split('\n\n').filter(Boolean).map((f) => JSON.parse(f.split('\ndata: ')[1]!));
+
+test('a streamed refusal is a message with a refusal part, its deltas response.refusal.delta', () => {
+  const ev = new ChatToResponsesEvents({ model: 'm' }, new Set(), 'resp_r');
+  const out = ev.push(chunk({ role: 'assistant', refusal: "I can't" }) + chunk({ refusal: ' help.' }, 'stop')) + ev.completed(null);
+  const types = events(out).map((e) => e.type);
+  assert.deepEqual(types, [
+    'response.created', 'response.in_progress', 'response.output_item.added', 'response.content_part.added',
+    'response.refusal.delta', 'response.refusal.delta', 'response.refusal.done', 'response.content_part.done',
+    'response.output_item.done', 'response.completed',
+  ]);
+  assert.deepEqual(events(out)[3].part, { type: 'refusal', refusal: '' });
+  assert.deepEqual(ev.final!.output, [{ type: 'message', id: (ev.final!.output as any[])[0].id, status: 'completed', role: 'assistant', content: [{ type: 'refusal', refusal: "I can't help." }] }]);
+  assert.equal(ev.outputChars, 13);
+});
+
+test('an answer cut by max tokens: response.incomplete, its last item incomplete and the earlier ones completed', () => {
+  const ev = new ChatToResponsesEvents({ model: 'm' }, new Set(), 'resp_i');
+  const out = ev.push(chunk({ reasoning_content: 'hmm' }) + chunk({ content: 'The answer is' }, 'length')) + ev.completed(null);
+  const last = events(out).at(-1);
+  assert.equal(last.type, 'response.incomplete');
+  assert.deepEqual(last.response.incomplete_details, { reason: 'max_output_tokens' });
+  assert.deepEqual(last.response.output.map((o: any) => [o.type, o.status]), [['reasoning', undefined], ['message', 'incomplete']]);
+  const done = events(out).filter((e) => e.type === 'response.output_item.done');
+  assert.equal(done.at(-1).item.status, 'incomplete');
 });
