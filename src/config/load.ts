@@ -8,6 +8,8 @@ import type { z } from 'zod';
 import { ConfigFile, PRICE_FIELDS, type ModelEntryShape } from './schema.ts';
 import { usdToNanos } from '../metering/money.ts';
 import type { CooldownSettings } from '../router/cooldowns.ts';
+import type { FallbackSettings, PerClass } from '../router/failures.ts';
+import { Router } from '../router/router.ts';
 import { PROVIDERS, splitProviderModel, type Wire } from '../providers/registry.ts';
 import type { TokenSource } from '../providers/tokens.ts';
 import { vertexSettings } from '../providers/vertex/settings.ts';
@@ -26,6 +28,8 @@ export interface Deployment {
   /** Model name sent upstream; may hold one `*` for wildcard entries. */
   upstreamModel: string;
   apiBase: string;
+  /** api_base as x-litellm-model-api-base shows it: no credentials, no query (a key may sit in either). */
+  publicApiBase: string;
   apiKey: string | null;
   /** Azure: a Microsoft Entra ID token (azure_ad_token or AZURE_AD_TOKEN), used when there is no key. */
   adToken: string | null;
@@ -65,7 +69,13 @@ export interface GatewayConfig {
   maxRequestSizeBytes: number;
   dropParams: boolean;
   numRetries: number;
-  fallbacks: Record<string, string[]>;
+  /** Where a failed call goes next, by the kind of failure (router_settings / litellm_settings). */
+  fallbacks: FallbackSettings;
+  /** At most this many fallback groups a call. */
+  maxFallbacks: number;
+  /** Retries per error class in place of num_retries (retry_policy), and per model group (model_group_retry_policy). */
+  retryPolicy: PerClass | null;
+  groupRetryPolicy: Record<string, PerClass>;
   /** Whether keys with a budget may call models without a known price (they would cost 0). */
   allowUnpricedWithBudget: boolean;
   /** Reserve the worst case (max_tokens, else the model's maximum output) for every call. */
@@ -216,10 +226,41 @@ function deleteAt(root: unknown, path: readonly PropertyKey[], key: string): voi
  */
 const BEHAVIOUR = new Set([
   'routing_strategy', 'routing_strategy_args', 'cache', 'cache_params', 'success_callback', 'failure_callback', 'callbacks',
-  'service_callback', 'mcp_servers', 'context_window_fallbacks', 'content_policy_fallbacks', 'default_fallbacks',
-  'guardrails', 'store_model_in_db', 'enable_pre_call_checks', 'model_group_alias', 'retry_policy', 'allowed_fails_policy',
+  'service_callback', 'mcp_servers',
+  'guardrails', 'store_model_in_db', 'enable_pre_call_checks', 'model_group_alias',
   'enable_tag_filtering', 'background_health_checks', 'disable_spend_logs', 'alerting_threshold', 'pass_through_endpoints',
 ]);
+
+function publicBase(apiBase: string): string {
+  const u = new URL(apiBase);
+  return `${u.protocol}//${u.host}${u.pathname.replace(/\/+$/, '')}`;
+}
+
+/** LiteLLM's policy objects (`RateLimitErrorRetries: 2`, `TimeoutErrorAllowedFails: 1`) by error class. */
+function perClass(policy: Record<string, number | undefined> | null | undefined, suffix: 'Retries' | 'AllowedFails'): PerClass | null {
+  if (!policy) return null;
+  const out: PerClass = {};
+  for (const [field, n] of Object.entries(policy)) {
+    if (n === undefined) continue;
+    const name = field.slice(0, -suffix.length).replace(/Error$/, '') as keyof PerClass;
+    out[name] = n;
+  }
+  return out;
+}
+
+/** A fallback naming no model group would be skipped at every failure: said at start. */
+function checkFallbackNames(f: FallbackSettings, deployments: Deployment[], file: string, warnings: string[]): void {
+  const router = new Router(deployments);
+  const lists: [string, Record<string, string[]> | null][] = [['fallbacks', f.fallbacks], ['context_window_fallbacks', f.contextWindow], ['content_policy_fallbacks', f.contentPolicy]];
+  for (const [setting, map] of lists) {
+    for (const [group, list] of Object.entries(map ?? {})) {
+      for (const name of [group, ...list]) {
+        if (!router.resolve(name)) warnings.push(`${file}: ${setting}: ${name} is not a model group of model_list: that fallback is never taken`);
+      }
+    }
+  }
+  for (const name of f.defaults) if (!router.resolve(name)) warnings.push(`${file}: default_fallbacks: ${name} is not a model group of model_list: that fallback is never taken`);
+}
 
 /** Validates, turning unknown keys into warnings (dropped) and anything else into one ConfigError. */
 function validate(raw: unknown, file: string, warnings: string[], ignored: string[]): z.infer<typeof ConfigFile> {
@@ -350,6 +391,7 @@ function buildDeployment(
     // (Bedrock: the model without its route and region prefixes; an ARN's model may be named apart, in model_id)
     upstreamModel: aws?.model ?? name,
     apiBase: apiBase.replace(/\/+$/, ''),
+    publicApiBase: publicBase(apiBase),
     apiKey,
     adToken,
     tokens,
@@ -413,8 +455,19 @@ export function loadConfig(file: string | null, env: NodeJS.ProcessEnv = process
     const d = buildDeployment(entry, i, name, { timeoutMs }, env, warnings);
     if (d) deployments.push(d);
   });
-  const fallbacks: Record<string, string[]> = {};
-  for (const list of [ls.fallbacks, rs.fallbacks]) for (const item of list ?? []) Object.assign(fallbacks, item);
+  const merged = (a: Record<string, string[]>[] | null | undefined, b: Record<string, string[]>[] | null | undefined) => {
+    if (!a && !b) return null;
+    const out: Record<string, string[]> = {};
+    for (const item of [...(a ?? []), ...(b ?? [])]) Object.assign(out, item);
+    return out;
+  };
+  const fallbacks: FallbackSettings = {
+    fallbacks: merged(ls.fallbacks, rs.fallbacks) ?? {},
+    contextWindow: merged(ls.context_window_fallbacks, rs.context_window_fallbacks),
+    contentPolicy: merged(ls.content_policy_fallbacks, rs.content_policy_fallbacks),
+    defaults: rs.default_fallbacks ?? ls.default_fallbacks ?? [],
+  };
+  checkFallbackNames(fallbacks, deployments, name, warnings);
 
   const config: GatewayConfig = {
     file,
@@ -425,6 +478,9 @@ export function loadConfig(file: string | null, env: NodeJS.ProcessEnv = process
     dropParams: ls.drop_params ?? false,
     numRetries: rs.num_retries ?? ls.num_retries ?? 0,
     fallbacks,
+    maxFallbacks: rs.max_fallbacks ?? 5,
+    retryPolicy: perClass(rs.retry_policy ?? ls.retry_policy, 'Retries'),
+    groupRetryPolicy: Object.fromEntries(Object.entries(rs.model_group_retry_policy ?? {}).map(([g, p]) => [g, perClass(p, 'Retries')!])),
     allowUnpricedWithBudget: gs.allow_unpriced_models_with_budget ?? false,
     strictBudgetReservations: gs.strict_budget_reservations ?? false,
     lowerMaxTokensToFit: gs.lower_max_tokens_to_fit_budget ?? false,
@@ -443,7 +499,12 @@ export function loadConfig(file: string | null, env: NodeJS.ProcessEnv = process
     tagBudgets: Object.entries(ls.tag_budget_config ?? {}).map(([name, b]) => ({ name, maxBudgetNanos: usdToNanos(b.max_budget), duration: b.budget_duration ?? null })),
     alerts: alertsOf(gs, env, name, warnings),
     // LiteLLM's defaults: 3 failures a minute, 5 s.
-    cooldowns: { allowedFails: rs.allowed_fails ?? 3, cooldownMs: Math.round((rs.cooldown_time ?? 5) * 1000), disabled: rs.disable_cooldowns ?? false },
+    cooldowns: {
+      allowedFails: rs.allowed_fails ?? 3,
+      allowedFailsPolicy: perClass(rs.allowed_fails_policy ?? ls.allowed_fails_policy, 'AllowedFails'),
+      cooldownMs: Math.round((rs.cooldown_time ?? 5) * 1000),
+      disabled: rs.disable_cooldowns ?? false,
+    },
   };
   return { config: Object.freeze(config), warnings };
 }

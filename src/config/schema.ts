@@ -66,6 +66,41 @@ export const ModelEntry = z.strictObject({
 });
 
 const Fallbacks = z.array(z.record(z.string(), z.array(z.string()))).nullish();
+const DefaultFallbacks = z.array(z.string().min(1)).nullish();
+const count = () => z.coerce.number<unknown>().int('must be a whole number').min(0, 'must be 0 or more').optional();
+/** LiteLLM's RetryPolicy: retries per error class, in place of num_retries for that class. */
+export const RetryPolicy = z.strictObject({
+  BadRequestErrorRetries: count(),
+  AuthenticationErrorRetries: count(),
+  TimeoutErrorRetries: count(),
+  RateLimitErrorRetries: count(),
+  ContentPolicyViolationErrorRetries: count(),
+  InternalServerErrorRetries: count(),
+  ServiceUnavailableErrorRetries: count(),
+  NotFoundErrorRetries: count(),
+  DefaultRetries: count(),
+});
+/** LiteLLM's AllowedFailsPolicy: failures a minute per error class before a deployment rests. */
+export const AllowedFailsPolicy = z.strictObject({
+  BadRequestErrorAllowedFails: count(),
+  AuthenticationErrorAllowedFails: count(),
+  TimeoutErrorAllowedFails: count(),
+  RateLimitErrorAllowedFails: count(),
+  ContentPolicyViolationErrorAllowedFails: count(),
+  InternalServerErrorAllowedFails: count(),
+  ServiceUnavailableErrorAllowedFails: count(),
+  NotFoundErrorAllowedFails: count(),
+});
+/** Settings LiteLLM reads from router_settings and from litellm_settings alike. */
+const FailureSettings = {
+  num_retries: posInt(),
+  fallbacks: Fallbacks,
+  context_window_fallbacks: Fallbacks,
+  content_policy_fallbacks: Fallbacks,
+  default_fallbacks: DefaultFallbacks,
+  retry_policy: RetryPolicy.nullish(),
+  allowed_fails_policy: AllowedFailsPolicy.nullish(),
+};
 
 export const GeneralSettings = z.strictObject({
   master_key: str(),
@@ -99,8 +134,7 @@ export const LitellmSettings = z.strictObject({
   drop_params: z.boolean().nullish(),
   model_cost_map_url: str(),
   request_timeout: z.coerce.number<unknown>().positive('must be more than 0 seconds').nullish(),
-  num_retries: posInt(),
-  fallbacks: Fallbacks,
+  ...FailureSettings,
   disable_end_user_cost_tracking: z.boolean().nullish(),
   timezone: z.string().refine(isTimeZone, { error: 'is not a time zone name this runtime knows (IANA, e.g. "Europe/Paris" or "UTC")' }).nullish(),
   // The budget of the whole proxy (USD; 0 is none, as in LiteLLM) and its period.
@@ -121,8 +155,10 @@ export const LitellmSettings = z.strictObject({
 });
 
 export const RouterSettings = z.strictObject({
-  num_retries: posInt(),
-  fallbacks: Fallbacks,
+  ...FailureSettings,
+  model_group_retry_policy: z.record(z.string(), RetryPolicy).nullish(),
+  // At most this many fallback groups a call (the request's own list included): LiteLLM's default, 5.
+  max_fallbacks: posInt(),
   timeout: z.coerce.number<unknown>().positive('must be more than 0 seconds').nullish(),
   // Deployments whose calls fail more than allowed_fails times a minute (or answer 429) rest cooldown_time seconds.
   allowed_fails: posInt(),

@@ -1,6 +1,7 @@
 // Sends the request to a deployment of the model group and returns the first good answer's head.
-// Connection errors, timeouts, 429 and 5xx are retried (`num_retries`, backoff honouring
-// retry-after), on another deployment of the group when there is one; then `fallbacks` are followed.
+// Connection errors, timeouts, 429 and 5xx are retried (`num_retries`, or `retry_policy` per error
+// class; at once on another deployment of the group when one is up, else after a backoff honouring
+// retry-after); then the fallbacks of the failure's kind are followed.
 import type { Deployment } from '../config/load.ts';
 import { GatewayError } from '../http/errors.ts';
 import type { Adapter, CallPlan, Dialect, Endpoint, UpstreamRequest } from '../providers/adapter.ts';
@@ -9,6 +10,8 @@ import { bedrockHttpError } from '../providers/bedrock/errors.ts';
 import { signAws } from '../providers/bedrock/sign.ts';
 import { dispatcherFor, send, type UpstreamResponse } from '../providers/http-client.ts';
 import { upstreamModelFor } from '../router/router.ts';
+import { restAskedMs } from '../router/cooldowns.ts';
+import { fallbacksFor, isContextWindowError, retriesFor } from '../router/failures.ts';
 import { Abort, pause } from './abort.ts';
 import type { Headers, PipelineContext } from './context.ts';
 import { tokenSettlement, type Counters, type Routed, type TokenHold } from '../policy/counters.ts';
@@ -27,6 +30,8 @@ export interface Attempt {
   tokens: DeploymentTokens | null;
   /** How many fallback groups were tried before the one that answered (0: the group asked for). */
   fallbacks: number;
+  /** Retries made in the group that answered. */
+  retries: number;
 }
 
 /** A deployment's tpm window and what a call holds in it, by the counters that hold it. */
@@ -58,13 +63,12 @@ export interface DispatchPlan {
   tokens: number;
   /** The deployment the call must go to when it is in the group (the one that keeps its conversation). */
   pin?: string | null;
+  /** The request's own deadlines (its `timeout`, `stream_timeout`), when shorter than the deployment's. */
+  timeoutMs?: number;
+  streamTimeoutMs?: number;
 }
 
 const MAX_RETRY_AFTER_MS = 60_000;
-
-function retryable(status: number): boolean {
-  return status === 408 || status === 409 || status === 429 || status >= 500;
-}
 
 function retryAfterMs(headers: UpstreamResponse['headers']): number | null {
   const v = headers['retry-after'];
@@ -123,6 +127,9 @@ async function upstreamError(d: Deployment, res: UpstreamResponse): Promise<Gate
       param,
       providerFields: inner && typeof inner === 'object' ? { innererror: inner } : undefined,
     });
+  }
+  if (isContextWindowError(res.statusCode, code, message)) {
+    return new GatewayError('context_window_exceeded', `litellm.ContextWindowExceededError: ${d.provider} error (model ${d.modelName}): ${message}`, { param, code: code ?? 'context_length_exceeded' });
   }
   const headers: Record<string, string> = {};
   const ra = res.headers['retry-after'];
@@ -209,7 +216,8 @@ async function attemptOnce(d: Deployment, plan: DispatchPlan, capture: string | 
   let timedOut = false;
   const unlink = abort.follow(plan.signal);
   // Deadline: the whole answer for plain requests, the first byte for streams (then the idle gap).
-  const limit = plan.stream ? d.streamTimeoutMs : d.timeoutMs;
+  const whole = Math.min(d.timeoutMs, plan.timeoutMs ?? Infinity);
+  const limit = plan.stream ? Math.min(d.streamTimeoutMs, plan.streamTimeoutMs ?? Infinity, whole) : whole;
   const timer = setTimeout(() => {
     timedOut = true;
     abort.abort(new Error('timeout'));
@@ -228,11 +236,11 @@ async function attemptOnce(d: Deployment, plan: DispatchPlan, capture: string | 
     const { origin, path } = originAndPath(upstream.url);
     const response = await send(
       dispatcherFor(origin),
-      { origin, path, method: 'POST', headers: upstream.headers, body: upstream.body, headersTimeout: limit, bodyTimeout: plan.stream ? d.streamTimeoutMs : limit },
+      { origin, path, method: 'POST', headers: upstream.headers, body: upstream.body, headersTimeout: limit, bodyTimeout: limit },
       abort,
     );
     if (plan.stream) clearTimeout(timer);
-    return { deployment: d, adapter, upstream, response, done, failed, tokens: null, fallbacks: 0 };
+    return { deployment: d, adapter, upstream, response, done, failed, tokens: null, fallbacks: 0, retries: 0 };
   } catch (err) {
     done();
     if (plan.signal.aborted) throw err;
@@ -249,8 +257,8 @@ type Picked = { d: Deployment; tokens: DeploymentTokens | null };
  * in that order with room, counted in the counters (every instance's, with Redis): its request, and
  * the call's expected tokens held in its tpm window. None with room: a 429 saying when one will have.
  */
-function pickDeployment(ctx: PipelineContext, group: readonly Deployment[], tried: ReadonlySet<string>, expected: number): Picked | Promise<Picked> {
-  const deployments = awake(ctx, group);
+function pickDeployment(ctx: PipelineContext, group: readonly Deployment[], tried: ReadonlySet<string>, expected: number, lastResort: boolean): Picked | Promise<Picked> {
+  const deployments = awake(ctx, group, lastResort);
   if (!deployments.some((d) => d.rpm !== null || d.tpm !== null)) return { d: ctx.router.pick(deployments, tried), tokens: null };
   const order = ctx.router.order(deployments, tried);
   const now = Date.now();
@@ -264,21 +272,33 @@ function pickDeployment(ctx: PipelineContext, group: readonly Deployment[], trie
   return routed instanceof Promise ? routed.then(picked) : picked(routed);
 }
 
-/** The group's deployments not cooling down; none: a 429 saying when the first is back, as LiteLLM answers. */
-function awake(ctx: PipelineContext, group: readonly Deployment[]): readonly Deployment[] {
-  if (group.length < 2) return group;
+/** A group with no deployment to call now (all resting, or all at their rpm / tpm): its fallbacks are next. */
+class Unavailable extends GatewayError {}
+
+/**
+ * The group's deployments not resting. One whose rest is over is probed by this call, alone. None: a
+ * 429 saying when the first is back, as LiteLLM answers; but a group of one that is the call's last
+ * resort is tried all the same (its own error tells more than a rest would).
+ */
+function awake(ctx: PipelineContext, group: readonly Deployment[], lastResort: boolean): readonly Deployment[] {
+  if (!ctx.cooldowns.any || (group.length === 1 && lastResort)) return group;
   const now = Date.now();
   // A copy only once one is found resting (most calls: none is).
   let up: Deployment[] | null = null;
   for (let i = 0; i < group.length; i++) {
-    const cooling = ctx.cooldowns.cooling(group[i]!.id, now);
-    if (cooling && !up) up = group.slice(0, i) as Deployment[];
-    else if (!cooling && up) up.push(group[i]!);
+    const d = group[i]!;
+    const standing = ctx.cooldowns.standing(d.id, now);
+    if (standing === 'probe') {
+      ctx.cooldowns.probing(d.id, now);
+      return [d];
+    }
+    if (standing === 'resting' && !up) up = group.slice(0, i) as Deployment[];
+    else if (standing === 'up' && up) up.push(d);
   }
   if (!up) return group;
   if (up.length > 0) return up;
   const retry = Math.max(1, Math.ceil((ctx.cooldowns.nextBack(group.map((d) => d.id)) - now) / 1000));
-  throw new GatewayError('rate_limited', `No deployments available for model ${group[0]!.modelName}: all are cooling down after failures. Try again in ${retry} s.`, {
+  throw new Unavailable('rate_limited', `No deployments available for model ${group[0]!.modelName}: all are cooling down after failures. Try again in ${retry} s.`, {
     headers: { 'retry-after': String(retry) },
   });
 }
@@ -286,58 +306,101 @@ function awake(ctx: PipelineContext, group: readonly Deployment[]): readonly Dep
 /** Every deployment at its rpm / tpm: a 429 saying when one will have room. */
 function allFull(order: Deployment[], retryAfterMs: number): GatewayError {
   const retry = Math.max(1, Math.ceil(retryAfterMs / 1000));
-  return new GatewayError('rate_limited', `Rate limit reached: every deployment of model ${order[0]!.modelName} is at its rpm / tpm. Try again in ${retry} s.`, {
+  return new Unavailable('rate_limited', `Rate limit reached: every deployment of model ${order[0]!.modelName} is at its rpm / tpm. Try again in ${retry} s.`, {
     headers: { 'retry-after': String(retry) },
   });
 }
 
-export async function dispatch(ctx: PipelineContext, plan: DispatchPlan, numRetries: number): Promise<Attempt> {
-  const groups = [plan.group, ...(plan.body.disable_fallbacks === true ? [] : (ctx.config.fallbacks[plan.group] ?? []))];
+/** Whether another deployment of the group, not tried yet, is up: a retry goes there at once. */
+function otherUp(ctx: PipelineContext, group: readonly Deployment[], tried: ReadonlySet<string>): boolean {
+  const now = Date.now();
+  return group.some((d) => !tried.has(d.id) && ctx.cooldowns.standing(d.id, now) !== 'resting');
+}
+
+/** The call's failures so far, for the next attempt's choice and the client's headers. */
+export interface Tries {
+  /** Retries spent (attempts after the first in a group), in all groups together. */
+  retries: number;
+  /** Upstream calls made. */
+  attempts: number;
+}
+
+/**
+ * The attempts of a call: in its group first, up to 1 + its retries (num_retries, or the retry_policy
+ * entry of the error's class, the model group's own policy first); then each group of the fallbacks
+ * its first failure chose (context-window and content-policy errors their own lists), once each, with
+ * what is left of the retries. Retries are one count for the whole call, so a call makes at most
+ * 1 + retries + fallbacks upstream calls, however its failures fall.
+ */
+export async function dispatch(ctx: PipelineContext, plan: DispatchPlan, numRetries: number, requestFallbacks: string[] | null = null, tries: Tries = { retries: 0, attempts: 0 }): Promise<Attempt> {
   let last: GatewayError | null = null;
-  for (const [fallbacks, group] of groups.entries()) {
-    const found = ctx.router.resolve(group === plan.group ? plan.model : group);
+  let chain: string[] | null = null;
+  const policyOf = (group: string) => ctx.config.groupRetryPolicy[group] ?? ctx.config.retryPolicy;
+  for (let g = 0; ; g++) {
+    if (g === 1) {
+      chain = plan.body.disable_fallbacks === true ? [] : fallbacksFor(ctx.config.fallbacks, plan.group, last, requestFallbacks).slice(0, ctx.config.maxFallbacks);
+    }
+    const group = g === 0 ? plan.group : chain![g - 1];
+    if (group === undefined) break;
+    const found = ctx.router.resolve(g === 0 ? plan.model : group);
     if (!found) continue;
     // A call continuing a conversation a deployment keeps (OpenAI's Responses API) goes there or nowhere.
     const resolved = plan.pin ? { ...found, deployments: found.deployments.filter((d) => d.id === plan.pin) } : found;
     if (resolved.deployments.length === 0) continue;
+    // (the call's last resort: no fallback after this group, so far as can be known before it fails)
+    const lastResort = g > 0 ? g === chain!.length : plan.body.disable_fallbacks === true || (requestFallbacks ?? ctx.config.fallbacks.fallbacks[plan.group] ?? ctx.config.fallbacks.defaults).length === 0;
     const tried = new Set<string>();
-    for (let i = 0; i <= numRetries; i++) {
-      const picked = pickDeployment(ctx, resolved.deployments, tried, plan.tokens);
-      const { d, tokens } = picked instanceof Promise ? await picked : picked;
+    for (let i = 0; ; i++) {
+      let picked: Picked;
+      try {
+        const p = pickDeployment(ctx, resolved.deployments, tried, plan.tokens, lastResort);
+        picked = p instanceof Promise ? await p : p;
+      } catch (err) {
+        // Nothing to call in this group now: its fallbacks are next (no attempt made, no retry spent).
+        if (!(err instanceof Unavailable)) throw err;
+        last = err;
+        break;
+      }
+      const { d, tokens } = picked;
       tried.add(d.id);
       let waitMs = Math.min(500 * 2 ** i, 8000) * (0.75 + Math.random() * 0.5);
       // The tokens held in the deployment's window go with the answer, or back when the attempt failed.
       let answered = false;
+      let err: GatewayError;
       try {
+        tries.attempts++;
         const attempt = await attemptOnce(d, plan, resolved.capture);
         const status = attempt.response.statusCode;
         if (status < 400) {
+          ctx.cooldowns.succeeded(d.id);
           attempt.tokens = tokens;
-          attempt.fallbacks = fallbacks;
+          attempt.fallbacks = g;
+          attempt.retries = i;
           answered = true;
           return attempt;
         }
-        last = await upstreamError(d, attempt.response);
-        // (Google says it in the body: upstreamError put it in the error's headers)
-        const ra = retryAfterMs(last.headers);
+        err = await upstreamError(d, attempt.response);
         attempt.done();
-        if (!retryable(status)) throw last;
-        ctx.cooldowns.failed(d.id, resolved.deployments.length, status, ra, Date.now());
-        if (ra !== null) {
-          if (ra > MAX_RETRY_AFTER_MS) break;
-          waitMs = Math.max(waitMs, ra);
-        }
-      } catch (err) {
-        if (plan.signal.aborted) throw err;
-        // Refusals that another try cannot change (a bad translation, a 400) end the call.
-        if (!(err instanceof GatewayError) || !retryable(err.status)) throw err;
-        // Unreachable, or timed out.
-        ctx.cooldowns.failed(d.id, resolved.deployments.length, null, null, Date.now());
-        last = err;
+        const rest = status === 429 ? restAskedMs(attempt.response.headers, Date.now()) : null;
+        ctx.cooldowns.failed(d.id, err, rest, Date.now());
+        // (Google says it in the body: upstreamError put it in the error's headers)
+        const ra = retryAfterMs(err.headers);
+        // (what the provider asked for, in place of the backoff; more than a minute: no retry)
+        if (ra !== null) waitMs = ra > MAX_RETRY_AFTER_MS ? Infinity : ra;
+      } catch (e) {
+        if (plan.signal.aborted) throw e;
+        // A refusal of the gateway's own before any call (a translation that cannot be made) ends it.
+        if (!(e instanceof GatewayError) || (e.name !== 'upstream_unreachable' && e.name !== 'upstream_timeout')) throw e;
+        ctx.cooldowns.failed(d.id, e, null, Date.now());
+        err = e;
       } finally {
         if (tokens && !answered) void settleTokens(tokens, 0);
       }
-      if (i < numRetries) await pause(waitMs, plan.signal);
+      last = err;
+      if (tries.retries >= retriesFor(err, numRetries, policyOf(resolved.group)) || waitMs === Infinity) break;
+      tries.retries++;
+      // Another deployment of the group is up: the retry goes there at once; else after a backoff.
+      if (!otherUp(ctx, resolved.deployments, tried)) await pause(waitMs, plan.signal);
     }
   }
   if (!last && plan.pin) {

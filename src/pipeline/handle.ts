@@ -25,7 +25,9 @@ import { authenticate } from './authenticate.ts';
 import { checkKeyRoute } from '../auth/routes.ts';
 import { Abort } from './abort.ts';
 import type { Headers, PipelineContext } from './context.ts';
-import { dispatch } from './dispatch.ts';
+import { dispatch, type Tries } from './dispatch.ts';
+import { allFallbacks, requestFallbacks } from '../router/failures.ts';
+import type { Deployment } from '../config/load.ts';
 import { parseChat, parseEmbeddings, type LlmRequest } from '../dialects/openai-chat.ts';
 import { providerHeaders, readWhole, relayStream } from './relay.ts';
 import { settle, type Outcome } from './settle.ts';
@@ -71,6 +73,47 @@ function keySpendHeader(ctx: PipelineContext, p: Principal): Record<string, stri
   return { 'x-litellm-key-spend': String(nanosToUsd(p.key.spend_nanos + ctx.limiter.pending(p.token))) };
 }
 
+/**
+ * The deployments of the groups a failure of `group` may fall back to (null: none). The request's own
+ * fallbacks must be models the key may call, each by its name there.
+ */
+function fallbackDeployments(ctx: PipelineContext, principal: Principal, group: string, asked: string[] | null): Deployment[] | null {
+  const names = allFallbacks(ctx.config.fallbacks, group, asked);
+  if (names.length === 0) return null;
+  const out: Deployment[] = [];
+  for (const [i, name] of names.entries()) {
+    const target = asked ? resolveAlias(principal, name) : name;
+    const r = ctx.router.resolve(target);
+    if (!r) {
+      if (asked) throw new GatewayError('unknown_model', `fallbacks[${i}]: no model group ${name}. Call GET /v1/models to list the models your key can use.`, { param: 'fallbacks' });
+      continue;
+    }
+    if (asked) {
+      try {
+        admitModel(ctx, principal, r.group, name);
+      } catch (err) {
+        const e = err as GatewayError;
+        throw new GatewayError(e.name as 'model_access_denied', `fallbacks[${i}]: ${e.message}`, { param: 'fallbacks' });
+      }
+      asked[i] = target;
+    }
+    out.push(...r.deployments);
+  }
+  return out;
+}
+
+/** A request's own `timeout` / `stream_timeout` (seconds): they may shorten the deployment's, never lengthen them. */
+function requestTimeouts(body: Record<string, unknown>): { timeoutMs?: number; streamTimeoutMs?: number } {
+  const out: { timeoutMs?: number; streamTimeoutMs?: number } = {};
+  for (const [field, key] of [['timeout', 'timeoutMs'], ['stream_timeout', 'streamTimeoutMs']] as const) {
+    const v = body[field];
+    if (v === undefined || v === null) continue;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new GatewayError('bad_request', `${field} must be a number of seconds above 0.`, { param: field });
+    out[key] = Math.ceil(v * 1000);
+  }
+  return out;
+}
+
 export async function handleLlm(ctx: PipelineContext, route: Route, req: Inbound, res: ServerResponse): Promise<void> {
   const { dialect, endpoint } = route;
   const base: Record<string, string> = { 'x-litellm-call-id': req.id };
@@ -112,6 +155,7 @@ export async function handleLlm(ctx: PipelineContext, route: Route, req: Inbound
     firstByteAt: null,
   };
   let lease: Lease | null = null;
+  const tries: Tries = { retries: 0, attempts: 0 };
   let streaming = false;
   let settled = false;
   const settleOnce = () => {
@@ -137,11 +181,14 @@ export async function handleLlm(ctx: PipelineContext, route: Route, req: Inbound
     }
     outcome.group = resolved.group;
     admitModel(ctx, principal, resolved.group, call.model);
+    const asked = requestFallbacks(call.body);
+    // (the reservation covers the dearest deployment the call may end up at)
+    const reachable = fallbackDeployments(ctx, principal, resolved.group, asked);
     // (the Responses API: the previous response's conversation, before anything is reserved for it)
     const turn = endpoint === 'responses' ? await resolveTurn(ctx, principal, call) : null;
     // (the estimate is of bytes, about four a token: a conversation OpenAI keeps counts as its tokens so far)
     const bytes = (call.rewritten && turn ? Buffer.byteLength(JSON.stringify(call.body)) : req.body!.length) + 4 * (turn?.priorTokens ?? 0);
-    lease = await admitLimits(ctx, principal, call, resolved.group, resolved.deployments, bytes, customer, outcome.tags);
+    lease = await admitLimits(ctx, principal, call, resolved.group, reachable ? [...resolved.deployments, ...reachable] : resolved.deployments, bytes, customer, outcome.tags);
 
     // A client may ask for retries, within reason: each one holds the call's slot and reservation.
     const retries = typeof call.body.num_retries === 'number' ? Math.min(call.body.num_retries, MAX_CLIENT_RETRIES) : ctx.config.numRetries;
@@ -161,8 +208,11 @@ export async function handleLlm(ctx: PipelineContext, route: Route, req: Inbound
         signal: abort,
         tokens: lease.expectedTokens,
         pin: turn?.pin ?? null,
+        ...requestTimeouts(call.body),
       },
       retries,
+      asked,
+      tries,
     );
     const upstreamAt = performance.now();
     outcome.deployment = attempt.deployment;
@@ -175,7 +225,9 @@ export async function handleLlm(ctx: PipelineContext, route: Route, req: Inbound
       'x-litellm-model-id': attempt.deployment.id,
       // The group that answered: after a fallback, not the one asked for.
       'x-litellm-model-group': attempt.deployment.modelName,
-      ...(attempt.fallbacks > 0 ? { 'x-litellm-attempted-fallbacks': String(attempt.fallbacks) } : {}),
+      'x-litellm-model-api-base': attempt.deployment.publicApiBase,
+      'x-litellm-attempted-retries': String(attempt.retries),
+      'x-litellm-attempted-fallbacks': String(attempt.fallbacks),
     };
     const type = attempt.response.headers['content-type'];
     if (call.stream && typeof type === 'string' && (type.startsWith('text/event-stream') || type.startsWith(EVENT_STREAM_TYPE))) {
@@ -236,6 +288,8 @@ export async function handleLlm(ctx: PipelineContext, route: Route, req: Inbound
     outcome.httpStatus = outcome.error.status;
     await settleOnce();
     if (disconnected) return;
+    // The gateway retried or fell back already: the client's SDK is asked not to multiply its attempts.
+    if (tries.attempts > 1) base['x-should-retry'] = 'false';
     if (streaming || res.headersSent) writeSseError(res, gerr, dialect);
     else sendError(res, gerr, base, dialect);
   } finally {

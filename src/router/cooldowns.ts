@@ -1,20 +1,34 @@
-// Deployments cooling down, as LiteLLM's router does it: a deployment whose calls fail (429, 5xx,
-// timeouts, unreachable) more than `allowed_fails` times in a minute, or that answers 429, is left
-// out of its group's picks for `cooldown_time`. A group of one deployment is never cooled down (the
-// only way left is that one). With Redis, a cooldown one instance starts holds on all of them.
+// Deployments cooling down, as LiteLLM's router does it: a deployment whose calls fail (5xx, timeouts,
+// unreachable) more than `allowed_fails` times in a minute (or its class's entry in
+// allowed_fails_policy), or that answers 429, 401 or 404, is left out of its group's picks for
+// `cooldown_time` (a 429 until the provider's retry-after or rate-limit reset, if later). Then it is
+// half open: one call probes it, the others still go elsewhere; the probe's success brings it back, its
+// failure rests it again at once. With Redis, a rest one instance starts holds on all of them.
+import { classOf, forClass, type PerClass } from './failures.ts';
+import type { GatewayError } from '../http/errors.ts';
 
 /** How long a deployment rests, and after how many failures in a minute. */
 export interface CooldownSettings {
   allowedFails: number;
+  /** allowed_fails by error class (allowed_fails_policy), in place of allowedFails for that class. */
+  allowedFailsPolicy: PerClass | null;
   cooldownMs: number;
   disabled: boolean;
 }
+
+/** The longest a provider's retry-after or reset may rest a deployment (a wrong header costs no more). */
+const MAX_REST_MS = 10 * 60_000;
+
+/** Where a deployment stands for the next pick: up, resting, or to be probed (its rest is over and no call probes it yet: the next call does). */
+export type Standing = 'up' | 'resting' | 'probe';
 
 export class Cooldowns {
   private readonly settings: CooldownSettings;
   /** Until when each cooling deployment rests (epoch ms). */
   private readonly until = new Map<string, number>();
   private readonly fails = new Map<string, { minute: number; n: number }>();
+  /** Deployments a call probes now, until when that probe may take before another may probe. */
+  private readonly probes = new Map<string, number>();
   /** Tells the other instances (Redis); set once the shared counters are up. */
   share: ((id: string, until: number) => void) | null = null;
 
@@ -22,13 +36,30 @@ export class Cooldowns {
     this.settings = settings;
   }
 
-  /** Whether the deployment rests now. */
-  cooling(id: string, now: number): boolean {
+  /** Whether any deployment rests or is being brought back (most calls: none is). */
+  get any(): boolean {
+    return this.until.size > 0;
+  }
+
+  /** Whether the deployment rests now, or is to be probed. */
+  standing(id: string, now: number): Standing {
     const u = this.until.get(id);
-    if (u === undefined) return false;
-    if (u > now) return true;
+    if (u === undefined) return 'up';
+    if (u > now) return 'resting';
+    const probing = this.probes.get(id);
+    return probing !== undefined && probing > now ? 'resting' : 'probe';
+  }
+
+  /** A call goes to probe the deployment: the others keep away until it reports, or for a rest's length. */
+  probing(id: string, now: number): void {
+    this.probes.set(id, now + Math.max(this.settings.cooldownMs, 30_000));
+  }
+
+  /** A call to the deployment was answered: a probe brings it back. */
+  succeeded(id: string): void {
+    if (this.until.size === 0 || !this.until.has(id)) return;
     this.until.delete(id);
-    return false;
+    this.probes.delete(id);
   }
 
   /** When the first of these deployments is back (epoch ms). */
@@ -37,18 +68,29 @@ export class Cooldowns {
   }
 
   /**
-   * A call to the deployment failed: `status` is the provider's (null: unreachable or timed out),
-   * `retryAfterMs` what it asked for. `groupSize`: deployments in its group.
+   * A call to the deployment failed with `err` (the provider's status in it; unreachable and timed out
+   * are the gateway's); `restMs` is how long the provider asked to be left alone (retry-after, or its
+   * rate limit's reset), if it said.
    */
-  failed(id: string, groupSize: number, status: number | null, retryAfterMs: number | null, now: number): void {
-    if (this.settings.disabled || groupSize <= 1) return;
+  failed(id: string, err: GatewayError, restMs: number | null, now: number): void {
+    if (this.settings.disabled) return;
+    const status = err.status;
+    // A client's mistake says nothing of the deployment (LiteLLM rests none for a 400 or a 403).
+    const counted = err.name === 'upstream_unreachable' || err.name === 'upstream_timeout' || status === 401 || status === 404 || status === 408 || status === 429 || status >= 500;
+    if (!counted) return;
+    const probed = this.until.has(id) && this.probes.has(id);
+    const policy = forClass(this.settings.allowedFailsPolicy, classOf(err));
+    // 429, 401 and 404 rest it at once (rate limited, a wrong key, a model that is not there), unless
+    // allowed_fails_policy gives their class a count; so does a failed probe.
+    const atOnce = probed || (policy === null && (status === 429 || status === 401 || status === 404));
     const minute = Math.floor(now / 60_000);
     const f = this.fails.get(id);
     const n = f && f.minute === minute ? f.n + 1 : 1;
     this.fails.set(id, { minute, n });
-    if (status === 429 || n > this.settings.allowedFails) {
+    if (atOnce || n > (policy ?? this.settings.allowedFails)) {
       this.fails.delete(id);
-      this.rest(id, now + Math.max(this.settings.cooldownMs, Math.min(retryAfterMs ?? 0, 60_000)));
+      this.probes.delete(id);
+      this.rest(id, now + Math.max(this.settings.cooldownMs, Math.min(restMs ?? 0, MAX_REST_MS)));
     }
   }
 
@@ -58,4 +100,53 @@ export class Cooldowns {
     this.until.set(id, until);
     if (!fromPeer) this.share?.(id, until);
   }
+}
+
+/** Go's durations, as OpenAI writes its rate-limit resets: "1s", "6m0s", "20ms", "1h2m3.5s". */
+function goDurationMs(v: string): number | null {
+  let total = 0;
+  let matched = '';
+  for (const m of v.matchAll(/(\d+(?:\.\d+)?)(ms|h|m|s)/g)) {
+    const n = Number(m[1]);
+    total += m[2] === 'h' ? n * 3_600_000 : m[2] === 'm' ? n * 60_000 : m[2] === 's' ? n * 1000 : n;
+    matched += m[0];
+  }
+  return matched !== '' && matched === v.trim() ? total : null;
+}
+
+type HeaderBag = Record<string, string | string[] | undefined>;
+const one = (h: HeaderBag, name: string) => {
+  const v = h[name];
+  return typeof v === 'string' ? v : undefined;
+};
+
+/**
+ * How long a provider that answered 429 asks to be left alone: `retry-after` (seconds or a date,
+ * `retry-after-ms` too), else the reset of the limit it has run out of: OpenAI's
+ * `x-ratelimit-reset-requests` / `-tokens` (Go durations) where `x-ratelimit-remaining-*` is 0,
+ * Anthropic's `anthropic-ratelimit-*-reset` (RFC 3339 times) where `...-remaining` is 0.
+ */
+export function restAskedMs(h: HeaderBag, now: number): number | null {
+  const ms = one(h, 'retry-after-ms');
+  if (ms !== undefined && Number.isFinite(Number(ms))) return Math.max(0, Number(ms));
+  const ra = one(h, 'retry-after');
+  if (ra !== undefined) {
+    const s = Number(ra);
+    if (Number.isFinite(s)) return Math.max(0, s * 1000);
+    const at = Date.parse(ra);
+    if (!Number.isNaN(at)) return Math.max(0, at - now);
+  }
+  let rest: number | null = null;
+  for (const dim of ['requests', 'tokens']) {
+    if (one(h, `x-ratelimit-remaining-${dim}`) !== '0') continue;
+    const reset = one(h, `x-ratelimit-reset-${dim}`);
+    const d = reset === undefined ? null : goDurationMs(reset);
+    if (d !== null) rest = Math.max(rest ?? 0, d);
+  }
+  for (const dim of ['requests', 'tokens', 'input-tokens', 'output-tokens']) {
+    if (one(h, `anthropic-ratelimit-${dim}-remaining`) !== '0') continue;
+    const at = Date.parse(one(h, `anthropic-ratelimit-${dim}-reset`) ?? '');
+    if (!Number.isNaN(at)) rest = Math.max(rest ?? 0, at - now);
+  }
+  return rest === null ? null : Math.max(0, rest);
 }

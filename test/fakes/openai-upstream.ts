@@ -7,6 +7,8 @@
 //   [[status:N]]      answer with an OpenAI error envelope and status N
 //   [[fail-once:N]]   answer N the first time this exact content is seen (by any fake), then normally
 //   [[retry-after:S]] add a retry-after header to an error
+//   [[reset:D]]       add OpenAI's rate-limit headers to an error: no requests left, reset in D (Go duration, "1s")
+//   [[context-window]] answer OpenAI's 400 for a prompt over the model's context length
 //   [[delay:MS]]      wait before the response head
 //   [[hang]]          never answer (until the client goes away)
 //   [[chunks:N]]      stream N content chunks (default: one per word of the answer)
@@ -132,8 +134,23 @@ export async function startFakeOpenAI(opts: FakeOptions = {}): Promise<FakeUpstr
     if (directive(text, 'hang') !== null) return;
     const retryAfter = directive(text, 'retry-after');
     const errHeaders: Record<string, string> = retryAfter !== null ? { 'retry-after': retryAfter } : {};
+    const reset = directive(text, 'reset');
+    if (reset !== null) Object.assign(errHeaders, { 'x-ratelimit-limit-requests': '60', 'x-ratelimit-remaining-requests': '0', 'x-ratelimit-reset-requests': reset });
     const status = directive(text, 'status');
     if (status) return sendError(res, Number(status), errHeaders);
+    if (directive(text, 'context-window') !== null) {
+      // OpenAI's answer to a prompt longer than the model's context window, as it words it.
+      const out = JSON.stringify({
+        error: {
+          message: "This model's maximum context length is 8192 tokens. However, your messages resulted in 9013 tokens. Please reduce the length of the messages.",
+          type: 'invalid_request_error',
+          param: 'messages',
+          code: 'context_length_exceeded',
+        },
+      });
+      res.writeHead(400, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(out) });
+      return void res.end(out);
+    }
     if (directive(text, 'content-filter') !== null) {
       // Azure's refusal of a prompt its content filter flags, as documented.
       const out = JSON.stringify({
