@@ -249,7 +249,13 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   }, stores.users);
   const ctx: PipelineContext = {
     config,
-    router: new Router(config.deployments),
+    router: new Router(config.deployments, {
+      ...config.routing,
+      costOf: (d) => {
+        const p = prices.priceFor(d, d.upstreamModel);
+        return p.input + p.output;
+      },
+    }),
     cooldowns,
     keyCache,
     users,

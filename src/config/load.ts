@@ -9,7 +9,7 @@ import { ConfigFile, PRICE_FIELDS, type ModelEntryShape } from './schema.ts';
 import { usdToNanos } from '../metering/money.ts';
 import type { CooldownSettings } from '../router/cooldowns.ts';
 import type { FallbackSettings, PerClass } from '../router/failures.ts';
-import { Router } from '../router/router.ts';
+import { Router, type RouterOptions } from '../router/router.ts';
 import { PROVIDERS, splitProviderModel, type Wire } from '../providers/registry.ts';
 import type { TokenSource } from '../providers/tokens.ts';
 import { vertexSettings } from '../providers/vertex/settings.ts';
@@ -46,6 +46,10 @@ export interface Deployment {
   rpm: number | null;
   tpm: number | null;
   weight: number;
+  /** Whether `weight` was given (else a group shares by rpm, then tpm). */
+  weightGiven: boolean;
+  /** litellm_params.tags, for tag routing. */
+  tags: string[];
   maxRetries: number | null;
   extraHeaders: Record<string, string>;
   /** litellm_params.drop_params: parameters the provider cannot take are left out instead of refused. */
@@ -73,6 +77,12 @@ export interface GatewayConfig {
   fallbacks: FallbackSettings;
   /** At most this many fallback groups a call. */
   maxFallbacks: number;
+  /** How a group's deployment is picked (router_settings.routing_strategy and its args, model_group_alias). */
+  routing: RouterOptions;
+  /** Calls go only to deployments carrying one of their tags (router_settings.enable_tag_filtering). */
+  tagFiltering: boolean;
+  /** A prompt longer than a deployment's max_input_tokens skips it (router_settings.enable_pre_call_checks). */
+  preCallChecks: boolean;
   /** Retries per error class in place of num_retries (retry_policy), and per model group (model_group_retry_policy). */
   retryPolicy: PerClass | null;
   groupRetryPolicy: Record<string, PerClass>;
@@ -225,10 +235,9 @@ function deleteAt(root: unknown, path: readonly PropertyKey[], key: string): voi
  * relying on one must know at once that it is off, not find out from traffic.
  */
 const BEHAVIOUR = new Set([
-  'routing_strategy', 'routing_strategy_args', 'cache', 'cache_params', 'success_callback', 'failure_callback', 'callbacks',
+  'cache', 'cache_params', 'success_callback', 'failure_callback', 'callbacks',
   'service_callback', 'mcp_servers',
-  'guardrails', 'store_model_in_db', 'enable_pre_call_checks', 'model_group_alias',
-  'enable_tag_filtering', 'background_health_checks', 'disable_spend_logs', 'alerting_threshold', 'pass_through_endpoints',
+  'guardrails', 'store_model_in_db', 'background_health_checks', 'disable_spend_logs', 'alerting_threshold', 'pass_through_endpoints',
 ]);
 
 function publicBase(apiBase: string): string {
@@ -249,8 +258,7 @@ function perClass(policy: Record<string, number | undefined> | null | undefined,
 }
 
 /** A fallback naming no model group would be skipped at every failure: said at start. */
-function checkFallbackNames(f: FallbackSettings, deployments: Deployment[], file: string, warnings: string[]): void {
-  const router = new Router(deployments);
+function checkFallbackNames(f: FallbackSettings, router: Router, file: string, warnings: string[]): void {
   const lists: [string, Record<string, string[]> | null][] = [['fallbacks', f.fallbacks], ['context_window_fallbacks', f.contextWindow], ['content_policy_fallbacks', f.contentPolicy]];
   for (const [setting, map] of lists) {
     for (const [group, list] of Object.entries(map ?? {})) {
@@ -404,6 +412,8 @@ function buildDeployment(
     rpm: p.rpm ?? null,
     tpm: p.tpm ?? null,
     weight: p.weight ?? 1,
+    weightGiven: p.weight != null,
+    tags: p.tags ?? [],
     maxRetries: p.max_retries ?? null,
     extraHeaders: p.extra_headers ?? {},
     dropParams: p.drop_params ?? false,
@@ -467,7 +477,15 @@ export function loadConfig(file: string | null, env: NodeJS.ProcessEnv = process
     contentPolicy: merged(ls.content_policy_fallbacks, rs.content_policy_fallbacks),
     defaults: rs.default_fallbacks ?? ls.default_fallbacks ?? [],
   };
-  checkFallbackNames(fallbacks, deployments, name, warnings);
+  const routing: RouterOptions = {
+    strategy: rs.routing_strategy ?? 'simple-shuffle',
+    latencyBuffer: rs.routing_strategy_args?.lowest_latency_buffer ?? 0,
+    aliases: Object.fromEntries(Object.entries(rs.model_group_alias ?? {}).map(([alias, a]) => [alias, typeof a === 'string' ? { model: a, hidden: false } : { model: a.model, hidden: a.hidden ?? false }])),
+  };
+  checkFallbackNames(fallbacks, new Router(deployments, routing), name, warnings);
+  for (const [alias, a] of Object.entries(routing.aliases)) {
+    if (!deployments.some((d) => d.modelName === a.model)) warnings.push(`${name}: router_settings.model_group_alias: ${alias} points to ${a.model}, which is not a model group of model_list`);
+  }
 
   const config: GatewayConfig = {
     file,
@@ -479,6 +497,9 @@ export function loadConfig(file: string | null, env: NodeJS.ProcessEnv = process
     numRetries: rs.num_retries ?? ls.num_retries ?? 0,
     fallbacks,
     maxFallbacks: rs.max_fallbacks ?? 5,
+    routing,
+    tagFiltering: rs.enable_tag_filtering ?? false,
+    preCallChecks: rs.enable_pre_call_checks ?? false,
     retryPolicy: perClass(rs.retry_policy ?? ls.retry_policy, 'Retries'),
     groupRetryPolicy: Object.fromEntries(Object.entries(rs.model_group_retry_policy ?? {}).map(([g, p]) => [g, perClass(p, 'Retries')!])),
     allowUnpricedWithBudget: gs.allow_unpriced_models_with_budget ?? false,

@@ -1,6 +1,7 @@
 // The LiteLLM config.yaml format, as far as this version uses it. Objects are strict so that unknown
 // keys surface as issues; load.ts turns those into warnings and drops the keys.
 import { z } from 'zod';
+import { STRATEGIES } from '../router/router.ts';
 import { isTimeZone } from '../policy/periods.ts';
 import { isDuration } from '../admin/durations.ts';
 
@@ -38,6 +39,8 @@ export const LitellmParams = z.looseObject({
   rpm: posInt(),
   tpm: posInt(),
   weight: z.coerce.number<unknown>().positive('must be more than 0').nullish(),
+  // Tag routing (router_settings.enable_tag_filtering): calls carrying one of these come here.
+  tags: z.array(z.string().min(1, 'must not be empty')).nullish(),
   max_retries: posInt(),
   extra_headers: z.record(z.string(), z.string()).nullish(),
   // Parameters this deployment's provider does not take: dropped (LiteLLM's names).
@@ -156,6 +159,16 @@ export const LitellmSettings = z.strictObject({
 
 export const RouterSettings = z.strictObject({
   ...FailureSettings,
+  routing_strategy: z.enum(STRATEGIES, { error: `must be one of: ${STRATEGIES.join(', ')}` }).nullish(),
+  routing_strategy_args: z
+    .looseObject({ lowest_latency_buffer: z.coerce.number<unknown>().min(0, 'must be 0 or more').nullish() })
+    .nullish(),
+  enable_tag_filtering: z.boolean().nullish(),
+  // A prompt longer than a deployment's context window (max_input_tokens) skips that deployment.
+  enable_pre_call_checks: z.boolean().nullish(),
+  model_group_alias: z
+    .record(z.string().min(1), z.union([z.string().min(1), z.strictObject({ model: z.string().min(1), hidden: z.boolean().nullish() })]))
+    .nullish(),
   model_group_retry_policy: z.record(z.string(), RetryPolicy).nullish(),
   // At most this many fallback groups a call (the request's own list included): LiteLLM's default, 5.
   max_fallbacks: posInt(),

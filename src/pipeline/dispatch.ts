@@ -9,9 +9,10 @@ import { ADAPTERS, COMPLETIONS } from '../providers/adapters.ts';
 import { bedrockHttpError } from '../providers/bedrock/errors.ts';
 import { signAws } from '../providers/bedrock/sign.ts';
 import { dispatcherFor, send, type UpstreamResponse } from '../providers/http-client.ts';
-import { upstreamModelFor } from '../router/router.ts';
+import { byTags, upstreamModelFor } from '../router/router.ts';
+import { fitting } from '../router/context-window.ts';
 import { restAskedMs } from '../router/cooldowns.ts';
-import { fallbacksFor, isContextWindowError, retriesFor } from '../router/failures.ts';
+import { allFallbacks, fallbacksFor, isContextWindowError, retriesFor } from '../router/failures.ts';
 import { Abort, pause } from './abort.ts';
 import type { Headers, PipelineContext } from './context.ts';
 import { tokenSettlement, type Counters, type Routed, type TokenHold } from '../policy/counters.ts';
@@ -32,6 +33,8 @@ export interface Attempt {
   fallbacks: number;
   /** Retries made in the group that answered. */
   retries: number;
+  /** performance.now() when the call was sent (a stream's latency is its first byte's time from then). */
+  sentAt: number;
 }
 
 /** A deployment's tpm window and what a call holds in it, by the counters that hold it. */
@@ -63,6 +66,10 @@ export interface DispatchPlan {
   tokens: number;
   /** The deployment the call must go to when it is in the group (the one that keeps its conversation). */
   pin?: string | null;
+  /** The call's tags, for tag routing. */
+  tags?: readonly string[];
+  /** The prompt's estimated tokens (about 4 bytes a token), for pre-call checks. */
+  promptTokens?: number;
   /** The request's own deadlines (its `timeout`, `stream_timeout`), when shorter than the deployment's. */
   timeoutMs?: number;
   streamTimeoutMs?: number;
@@ -198,7 +205,7 @@ function originAndPath(url: string): { origin: string; path: string } {
   return split;
 }
 
-async function attemptOnce(d: Deployment, plan: DispatchPlan, capture: string | null): Promise<Attempt> {
+async function attemptOnce(ctx: PipelineContext, d: Deployment, plan: DispatchPlan, capture: string | null): Promise<Attempt> {
   if (plan.endpoint === 'embeddings' && d.wire === 'anthropic') {
     throw new GatewayError('bad_request', `Model ${d.modelName} (${d.provider}) does not serve embeddings.`, { param: 'model' });
   }
@@ -222,9 +229,17 @@ async function attemptOnce(d: Deployment, plan: DispatchPlan, capture: string | 
     timedOut = true;
     abort.abort(new Error('timeout'));
   }, limit);
+  const stats = ctx.router.stats;
+  const sentAt = performance.now();
+  stats?.begin(d.id);
+  let ended = false;
   const done = () => {
     clearTimeout(timer);
     unlink();
+    if (stats && !ended) {
+      ended = true;
+      stats.end(d.id);
+    }
   };
   const failed = (err: unknown): unknown => {
     if (plan.signal.aborted) return err;
@@ -240,7 +255,7 @@ async function attemptOnce(d: Deployment, plan: DispatchPlan, capture: string | 
       abort,
     );
     if (plan.stream) clearTimeout(timer);
-    return { deployment: d, adapter, upstream, response, done, failed, tokens: null, fallbacks: 0, retries: 0 };
+    return { deployment: d, adapter, upstream, response, done, failed, tokens: null, fallbacks: 0, retries: 0, sentAt };
   } catch (err) {
     done();
     if (plan.signal.aborted) throw err;
@@ -250,24 +265,29 @@ async function attemptOnce(d: Deployment, plan: DispatchPlan, capture: string | 
 
 export const deploymentScope = (d: Deployment) => `deployment:${d.id}`;
 
-type Picked = { d: Deployment; tokens: DeploymentTokens | null };
+type Picked = { d: Deployment; tokens: DeploymentTokens | null; probe: boolean };
 
 /**
- * The deployment to try: a weighted random pick; among those with their own `rpm` / `tpm`, the first
- * in that order with room, counted in the counters (every instance's, with Redis): its request, and
- * the call's expected tokens held in its tpm window. None with room: a 429 saying when one will have.
+ * The deployment to try: the strategy's pick; among those with their own `rpm` / `tpm`, the first in
+ * the strategy's order with room, counted in the counters (every instance's, with Redis): its request,
+ * and the call's expected tokens held in its tpm window. None with room: a 429 saying when one will have.
  */
 function pickDeployment(ctx: PipelineContext, group: readonly Deployment[], tried: ReadonlySet<string>, expected: number, lastResort: boolean): Picked | Promise<Picked> {
   const deployments = awake(ctx, group, lastResort);
-  if (!deployments.some((d) => d.rpm !== null || d.tpm !== null)) return { d: ctx.router.pick(deployments, tried), tokens: null };
+  // (a deployment whose rest is over comes alone: this call probes it)
+  const probe = deployments.length === 1 && ctx.cooldowns.any && ctx.cooldowns.isProbe(deployments[0]!.id);
+  if (!deployments.some((d) => d.rpm !== null || d.tpm !== null)) return { d: ctx.router.pick(deployments, tried), tokens: null, probe };
   const order = ctx.router.order(deployments, tried);
   const now = Date.now();
   const choices = order.map((d) => ({ scope: deploymentScope(d), rpm: d.rpm, tpm: d.tpm, tokens: d.tpm === null ? 0 : Math.min(expected, d.tpm) }));
   const routed = ctx.counters.route(choices, now);
   const picked = (r: Routed): Picked => {
-    if (r.retryAfterMs !== undefined) throw allFull(order, r.retryAfterMs);
+    if (r.retryAfterMs !== undefined) {
+      if (probe) ctx.cooldowns.unprobe(order[0]!.id);
+      throw allFull(order, r.retryAfterMs);
+    }
     const c = choices[r.index]!;
-    return { d: order[r.index]!, tokens: c.tpm === null ? null : { via: r.via, hold: { scope: c.scope, held: c.tokens, at: now } } };
+    return { d: order[r.index]!, tokens: c.tpm === null ? null : { via: r.via, hold: { scope: c.scope, held: c.tokens, at: now } }, probe };
   };
   return routed instanceof Promise ? routed.then(picked) : picked(routed);
 }
@@ -323,6 +343,13 @@ export interface Tries {
   retries: number;
   /** Upstream calls made. */
   attempts: number;
+  /** Whether the call went on to a fallback group. */
+  fellBack: boolean;
+}
+
+/** The groups of `names` a call can go to (they exist; with a pin, none: its conversation is kept on one deployment). */
+function usable(ctx: PipelineContext, names: readonly string[], pinned: boolean): boolean {
+  return !pinned && names.some((n) => ctx.router.resolve(n) !== null);
 }
 
 /**
@@ -332,25 +359,45 @@ export interface Tries {
  * what is left of the retries. Retries are one count for the whole call, so a call makes at most
  * 1 + retries + fallbacks upstream calls, however its failures fall.
  */
-export async function dispatch(ctx: PipelineContext, plan: DispatchPlan, numRetries: number, requestFallbacks: string[] | null = null, tries: Tries = { retries: 0, attempts: 0 }): Promise<Attempt> {
+export async function dispatch(ctx: PipelineContext, plan: DispatchPlan, numRetries: number, requestFallbacks: string[] | null = null, tries: Tries = { retries: 0, attempts: 0, fellBack: false }): Promise<Attempt> {
   let last: GatewayError | null = null;
   let chain: string[] | null = null;
+  const noFallbacks = plan.body.disable_fallbacks === true;
   const policyOf = (group: string) => ctx.config.groupRetryPolicy[group] ?? ctx.config.retryPolicy;
   for (let g = 0; ; g++) {
-    if (g === 1) {
-      chain = plan.body.disable_fallbacks === true ? [] : fallbacksFor(ctx.config.fallbacks, plan.group, last, requestFallbacks).slice(0, ctx.config.maxFallbacks);
-    }
+    if (g === 1) chain = noFallbacks ? [] : fallbacksFor(ctx.config.fallbacks, plan.group, last, requestFallbacks).slice(0, ctx.config.maxFallbacks);
     const group = g === 0 ? plan.group : chain![g - 1];
     if (group === undefined) break;
-    const found = ctx.router.resolve(g === 0 ? plan.model : group);
-    if (!found) continue;
+    const resolvedAs = ctx.router.resolve(g === 0 ? plan.model : group);
+    if (!resolvedAs) continue;
+    // (a copy: the filters below narrow it for this call only)
+    const resolved = { ...resolvedAs };
     // A call continuing a conversation a deployment keeps (OpenAI's Responses API) goes there or nowhere.
-    const resolved = plan.pin ? { ...found, deployments: found.deployments.filter((d) => d.id === plan.pin) } : found;
+    if (plan.pin) resolved.deployments = resolved.deployments.filter((d) => d.id === plan.pin);
     if (resolved.deployments.length === 0) continue;
-    // (the call's last resort: no fallback after this group, so far as can be known before it fails)
-    const lastResort = g > 0 ? g === chain!.length : plan.body.disable_fallbacks === true || (requestFallbacks ?? ctx.config.fallbacks.fallbacks[plan.group] ?? ctx.config.fallbacks.defaults).length === 0;
+    if (ctx.config.tagFiltering) {
+      const tagged = byTags(resolved.deployments, plan.tags ?? []);
+      if (!tagged) {
+        last = new GatewayError('bad_request', `No deployment of model ${resolved.group} serves this call's tags (${(plan.tags ?? []).join(', ')}), and none is tagged default.`, { param: 'tags' });
+        continue;
+      }
+      resolved.deployments = tagged;
+    }
+    if (ctx.config.preCallChecks && plan.endpoint !== 'embeddings' && plan.endpoint !== 'rerank') {
+      const { fit, tokens } = await fitting(resolved.deployments, plan.body, plan.promptTokens ?? 0);
+      if (fit.length === 0) {
+        last = new GatewayError('context_window_exceeded', `litellm.ContextWindowExceededError: the prompt (${tokens} tokens) is longer than the context window (max_input_tokens) of every deployment of model ${resolved.group}.`, { param: 'messages', code: 'context_length_exceeded' });
+        continue;
+      }
+      resolved.deployments = fit;
+    }
+    if (g > 0) tries.fellBack = true;
+    // The call's last resort: no fallback group it could go to after this one.
+    const next = g === 0 ? (noFallbacks ? [] : allFallbacks(ctx.config.fallbacks, plan.group, requestFallbacks).slice(0, ctx.config.maxFallbacks)) : chain!.slice(g);
+    const lastResort = !usable(ctx, next, Boolean(plan.pin));
     const tried = new Set<string>();
     for (let i = 0; ; i++) {
+      if (plan.signal.aborted) throw plan.signal.reason;
       let picked: Picked;
       try {
         const p = pickDeployment(ctx, resolved.deployments, tried, plan.tokens, lastResort);
@@ -369,38 +416,59 @@ export async function dispatch(ctx: PipelineContext, plan: DispatchPlan, numRetr
       let err: GatewayError;
       try {
         tries.attempts++;
-        const attempt = await attemptOnce(d, plan, resolved.capture);
+        const attempt = await attemptOnce(ctx, d, plan, resolved.capture);
         const status = attempt.response.statusCode;
         if (status < 400) {
-          ctx.cooldowns.succeeded(d.id);
+          ctx.cooldowns.succeeded(d.id, Date.now());
           attempt.tokens = tokens;
           attempt.fallbacks = g;
           attempt.retries = i;
           answered = true;
           return attempt;
         }
-        err = await upstreamError(d, attempt.response);
-        attempt.done();
+        try {
+          err = await upstreamError(d, attempt.response);
+        } finally {
+          attempt.done();
+        }
+        if (plan.signal.aborted) throw plan.signal.reason;
         const rest = status === 429 ? restAskedMs(attempt.response.headers, Date.now()) : null;
         ctx.cooldowns.failed(d.id, err, rest, Date.now());
         // (Google says it in the body: upstreamError put it in the error's headers)
         const ra = retryAfterMs(err.headers);
-        // (what the provider asked for, in place of the backoff; more than a minute: no retry)
+        // (what the provider asked for, in place of the backoff; more than a minute: no retry here)
         if (ra !== null) waitMs = ra > MAX_RETRY_AFTER_MS ? Infinity : ra;
       } catch (e) {
-        if (plan.signal.aborted) throw e;
+        if (plan.signal.aborted) {
+          // (a probe that will not report: another call may probe)
+          if (picked.probe) ctx.cooldowns.unprobe(d.id);
+          throw e;
+        }
         // A refusal of the gateway's own before any call (a translation that cannot be made) ends it.
-        if (!(e instanceof GatewayError) || (e.name !== 'upstream_unreachable' && e.name !== 'upstream_timeout')) throw e;
+        if (!(e instanceof GatewayError) || (e.name !== 'upstream_unreachable' && e.name !== 'upstream_timeout')) {
+          if (picked.probe) ctx.cooldowns.unprobe(d.id);
+          throw e;
+        }
         ctx.cooldowns.failed(d.id, e, null, Date.now());
+        // (a deployment that times out is as slow as its deadline, for latency-based routing)
+        if (e.name === 'upstream_timeout') ctx.router.stats?.latency(d.id, plan.stream ? d.streamTimeoutMs : d.timeoutMs);
         err = e;
       } finally {
         if (tokens && !answered) void settleTokens(tokens, 0);
       }
       last = err;
-      if (tries.retries >= retriesFor(err, numRetries, policyOf(resolved.group)) || waitMs === Infinity) break;
+      if (tries.retries >= retriesFor(err, numRetries, policyOf(resolved.group))) break;
+      // Another deployment of the group is up: the retry goes there at once. Else the same ones again
+      // after a backoff, unless the group now has nothing to call and the call has a fallback to go to.
+      const another = otherUp(ctx, resolved.deployments, tried);
+      if (!another) {
+        if (waitMs === Infinity) break;
+        const now = Date.now();
+        const anyAwake = resolved.deployments.some((x) => ctx.cooldowns.standing(x.id, now) !== 'resting');
+        if (!anyAwake && !(lastResort && resolved.deployments.length === 1)) break;
+      }
       tries.retries++;
-      // Another deployment of the group is up: the retry goes there at once; else after a backoff.
-      if (!otherUp(ctx, resolved.deployments, tried)) await pause(waitMs, plan.signal);
+      if (!another) await pause(waitMs, plan.signal);
     }
   }
   if (!last && plan.pin) {

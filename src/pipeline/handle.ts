@@ -78,7 +78,7 @@ function keySpendHeader(ctx: PipelineContext, p: Principal): Record<string, stri
  * fallbacks must be models the key may call, each by its name there.
  */
 function fallbackDeployments(ctx: PipelineContext, principal: Principal, group: string, asked: string[] | null): Deployment[] | null {
-  const names = allFallbacks(ctx.config.fallbacks, group, asked);
+  const names = allFallbacks(ctx.config.fallbacks, group, asked).slice(0, ctx.config.maxFallbacks);
   if (names.length === 0) return null;
   const out: Deployment[] = [];
   for (const [i, name] of names.entries()) {
@@ -155,7 +155,7 @@ export async function handleLlm(ctx: PipelineContext, route: Route, req: Inbound
     firstByteAt: null,
   };
   let lease: Lease | null = null;
-  const tries: Tries = { retries: 0, attempts: 0 };
+  const tries: Tries = { retries: 0, attempts: 0, fellBack: false };
   let streaming = false;
   let settled = false;
   const settleOnce = () => {
@@ -183,7 +183,7 @@ export async function handleLlm(ctx: PipelineContext, route: Route, req: Inbound
     admitModel(ctx, principal, resolved.group, call.model);
     const asked = requestFallbacks(call.body);
     // (the reservation covers the dearest deployment the call may end up at)
-    const reachable = fallbackDeployments(ctx, principal, resolved.group, asked);
+    const reachable = call.body.disable_fallbacks === true ? null : fallbackDeployments(ctx, principal, resolved.group, asked);
     // (the Responses API: the previous response's conversation, before anything is reserved for it)
     const turn = endpoint === 'responses' ? await resolveTurn(ctx, principal, call) : null;
     // (the estimate is of bytes, about four a token: a conversation OpenAI keeps counts as its tokens so far)
@@ -208,6 +208,8 @@ export async function handleLlm(ctx: PipelineContext, route: Route, req: Inbound
         signal: abort,
         tokens: lease.expectedTokens,
         pin: turn?.pin ?? null,
+        tags: outcome.tags,
+        promptTokens: lease.promptTokens,
         ...requestTimeouts(call.body),
       },
       retries,
@@ -249,6 +251,8 @@ export async function handleLlm(ctx: PipelineContext, route: Route, req: Inbound
           outcome.upstreamId = r.upstreamId;
           outcome.outputChars = r.outputChars;
           outcome.firstByteAt = r.firstByteAt;
+          // (a stream's latency, for latency-based routing: its first byte)
+          if (r.firstByteAt !== null && !r.error) ctx.router.stats?.latency(attempt.deployment.id, r.firstByteAt - attempt.sentAt);
           if (r.error) {
             outcome.error = r.error;
             outcome.httpStatus = r.error.status;
@@ -263,6 +267,7 @@ export async function handleLlm(ctx: PipelineContext, route: Route, req: Inbound
     }
     const answer = await readWhole(attempt);
     outcome.firstByteAt = answer.arrivedAt;
+    ctx.router.stats?.latency(attempt.deployment.id, answer.arrivedAt - attempt.sentAt);
     const translated = attempt.adapter.answer(answer.body, attempt.upstream, attempt.response.headers);
     outcome.usage = translated.usage;
     outcome.upstreamId = translated.upstreamId;
@@ -289,7 +294,7 @@ export async function handleLlm(ctx: PipelineContext, route: Route, req: Inbound
     await settleOnce();
     if (disconnected) return;
     // The gateway retried or fell back already: the client's SDK is asked not to multiply its attempts.
-    if (tries.attempts > 1) base['x-should-retry'] = 'false';
+    if (tries.attempts > 1 || tries.fellBack) base['x-should-retry'] = 'false';
     if (streaming || res.headersSent) writeSseError(res, gerr, dialect);
     else sendError(res, gerr, base, dialect);
   } finally {

@@ -126,6 +126,8 @@ export async function settle(ctx: PipelineContext, o: Outcome, lease: Lease | nu
     if (cost && ctx.config.proxyBudget && record.user_id !== PROXY_BUDGET_ID) ctx.limiter.addSpend(PROXY_BUDGET_SCOPE, cost);
     if (o.principal.kind === 'key') ctx.limiter.addSpend(o.principal.token, cost);
     tokenCount = totalTokens(usage);
+    // (usage-based routing: this minute's requests and tokens of the deployment)
+    if (o.deployment) ctx.router.stats?.used(o.deployment.id, tokenCount, Date.now());
     if (!o.error && o.callType !== 'embeddings' && o.callType !== 'rerank' && !usage.estimated) ctx.expectedOutput.observe(o.group, usage.output);
   } catch (err) {
     ctx.log.error({ err, requestId: o.id }, 'settling a request failed');

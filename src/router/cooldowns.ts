@@ -55,10 +55,25 @@ export class Cooldowns {
     this.probes.set(id, now + Math.max(this.settings.cooldownMs, 30_000));
   }
 
-  /** A call to the deployment was answered: a probe brings it back. */
-  succeeded(id: string): void {
-    if (this.until.size === 0 || !this.until.has(id)) return;
+  /**
+   * A call to the deployment was answered (or refused for the request's own fault: it is alive). A
+   * probe's answer brings it back; an answer to a call sent before its rest began leaves the rest be.
+   */
+  succeeded(id: string, now: number): void {
+    if (this.until.size === 0) return;
+    const u = this.until.get(id);
+    if (u === undefined || u > now) return;
     this.until.delete(id);
+    this.probes.delete(id);
+  }
+
+  /** Whether a call probes the deployment now. */
+  isProbe(id: string): boolean {
+    return this.probes.has(id);
+  }
+
+  /** A probe that will not report (its call was never made, or the client went away): another may probe. */
+  unprobe(id: string): void {
     this.probes.delete(id);
   }
 
@@ -77,8 +92,12 @@ export class Cooldowns {
     const status = err.status;
     // A client's mistake says nothing of the deployment (LiteLLM rests none for a 400 or a 403).
     const counted = err.name === 'upstream_unreachable' || err.name === 'upstream_timeout' || status === 401 || status === 404 || status === 408 || status === 429 || status >= 500;
-    if (!counted) return;
-    const probed = this.until.has(id) && this.probes.has(id);
+    // (it answered: alive, whatever the request's fault; a probe's such answer brings it back)
+    if (!counted) return this.succeeded(id, now);
+    const u = this.until.get(id);
+    // (resting already: a last resort still called; its rest stands, announced once)
+    if (u !== undefined && u > now) return;
+    const probed = u !== undefined && this.probes.has(id);
     const policy = forClass(this.settings.allowedFailsPolicy, classOf(err));
     // 429, 401 and 404 rest it at once (rate limited, a wrong key, a model that is not there), unless
     // allowed_fails_policy gives their class a count; so does a failed probe.

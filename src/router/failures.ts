@@ -8,7 +8,7 @@ import { GatewayError } from '../http/errors.ts';
 export const ERROR_CLASSES = [
   'BadRequest', 'Authentication', 'Timeout', 'RateLimit', 'ContentPolicyViolation', 'InternalServer', 'ServiceUnavailable', 'NotFound',
 ] as const;
-export type ErrorClass = (typeof ERROR_CLASSES)[number] | 'ContextWindowExceeded' | 'Other';
+export type ErrorClass = (typeof ERROR_CLASSES)[number] | 'ContextWindowExceeded' | 'Connection' | 'Other';
 
 /** A count per error class (retry_policy's `RateLimitErrorRetries`, allowed_fails_policy's `...AllowedFails`); `Default` for the rest. */
 export type PerClass = Partial<Record<(typeof ERROR_CLASSES)[number] | 'Default', number>>;
@@ -18,7 +18,7 @@ export function classOf(err: GatewayError): ErrorClass {
   if (err.name === 'context_window_exceeded') return 'ContextWindowExceeded';
   if (err.name === 'content_policy') return 'ContentPolicyViolation';
   if (err.name === 'upstream_timeout') return 'Timeout';
-  if (err.name === 'upstream_unreachable') return 'Other';
+  if (err.name === 'upstream_unreachable') return 'Connection';
   switch (err.status) {
     case 400: return 'BadRequest';
     case 401: return 'Authentication';
@@ -30,13 +30,20 @@ export function classOf(err: GatewayError): ErrorClass {
   return err.status >= 500 ? 'InternalServer' : 'Other';
 }
 
-/** A policy's count for the class (a context-window error is a bad request there, as in LiteLLM), else null. */
+/**
+ * A policy's count for the class (a context-window error is a bad request there, as in LiteLLM), else
+ * null. `Default` stands for the classes without an entry that another try may change (timeouts, rate
+ * limits, server errors, unreachable): a client's mistake is retried only by its own entry.
+ */
 export function forClass(policy: PerClass | null | undefined, c: ErrorClass): number | null {
   if (!policy) return null;
   const key = c === 'ContextWindowExceeded' ? 'BadRequest' : c;
-  const n = key === 'Other' ? undefined : policy[key];
-  return n ?? policy.Default ?? null;
+  const n = key === 'Other' || key === 'Connection' ? undefined : policy[key];
+  if (n !== undefined) return n;
+  return RETRYABLE_CLASSES.has(c) ? (policy.Default ?? null) : null;
 }
+
+const RETRYABLE_CLASSES = new Set<ErrorClass>(['Timeout', 'RateLimit', 'InternalServer', 'ServiceUnavailable', 'Connection']);
 
 /** Statuses another try may answer differently: timeouts, conflicts, rate limits and server errors. */
 export function retryableStatus(status: number): boolean {

@@ -76,16 +76,16 @@ test('unknown keys are warnings, with their path; missing provider keys too', ()
     extra_thing: 1
 general_settings:
   proxy_batch_write_at: 10
-router_settings:
-  routing_strategy: usage-based-routing
+litellm_settings:
+  cache: true
 `,
   );
   assert.equal(config.deployments.length, 1);
   assert.ok(warnings.some((w) => w.includes('model_list[0].extra_thing is not a known setting')));
   assert.ok(warnings.some((w) => w.includes('general_settings.proxy_batch_write_at is not a known setting')));
-  assert.ok(warnings.some((w) => w.includes('router_settings.routing_strategy changes what LiteLLM\'s proxy does, and this version does not do it: IGNORED')));
+  assert.ok(warnings.some((w) => w.includes('litellm_settings.cache changes what LiteLLM\'s proxy does, and this version does not do it: IGNORED')));
   assert.ok(warnings.some((w) => w.includes('has no api_key and OPENAI_API_KEY is not set')));
-  assert.deepEqual(config.ignoredSettings, ['model_list[0].extra_thing', 'general_settings.proxy_batch_write_at', 'router_settings.routing_strategy']);
+  assert.deepEqual(config.ignoredSettings, ['model_list[0].extra_thing', 'general_settings.proxy_batch_write_at', 'litellm_settings.cache']);
 });
 
 test("the shipped config.yaml's master_key reference warns nothing when LITELLM_MASTER_KEY is unset (the start makes one)", () => {
@@ -266,4 +266,38 @@ test('tag budgets: litellm_settings.tag_budget_config, by tag name', () => {
   bad('litellm_settings:\n  tag_budget_config:\n    a:\n      max_budget: 1\n      budget_duration: daily\n', /tag_budget_config\.a\.budget_duration.*not a duration/);
   const { warnings } = load('litellm_settings:\n  tag_budget_config:\n    a:\n      max_budget: 1\n      rpm: 3\n');
   assert.ok(warnings.some((w) => /litellm_settings\.tag_budget_config\.a\.rpm is not a known setting/.test(w)), warnings.join('\n'));
+});
+
+test('routing and failure settings in LiteLLM\'s names: strategies, policies by error class, fallbacks of each kind; a fallback naming no group is said at start', () => {
+  const { config, warnings } = load(
+    `model_list:
+  - model_name: a
+    litellm_params: { model: openai/x, api_key: k }
+  - model_name: b
+    litellm_params: { model: openai/y, api_key: k, tags: [eu] }
+router_settings:
+  routing_strategy: cost-based-routing
+  retry_policy: { RateLimitErrorRetries: 3, DefaultRetries: 1 }
+  model_group_retry_policy: { a: { TimeoutErrorRetries: 2 } }
+  allowed_fails_policy: { InternalServerErrorAllowedFails: 4 }
+  context_window_fallbacks: [{ a: [b] }]
+  default_fallbacks: [b, nowhere]
+  max_fallbacks: 2
+  model_group_alias: { gpt: a }
+litellm_settings:
+  content_policy_fallbacks: [{ a: [b] }]
+`,
+  );
+  assert.equal(config.routing.strategy, 'cost-based-routing');
+  assert.deepEqual(config.retryPolicy, { RateLimit: 3, Default: 1 });
+  assert.deepEqual(config.groupRetryPolicy, { a: { Timeout: 2 } });
+  assert.deepEqual(config.cooldowns.allowedFailsPolicy, { InternalServer: 4 });
+  assert.deepEqual(config.fallbacks, { fallbacks: {}, contextWindow: { a: ['b'] }, contentPolicy: { a: ['b'] }, defaults: ['b', 'nowhere'] });
+  assert.equal(config.maxFallbacks, 2);
+  assert.deepEqual(config.deployments[1]!.tags, ['eu']);
+  assert.deepEqual(config.ignoredSettings, []);
+  assert.ok(warnings.some((w) => w.includes('default_fallbacks: nowhere is not a model group')), warnings.join('\n'));
+  assert.throws(() => load('router_settings:\n  routing_strategy: fastest\n'), /routing_strategy: must be one of: simple-shuffle/);
+  // (a misspelt class is a warning naming it, as every unknown key is)
+  assert.ok(load('router_settings:\n  retry_policy: { RateLimitRetries: 1 }\n').warnings.some((w) => w.includes('router_settings.retry_policy.RateLimitRetries is not a known setting')));
 });

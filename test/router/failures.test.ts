@@ -251,7 +251,7 @@ test('allowed_fails_policy counts per error class; a 400 or 403 never rests a de
   assert.equal(c.standing('u', now + 1001), 'probe');
   c.probing('u', now + 1001);
   assert.equal(c.standing('u', now + 1002), 'resting', 'one probe at a time');
-  c.succeeded('u');
+  c.succeeded('u', now + 1003);
   assert.equal(c.standing('u', now + 1003), 'up');
 });
 
