@@ -47,6 +47,14 @@ if (s.translation) {
   const worst = Math.max(...s.translation.rows.map((r: { xPassthrough: number }) => r.xPassthrough));
   targets.push(['a Gemini deployment (translated) ≤ 1.3 × the CPU of an OpenAI passthrough', `${fmt(worst)} × at most (plain and streamed)`, verdict(worst <= 1.3)]);
 }
+if (s.responses) {
+  const worst = Math.max(...s.responses.rows.filter((r: { route: string }) => r.route === 'responses passthrough').map((r: { xChat: number }) => r.xChat));
+  targets.push(['/v1/responses passthrough ≤ 1.1 × the CPU of chat passthrough', `${fmt(worst)} × at most (plain and streamed)`, verdict(worst <= 1.1)]);
+}
+if (s.routing) {
+  const added = s.routing.rows.find((r: { group: string }) => r.group === '8 deployments')?.addedUs as number | undefined;
+  if (added !== undefined) targets.push(['routing in a group of 8 deployments < 5 µs a request more than in a group of one', `${fmt(added, 1)} µs`, verdict(added < 5)]);
+}
 
 const m = run.machine;
 const block = [

@@ -16,7 +16,7 @@ import { request } from 'undici';
 import { body, fixedRate, interleaved, streams, type Shape, type StreamResult, type Target } from './load.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const SCENARIOS = ['latency', 'throughput', 'translation', 'responses', 'fixed-rate', 'streaming', 'large-body', 'cold-start', 'dashboard', 'redis'] as const;
+const SCENARIOS = ['latency', 'throughput', 'translation', 'responses', 'routing', 'fixed-rate', 'streaming', 'large-body', 'cold-start', 'dashboard', 'redis'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 const { values } = parseArgs({
@@ -90,12 +90,14 @@ function rssMb(pid: number): number {
 const GEMINI_MODEL = 'bench-gemini';
 /** An OpenAI-compatible deployment that does not speak the Responses API: its Responses calls go through chat. */
 const COMPAT_MODEL = 'bench-compat';
+/** A group of eight deployments (all on the fake's fast path), for the cost of routing within a group. */
+const GROUP8_MODEL = 'bench-group8';
 
 function gatewayConfig(fakeUrl: string): string {
   const prices = '      input_cost_per_token: 0.0000025\n      output_cost_per_token: 0.00001\n';
   return `model_list:\n${Object.values(SHAPES)
     .map((s) => `  - model_name: ${s.name}\n    litellm_params:\n      model: openai/${s.name}\n      api_base: ${fakeUrl}${s.path}/v1\n      api_key: sk-upstream\n${prices}`)
-    .join('')}  - model_name: ${GEMINI_MODEL}\n    litellm_params:\n      model: gemini/bench\n      api_base: ${fakeUrl}\n      api_key: sk-upstream\n${prices}  - model_name: ${COMPAT_MODEL}\n    litellm_params:\n      model: openai_like/bench\n      api_base: ${fakeUrl}/v1\n      api_key: sk-upstream\n${prices}`;
+    .join('')}${Array.from({ length: 8 }, (_, i) => `  - model_name: ${GROUP8_MODEL}\n    litellm_params:\n      model: openai/${SHAPES.fast.name}\n      api_base: ${fakeUrl}${SHAPES.fast.path}/v1\n      api_key: sk-upstream-${i}\n${prices}`).join('')}  - model_name: ${GEMINI_MODEL}\n    litellm_params:\n      model: gemini/bench\n      api_base: ${fakeUrl}\n      api_key: sk-upstream\n${prices}  - model_name: ${COMPAT_MODEL}\n    litellm_params:\n      model: openai_like/bench\n      api_base: ${fakeUrl}/v1\n      api_key: sk-upstream\n${prices}`;
 }
 
 /** The Node flags `npm start` runs the gateway with (package.json), so the bench measures what ships. */
@@ -163,7 +165,7 @@ async function virtualKeyOn(gatewayUrl: string): Promise<string> {
   const res = await request(`${gatewayUrl}/key/generate`, {
     method: 'POST',
     headers: { authorization: `Bearer ${MASTER}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ models: [...Object.values(SHAPES).map((s) => s.name), GEMINI_MODEL, COMPAT_MODEL], max_budget: 1_000_000, rpm_limit: 10_000_000, tpm_limit: 10_000_000_000 }),
+    body: JSON.stringify({ models: [...Object.values(SHAPES).map((s) => s.name), GEMINI_MODEL, COMPAT_MODEL, GROUP8_MODEL], max_budget: 1_000_000, rpm_limit: 10_000_000, tpm_limit: 10_000_000_000 }),
   });
   return ((await res.body.json()) as { key: string }).key;
 }
@@ -703,11 +705,45 @@ async function budgetsHeld(instances: { url: string }[]) {
   };
 }
 
+/**
+ * What routing within a group costs: CPU per request of the gateway (features on, the default
+ * strategy) for a group of one deployment and for one of eight, at 32 connections; two passes each,
+ * alternating. The difference is the router's share.
+ */
+async function routingScenario(): Promise<void> {
+  const seconds = quick ? 2 : 10;
+  const pid = gw.proc.pid!;
+  const acc = new Map<string, { requests: number; cpuMs: number; seconds: number; errors: number }>();
+  for (let pass = 0; pass < 2; pass++) {
+    for (const model of pass === 0 ? [SHAPES.fast.name, GROUP8_MODEL] : [GROUP8_MODEL, SHAPES.fast.name]) {
+      const options = { url: `${gw.url}/v1/chat/completions`, method: 'POST' as const, connections: 32, headers: { 'content-type': 'application/json', authorization: `Bearer ${virtualKey}` }, body: body(model) };
+      await autocannon({ ...options, duration: 1 }); // warm-up, not counted
+      const cpu0 = cpuMs(pid);
+      const r = await autocannon({ ...options, duration: seconds });
+      const a = acc.get(model) ?? { requests: 0, cpuMs: 0, seconds: 0, errors: 0 };
+      a.requests += r.requests.total;
+      a.cpuMs += cpuMs(pid) - cpu0;
+      a.seconds += r.duration;
+      a.errors += r.errors + r.non2xx;
+      acc.set(model, a);
+      await sleep(500);
+    }
+  }
+  const cpu = (m: string) => acc.get(m)!.cpuMs / acc.get(m)!.requests;
+  const rows = ([[SHAPES.fast.name, '1 deployment'], [GROUP8_MODEL, '8 deployments']] as const).map(([m, label]) => {
+    const a = acc.get(m)!;
+    return { group: label, rps: Math.round(a.requests / a.seconds), cpuMsPerRequest: round(cpu(m), 4), addedUs: round((cpu(m) - cpu(SHAPES.fast.name)) * 1000, 1), errors: a.errors };
+  });
+  results.routing = { seconds, passes: 2, connections: 32, rows };
+  table(`Routing within a group (gateway, features on, 32 connections, 2 passes of ${seconds} s)`, ['group', 'req/s', 'CPU ms/req', 'added µs/req', 'errors'], rows.map((r) => [r.group, r.rps, r.cpuMsPerRequest, r.addedUs, r.errors]));
+}
+
 const run: Record<Scenario, () => Promise<void>> = {
   latency,
   throughput,
   translation,
   responses: responsesScenario,
+  routing: routingScenario,
   'fixed-rate': fixedRateScenario,
   streaming,
   'large-body': largeBody,
