@@ -236,6 +236,14 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   }
   const cooldowns = new Cooldowns(config.cooldowns);
   redis?.shareCooldowns(cooldowns);
+  const router = new Router(config.deployments, {
+    ...config.routing,
+    costOf: (d) => {
+      const p = prices.priceFor(d, d.upstreamModel);
+      return p.input + p.output;
+    },
+  });
+  if (router.stats) redis?.shareRouterStats(router.stats);
   const metrics = new Metrics();
   const alertSender = config.alerts ? new AlertSender(config.alerts, log, opts.alertRetryMs) : null;
   const alerts = config.alerts
@@ -249,13 +257,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   }, stores.users);
   const ctx: PipelineContext = {
     config,
-    router: new Router(config.deployments, {
-      ...config.routing,
-      costOf: (d) => {
-        const p = prices.priceFor(d, d.upstreamModel);
-        return p.input + p.output;
-      },
-    }),
+    router,
     cooldowns,
     keyCache,
     users,

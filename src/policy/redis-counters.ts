@@ -14,6 +14,7 @@ import type { Logger } from 'pino';
 import { createClient, type RedisClientType } from 'redis';
 import { GatewayError } from '../http/errors.ts';
 import type { Cooldowns } from '../router/cooldowns.ts';
+import type { DeploymentStats, StatsSnapshot } from '../router/stats.ts';
 import type { Admission, AdmitPlan, BudgetCounter, Counters, LocalCounters, RouteChoice, Routed, Settlement, Spends } from './counters.ts';
 
 /** How long an instance's holds outlive its last sign of life. */
@@ -309,6 +310,7 @@ export class RedisCounters implements Counters {
   private settled = 0;
   private readonly client: RedisClientType;
   private subscriber: RedisClientType | null = null;
+  private statsTimer: ReturnType<typeof setInterval> | null = null;
   private readonly local: LocalCounters;
   private readonly failure: 'open' | 'closed';
   private readonly log: Logger;
@@ -725,8 +727,40 @@ export class RedisCounters implements Counters {
       .catch((err: Error) => this.log.debug({ err }, 'cooldowns of other instances will not be heard of until Redis answers'));
   }
 
+  /**
+   * The routing strategies' measures, on every instance: each second this instance's go to a key of
+   * its own (gone 3 s after its last write) and the other live instances' are read back, two round
+   * trips a second whatever the traffic. Redis away: each instance routes by its own.
+   */
+  shareRouterStats(stats: DeploymentStats): void {
+    const key = (instance: string) => `${this.p}router-stats:${instance}`;
+    const sync = async () => {
+      if (!this.client.isReady) return;
+      try {
+        await this.client.set(key(this.id), JSON.stringify(stats.snapshot(Date.now())), { PX: 3000 });
+        const others = (await this.client.zRange(`${this.p}live`, 0, -1)).filter((i) => i !== this.id);
+        const values = others.length > 0 ? await this.client.mGet(others.map(key)) : [];
+        const snapshots: StatsSnapshot[] = [];
+        for (const v of values) {
+          if (typeof v !== 'string') continue;
+          try {
+            snapshots.push(JSON.parse(v) as StatsSnapshot);
+          } catch {
+            // not a snapshot: left out
+          }
+        }
+        stats.peers(snapshots);
+      } catch (err) {
+        this.log.debug({ err }, 'routing measures of other instances not read this time');
+      }
+    };
+    this.statsTimer = setInterval(() => void sync(), 1000);
+    this.statsTimer.unref();
+  }
+
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    if (this.statsTimer) clearInterval(this.statsTimer);
     try {
       // This instance's holds end now rather than when its lease would.
       if (this.client.isReady) await this.client.zRem(`${this.p}live`, this.id);

@@ -12,6 +12,7 @@ import { startWebhookReceiver } from '../fakes/webhook-receiver.ts';
 import { okCall, spawnGateway, type GatewayProcess } from '../helpers/gateway.ts';
 import { freePort, freshPostgresUrl, ownRedis, POSTGRES, REDIS } from '../helpers/databases.ts';
 import { tempDir } from '../helpers/temp.ts';
+import { startRawUpstream } from '../helpers/upstream.ts';
 
 const MASTER = 'sk-master-redis-instances';
 // Ids of this run: Redis is shared with earlier runs (their windows last a minute, their leases 10 s).
@@ -385,6 +386,41 @@ router_settings:
     // The others never pick it (half their calls would fail otherwise).
     const statuses = await Promise.all(Array.from({ length: 30 }, (_, i) => ask(gws[1 + (i % 2)]!)));
     assert.deepEqual([...new Set(statuses)], [200], statuses.join(' '));
+  });
+});
+
+describe('routing measures across instances', { skip }, () => {
+  test("latency-based routing on one instance goes by what another measured (a slow deployment it never called is not tried)", async () => {
+    let slowCalls = 0;
+    const slow = await startRawUpstream((_req, res) => {
+      slowCalls++;
+      setTimeout(() => {
+        const body = JSON.stringify({ id: 'chatcmpl-slow', object: 'chat.completion', created: 1, model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }], usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 } });
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(body);
+      }, 80);
+    });
+    try {
+      const group = id('latency');
+      const yaml = `  - model_name: ${group}
+    litellm_params: { model: openai/gpt-4, api_base: "${fake.url}", api_key: sk-up }
+  - model_name: ${group}
+    litellm_params: { model: openai/gpt-4, api_base: "${slow.base}/v1", api_key: sk-up }
+router_settings:
+  routing_strategy: latency-based-routing
+`;
+      const [a, b] = await gateways(2, { yaml });
+      const ask = (g: GatewayProcess) =>
+        fetch(`${g.url}/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${MASTER}` }, body: JSON.stringify({ model: group, messages: [{ role: 'user', content: 'hi' }] }) }).then((r) => r.text());
+      for (let i = 0; i < 10; i++) await ask(a!);
+      assert.equal(slowCalls, 1, 'the first instance measured it once');
+      // (each instance publishes and reads every second)
+      await new Promise((r) => setTimeout(r, 2300));
+      for (let i = 0; i < 10; i++) await ask(b!);
+      assert.equal(slowCalls, 1, 'the second knew it was slow without trying it');
+    } finally {
+      await slow.close();
+    }
   });
 });
 
