@@ -49,6 +49,8 @@ import { LocalCounters, type BudgetCounter } from './policy/counters.ts';
 import { RedisCounters, redisAddress } from './policy/redis-counters.ts';
 import { Metrics } from './telemetry/metrics.ts';
 import { Cooldowns } from './router/cooldowns.ts';
+import { HealthChecks } from './router/health-checks.ts';
+import { checkDeployment } from './admin/health.ts';
 import { AlertSender } from './telemetry/alert-sender.ts';
 import { BudgetAlerts } from './policy/alerts.ts';
 import { AlertClaimRepo } from './store/alerts.ts';
@@ -244,6 +246,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     },
   });
   if (router.stats) redis?.shareRouterStats(router.stats);
+  const healthChecks = config.healthCheckIntervalMs ? new HealthChecks(config.deployments, checkDeployment, cooldowns, config.healthCheckIntervalMs, config.cooldowns.cooldownMs) : null;
   const metrics = new Metrics();
   const alertSender = config.alerts ? new AlertSender(config.alerts, log, opts.alertRetryMs) : null;
   const alerts = config.alerts
@@ -258,6 +261,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   const ctx: PipelineContext = {
     config,
     router,
+    healthChecks,
     cooldowns,
     keyCache,
     users,
@@ -382,6 +386,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     sessionRepo.deleteExpired(new Date().toISOString()).catch(() => {});
   }, 3600_000);
   sweepSessions.unref();
+  healthChecks?.start();
   server.get('/metrics', async (_req, reply) => {
     reply.header('content-type', ctx.metrics.registry.contentType);
     return ctx.metrics.registry.metrics();
@@ -400,6 +405,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       stopResets();
       stopPruning();
       clearInterval(sweepSessions);
+      await healthChecks?.stop();
       await ctx.responses.flush();
       await ledger.close();
       opts.unlockJournal?.();

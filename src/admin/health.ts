@@ -121,13 +121,18 @@ export function registerHealthRoutes(app: FastifyInstance, admin: Admin): void {
     const down = redis !== null && !redis.connected;
     // (settings of the file this version does not act on: an operator sees them where health is checked)
     const ignored = ctx.config.ignoredSettings.length > 0 ? { ignored_settings: ctx.config.ignoredSettings } : {};
+    // (background health checks: the deployments whose last check failed make the gateway degraded)
+    const failing = ctx.healthChecks
+      ? ctx.config.deployments.filter((d) => ctx.healthChecks!.results.get(d.id)?.ok === false).map((d) => ({ model_name: d.modelName, model_id: d.id, error: ctx.healthChecks!.results.get(d.id)!.error ?? null }))
+      : [];
+    Object.assign(shared, failing.length > 0 ? { unhealthy_deployments: failing } : {});
     try {
       await db.get('SELECT 1 AS ok');
     } catch {
       return reply.code(503).send({ status: 'unhealthy', db: 'disconnected', ...shared, ...ignored, litellm_version: VERSION });
     }
     if (down && redis.failureMode === 'closed') return reply.code(503).send({ status: 'unhealthy', db: 'connected', ...shared, ...ignored, litellm_version: VERSION });
-    return { status: down ? 'degraded' : 'healthy', db: 'connected', ...shared, ...ignored, litellm_version: VERSION };
+    return { status: down || failing.length > 0 ? 'degraded' : 'healthy', db: 'connected', ...shared, ...ignored, litellm_version: VERSION };
   });
   // LiteLLM's check of an alerting integration: sends a test alert there now.
   app.get('/health/services', async (req) => {
@@ -148,13 +153,17 @@ export function registerHealthRoutes(app: FastifyInstance, admin: Admin): void {
   });
   app.get('/health', async (req) => {
     await admin.actor(req.headers, '/health');
-    const checks = await Promise.all(ctx.config.deployments.map(async (d) => ({ d, r: await checkDeployment(d) })));
+    // (with background checks, their last results: /health calls no provider then)
+    const bg = ctx.healthChecks?.complete ? ctx.healthChecks.results : null;
+    const checks = await Promise.all(ctx.config.deployments.map(async (d) => ({ d, r: bg?.get(d.id) ?? (await checkDeployment(d)) })));
     const entry = ({ d, r }: (typeof checks)[number]) => ({
       model: `${d.provider}/${d.upstreamModel}`,
       model_name: d.modelName,
       model_id: d.id,
-      api_base: d.apiBase,
+      // (never a credential a URL may hold)
+      api_base: d.publicApiBase,
       ...(r.error ? { error: r.error } : {}),
+      ...('at' in r ? { last_checked_at: new Date(r.at as number).toISOString() } : {}),
     });
     const healthy = checks.filter((c) => c.r.ok).map(entry);
     const unhealthy = checks.filter((c) => !c.r.ok).map(entry);

@@ -118,6 +118,8 @@ export interface GatewayConfig {
   proxyBudget: { maxBudgetNanos: number; duration: string | null } | null;
   /** Budgets of tags from the config (litellm_settings.tag_budget_config). */
   tagBudgets: { name: string; maxBudgetNanos: number; duration: string | null }[];
+  /** Background health checks of every deployment, this often (general_settings.background_health_checks); null: none. */
+  healthCheckIntervalMs: number | null;
   /** Deployments resting after failures (router_settings.allowed_fails, cooldown_time, disable_cooldowns). */
   cooldowns: CooldownSettings;
   /** Budget alerts (general_settings.alerting with budget_alerts among alert_types); null: none. */
@@ -237,7 +239,7 @@ function deleteAt(root: unknown, path: readonly PropertyKey[], key: string): voi
 const BEHAVIOUR = new Set([
   'cache', 'cache_params', 'success_callback', 'failure_callback', 'callbacks',
   'service_callback', 'mcp_servers',
-  'guardrails', 'store_model_in_db', 'background_health_checks', 'disable_spend_logs', 'alerting_threshold', 'pass_through_endpoints',
+  'guardrails', 'store_model_in_db', 'disable_spend_logs', 'alerting_threshold', 'pass_through_endpoints',
 ]);
 
 function publicBase(apiBase: string): string {
@@ -519,6 +521,7 @@ export function loadConfig(file: string | null, env: NodeJS.ProcessEnv = process
     proxyBudget: ls.max_budget ? { maxBudgetNanos: usdToNanos(ls.max_budget), duration: ls.budget_duration ?? null } : null,
     tagBudgets: Object.entries(ls.tag_budget_config ?? {}).map(([name, b]) => ({ name, maxBudgetNanos: usdToNanos(b.max_budget), duration: b.budget_duration ?? null })),
     alerts: alertsOf(gs, env, name, warnings),
+    healthCheckIntervalMs: gs.background_health_checks ? Math.round((gs.health_check_interval ?? 300) * 1000) : null,
     // LiteLLM's defaults: 3 failures a minute, 5 s.
     cooldowns: {
       allowedFails: rs.allowed_fails ?? 3,

@@ -107,6 +107,10 @@ const FailureSettings = {
 
 export const GeneralSettings = z.strictObject({
   master_key: str(),
+  // Every deployment checked this often in the background (seconds; LiteLLM's default 300), the
+  // results feeding the router, /health and /health/readiness.
+  background_health_checks: z.boolean().nullish(),
+  health_check_interval: z.coerce.number<unknown>().positive('must be more than 0 seconds').nullish(),
   database_url: str(),
   max_request_size_mb: z.coerce.number<unknown>().positive('must be more than 0').nullish(),
   allow_unpriced_models_with_budget: z.boolean().nullish(),
