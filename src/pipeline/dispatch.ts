@@ -254,11 +254,20 @@ async function attemptOnce(ctx: PipelineContext, d: Deployment, plan: DispatchPl
       { origin, path, method: 'POST', headers: upstream.headers, body: upstream.body, headersTimeout: limit, bodyTimeout: limit },
       abort,
     );
+    // A stream is answered once its first bytes are here (within stream_timeout): one that fails
+    // before them is this attempt's failure, retried or fallen back from, and the client never knows.
+    if (plan.stream && response.statusCode < 400) {
+      const began = await response.body.arrived().catch((err: unknown) => {
+        if (timedOut || plan.signal.aborted) throw err;
+        throw new GatewayError('upstream_unreachable', `The ${d.provider} stream was cut before its first byte (model ${d.modelName}).`);
+      });
+      if (!began) throw new GatewayError('upstream_unreachable', `The ${d.provider} stream ended before its first byte (model ${d.modelName}).`);
+    }
     if (plan.stream) clearTimeout(timer);
     return { deployment: d, adapter, upstream, response, done, failed, tokens: null, fallbacks: 0, retries: 0, sentAt };
   } catch (err) {
     done();
-    if (plan.signal.aborted) throw err;
+    if (plan.signal.aborted || err instanceof GatewayError) throw err;
     throw connectionError(d, err, timedOut);
   }
 }

@@ -173,9 +173,9 @@ export async function relayStream(
   const codec = attempt.adapter.stream(attempt.upstream);
   const result: StreamResult = { usage: null, upstreamId: null, firstByteAt: null, outputChars: 0, error: null, response: null };
   res.writeHead(200, { ...headers, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' });
-  // The head goes out with the first frame when that is already here (one write instead of two), else
-  // on its own within this turn of the event loop: a client learns at once that its answer has started,
-  // even when the first token takes minutes. Whether a frame went out is the relay's to know:
+  // The head goes out with the first frame (dispatch waited for the upstream's first bytes, so that a
+  // failure before them could be failed over), else on its own within this turn of the event loop (a
+  // codec that holds its first frames back). Whether a frame went out is the relay's to know:
   // `headersSent` is true from writeHead on, sent or not.
   setImmediate(() => {
     if (result.firstByteAt === null && !res.writableEnded && !res.destroyed) res.flushHeaders();

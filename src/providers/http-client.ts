@@ -65,6 +65,8 @@ export class UpstreamBody {
   private pausedUnread = false;
   private ended = false;
   private failure: { err: unknown } | null = null;
+  /** Who waits for the first chunk (arrived()). */
+  private waiter: { resolve: (data: boolean) => void; reject: (err: unknown) => void } | null = null;
   destroyed = false;
 
   /** @internal the parser's side */
@@ -77,6 +79,10 @@ export class UpstreamBody {
     if (this.reader) return this.reader.data(chunk);
     this.unread.push(chunk);
     this.unreadBytes += chunk.length;
+    if (this.waiter) {
+      this.waiter.resolve(true);
+      this.waiter = null;
+    }
     if (this.unreadBytes > UNREAD_LIMIT && !this.pausedUnread) {
       this.pausedUnread = true;
       this.controller?.pause();
@@ -88,6 +94,11 @@ export class UpstreamBody {
     if (this.ended || this.failure) return;
     if (err === undefined) this.ended = true;
     else this.failure = { err };
+    if (this.waiter) {
+      if (err === undefined) this.waiter.resolve(false);
+      else this.waiter.reject(err);
+      this.waiter = null;
+    }
     if (!this.reader) return;
     if (err === undefined) this.reader.end();
     else this.reader.error(err);
@@ -107,6 +118,19 @@ export class UpstreamBody {
       this.pausedUnread = false;
       this.controller?.resume();
     }
+  }
+
+  /**
+   * Resolves once the first chunk is here (true) or the body ended without one (false); rejects when
+   * it failed first. Before anyone reads it: a stream is not answered until it has begun.
+   */
+  arrived(): Promise<boolean> {
+    if (this.unread.length > 0) return Promise.resolve(true);
+    if (this.ended) return Promise.resolve(false);
+    if (this.failure) return Promise.reject(this.failure.err);
+    return new Promise((resolve, reject) => {
+      this.waiter = { resolve, reject };
+    });
   }
 
   bytes(): Promise<Buffer> {

@@ -2,7 +2,7 @@
 // call's upstream attempts (and x-should-retry for the client's SDK), context-window, content-policy,
 // default and per-request fallbacks, cooldowns of groups of one with a fallback (not touched while
 // resting; a hanging primary answered by its fallback within timeout), half-open probing, 429 reset
-// headers, per-request timeouts, and the routing headers.
+// headers, per-request timeouts, the routing headers, and streams failed over before their first byte.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -40,6 +40,16 @@ before(async () => {
   const broken3 = await failingUpstream('broken3', serverError);
   const flaky = await failingUpstream('flaky', serverError);
   const hanging = await failingUpstream('hanging', () => {});
+  // A 200 stream head, then the connection cut (or nothing at all) before any data.
+  const cutFirst = await failingUpstream('cutFirst', (res) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    res.flushHeaders();
+    setTimeout(() => res.destroy(), 20);
+  });
+  const silent = await failingUpstream('silent', (res) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    res.flushHeaders();
+  });
   gw = await startInProcess(`model_list:
   - model_name: primary
     litellm_params: { model: openai/gpt-4, api_base: ${broken}/v1 }
@@ -61,6 +71,10 @@ before(async () => {
     litellm_params: { model: openai/gpt-4, api_base: ${flaky}/v1 }
   - model_name: slow
     litellm_params: { model: openai/gpt-4, api_base: ${hanging}/v1, timeout: 0.3 }
+  - model_name: cut-first
+    litellm_params: { model: openai/gpt-4, api_base: ${cutFirst}/v1 }
+  - model_name: silent
+    litellm_params: { model: openai/gpt-4, api_base: ${silent}/v1, stream_timeout: 0.3 }
   - model_name: keyed
     litellm_params: { model: openai/gpt-4, api_base: "http://user:pw@127.0.0.1:${new URL(ok.url).port}/v1" }
 router_settings:
@@ -68,7 +82,7 @@ router_settings:
   allowed_fails: 0
   cooldown_time: 0.4
   retry_policy: { RateLimitErrorRetries: 2, BadRequestErrorRetries: 1 }
-  fallbacks: [{ primary: [second, third] }, { flaky: [good] }, { slow: [good] }, { small: [good] }]
+  fallbacks: [{ primary: [second, third] }, { flaky: [good] }, { slow: [good] }, { small: [good] }, { cut-first: [good] }, { silent: [good] }]
   context_window_fallbacks: [{ small: [big-context] }]
   content_policy_fallbacks: [{ small: [safe] }]
   default_fallbacks: [good]
@@ -268,4 +282,33 @@ test('which fallbacks an error follows', () => {
   assert.deepEqual(fallbacksFor(s, 'a', other, ['r']), ['r']);
   assert.throws(() => requestFallbacks({ fallbacks: 'x' }), /fallbacks must be a list/);
   assert.deepEqual(requestFallbacks({ fallbacks: ['x', { model: 'y' }] }), ['x', 'y']);
+});
+
+test('a stream that fails before its first byte fails over without the client knowing; a silent one after stream_timeout', async () => {
+  const stream = async (model: string) => {
+    const t0 = performance.now();
+    const res = await fetch(`${gw.url}/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${MASTER_KEY}` },
+      body: JSON.stringify({ model, stream: true, messages: [{ role: 'user', content: 'stream me' }] }),
+    });
+    const text = await res.text();
+    return { status: res.status, text, group: res.headers.get('x-litellm-model-group'), ms: performance.now() - t0 };
+  };
+  const cut = await stream('cut-first');
+  assert.equal(cut.status, 200);
+  assert.equal(cut.group, 'good');
+  assert.match(cut.text, /data: \[DONE\]/);
+  assert.doesNotMatch(cut.text, /error/);
+  const silent = await stream('silent');
+  assert.equal(silent.status, 200);
+  assert.equal(silent.group, 'good');
+  assert.ok(silent.ms < 300 + 200, `${Math.round(silent.ms)} ms`);
+  // Cut after its first bytes reached the client: an error event in its dialect (no failover then).
+  const late = await fetch(`${gw.url}/chat/completions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${MASTER_KEY}` },
+    body: JSON.stringify({ model: 'good', stream: true, messages: [{ role: 'user', content: '[[cut:2]] late cut' }] }),
+  });
+  assert.match(await late.text(), /"error"/);
 });
