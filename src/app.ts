@@ -50,7 +50,11 @@ import { RedisCounters, redisAddress } from './policy/redis-counters.ts';
 import { Metrics } from './telemetry/metrics.ts';
 import { Cooldowns } from './router/cooldowns.ts';
 import { HealthChecks } from './router/health-checks.ts';
+import { ResponseCache, type CacheSettings } from './cache/response-cache.ts';
+import { LocalCache, RedisCache } from './cache/store.ts';
+import { createClient, type RedisClientType } from 'redis';
 import { checkDeployment } from './admin/health.ts';
+import { registerCacheRoutes } from './admin/cache.ts';
 import { AlertSender } from './telemetry/alert-sender.ts';
 import { BudgetAlerts } from './policy/alerts.ts';
 import { AlertClaimRepo } from './store/alerts.ts';
@@ -97,6 +101,21 @@ export interface AppOptions {
 }
 
 const UI_SESSION_TTL_MS = 12 * 3600_000;
+
+/** The response cache and its store: in this process, or in Redis (its own connection; away: every lookup a miss). */
+async function responseCache(settings: CacheSettings, log: Logger): Promise<{ cache: ResponseCache; close: () => Promise<void> }> {
+  if (settings.type === 'local' || !settings.redisUrl) {
+    if (settings.type === 'redis') log.warn('cache_params.type is redis but no Redis is configured (cache_params host/port, REDIS_URL or REDIS_HOST): answers are cached in this process');
+    return { cache: new ResponseCache(settings, new LocalCache(settings.maxBytes), log), close: async () => {} };
+  }
+  const client = createClient({ url: settings.redisUrl, disableOfflineQueue: true, socket: { connectTimeout: 2_000, reconnectStrategy: (n: number) => Math.min(100 * 2 ** n, 2_000) } }) as RedisClientType;
+  client.on('error', (err: Error) => log.debug({ err }, 'response cache: Redis unreachable (lookups are misses)'));
+  await client.connect().catch((err: Error) => log.warn(`response cache: Redis (${redisAddress(settings.redisUrl!)}) does not answer yet (${err.message}): every lookup is a miss until it does`));
+  const close = async () => {
+    await client.close().catch(() => client.destroy());
+  };
+  return { cache: new ResponseCache(settings, new RedisCache(client, 'llmproxy:cache:'), log), close };
+}
 
 export async function buildApp(opts: AppOptions): Promise<App> {
   const { config, db, log } = opts;
@@ -246,6 +265,8 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     },
   });
   if (router.stats) redis?.shareRouterStats(router.stats);
+  const cached = config.cache ? await responseCache(config.cache, log) : null;
+  const cache = cached?.cache ?? null;
   const healthChecks = config.healthCheckIntervalMs ? new HealthChecks(config.deployments, checkDeployment, cooldowns, config.healthCheckIntervalMs, config.cooldowns.cooldownMs) : null;
   const metrics = new Metrics();
   const alertSender = config.alerts ? new AlertSender(config.alerts, log, opts.alertRetryMs) : null;
@@ -261,6 +282,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   const ctx: PipelineContext = {
     config,
     router,
+    cache,
     healthChecks,
     cooldowns,
     keyCache,
@@ -380,6 +402,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   registerModelRoutes(server, ctx);
   registerSpendRoutes(server, admin);
   registerHealthRoutes(server, admin);
+  registerCacheRoutes(server, admin);
   registerResponseRoutes(server, ctx);
   registerUiRoutes(server, admin, sessions);
   const sweepSessions = setInterval(() => {
@@ -412,6 +435,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       // Alerts of the last calls get a moment to reach their webhooks.
       await alertSender?.drain(2_000);
       await redis?.close();
+      await cached?.close();
       await closeAgents();
       await db.close();
     },

@@ -95,6 +95,9 @@ export const PERMISSIONS: Record<string, Rule> = {
   '/audit': rule(R, 'all'),
   '/health': rule(R, 'all'),
   '/health/services': rule(W),
+  '/cache/ping': rule(R, 'all'),
+  '/cache/delete': rule(W),
+  '/cache/flushall': rule(W),
   // The dashboard's read models.
   '/ui/api/keys': rule(R, 'all', 'org', 'team', 'own', 'own'),
   '/ui/api/models': rule(R, 'all'),

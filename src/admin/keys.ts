@@ -312,6 +312,13 @@ export function registerKeyRoutes(app: FastifyInstance, admin: Admin): void {
     if (current.models.length && (next.models.length === 0 || next.models.some((m) => !current.models.includes(m)))) {
       refuse(actor, route, 'may not add models to your own key');
     }
+    // (the response cache's controls a key may use: empty is all of them)
+    const controls = (k: typeof current) => (Array.isArray(k.extra.allowed_cache_controls) ? (k.extra.allowed_cache_controls as unknown[]) : []);
+    const wasControls = controls(current);
+    const nowControls = controls(next);
+    if (wasControls.length && (nowControls.length === 0 || nowControls.some((c) => !wasControls.includes(c)))) {
+      refuse(actor, route, 'may not widen the allowed_cache_controls of your own key');
+    }
   };
 
   const generate = async (headers: Headers, rawBody: unknown) => {

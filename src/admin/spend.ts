@@ -64,6 +64,8 @@ export function spendLogJson(r: SpendLogRow): Record<string, unknown> {
     time_to_first_token_ms: r.ttft_ms,
     request_tags: JSON.parse(r.tags),
     startTime: r.started_at,
+    // (LiteLLM's spelling: a string)
+    cache_hit: Number(r.cache_hit) === 1 ? 'True' : 'False',
   };
 }
 

@@ -9,6 +9,7 @@ import { ConfigFile, PRICE_FIELDS, type ModelEntryShape } from './schema.ts';
 import { usdToNanos } from '../metering/money.ts';
 import type { CooldownSettings } from '../router/cooldowns.ts';
 import type { FallbackSettings, PerClass } from '../router/failures.ts';
+import { DEFAULT_CALL_TYPES, type CacheSettings } from '../cache/response-cache.ts';
 import { Router, type RouterOptions } from '../router/router.ts';
 import { PROVIDERS, splitProviderModel, type Wire } from '../providers/registry.ts';
 import type { TokenSource } from '../providers/tokens.ts';
@@ -118,6 +119,8 @@ export interface GatewayConfig {
   proxyBudget: { maxBudgetNanos: number; duration: string | null } | null;
   /** Budgets of tags from the config (litellm_settings.tag_budget_config). */
   tagBudgets: { name: string; maxBudgetNanos: number; duration: string | null }[];
+  /** The response cache (litellm_settings.cache, cache_params); null: off. */
+  cache: CacheSettings | null;
   /** Background health checks of every deployment, this often (general_settings.background_health_checks); null: none. */
   healthCheckIntervalMs: number | null;
   /** Deployments resting after failures (router_settings.allowed_fails, cooldown_time, disable_cooldowns). */
@@ -237,10 +240,31 @@ function deleteAt(root: unknown, path: readonly PropertyKey[], key: string): voi
  * relying on one must know at once that it is off, not find out from traffic.
  */
 const BEHAVIOUR = new Set([
-  'cache', 'cache_params', 'success_callback', 'failure_callback', 'callbacks',
+  'success_callback', 'failure_callback', 'callbacks',
   'service_callback', 'mcp_servers',
   'guardrails', 'store_model_in_db', 'disable_spend_logs', 'alerting_threshold', 'pass_through_endpoints',
 ]);
+
+/** litellm_settings.cache and cache_params as settings; a Redis cache without its own address uses the gateway's Redis. */
+function cacheOf(ls: NonNullable<z.infer<typeof ConfigFile>['litellm_settings']>, rs: NonNullable<z.infer<typeof ConfigFile>['router_settings']>, env: NodeJS.ProcessEnv): CacheSettings | null {
+  if (!ls.cache) return null;
+  const p = ls.cache_params ?? {};
+  const own = p.url ?? (p.host ? `redis://${p.password ? `:${encodeURIComponent(p.password)}@` : ''}${p.host}:${p.port ?? 6379}` : null);
+  const redisUrl = own ?? redisUrlOf(rs, env);
+  // LiteLLM's proxy caches in Redis unless told otherwise; without any Redis, in this process.
+  const type = p.type ?? (redisUrl ? 'redis' : 'local');
+  return {
+    type,
+    // (LiteLLM's defaults: 10 minutes in memory, 1 minute in Redis)
+    ttlMs: Math.round((p.ttl ?? (type === 'redis' ? 60 : 600)) * 1000),
+    namespace: p.namespace ?? null,
+    callTypes: p.supported_call_types ?? DEFAULT_CALL_TYPES,
+    mode: p.mode ?? 'default_on',
+    maxBytes: Math.round((p.max_size_mb ?? 64) * 1024 * 1024),
+    scope: p.scope ?? 'team',
+    redisUrl: type === 'redis' ? redisUrl : null,
+  };
+}
 
 function publicBase(apiBase: string): string {
   const u = new URL(apiBase);
@@ -521,6 +545,7 @@ export function loadConfig(file: string | null, env: NodeJS.ProcessEnv = process
     proxyBudget: ls.max_budget ? { maxBudgetNanos: usdToNanos(ls.max_budget), duration: ls.budget_duration ?? null } : null,
     tagBudgets: Object.entries(ls.tag_budget_config ?? {}).map(([name, b]) => ({ name, maxBudgetNanos: usdToNanos(b.max_budget), duration: b.budget_duration ?? null })),
     alerts: alertsOf(gs, env, name, warnings),
+    cache: cacheOf(ls, rs, env),
     healthCheckIntervalMs: gs.background_health_checks ? Math.round((gs.health_check_interval ?? 300) * 1000) : null,
     // LiteLLM's defaults: 3 failures a minute, 5 s.
     cooldowns: {

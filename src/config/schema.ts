@@ -157,6 +157,25 @@ export const LitellmSettings = z.strictObject({
       }),
     )
     .nullish(),
+  // The response cache (LiteLLM's names): cache: true, and where and how long (cache_params).
+  cache: z.boolean().nullish(),
+  cache_params: z
+    .strictObject({
+      type: z.enum(['local', 'redis'], { error: 'must be local or redis (the types this gateway keeps answers in)' }).nullish(),
+      host: str(),
+      port: posInt(),
+      password: str(),
+      url: str(),
+      namespace: str(),
+      ttl: z.coerce.number<unknown>().min(0, 'must be 0 or more seconds').nullish(),
+      supported_call_types: z.array(z.string().min(1)).nullish(),
+      mode: z.enum(['default_on', 'default_off'], { error: 'must be default_on or default_off' }).nullish(),
+      // The in-process cache's bound, in MB (this gateway's; LiteLLM bounds its by item count).
+      max_size_mb: z.coerce.number<unknown>().positive('must be more than 0 MB').nullish(),
+      // Whose answers a hit may be: team (the default: the caller's team, else its key), key, or global.
+      scope: z.enum(['team', 'key', 'global'], { error: 'must be team, key or global' }).nullish(),
+    })
+    .nullish(),
   set_verbose: z.unknown().optional(),
   json_logs: z.unknown().optional(),
 });

@@ -28,4 +28,6 @@ export interface SpendRecord {
   started_at: string;
   /** The model of the key's model_max_budget that held the call (its spend counts there too); none: null or absent. */
   budget_model?: string | null;
+  /** Answered from the response cache (no provider called); absent: false. */
+  cache_hit?: boolean;
 }

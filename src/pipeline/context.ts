@@ -20,6 +20,7 @@ import type { AlertSender } from '../telemetry/alert-sender.ts';
 import type { Router } from '../router/router.ts';
 import type { Cooldowns } from '../router/cooldowns.ts';
 import type { HealthChecks } from '../router/health-checks.ts';
+import type { ResponseCache } from '../cache/response-cache.ts';
 import type { AccessLog } from '../telemetry/log.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
 import type { UiSessions } from '../auth/session.ts';
@@ -30,6 +31,8 @@ export interface PipelineContext {
   router: Router;
   /** Deployments resting after failures (shared by every instance with Redis). */
   cooldowns: Cooldowns;
+  /** The response cache (litellm_settings.cache); null: off. */
+  cache: ResponseCache | null;
   /** Background health checks of the deployments (general_settings.background_health_checks); null: off. */
   healthChecks: HealthChecks | null;
   keyCache: KeyCache;

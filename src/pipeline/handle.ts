@@ -41,6 +41,8 @@ export interface Inbound {
 }
 
 const MAX_CLIENT_RETRIES = 10;
+/** A stream longer than this is not kept in the response cache (it is held in memory until its end). */
+const MAX_CACHED_STREAM = 4 * 1024 * 1024;
 
 /** What the client called: its dialect and endpoint. */
 export interface Route {
@@ -190,6 +192,40 @@ export async function handleLlm(ctx: PipelineContext, route: Route, req: Inbound
     const bytes = (call.rewritten && turn ? Buffer.byteLength(JSON.stringify(call.body)) : req.body!.length) + 4 * (turn?.priorTokens ?? 0);
     lease = await admitLimits(ctx, principal, call, resolved.group, reachable ? [...resolved.deployments, ...reachable] : resolved.deployments, bytes, customer, outcome.tags);
 
+    // The response cache: a hit answers now, at no provider cost (its call counted in the rate limits,
+    // no budget spent; a key over its budget was refused above, as in LiteLLM).
+    const cache = ctx.cache && ctx.cache.covers(endpoint) ? ctx.cache : null;
+    const controls = cache ? cache.controls(call.body, principal) : null;
+    const cacheKey = cache && (controls!.lookup || controls!.store) ? cache.keyFor(principal, resolved.group, endpoint, call.body, controls!.namespace) : null;
+    if (cacheKey) {
+      const hit = controls!.lookup ? await cache!.get(cacheKey, controls!.maxAgeMs) : null;
+      if (hit && hit.stream === call.stream) {
+        // (LiteLLM's sign of a hit: the key it was found under)
+        base['x-litellm-cache-key'] = cacheKey;
+        outcome.cacheHit = { deployment: hit.deployment };
+        outcome.usage = hit.usage;
+        outcome.upstreamModel = hit.model;
+        outcome.firstByteAt = performance.now();
+        await settleOnce();
+        if (res.destroyed) return;
+        res.writeHead(200, {
+          ...base,
+          'x-litellm-model-group': resolved.group,
+          'x-litellm-response-cost': '0',
+          ...keySpendHeader(ctx, principal),
+          'content-type': hit.contentType,
+          ...(hit.stream ? { 'cache-control': 'no-cache' } : { 'content-length': hit.body.length }),
+        });
+        res.end(hit.body);
+        return;
+      }
+    }
+    /** Keeps a good answer under the cache key (not when the request said no-store). */
+    const keep = (body: Buffer, contentType: string, usage: Outcome['usage'], d: Deployment, model: string) => {
+      if (!cacheKey || !controls!.store || !usage) return;
+      cache!.set(cacheKey, { body, contentType, stream: call.stream, usage, model, deployment: d.id, createdAt: Date.now() }, controls!.ttlMs);
+    };
+
     // A client may ask for retries, within reason: each one holds the call's slot and reservation.
     const retries = typeof call.body.num_retries === 'number' ? Math.min(call.body.num_retries, MAX_CLIENT_RETRIES) : ctx.config.numRetries;
     const beforeUpstream = performance.now();
@@ -239,7 +275,18 @@ export async function handleLlm(ctx: PipelineContext, route: Route, req: Inbound
       Object.assign(headers, keySpendHeader(ctx, principal));
       // One usage for the whole stream, its output updated on each chunk (this runs for every chunk).
       const sofar = { ...EMPTY_USAGE, input: activeLease.promptTokens };
-      await relayStream(attempt, res, headers, dialect, {
+      // (a stream to keep in the cache: what the client is sent, up to a bound)
+      const kept: Buffer[] | null = cacheKey && controls!.store ? [] : null;
+      let keptBytes = 0;
+      const result = await relayStream(attempt, res, headers, dialect, {
+        tap: kept
+          ? (chunk) => {
+              if (keptBytes > MAX_CACHED_STREAM) return;
+              const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+              keptBytes += b.length;
+              kept.push(b);
+            }
+          : undefined,
         onOutput: (chars) => {
           // (nothing to extend without a key budget: the cost is not worked out on every chunk then)
           if (activeLease.holds.length === 0) return true;
@@ -263,6 +310,7 @@ export async function handleLlm(ctx: PipelineContext, route: Route, req: Inbound
           return settleOnce();
         },
       });
+      if (kept && !result.error && keptBytes <= MAX_CACHED_STREAM && !res.destroyed) keep(Buffer.concat(kept), 'text/event-stream; charset=utf-8', result.usage, attempt.deployment, outcome.upstreamModel!);
       return;
     }
     const answer = await readWhole(attempt);
@@ -285,6 +333,7 @@ export async function handleLlm(ctx: PipelineContext, route: Route, req: Inbound
       'content-length': Buffer.byteLength(translated.body),
     });
     res.end(translated.body);
+    if (attempt.response.statusCode < 400) keep(Buffer.isBuffer(translated.body) ? translated.body : Buffer.from(translated.body), translated.body === answer.body && typeof type === 'string' ? type : 'application/json', translated.usage, attempt.deployment, outcome.upstreamModel!);
   } catch (err) {
     const gerr = asGatewayError(err);
     if (gerr.name === 'internal') ctx.log.error({ err, requestId: req.id }, 'request failed');

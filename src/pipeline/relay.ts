@@ -35,6 +35,8 @@ export interface StreamHooks {
   onOutput(outputChars: number): boolean | Promise<boolean>;
   /** Called once the answer is complete, before its last bytes are written (the ledger's moment). */
   beforeEnd(result: StreamResult): Promise<unknown>;
+  /** Sees every byte the client is sent, its last ones too (the response cache keeps a stream so). */
+  tap?: (chunk: Buffer | string) => void;
 }
 
 const FRAME_END = Buffer.from('\n\n');
@@ -200,6 +202,7 @@ export async function relayStream(
       result.error = disconnected();
       return (step = STOP);
     }
+    hooks.tap?.(out);
     const written = res.write(out);
     return (step = codec.upstreamError !== null ? STOP : written ? CONTINUE : DRAIN);
   };
@@ -252,6 +255,10 @@ export async function relayStream(
     if (codec.errorFrame) res.end(codec.errorFrame(result.error));
     else writeSseError(res, result.error, dialect);
   }
-  else res.end(codec.finish());
+  else {
+    const last = codec.finish();
+    hooks.tap?.(last);
+    res.end(last);
+  }
   return result;
 }

@@ -39,6 +39,8 @@ export interface Outcome {
   startedAt: number;
   startedWall: number;
   firstByteAt: number | null;
+  /** Answered from the response cache: by this deployment once (no provider called now, no cost). */
+  cacheHit?: { deployment: string } | null;
 }
 
 async function usageOf(o: Outcome): Promise<UsageRecord> {
@@ -76,7 +78,8 @@ export async function settle(ctx: PipelineContext, o: Outcome, lease: Lease | nu
   try {
     const usage = await usageOf(o);
     const price = o.deployment ? ctx.prices.priceFor(o.deployment, o.upstreamModel ?? o.deployment.upstreamModel) : NO_PRICE;
-    cost = costNanos(usage, price);
+    // (a cache hit costs nothing: its tokens are recorded, its price is not)
+    cost = o.cacheHit ? 0 : costNanos(usage, price);
     const p = o.principal.kind === 'key' ? o.principal : null;
     const key = p?.key ?? null;
     const record: SpendRecord = {
@@ -88,7 +91,7 @@ export async function settle(ctx: PipelineContext, o: Outcome, lease: Lease | nu
       organization_id: key?.organization_id ?? p?.team?.organization_id ?? null,
       end_user: o.customer,
       model_group: o.group,
-      deployment_id: o.deployment?.id ?? null,
+      deployment_id: o.deployment?.id ?? o.cacheHit?.deployment ?? null,
       provider: o.deployment?.provider ?? null,
       model: o.upstreamModel,
       call_type: o.callType,
@@ -103,6 +106,7 @@ export async function settle(ctx: PipelineContext, o: Outcome, lease: Lease | nu
       tags: o.tags,
       started_at: isoTime(o.startedWall),
       budget_model: lease?.budgetModel ?? null,
+      ...(o.cacheHit ? { cache_hit: true } : {}),
     };
     journaled = ctx.ledger.record(record);
     ctx.metrics.observe(record);
@@ -128,7 +132,7 @@ export async function settle(ctx: PipelineContext, o: Outcome, lease: Lease | nu
     tokenCount = totalTokens(usage);
     // (usage-based routing: this minute's requests and tokens of the deployment)
     if (o.deployment) ctx.router.stats?.used(o.deployment.id, tokenCount, Date.now());
-    if (!o.error && o.callType !== 'embeddings' && o.callType !== 'rerank' && !usage.estimated) ctx.expectedOutput.observe(o.group, usage.output);
+    if (!o.error && !o.cacheHit && o.callType !== 'embeddings' && o.callType !== 'rerank' && !usage.estimated) ctx.expectedOutput.observe(o.group, usage.output);
   } catch (err) {
     ctx.log.error({ err, requestId: o.id }, 'settling a request failed');
   } finally {

@@ -9,8 +9,8 @@ import { keyModelRef } from './key-models.ts';
 
 const COLUMNS = `request_id, upstream_id, key_token, user_id, team_id, organization_id, end_user, model_group, deployment_id, provider,
   model, call_type, input_tokens, cache_read_tokens, cache_write_tokens, cache_write_1h_tokens, output_tokens,
-  reasoning_tokens, cost_nanos, status, http_status, error_type, stream, latency_ms, ttft_ms, estimated, tags, started_at`;
-const ROW = `(${Array.from({ length: 28 }, () => '?').join(', ')})`;
+  reasoning_tokens, cost_nanos, status, http_status, error_type, stream, latency_ms, ttft_ms, estimated, tags, started_at, cache_hit`;
+const ROW = `(${Array.from({ length: 29 }, () => '?').join(', ')})`;
 /** Rows per INSERT statement: far fewer statements, well under SQLite's limit of bound values. */
 const CHUNK = 100;
 
@@ -122,7 +122,7 @@ export async function applyLedger(conn: SqlConnection, records: SpendRecord[], o
           r.request_id, r.upstream_id, r.key_token, r.user_id, r.team_id, r.organization_id ?? null, r.end_user, r.model_group,
           r.deployment_id, r.provider, r.model, r.call_type, u.input, u.cacheRead, u.cacheWrite, u.cacheWrite1h, u.output, u.reasoning,
           r.cost_nanos, r.status, r.http_status, r.error_type, r.stream ? 1 : 0, r.latency_ms, r.ttft_ms,
-          u.estimated ? 1 : 0, JSON.stringify(r.tags), r.started_at,
+          u.estimated ? 1 : 0, JSON.stringify(r.tags), r.started_at, r.cache_hit ? 1 : 0,
         ];
       });
       for (const row of await db.all<{ request_id: string }>(insertSql(chunk.length), params)) insertedIds.add(row.request_id);

@@ -396,6 +396,12 @@ const MIGRATIONS: {
       'CREATE INDEX llmproxy_responses_created ON llmproxy_responses (created_at)',
     ],
   },
+  {
+    id: 11,
+    name: 'cache hits',
+    // A call answered from the response cache: recorded, at no provider cost, and marked so.
+    sql: ['ALTER TABLE llmproxy_spend_logs ADD COLUMN cache_hit INTEGER NOT NULL DEFAULT 0'],
+  },
 ];
 
 /** The schema is written for SQLite; PostgreSQL needs 64-bit integers and doubles spelled out. */

@@ -50,6 +50,7 @@ export interface SpendLogRow {
   estimated: number;
   tags: string;
   started_at: string;
+  cache_hit: number;
 }
 
 export async function querySpendLogs(db: Queryable, q: SpendLogQuery): Promise<{ rows: SpendLogRow[]; total: number }> {

@@ -40,7 +40,8 @@ before(async () => {
   fake = await startFakeOpenAI();
   hook = await startWebhookReceiver();
   // An alerting target, for /health/services to send its test alert to.
-  gw = await startInProcess(`${fakeModels(fake.url)}general_settings:\n  alerting: ["webhook"]\nenvironment_variables:\n  WEBHOOK_URL: "${hook.url}"\n`);
+  // (a response cache, for the /cache routes to have one to manage)
+  gw = await startInProcess(`${fakeModels(fake.url)}general_settings:\n  alerting: ["webhook"]\nlitellm_settings:\n  cache: true\n  cache_params: { type: local }\nenvironment_variables:\n  WEBHOOK_URL: "${hook.url}"\n`);
   await master('POST', '/organization/new', { organization_id: world.orgIn, organization_alias: 'In' });
   await master('POST', '/organization/new', { organization_id: world.orgOut, organization_alias: 'Out' });
   await master('POST', '/team/new', { team_id: world.teamIn, organization_id: world.orgIn });
@@ -181,13 +182,16 @@ const CALLS: Record<string, (who: Who, v: Variant) => Promise<Call>> = {
   '/audit': async () => ({ method: 'GET', path: '/audit' }),
   '/health': async () => ({ method: 'GET', path: '/health' }),
   '/health/services': async () => ({ method: 'GET', path: '/health/services?service=webhook' }),
+  '/cache/ping': async () => ({ method: 'GET', path: '/cache/ping' }),
+  '/cache/delete': async () => ({ method: 'POST', path: '/cache/delete', body: { keys: ['nothing-there'] } }),
+  '/cache/flushall': async () => ({ method: 'POST', path: '/cache/flushall' }),
   '/ui/api/keys': async () => ({ method: 'GET', path: '/ui/api/keys' }),
   '/ui/api/models': async () => ({ method: 'GET', path: '/ui/api/models' }),
   '/ui/api/health': async () => ({ method: 'GET', path: '/ui/api/health' }),
   '/ui/api/usage': async () => ({ method: 'GET', path: '/ui/api/usage?start=2026-01-01&end=2026-01-02' }),
 };
 /** Routes whose calls name no entity: allowed as soon as the caller holds any grant (they then narrow what they show). */
-const UNTARGETED = new Set(['/key/list', '/user/list', '/team/list', '/organization/list', '/organization/new', '/customer/new', '/customer/info', '/customer/list', '/customer/update', '/customer/delete', '/customer/block', '/customer/unblock', '/tag/new', '/tag/info', '/tag/list', '/tag/update', '/tag/delete', '/budget/new', '/budget/info', '/budget/list', '/budget/settings', '/budget/update', '/budget/delete', '/spend/logs', '/global/spend', '/audit', '/health', '/health/services', '/ui/api/keys', '/ui/api/models', '/ui/api/health', '/ui/api/usage']);
+const UNTARGETED = new Set(['/key/list', '/user/list', '/team/list', '/organization/list', '/organization/new', '/customer/new', '/customer/info', '/customer/list', '/customer/update', '/customer/delete', '/customer/block', '/customer/unblock', '/tag/new', '/tag/info', '/tag/list', '/tag/update', '/tag/delete', '/budget/new', '/budget/info', '/budget/list', '/budget/settings', '/budget/update', '/budget/delete', '/spend/logs', '/global/spend', '/audit', '/health', '/health/services', '/cache/ping', '/cache/delete', '/cache/flushall', '/ui/api/keys', '/ui/api/models', '/ui/api/health', '/ui/api/usage']);
 
 function expected(route: string, who: Who, v: Variant): boolean {
   const grants = who.kinds.map((k) => PERMISSIONS[route]!.grants[k]).filter((g): g is Exclude<Grant, '-'> => g !== '-');

@@ -77,15 +77,15 @@ test('unknown keys are warnings, with their path; missing provider keys too', ()
 general_settings:
   proxy_batch_write_at: 10
 litellm_settings:
-  cache: true
+  success_callback: [langfuse]
 `,
   );
   assert.equal(config.deployments.length, 1);
   assert.ok(warnings.some((w) => w.includes('model_list[0].extra_thing is not a known setting')));
   assert.ok(warnings.some((w) => w.includes('general_settings.proxy_batch_write_at is not a known setting')));
-  assert.ok(warnings.some((w) => w.includes('litellm_settings.cache changes what LiteLLM\'s proxy does, and this version does not do it: IGNORED')));
+  assert.ok(warnings.some((w) => w.includes('litellm_settings.success_callback changes what LiteLLM\'s proxy does, and this version does not do it: IGNORED')));
   assert.ok(warnings.some((w) => w.includes('has no api_key and OPENAI_API_KEY is not set')));
-  assert.deepEqual(config.ignoredSettings, ['model_list[0].extra_thing', 'general_settings.proxy_batch_write_at', 'litellm_settings.cache']);
+  assert.deepEqual(config.ignoredSettings, ['model_list[0].extra_thing', 'general_settings.proxy_batch_write_at', 'litellm_settings.success_callback']);
 });
 
 test("the shipped config.yaml's master_key reference warns nothing when LITELLM_MASTER_KEY is unset (the start makes one)", () => {
@@ -99,7 +99,7 @@ test('/health/readiness lists the settings this version does not act on, so an o
   try {
     const r = (await (await fetch(`${gw.url}/health/readiness`)).json()) as any;
     assert.equal(r.status, 'healthy');
-    assert.deepEqual(r.ignored_settings.sort(), ['general_settings.store_model_in_db', 'litellm_settings.cache', 'litellm_settings.success_callback']);
+    assert.deepEqual(r.ignored_settings.sort(), ['general_settings.store_model_in_db', 'litellm_settings.success_callback']);
   } finally {
     await gw.close();
   }

@@ -16,6 +16,7 @@ const RECORDS = [
     usage: { input: 10, cacheRead: 2, cacheWrite: 3, cacheWrite1h: 4, output: 5, reasoning: 1, estimated: true }, cost_nanos: 123_456_789_012,
     budget_model: 'gpt-4',
   }),
+  spendRecord('hit', { cost_nanos: 0, cache_hit: true }),
 ];
 
 test('records appended to the journal read back as they were', async () => {

@@ -183,10 +183,12 @@ describe('nobody raises their own rights', () => {
     assert.equal((await ok('POST', '/user/update', { user_id: 'deckhand', user_alias: 'Deck Hand' }, member)).data.user_alias, 'Deck Hand');
   });
 
-  test('a key may narrow itself, never widen: models, budget, model budgets, routes, blocked', async () => {
+  test('a key may narrow itself, never widen: models, budget, model budgets, routes, cache controls, blocked', async () => {
     const { member } = await people();
     const mmb = (usd: number, period = '1d') => ({ 'gpt-3.5-turbo': { budget_limit: usd, time_period: period } });
-    const own = (await ok('POST', '/key/generate', { team_id: 'crew', models: ['gpt-3.5-turbo'], max_budget: 1, key_type: 'llm_api', model_max_budget: mmb(1) }, member)).key;
+    const own = (await ok('POST', '/key/generate', { team_id: 'crew', models: ['gpt-3.5-turbo'], max_budget: 1, key_type: 'llm_api', model_max_budget: mmb(1), allowed_cache_controls: ['no-cache'] }, member)).key;
+    await refusedFor(member, 'POST', '/key/update', { key: own, allowed_cache_controls: [] }, /allowed_cache_controls/);
+    await refusedFor(member, 'POST', '/key/update', { key: own, allowed_cache_controls: ['no-cache', 'no-store'] }, /allowed_cache_controls/);
     await refusedFor(member, 'POST', '/key/update', { key: own, model_max_budget: mmb(2) }, /model_max_budget/);
     await refusedFor(member, 'POST', '/key/update', { key: own, model_max_budget: mmb(1, '1mo') }, /model_max_budget/);
     await refusedFor(member, 'POST', '/key/update', { key: own, model_max_budget: {} }, /model_max_budget/);
