@@ -46,6 +46,19 @@ before(async () => {
     res.flushHeaders();
     setTimeout(() => res.destroy(), 20);
   });
+  // Anthropic's 529 (overloaded), in its error envelope.
+  const overloaded = await failingUpstream('overloaded', (res) => {
+    res.writeHead(529, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } }));
+  });
+  // A stream whose first frame comes at once and the next after 1.5 s (a drip far slower than stream_timeout).
+  const drip = await failingUpstream('drip', (res) => {
+    const frame = (content: string) => `data: ${JSON.stringify({ id: 'chatcmpl-drip', object: 'chat.completion.chunk', created: 0, model: 'gpt-4', choices: [{ index: 0, delta: { content }, finish_reason: null }] })}\n\n`;
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    res.write(frame('first'));
+    const t = setTimeout(() => res.end(frame(' late') + 'data: [DONE]\n\n'), 1500);
+    res.on('close', () => clearTimeout(t));
+  });
   const silent = await failingUpstream('silent', (res) => {
     res.writeHead(200, { 'content-type': 'text/event-stream' });
     res.flushHeaders();
@@ -75,6 +88,10 @@ before(async () => {
     litellm_params: { model: openai/gpt-4, api_base: ${cutFirst}/v1 }
   - model_name: silent
     litellm_params: { model: openai/gpt-4, api_base: ${silent}/v1, stream_timeout: 0.3 }
+  - model_name: claude-busy
+    litellm_params: { model: anthropic/claude-sonnet-4-5, api_base: ${overloaded}, api_key: sk-ant }
+  - model_name: drip
+    litellm_params: { model: openai/gpt-4, api_base: ${drip}/v1, stream_timeout: 0.2 }
   - model_name: keyed
     litellm_params: { model: openai/gpt-4, api_base: "http://user:pw@127.0.0.1:${new URL(ok.url).port}/v1" }
 router_settings:
@@ -82,7 +99,7 @@ router_settings:
   allowed_fails: 0
   cooldown_time: 0.4
   retry_policy: { RateLimitErrorRetries: 2, BadRequestErrorRetries: 1 }
-  fallbacks: [{ primary: [second, third] }, { flaky: [good] }, { slow: [good] }, { small: [good] }, { cut-first: [good] }, { silent: [good] }]
+  fallbacks: [{ primary: [second, third] }, { flaky: [good] }, { slow: [good] }, { small: [good] }, { cut-first: [good] }, { silent: [good] }, { claude-busy: [good] }]
   context_window_fallbacks: [{ small: [big-context] }]
   content_policy_fallbacks: [{ small: [safe] }]
   default_fallbacks: [good]
@@ -311,4 +328,28 @@ test('a stream that fails before its first byte fails over without the client kn
     body: JSON.stringify({ model: 'good', stream: true, messages: [{ role: 'user', content: '[[cut:2]] late cut' }] }),
   });
   assert.match(await late.text(), /"error"/);
+});
+
+test("Anthropic's 529 (overloaded) is a server error: the call falls back, the deployment rests; a drip slower than stream_timeout ends in an error event", async () => {
+  const before = failing.overloaded!.calls;
+  const r = await chat('claude-busy', 'busy?');
+  assert.equal(r.status, 200);
+  assert.equal(r.headers.get('x-litellm-model-group'), 'good');
+  assert.equal(failing.overloaded!.calls, before + 1);
+  const again = await chat('claude-busy', 'busy again?');
+  assert.equal(again.status, 200);
+  assert.equal(failing.overloaded!.calls, before + 1, 'resting (allowed_fails 0): not touched');
+  const t0 = performance.now();
+  const res = await fetch(`${gw.url}/chat/completions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${MASTER_KEY}` },
+    body: JSON.stringify({ model: 'drip', stream: true, messages: [{ role: 'user', content: 'drip' }] }),
+  });
+  const text = await res.text();
+  assert.equal(res.status, 200, 'its first bytes had come: the answer had begun');
+  assert.match(text, /first/);
+  assert.match(text, /stream_timeout/);
+  // (undici's idle timer ticks about every half second)
+  assert.ok(performance.now() - t0 < 1300, 'cut at the idle gap, not after the drip');
+  assert.doesNotMatch(text, /late/);
 });
