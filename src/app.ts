@@ -108,9 +108,18 @@ async function responseCache(settings: CacheSettings, log: Logger): Promise<{ ca
     if (settings.type === 'redis') log.warn('cache_params.type is redis but no Redis is configured (cache_params host/port, REDIS_URL or REDIS_HOST): answers are cached in this process');
     return { cache: new ResponseCache(settings, new LocalCache(settings.maxBytes), log), close: async () => {} };
   }
-  const client = createClient({ url: settings.redisUrl, disableOfflineQueue: true, socket: { connectTimeout: 2_000, reconnectStrategy: (n: number) => Math.min(100 * 2 ** n, 2_000) } }) as RedisClientType;
+  const client = createClient({
+    url: settings.redisUrl,
+    // (a lookup is on the call's path: a Redis that is slow or away is a miss at once, not a wait)
+    disableOfflineQueue: true,
+    commandOptions: { timeout: 250, rejectInFlight: true },
+    socket: { connectTimeout: 2_000, reconnectStrategy: (n: number) => Math.min(100 * 2 ** n, 2_000) },
+  }) as RedisClientType;
   client.on('error', (err: Error) => log.debug({ err }, 'response cache: Redis unreachable (lookups are misses)'));
-  await client.connect().catch((err: Error) => log.warn(`response cache: Redis (${redisAddress(settings.redisUrl!)}) does not answer yet (${err.message}): every lookup is a miss until it does`));
+  // Up to 2 s for a first answer; past that the start goes on and the client keeps reconnecting.
+  const connected = client.connect().then(() => true, () => false);
+  const ready = await Promise.race([connected, new Promise<boolean>((r) => setTimeout(() => r(false), 2_000).unref())]);
+  if (!ready) log.warn(`response cache: Redis (${redisAddress(settings.redisUrl!)}) does not answer yet: every lookup is a miss until it does`);
   const close = async () => {
     await client.close().catch(() => client.destroy());
   };
@@ -261,7 +270,8 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     ...config.routing,
     costOf: (d) => {
       const p = prices.priceFor(d, d.upstreamModel);
-      return p.input + p.output;
+      // (a deployment without a known price is not the cheapest: it is last)
+      return p.source === 'none' ? Infinity : p.input + p.output;
     },
   });
   if (router.stats) redis?.shareRouterStats(router.stats);

@@ -122,10 +122,9 @@ export function registerHealthRoutes(app: FastifyInstance, admin: Admin): void {
     // (settings of the file this version does not act on: an operator sees them where health is checked)
     const ignored = ctx.config.ignoredSettings.length > 0 ? { ignored_settings: ctx.config.ignoredSettings } : {};
     // (background health checks: the deployments whose last check failed make the gateway degraded)
-    const failing = ctx.healthChecks
-      ? ctx.config.deployments.filter((d) => ctx.healthChecks!.results.get(d.id)?.ok === false).map((d) => ({ model_name: d.modelName, model_id: d.id, error: ctx.healthChecks!.results.get(d.id)!.error ?? null }))
-      : [];
-    Object.assign(shared, failing.length > 0 ? { unhealthy_deployments: failing } : {});
+    // (a count only: this route is open to anyone; /health names them, for admins)
+    const failing = ctx.healthChecks ? ctx.config.deployments.filter((d) => ctx.healthChecks!.results.get(d.id)?.ok === false) : [];
+    Object.assign(shared, failing.length > 0 ? { unhealthy_deployments: failing.length } : {});
     try {
       await db.get('SELECT 1 AS ok');
     } catch {

@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import type { Principal } from '../auth/principal.ts';
 import { GatewayError } from '../http/errors.ts';
 import type { Endpoint } from '../providers/adapter.ts';
+import type { Headers } from '../pipeline/context.ts';
 import { GATEWAY_FIELDS } from '../providers/openai/request.ts';
 import type { CachedAnswer, CacheStore } from './store.ts';
 
@@ -57,6 +58,9 @@ export interface CacheControls {
 /** Fields that change nothing in the answer: the gateway's own, and the cache's (`user` stays: as in LiteLLM, end users' answers are apart). */
 const IGNORED = new Set([...GATEWAY_FIELDS, 'cache']);
 
+/** Client headers a provider is sent (they change its answer: a beta, a version, a project). */
+const FORWARDED = ['anthropic-beta', 'anthropic-version', 'openai-beta', 'openai-organization', 'openai-project'];
+
 /** JSON with object keys sorted, so that key order does not change the cache key. */
 function canonical(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
@@ -90,10 +94,12 @@ export class ResponseCache {
     if (c === undefined || c === null) return out;
     if (typeof c !== 'object' || Array.isArray(c)) throw new GatewayError('bad_request', 'cache must be an object of cache controls (no-cache, no-store, ttl, s-maxage).', { param: 'cache' });
     const given = c as Record<string, unknown>;
-    const allowed = principal.kind === 'key' ? (principal.key.extra?.allowed_cache_controls as unknown) : undefined;
+    const raw = principal.kind === 'key' ? (principal.key.extra?.allowed_cache_controls as unknown) : undefined;
+    // (a value that is not a list allows nothing: never read as no limit)
+    const allowed = raw === undefined || raw === null ? [] : Array.isArray(raw) ? raw : [null];
     for (const name of Object.keys(given)) {
       if (!(CONTROLS as readonly string[]).includes(name)) continue;
-      if (Array.isArray(allowed) && allowed.length > 0 && !allowed.includes(name)) {
+      if (allowed.length > 0 && !allowed.includes(name)) {
         // (LiteLLM's words)
         throw new GatewayError('route_not_allowed', `Not allowed to set ${name} as a cache control. Contact admin to change permissions.`, { param: 'cache' });
       }
@@ -122,13 +128,19 @@ export class ResponseCache {
     return out;
   }
 
-  /** The cache key: the scope, the group, the route and the request's answer-changing parts, hashed. */
-  keyFor(principal: Principal, group: string, endpoint: Endpoint, body: Record<string, unknown>, namespace: string | null): string {
+  /**
+   * The cache key: the scope, the group (and what a wildcard's `*` matched), the route, the request's
+   * answer-changing parts, the client headers passed on to the provider (betas, versions, project) and
+   * the tags that route the call, hashed.
+   */
+  keyFor(principal: Principal, group: string, capture: string | null, endpoint: Endpoint, body: Record<string, unknown>, headers: Headers, routingTags: readonly string[] | null, namespace: string | null): string {
     const scope =
       this.settings.scope === 'global' ? '' : principal.kind !== 'key' ? 'master' : this.settings.scope === 'team' && principal.key.team_id ? `team:${principal.key.team_id}` : `key:${principal.token}`;
     const parts: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(body)) if (!IGNORED.has(k) && k !== 'model') parts[k] = v;
-    const hash = createHash('sha256').update(canonical({ scope, group, endpoint, parts })).digest('hex');
+    const sent: Record<string, unknown> = {};
+    for (const h of FORWARDED) if (headers[h] !== undefined) sent[h] = headers[h];
+    const hash = createHash('sha256').update(canonical({ scope, group, capture, endpoint, parts, sent, tags: routingTags })).digest('hex');
     const ns = namespace ?? this.settings.namespace;
     return ns ? `${ns}:${hash}` : hash;
   }

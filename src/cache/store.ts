@@ -61,7 +61,10 @@ export class LocalCache implements CacheStore {
     const bytes = answer.body.length + OVERHEAD;
     if (bytes > this.maxBytes) return;
     await this.delete([key]);
-    this.entries.set(key, { answer, expiresAt: this.now() + ttlMs, bytes });
+    // (a body of its own memory: a small one may be a slice of a pooled 8 KB block, which it would keep alive)
+    const body = Buffer.allocUnsafeSlow(answer.body.length);
+    answer.body.copy(body);
+    this.entries.set(key, { answer: { ...answer, body }, expiresAt: this.now() + ttlMs, bytes });
     this.bytes += bytes;
     for (const [k, e] of this.entries) {
       if (this.bytes <= this.maxBytes) break;

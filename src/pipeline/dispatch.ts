@@ -460,7 +460,8 @@ export async function dispatch(ctx: PipelineContext, plan: DispatchPlan, numRetr
         }
         ctx.cooldowns.failed(d.id, e, null, Date.now());
         // (a deployment that times out is as slow as its deadline, for latency-based routing)
-        if (e.name === 'upstream_timeout') ctx.router.stats?.latency(d.id, plan.stream ? d.streamTimeoutMs : d.timeoutMs);
+        // (not when the request's own shorter deadline ran out: a client does not make a deployment slow)
+        if (e.name === 'upstream_timeout' && plan.timeoutMs === undefined && plan.streamTimeoutMs === undefined) ctx.router.stats?.latency(d.id, plan.stream ? d.streamTimeoutMs : d.timeoutMs);
         err = e;
       } finally {
         if (tokens && !answered) void settleTokens(tokens, 0);

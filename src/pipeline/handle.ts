@@ -196,7 +196,7 @@ export async function handleLlm(ctx: PipelineContext, route: Route, req: Inbound
     // no budget spent; a key over its budget was refused above, as in LiteLLM).
     const cache = ctx.cache && ctx.cache.covers(endpoint) ? ctx.cache : null;
     const controls = cache ? cache.controls(call.body, principal) : null;
-    const cacheKey = cache && (controls!.lookup || controls!.store) ? cache.keyFor(principal, resolved.group, endpoint, call.body, controls!.namespace) : null;
+    const cacheKey = cache && (controls!.lookup || controls!.store) ? cache.keyFor(principal, resolved.group, resolved.capture, endpoint, call.body, req.headers, ctx.config.tagFiltering ? outcome.tags : null, controls!.namespace) : null;
     if (cacheKey) {
       const hit = controls!.lookup ? await cache!.get(cacheKey, controls!.maxAgeMs) : null;
       if (hit && hit.stream === call.stream) {
@@ -220,9 +220,9 @@ export async function handleLlm(ctx: PipelineContext, route: Route, req: Inbound
         return;
       }
     }
-    /** Keeps a good answer under the cache key (not when the request said no-store). */
-    const keep = (body: Buffer, contentType: string, usage: Outcome['usage'], d: Deployment, model: string) => {
-      if (!cacheKey || !controls!.store || !usage) return;
+    /** Keeps a good answer under the cache key (not when the request said no-store, nor one a fallback group gave). */
+    const keep = (body: Buffer, contentType: string, usage: Outcome['usage'], d: Deployment, model: string, fallbacks: number) => {
+      if (!cacheKey || !controls!.store || !usage || fallbacks > 0) return;
       cache!.set(cacheKey, { body, contentType, stream: call.stream, usage, model, deployment: d.id, createdAt: Date.now() }, controls!.ttlMs);
     };
 
@@ -284,7 +284,9 @@ export async function handleLlm(ctx: PipelineContext, route: Route, req: Inbound
               if (keptBytes > MAX_CACHED_STREAM) return;
               const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
               keptBytes += b.length;
-              kept.push(b);
+              // (too long to keep: what was held goes now, not at the stream's end)
+              if (keptBytes > MAX_CACHED_STREAM) kept.length = 0;
+              else kept.push(b);
             }
           : undefined,
         onOutput: (chars) => {
@@ -310,7 +312,7 @@ export async function handleLlm(ctx: PipelineContext, route: Route, req: Inbound
           return settleOnce();
         },
       });
-      if (kept && !result.error && keptBytes <= MAX_CACHED_STREAM && !res.destroyed) keep(Buffer.concat(kept), 'text/event-stream; charset=utf-8', result.usage, attempt.deployment, outcome.upstreamModel!);
+      if (kept && !result.error && keptBytes <= MAX_CACHED_STREAM && !res.destroyed) keep(Buffer.concat(kept), 'text/event-stream; charset=utf-8', result.usage, attempt.deployment, outcome.upstreamModel!, attempt.fallbacks);
       return;
     }
     const answer = await readWhole(attempt);
@@ -333,7 +335,7 @@ export async function handleLlm(ctx: PipelineContext, route: Route, req: Inbound
       'content-length': Buffer.byteLength(translated.body),
     });
     res.end(translated.body);
-    if (attempt.response.statusCode < 400) keep(Buffer.isBuffer(translated.body) ? translated.body : Buffer.from(translated.body), translated.body === answer.body && typeof type === 'string' ? type : 'application/json', translated.usage, attempt.deployment, outcome.upstreamModel!);
+    if (attempt.response.statusCode < 400) keep(Buffer.isBuffer(translated.body) ? translated.body : Buffer.from(translated.body), translated.body === answer.body && typeof type === 'string' ? type : 'application/json', translated.usage, attempt.deployment, outcome.upstreamModel!, attempt.fallbacks);
   } catch (err) {
     const gerr = asGatewayError(err);
     if (gerr.name === 'internal') ctx.log.error({ err, requestId: req.id }, 'request failed');

@@ -735,7 +735,8 @@ export class RedisCounters implements Counters {
   shareRouterStats(stats: DeploymentStats): void {
     const key = (instance: string) => `${this.p}router-stats:${instance}`;
     const sync = async () => {
-      if (!this.client.isReady) return;
+      // (Redis away: each instance by its own measures, not the others' last ones)
+      if (!this.client.isReady) return stats.peers([]);
       try {
         await this.client.set(key(this.id), JSON.stringify(stats.snapshot(Date.now())), { PX: 3000 });
         const others = (await this.client.zRange(`${this.p}live`, 0, -1)).filter((i) => i !== this.id);
@@ -744,13 +745,15 @@ export class RedisCounters implements Counters {
         for (const v of values) {
           if (typeof v !== 'string') continue;
           try {
-            snapshots.push(JSON.parse(v) as StatsSnapshot);
+            const snap = JSON.parse(v) as unknown;
+            if (snap && typeof snap === 'object' && !Array.isArray(snap)) snapshots.push(snap as StatsSnapshot);
           } catch {
             // not a snapshot: left out
           }
         }
         stats.peers(snapshots);
       } catch (err) {
+        stats.peers([]);
         this.log.debug({ err }, 'routing measures of other instances not read this time');
       }
     };

@@ -65,8 +65,8 @@ export class UpstreamBody {
   private pausedUnread = false;
   private ended = false;
   private failure: { err: unknown } | null = null;
-  /** Who waits for the first chunk (arrived()). */
-  private waiter: { resolve: (data: boolean) => void; reject: (err: unknown) => void } | null = null;
+  /** Who waits for the first chunk (arrived()), and what they all wait on. */
+  private waiter: { resolve: (data: boolean) => void; reject: (err: unknown) => void; promise: Promise<boolean> } | null = null;
   destroyed = false;
 
   /** @internal the parser's side */
@@ -128,9 +128,15 @@ export class UpstreamBody {
     if (this.unread.length > 0) return Promise.resolve(true);
     if (this.ended) return Promise.resolve(false);
     if (this.failure) return Promise.reject(this.failure.err);
-    return new Promise((resolve, reject) => {
-      this.waiter = { resolve, reject };
+    if (this.waiter) return this.waiter.promise;
+    let resolve!: (data: boolean) => void;
+    let reject!: (err: unknown) => void;
+    const promise = new Promise<boolean>((res, rej) => {
+      resolve = res;
+      reject = rej;
     });
+    this.waiter = { resolve, reject, promise };
+    return promise;
   }
 
   bytes(): Promise<Buffer> {

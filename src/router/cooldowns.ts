@@ -113,6 +113,11 @@ export class Cooldowns {
     }
   }
 
+  /** Rests a deployment until then, unless cooldowns are off (a background check found it down). */
+  restFor(id: string, until: number): void {
+    if (!this.settings.disabled) this.rest(id, until);
+  }
+
   /** Rests a deployment until then (here, and on the other instances unless it came from one). */
   rest(id: string, until: number, fromPeer = false): void {
     if (until <= (this.until.get(id) ?? 0)) return;

@@ -15,6 +15,18 @@ export interface CheckResult {
 
 type Check = (d: Deployment) => Promise<{ ok: boolean; error?: string }>;
 
+/**
+ * Whether a failed check says the deployment is down (unreachable, timed out, a wrong key, a server
+ * error), not only that its check did not fit it (a server without a model list answers 404 or 405; a
+ * busy key 429): only then does it rest. Unhealthy either way in /health.
+ */
+function down(error: string | undefined): boolean {
+  const status = /^status (\d{3})$/.exec(error ?? '');
+  if (!status) return true;
+  const n = Number(status[1]);
+  return n === 401 || n >= 500;
+}
+
 export class HealthChecks {
   readonly results = new Map<string, CheckResult>();
   private timer: ReturnType<typeof setTimeout> | null = null;
@@ -56,7 +68,7 @@ export class HealthChecks {
         const now = Date.now();
         this.results.set(d.id, { ...r, at: now });
         if (r.ok) this.cooldowns.succeeded(d.id, now);
-        else this.cooldowns.rest(d.id, now + this.restMs);
+        else if (down(r.error)) this.cooldowns.restFor(d.id, now + this.restMs);
       }),
     );
   }

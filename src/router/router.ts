@@ -5,7 +5,7 @@
 //   least-busy              the fewest calls in flight
 //   latency-based-routing   the lowest average latency (time to first byte for streams); with
 //                           lowest_latency_buffer, any within that fraction of it, at random
-//   usage-based-routing-v2  the most headroom this minute against its tpm (else rpm; else the fewest tokens)
+//   usage-based-routing-v2  the most headroom this minute against its tpm (else rpm; none: all headroom)
 //   cost-based-routing      the cheapest (input + output price per token)
 // Ties are broken at random; deployments not tried yet by the call come first.
 import type { Deployment } from '../config/load.ts';
@@ -126,9 +126,10 @@ export class Router {
       }
       case 'usage-based-routing':
       case 'usage-based-routing-v2':
+        // (the share of its limit used this minute; a deployment without one has all its headroom)
         return lowest(pool, (d) => {
           const u = stats!.usageOf(d.id, now);
-          return d.tpm ? u.tokens / d.tpm : d.rpm ? u.requests / d.rpm : u.tokens;
+          return d.tpm ? u.tokens / d.tpm : d.rpm ? u.requests / d.rpm : 0;
         });
       case 'cost-based-routing':
         return lowest(pool, (d) => this.options.costOf?.(d) ?? 0);

@@ -61,8 +61,19 @@ export class DeploymentStats {
     this.peerUsage = usage;
   }
 
-  begin(id: string): void {
+  /** A call goes to the deployment: in flight, and one of this minute's requests (its tokens come when it ends). */
+  begin(id: string, now = Date.now()): void {
     this.busy.set(id, (this.busy.get(id) ?? 0) + 1);
+    this.add(id, 1, 0, now);
+  }
+
+  private add(id: string, requests: number, tokens: number, now: number): void {
+    const minute = Math.floor(now / 60_000);
+    const u = this.usage.get(id);
+    if (u && u.minute === minute) {
+      u.requests += requests;
+      u.tokens += tokens;
+    } else this.usage.set(id, { minute, requests, tokens });
   }
 
   end(id: string): void {
@@ -90,14 +101,9 @@ export class DeploymentStats {
     return own === undefined ? peer.sum / peer.n : (own + peer.sum) / (peer.n + 1);
   }
 
-  /** A call answered with this many tokens (prompt and output). */
+  /** A call ended having used this many tokens (prompt and output). */
   used(id: string, tokens: number, now: number): void {
-    const minute = Math.floor(now / 60_000);
-    const u = this.usage.get(id);
-    if (u && u.minute === minute) {
-      u.requests++;
-      u.tokens += tokens;
-    } else this.usage.set(id, { minute, requests: 1, tokens });
+    this.add(id, 0, tokens, now);
   }
 
   /** Requests and tokens of the current minute. */

@@ -22,6 +22,12 @@ before(async () => {
   gw = await startInProcess(`model_list:
   - model_name: gpt-4
     litellm_params: { model: openai/gpt-4, api_base: ${fake.url}, api_key: sk-up, input_cost_per_token: 0.000001, output_cost_per_token: 0.000002 }
+  - model_name: "wild/*"
+    litellm_params: { model: "openai/*", api_base: ${fake.url}, api_key: sk-up }
+  - model_name: down
+    litellm_params: { model: openai/gpt-4, api_base: "http://127.0.0.1:9/v1", api_key: sk-up }
+router_settings:
+  fallbacks: [{ down: [gpt-4] }]
 litellm_settings:
   cache: true
   cache_params: { type: local, ttl: 60 }
@@ -198,4 +204,17 @@ litellm_settings:
       await b.close();
     }
   });
+});
+
+test("a wildcard group's models are apart, a beta header is part of the key, and an answer a fallback gave is not kept", async () => {
+  const content = unique('apart');
+  const ask = (model: string, headers: Record<string, string> = {}) => fetch(`${gw.url}/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${MASTER_KEY}`, ...headers }, body: JSON.stringify({ model, messages: [{ role: 'user', content }] }) }).then(async (r) => (await r.text(), r.headers.get('x-litellm-cache-key')));
+  const before = calls();
+  await ask('wild/gpt-4o');
+  assert.equal(await ask('wild/gpt-4o-mini'), null, 'another model of the wildcard: a miss');
+  assert.ok(await ask('wild/gpt-4o'));
+  assert.equal(await ask('wild/gpt-4o', { 'openai-beta': 'assistants=v2' }), null, 'another beta: a miss');
+  assert.equal(calls(), before + 3);
+  await ask('down');
+  assert.equal(await ask('down'), null, 'answered by the fallback: not kept under the group asked for');
 });

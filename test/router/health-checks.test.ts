@@ -1,6 +1,6 @@
 // Background health checks: every deployment checked each health_check_interval; a failing one is
 // left out of its group's picks before any call fails on it, /health answers from the last results
-// (no provider called), /health/readiness says the gateway is degraded and which deployment is down,
+// (no provider called), /health/readiness says the gateway is degraded and how many deployments are down,
 // and neither shows the credentials a deployment's api_base may hold.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -55,8 +55,7 @@ test('/health answers from the last background results; /health/readiness is deg
   assert.equal(ready.status, 200);
   const r = (await ready.json()) as any;
   assert.equal(r.status, 'degraded');
-  assert.equal(r.unhealthy_deployments.length, 1);
-  assert.equal(r.unhealthy_deployments[0].model_name, 'pair');
+  assert.equal(r.unhealthy_deployments, 1, 'a count: this route is open to anyone');
   assert.doesNotMatch(JSON.stringify(r), /s3cret/);
   // The checks go on, every interval.
   await new Promise((res) => setTimeout(res, 700));
