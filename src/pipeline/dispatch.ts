@@ -459,8 +459,8 @@ export async function dispatch(ctx: PipelineContext, plan: DispatchPlan, numRetr
           throw e;
         }
         ctx.cooldowns.failed(d.id, e, null, Date.now());
-        // (a deployment that times out is as slow as its deadline, for latency-based routing)
-        // (not when the request's own shorter deadline ran out: a client does not make a deployment slow)
+        // (a deployment that times out is as slow as its deadline, for latency-based routing; not when the
+        // request's own shorter deadline ran out: a client does not make a deployment slow)
         if (e.name === 'upstream_timeout' && plan.timeoutMs === undefined && plan.streamTimeoutMs === undefined) ctx.router.stats?.latency(d.id, plan.stream ? d.streamTimeoutMs : d.timeoutMs);
         err = e;
       } finally {
