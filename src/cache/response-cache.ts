@@ -40,6 +40,8 @@ export interface CacheSettings {
   maxBytes: number;
   /** Whose answers a hit may be: the caller's team (else its key), its key, or anyone's. */
   scope: 'team' | 'key' | 'global';
+  /** A hit is billed what its answer cost (cache_params.count_hits_in_budgets), else nothing. */
+  billHits: boolean;
   /** Redis (type redis): cache_params' host, port, password, else the gateway's Redis. */
   redisUrl: string | null;
 }

@@ -262,6 +262,7 @@ function cacheOf(ls: NonNullable<z.infer<typeof ConfigFile>['litellm_settings']>
     mode: p.mode ?? 'default_on',
     maxBytes: Math.round((p.max_size_mb ?? 64) * 1024 * 1024),
     scope: p.scope ?? 'team',
+    billHits: p.count_hits_in_budgets ?? false,
     redisUrl: type === 'redis' ? redisUrl : null,
   };
 }

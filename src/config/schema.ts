@@ -174,6 +174,8 @@ export const LitellmSettings = z.strictObject({
       max_size_mb: z.coerce.number<unknown>().positive('must be more than 0 MB').nullish(),
       // Whose answers a hit may be: team (the default: the caller's team, else its key), key, or global.
       scope: z.enum(['team', 'key', 'global'], { error: 'must be team, key or global' }).nullish(),
+      // A hit is billed what its answer cost (budgets and spend count it, for chargeback), not 0.
+      count_hits_in_budgets: z.boolean().nullish(),
     })
     .nullish(),
   set_verbose: z.unknown().optional(),

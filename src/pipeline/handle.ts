@@ -192,8 +192,8 @@ export async function handleLlm(ctx: PipelineContext, route: Route, req: Inbound
     const bytes = (call.rewritten && turn ? Buffer.byteLength(JSON.stringify(call.body)) : req.body!.length) + 4 * (turn?.priorTokens ?? 0);
     lease = await admitLimits(ctx, principal, call, resolved.group, reachable ? [...resolved.deployments, ...reachable] : resolved.deployments, bytes, customer, outcome.tags);
 
-    // The response cache: a hit answers now, at no provider cost (its call counted in the rate limits,
-    // no budget spent; a key over its budget was refused above, as in LiteLLM).
+    // The response cache: a hit answers now, at no provider cost (its call counted in the rate limits, no
+    // budget spent unless count_hits_in_budgets; a key over its budget was refused above, as in LiteLLM).
     const cache = ctx.cache && ctx.cache.covers(endpoint) ? ctx.cache : null;
     const controls = cache ? cache.controls(call.body, principal) : null;
     const cacheKey = cache && (controls!.lookup || controls!.store) ? cache.keyFor(principal, resolved.group, resolved.capture, endpoint, call.body, req.headers, ctx.config.tagFiltering ? outcome.tags : null, controls!.namespace) : null;
@@ -202,16 +202,18 @@ export async function handleLlm(ctx: PipelineContext, route: Route, req: Inbound
       if (hit && hit.stream === call.stream) {
         // (LiteLLM's sign of a hit: the key it was found under)
         base['x-litellm-cache-key'] = cacheKey;
-        outcome.cacheHit = { deployment: hit.deployment };
+        // (billed nothing, unless the operator bills hits what the answer cost when it was made)
+        const made = cache!.settings.billHits ? resolved.deployments.find((d) => d.id === hit.deployment) : undefined;
+        outcome.cacheHit = { deployment: hit.deployment, costNanos: made ? costNanos(hit.usage, ctx.prices.priceFor(made, hit.model)) : 0 };
         outcome.usage = hit.usage;
         outcome.upstreamModel = hit.model;
         outcome.firstByteAt = performance.now();
-        await settleOnce();
+        const billed = await settleOnce();
         if (res.destroyed) return;
         res.writeHead(200, {
           ...base,
           'x-litellm-model-group': resolved.group,
-          'x-litellm-response-cost': '0',
+          'x-litellm-response-cost': String(nanosToUsd(billed)),
           ...keySpendHeader(ctx, principal),
           'content-type': hit.contentType,
           ...(hit.stream ? { 'cache-control': 'no-cache' } : { 'content-length': hit.body.length }),

@@ -39,8 +39,8 @@ export interface Outcome {
   startedAt: number;
   startedWall: number;
   firstByteAt: number | null;
-  /** Answered from the response cache: by this deployment once (no provider called now, no cost). */
-  cacheHit?: { deployment: string } | null;
+  /** Answered from the response cache: by this deployment once (no provider called now), billed this (0 unless count_hits_in_budgets). */
+  cacheHit?: { deployment: string; costNanos: number } | null;
 }
 
 async function usageOf(o: Outcome): Promise<UsageRecord> {
@@ -78,8 +78,8 @@ export async function settle(ctx: PipelineContext, o: Outcome, lease: Lease | nu
   try {
     const usage = await usageOf(o);
     const price = o.deployment ? ctx.prices.priceFor(o.deployment, o.upstreamModel ?? o.deployment.upstreamModel) : NO_PRICE;
-    // (a cache hit costs nothing: its tokens are recorded, its price is not)
-    cost = o.cacheHit ? 0 : costNanos(usage, price);
+    // (a cache hit: its tokens are recorded, and what it is billed, nothing unless the operator bills hits)
+    cost = o.cacheHit ? o.cacheHit.costNanos : costNanos(usage, price);
     const p = o.principal.kind === 'key' ? o.principal : null;
     const key = p?.key ?? null;
     const record: SpendRecord = {

@@ -218,3 +218,27 @@ test("a wildcard group's models are apart, a beta header is part of the key, and
   await ask('down');
   assert.equal(await ask('down'), null, 'answered by the fallback: not kept under the group asked for');
 });
+
+test('count_hits_in_budgets: a hit is billed what its answer cost, to the key and in the ledger', async () => {
+  const billing = await startInProcess(`model_list:
+  - model_name: gpt-4
+    litellm_params: { model: openai/gpt-4, api_base: ${fake.url}, api_key: sk-up, input_cost_per_token: 0.000001, output_cost_per_token: 0.000002 }
+litellm_settings:
+  cache: true
+  cache_params: { type: local, count_hits_in_budgets: true }
+`);
+  try {
+    const key = (await okCall(billing.url, 'POST', '/key/generate', { max_budget: 1 }, MASTER_KEY)).key;
+    const content = unique('billed');
+    const ask = () => fetch(`${billing.url}/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${key}` }, body: JSON.stringify({ model: 'gpt-4', messages: [{ role: 'user', content }] }) }).then(async (r) => (await r.text(), { hit: r.headers.get('x-litellm-cache-key') !== null, cost: Number(r.headers.get('x-litellm-response-cost')) }));
+    const miss = await ask();
+    const hit = await ask();
+    assert.ok(!miss.hit && hit.hit);
+    assert.ok(miss.cost > 0);
+    assert.equal(hit.cost, miss.cost);
+    const info = await okCall(billing.url, 'GET', `/key/info?key=${encodeURIComponent(key)}`, undefined, MASTER_KEY);
+    assert.equal(info.info.spend, miss.cost * 2);
+  } finally {
+    await billing.close();
+  }
+});
