@@ -20,6 +20,7 @@ import { duration, limit, modelLimits } from './budgets.ts';
 import { type Admin, liveSpend } from './context.ts';
 import { addDuration, isDuration } from './durations.ts';
 import { extraChanges, periodChanges } from './changes.ts';
+import { CONTROLS as CACHE_CONTROLS } from '../cache/response-cache.ts';
 
 const usd = () => z.number().min(0, 'must be 0 or more').nullish();
 
@@ -79,9 +80,13 @@ const customKey = z
   .refine(looksLikeKey, 'must start with sk- and be 8 to 256 printable characters without spaces')
   .nullish();
 
-const GenerateBody = z.looseObject({ ...KeyFields, key: customKey });
-const UpdateBody = z.looseObject({ ...KeyFields, key: keyValue });
-const RegenerateBody = z.looseObject({ ...KeyFields, key: keyValue.optional(), new_key: customKey });
+/** allowed_cache_controls (kept with the key's other LiteLLM fields, in `extra`): a list of the cache's control names. */
+const cacheControlsOk = (b: Record<string, unknown>) =>
+  b.allowed_cache_controls === undefined || b.allowed_cache_controls === null || (Array.isArray(b.allowed_cache_controls) && b.allowed_cache_controls.every((c) => (CACHE_CONTROLS as readonly unknown[]).includes(c)));
+const cacheControlsError = { message: `must be a list of cache controls (${CACHE_CONTROLS.join(', ')})`, path: ['allowed_cache_controls'] };
+const GenerateBody = z.looseObject({ ...KeyFields, key: customKey }).refine(cacheControlsOk, cacheControlsError);
+const UpdateBody = z.looseObject({ ...KeyFields, key: keyValue }).refine(cacheControlsOk, cacheControlsError);
+const RegenerateBody = z.looseObject({ ...KeyFields, key: keyValue.optional(), new_key: customKey }).refine(cacheControlsOk, cacheControlsError);
 const KeyOnlyBody = z.looseObject({ key: keyValue });
 const DeleteBody = z
   .looseObject({ keys: z.array(z.string()).nullish(), key_aliases: z.array(z.string()).nullish() })

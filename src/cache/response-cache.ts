@@ -47,7 +47,7 @@ export interface CacheSettings {
 }
 
 /** The controls a request may give, as LiteLLM names them. */
-const CONTROLS = ['no-cache', 'no-store', 'ttl', 's-maxage', 's-max-age', 'use-cache', 'namespace'] as const;
+export const CONTROLS = ['no-cache', 'no-store', 'ttl', 's-maxage', 's-max-age', 'use-cache', 'namespace'] as const;
 
 export interface CacheControls {
   lookup: boolean;

@@ -47,6 +47,8 @@ export interface Deployment {
   rpm: number | null;
   tpm: number | null;
   weight: number;
+  /** litellm_params.cooldown_time: its own rest after failures (ms), else the router's. */
+  cooldownMs: number | null;
   /** Whether `weight` was given (else a group shares by rpm, then tpm). */
   weightGiven: boolean;
   /** litellm_params.tags, for tag routing. */
@@ -440,6 +442,7 @@ function buildDeployment(
     tpm: p.tpm ?? null,
     weight: p.weight ?? 1,
     weightGiven: p.weight != null,
+    cooldownMs: p.cooldown_time == null ? null : Math.round(p.cooldown_time * 1000),
     tags: p.tags ?? [],
     maxRetries: p.max_retries ?? null,
     extraHeaders: p.extra_headers ?? {},

@@ -39,6 +39,8 @@ export const LitellmParams = z.looseObject({
   rpm: posInt(),
   tpm: posInt(),
   weight: z.coerce.number<unknown>().positive('must be more than 0').nullish(),
+  // How long this deployment rests after failures (seconds), in place of router_settings.cooldown_time.
+  cooldown_time: z.coerce.number<unknown>().min(0, 'must be 0 or more seconds').nullish(),
   // Tag routing (router_settings.enable_tag_filtering): calls carrying one of these come here.
   tags: z.array(z.string().min(1, 'must not be empty')).nullish(),
   max_retries: posInt(),

@@ -442,7 +442,7 @@ export async function dispatch(ctx: PipelineContext, plan: DispatchPlan, numRetr
         }
         if (plan.signal.aborted) throw plan.signal.reason;
         const rest = status === 429 ? restAskedMs(attempt.response.headers, Date.now()) : null;
-        ctx.cooldowns.failed(d.id, err, rest, Date.now());
+        ctx.cooldowns.failed(d.id, err, rest, Date.now(), d.cooldownMs);
         // (Google says it in the body: upstreamError put it in the error's headers)
         const ra = retryAfterMs(err.headers);
         // (what the provider asked for, in place of the backoff; more than a minute: no retry here)
@@ -458,7 +458,7 @@ export async function dispatch(ctx: PipelineContext, plan: DispatchPlan, numRetr
           if (picked.probe) ctx.cooldowns.unprobe(d.id);
           throw e;
         }
-        ctx.cooldowns.failed(d.id, e, null, Date.now());
+        ctx.cooldowns.failed(d.id, e, null, Date.now(), d.cooldownMs);
         // (a deployment that times out is as slow as its deadline, for latency-based routing; not when the
         // request's own shorter deadline ran out: a client does not make a deployment slow)
         if (e.name === 'upstream_timeout' && plan.timeoutMs === undefined && plan.streamTimeoutMs === undefined) ctx.router.stats?.latency(d.id, plan.stream ? d.streamTimeoutMs : d.timeoutMs);

@@ -85,9 +85,9 @@ export class Cooldowns {
   /**
    * A call to the deployment failed with `err` (the provider's status in it; unreachable and timed out
    * are the gateway's); `restMs` is how long the provider asked to be left alone (retry-after, or its
-   * rate limit's reset), if it said.
+   * rate limit's reset), if it said; `ownCooldownMs` the deployment's own cooldown_time.
    */
-  failed(id: string, err: GatewayError, restMs: number | null, now: number): void {
+  failed(id: string, err: GatewayError, restMs: number | null, now: number, ownCooldownMs: number | null = null): void {
     if (this.settings.disabled) return;
     const status = err.status;
     // A client's mistake says nothing of the deployment (LiteLLM rests none for a 400 or a 403).
@@ -109,7 +109,7 @@ export class Cooldowns {
     if (atOnce || n > (policy ?? this.settings.allowedFails)) {
       this.fails.delete(id);
       this.probes.delete(id);
-      this.rest(id, now + Math.max(this.settings.cooldownMs, Math.min(restMs ?? 0, MAX_REST_MS)));
+      this.rest(id, now + Math.max(ownCooldownMs ?? this.settings.cooldownMs, Math.min(restMs ?? 0, MAX_REST_MS)));
     }
   }
 

@@ -115,6 +115,9 @@ test('the request steers it: no-cache, no-store, s-maxage, ttl, namespace; a key
   assert.equal(ns.key, null, 'another namespace is another cache');
   assert.match((await ask({ namespace: 'other' })).key!, /^other:[0-9a-f]{64}$/);
   assert.equal((await ask({ ttl: 'long' })).status, 400);
+  const wrong = await fetch(`${gw.url}/key/generate`, { method: 'POST', headers: { authorization: `Bearer ${MASTER_KEY}` }, body: JSON.stringify({ allowed_cache_controls: 'no-cache' }) });
+  assert.equal(wrong.status, 400);
+  assert.equal(((await wrong.json()) as any).error.param, 'allowed_cache_controls');
   const held = (await admin('POST', '/key/generate', { allowed_cache_controls: ['no-cache'] })).key;
   assert.equal((await ask({ 'no-cache': true }, held)).status, 200);
   const refused = await ask({ 'no-store': true }, held);

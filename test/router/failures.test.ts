@@ -260,6 +260,10 @@ test('a 429 rests a deployment until its rate-limit reset; cooldown_time is the 
   c.failed('e', limited, null, now);
   assert.equal(c.standing('e', now + 999), 'resting');
   assert.equal(c.standing('e', now + 1001), 'probe');
+  // A deployment's own cooldown_time in place of the router's.
+  c.failed('own', limited, null, now, 4000);
+  assert.equal(c.standing('own', now + 3999), 'resting');
+  assert.equal(c.standing('own', now + 4001), 'probe');
 });
 
 test('allowed_fails_policy counts per error class; a 400 or 403 never rests a deployment', () => {
