@@ -205,7 +205,7 @@ export function registerUiRoutes(app: FastifyInstance, admin: Admin, sessions: U
         id: d.id,
         provider: d.provider,
         model: d.upstreamModel,
-        api_base: d.apiBase,
+        api_base: d.publicApiBase,
         rpm: d.rpm,
         tpm: d.tpm,
         price:

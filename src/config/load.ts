@@ -416,6 +416,8 @@ function buildDeployment(
   for (const [k, v] of Object.entries(p)) {
     if (!/key|secret|token|password|credential/i.test(k) || PRICE_FIELDS.includes(k as never)) publicParams[k] = v;
   }
+  // (an api_base may hold a credential of its own, user:password@ or a key in its query: shown without)
+  if (typeof publicParams.api_base === 'string') publicParams.api_base = publicBase(publicParams.api_base);
   const timeoutMs = seconds(p.timeout) ?? defaults.timeoutMs;
   const id =
     (typeof info.id === 'string' && info.id) ||
