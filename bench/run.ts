@@ -284,6 +284,39 @@ async function throughput(): Promise<void> {
   ]));
 }
 
+interface Measured {
+  requests: number;
+  cpuMs: number;
+  seconds: number;
+  errors: number;
+}
+
+/**
+ * The gateway's CPU for each case (a path and a body, with the virtual key) at 32 connections: two
+ * passes of `seconds` each after a second's warm-up, the second pass in the reverse order, so that
+ * drift favours none. Sums by label.
+ */
+async function alternatingCpu(cases: { label: string; path: string; body: string }[], seconds: number): Promise<Map<string, Measured>> {
+  const pid = gw.proc.pid!;
+  const acc = new Map<string, Measured>();
+  for (let pass = 0; pass < 2; pass++) {
+    for (const c of pass === 0 ? cases : [...cases].reverse()) {
+      const options = { url: `${gw.url}${c.path}`, method: 'POST' as const, connections: 32, headers: { 'content-type': 'application/json', authorization: `Bearer ${virtualKey}` }, body: c.body };
+      await autocannon({ ...options, duration: 1 }); // warm-up, not counted
+      const cpu0 = cpuMs(pid);
+      const r = await autocannon({ ...options, duration: seconds });
+      const a = acc.get(c.label) ?? { requests: 0, cpuMs: 0, seconds: 0, errors: 0 };
+      a.requests += r.requests.total;
+      a.cpuMs += cpuMs(pid) - cpu0;
+      a.seconds += r.duration;
+      a.errors += r.errors + r.non2xx;
+      acc.set(c.label, a);
+      await sleep(500);
+    }
+  }
+  return acc;
+}
+
 /**
  * What translating costs: CPU per request of the gateway (features on) for an OpenAI deployment (the
  * client's bytes passed through) and for a Gemini one (request and answer translated), plain and
@@ -291,25 +324,9 @@ async function throughput(): Promise<void> {
  */
 async function translation(): Promise<void> {
   const seconds = quick ? 2 : 10;
-  const pid = gw.proc.pid!;
   const rows = [];
   for (const stream of [false, true]) {
-    const acc = new Map<string, { requests: number; cpuMs: number; seconds: number; errors: number }>();
-    for (let pass = 0; pass < 2; pass++) {
-      for (const model of pass === 0 ? [SHAPES.fast.name, GEMINI_MODEL] : [GEMINI_MODEL, SHAPES.fast.name]) {
-        const options = { url: `${gw.url}/v1/chat/completions`, method: 'POST' as const, connections: 32, headers: { 'content-type': 'application/json', authorization: `Bearer ${virtualKey}` }, body: body(model, { stream }) };
-        await autocannon({ ...options, duration: 1 }); // warm-up, not counted
-        const cpu0 = cpuMs(pid);
-        const r = await autocannon({ ...options, duration: seconds });
-        const a = acc.get(model) ?? { requests: 0, cpuMs: 0, seconds: 0, errors: 0 };
-        a.requests += r.requests.total;
-        a.cpuMs += cpuMs(pid) - cpu0;
-        a.seconds += r.duration;
-        a.errors += r.errors + r.non2xx;
-        acc.set(model, a);
-        await sleep(500);
-      }
-    }
+    const acc = await alternatingCpu([SHAPES.fast.name, GEMINI_MODEL].map((m) => ({ label: m, path: '/v1/chat/completions', body: body(m, { stream }) })), seconds);
     const cpu = (m: string) => acc.get(m)!.cpuMs / acc.get(m)!.requests;
     for (const [m, label] of [[SHAPES.fast.name, 'openai (passthrough)'], [GEMINI_MODEL, 'gemini (translated)']] as const) {
       const a = acc.get(m)!;
@@ -327,30 +344,14 @@ async function translation(): Promise<void> {
  */
 async function responsesScenario(): Promise<void> {
   const seconds = quick ? 2 : 10;
-  const pid = gw.proc.pid!;
   const cases = [
-    { label: 'chat passthrough', path: '/v1/chat/completions', model: SHAPES.fast.name, body: (stream: boolean) => body(SHAPES.fast.name, { stream }) },
-    { label: 'responses passthrough', path: '/v1/responses', model: SHAPES.fast.name, body: (stream: boolean) => JSON.stringify({ model: SHAPES.fast.name, input: 'Say hello in one short sentence.', stream }) },
-    { label: 'responses via chat', path: '/v1/responses', model: COMPAT_MODEL, body: (stream: boolean) => JSON.stringify({ model: COMPAT_MODEL, input: 'Say hello in one short sentence.', stream }) },
+    { label: 'chat passthrough', path: '/v1/chat/completions', body: (stream: boolean) => body(SHAPES.fast.name, { stream }) },
+    { label: 'responses passthrough', path: '/v1/responses', body: (stream: boolean) => JSON.stringify({ model: SHAPES.fast.name, input: 'Say hello in one short sentence.', stream }) },
+    { label: 'responses via chat', path: '/v1/responses', body: (stream: boolean) => JSON.stringify({ model: COMPAT_MODEL, input: 'Say hello in one short sentence.', stream }) },
   ];
   const rows = [];
   for (const stream of [false, true]) {
-    const acc = new Map<string, { requests: number; cpuMs: number; seconds: number; errors: number }>();
-    for (let pass = 0; pass < 2; pass++) {
-      for (const c of pass === 0 ? cases : [...cases].reverse()) {
-        const options = { url: `${gw.url}${c.path}`, method: 'POST' as const, connections: 32, headers: { 'content-type': 'application/json', authorization: `Bearer ${virtualKey}` }, body: c.body(stream) };
-        await autocannon({ ...options, duration: 1 }); // warm-up, not counted
-        const cpu0 = cpuMs(pid);
-        const r = await autocannon({ ...options, duration: seconds });
-        const a = acc.get(c.label) ?? { requests: 0, cpuMs: 0, seconds: 0, errors: 0 };
-        a.requests += r.requests.total;
-        a.cpuMs += cpuMs(pid) - cpu0;
-        a.seconds += r.duration;
-        a.errors += r.errors + r.non2xx;
-        acc.set(c.label, a);
-        await sleep(500);
-      }
-    }
+    const acc = await alternatingCpu(cases.map((c) => ({ label: c.label, path: c.path, body: c.body(stream) })), seconds);
     const cpu = (label: string) => acc.get(label)!.cpuMs / acc.get(label)!.requests;
     for (const c of cases) {
       const a = acc.get(c.label)!;
@@ -712,23 +713,7 @@ async function budgetsHeld(instances: { url: string }[]) {
  */
 async function routingScenario(): Promise<void> {
   const seconds = quick ? 2 : 10;
-  const pid = gw.proc.pid!;
-  const acc = new Map<string, { requests: number; cpuMs: number; seconds: number; errors: number }>();
-  for (let pass = 0; pass < 2; pass++) {
-    for (const model of pass === 0 ? [SHAPES.fast.name, GROUP8_MODEL] : [GROUP8_MODEL, SHAPES.fast.name]) {
-      const options = { url: `${gw.url}/v1/chat/completions`, method: 'POST' as const, connections: 32, headers: { 'content-type': 'application/json', authorization: `Bearer ${virtualKey}` }, body: body(model) };
-      await autocannon({ ...options, duration: 1 }); // warm-up, not counted
-      const cpu0 = cpuMs(pid);
-      const r = await autocannon({ ...options, duration: seconds });
-      const a = acc.get(model) ?? { requests: 0, cpuMs: 0, seconds: 0, errors: 0 };
-      a.requests += r.requests.total;
-      a.cpuMs += cpuMs(pid) - cpu0;
-      a.seconds += r.duration;
-      a.errors += r.errors + r.non2xx;
-      acc.set(model, a);
-      await sleep(500);
-    }
-  }
+  const acc = await alternatingCpu([SHAPES.fast.name, GROUP8_MODEL].map((m) => ({ label: m, path: '/v1/chat/completions', body: body(m) })), seconds);
   const cpu = (m: string) => acc.get(m)!.cpuMs / acc.get(m)!.requests;
   const rows = ([[SHAPES.fast.name, '1 deployment'], [GROUP8_MODEL, '8 deployments']] as const).map(([m, label]) => {
     const a = acc.get(m)!;
