@@ -194,31 +194,17 @@ export class ChatToResponsesEvents {
       this.open!.blocks!.push(...d.thinking_blocks);
     }
     if (typeof d.content === 'string' && d.content !== '') {
-      if (this.open?.kind !== 'message') {
-        // (text after calls: a message of its own, the calls still open)
-        out += this.close();
-        const item: OpenItem = { kind: 'message', index: this.output.length, id: newId('msg'), text: '' };
-        this.output.push({});
-        this.open = item;
-        out += this.ev('response.output_item.added', { output_index: item.index, item: { type: 'message', id: item.id, status: 'in_progress', role: 'assistant', content: [] } });
-        out += this.ev('response.content_part.added', { item_id: item.id, output_index: item.index, content_index: 0, part: { type: 'output_text', text: '', annotations: [] } });
-      }
-      this.open.text += d.content;
+      // (text after calls: a message of its own, the calls still open)
+      out += this.openMessage('message');
+      this.open!.text += d.content;
       this.outputChars += d.content.length;
-      out += this.ev('response.output_text.delta', { item_id: this.open.id, output_index: this.open.index, content_index: 0, delta: d.content, logprobs: [] });
+      out += this.ev('response.output_text.delta', { item_id: this.open!.id, output_index: this.open!.index, content_index: 0, delta: d.content, logprobs: [] });
     }
     if (typeof d.refusal === 'string' && d.refusal !== '') {
-      if (this.open?.kind !== 'refusal') {
-        out += this.close();
-        const item: OpenItem = { kind: 'refusal', index: this.output.length, id: newId('msg'), text: '' };
-        this.output.push({});
-        this.open = item;
-        out += this.ev('response.output_item.added', { output_index: item.index, item: { type: 'message', id: item.id, status: 'in_progress', role: 'assistant', content: [] } });
-        out += this.ev('response.content_part.added', { item_id: item.id, output_index: item.index, content_index: 0, part: { type: 'refusal', refusal: '' } });
-      }
-      this.open.text += d.refusal;
+      out += this.openMessage('refusal');
+      this.open!.text += d.refusal;
       this.outputChars += d.refusal.length;
-      out += this.ev('response.refusal.delta', { item_id: this.open.id, output_index: this.open.index, content_index: 0, delta: d.refusal });
+      out += this.ev('response.refusal.delta', { item_id: this.open!.id, output_index: this.open!.index, content_index: 0, delta: d.refusal });
     }
     for (const t of Array.isArray(d.tool_calls) ? d.tool_calls : []) {
       const at = typeof t.index === 'number' ? t.index : 0;
@@ -244,6 +230,19 @@ export class ChatToResponsesEvents {
         if (!call.custom) out += this.ev('response.function_call_arguments.delta', { item_id: call.id, output_index: call.index, delta: args });
       }
     }
+    return out;
+  }
+
+  /** A message item open for text (an output_text part) or a refusal (a refusal part), the open item closed first. */
+  private openMessage(kind: 'message' | 'refusal'): string {
+    if (this.open?.kind === kind) return '';
+    let out = this.close();
+    const item: OpenItem = { kind, index: this.output.length, id: newId('msg'), text: '' };
+    this.output.push({});
+    this.open = item;
+    const part = kind === 'message' ? { type: 'output_text', text: '', annotations: [] } : { type: 'refusal', refusal: '' };
+    out += this.ev('response.output_item.added', { output_index: item.index, item: { type: 'message', id: item.id, status: 'in_progress', role: 'assistant', content: [] } });
+    out += this.ev('response.content_part.added', { item_id: item.id, output_index: item.index, content_index: 0, part });
     return out;
   }
 
