@@ -12,7 +12,7 @@ import { dispatcherFor, send, type UpstreamResponse } from '../providers/http-cl
 import { byTags, upstreamModelFor } from '../router/router.ts';
 import { fitting } from '../router/context-window.ts';
 import { restAskedMs } from '../router/cooldowns.ts';
-import { allFallbacks, fallbacksFor, isContextWindowError, retriesFor } from '../router/failures.ts';
+import { allFallbacks, capped, fallbacksFor, isContextWindowError, retriesFor } from '../router/failures.ts';
 import { Abort, pause } from './abort.ts';
 import type { Headers, PipelineContext } from './context.ts';
 import { tokenSettlement, type Counters, type Routed, type TokenHold } from '../policy/counters.ts';
@@ -374,13 +374,13 @@ export async function dispatch(ctx: PipelineContext, plan: DispatchPlan, numRetr
   const noFallbacks = plan.body.disable_fallbacks === true;
   const policyOf = (group: string) => ctx.config.groupRetryPolicy[group] ?? ctx.config.retryPolicy;
   for (let g = 0; ; g++) {
-    if (g === 1) chain = noFallbacks ? [] : fallbacksFor(ctx.config.fallbacks, plan.group, last, requestFallbacks).slice(0, ctx.config.maxFallbacks);
+    if (g === 1) chain = noFallbacks ? [] : capped(fallbacksFor(ctx.config.fallbacks, plan.group, last, requestFallbacks), ctx.config.maxFallbacks);
     const group = g === 0 ? plan.group : chain![g - 1];
     if (group === undefined) break;
     const resolvedAs = ctx.router.resolve(g === 0 ? plan.model : group);
     if (!resolvedAs) continue;
-    // (a copy: the filters below narrow it for this call only)
-    const resolved = { ...resolvedAs };
+    // (a copy when the filters below may narrow it, for this call only)
+    const resolved = plan.pin || ctx.config.tagFiltering || ctx.config.preCallChecks ? { ...resolvedAs } : resolvedAs;
     // A call continuing a conversation a deployment keeps (OpenAI's Responses API) goes there or nowhere.
     if (plan.pin) resolved.deployments = resolved.deployments.filter((d) => d.id === plan.pin);
     if (resolved.deployments.length === 0) continue;
@@ -401,15 +401,20 @@ export async function dispatch(ctx: PipelineContext, plan: DispatchPlan, numRetr
       resolved.deployments = fit;
     }
     if (g > 0) tries.fellBack = true;
-    // The call's last resort: no fallback group it could go to after this one.
-    const next = g === 0 ? (noFallbacks ? [] : allFallbacks(ctx.config.fallbacks, plan.group, requestFallbacks).slice(0, ctx.config.maxFallbacks)) : chain!.slice(g);
-    const lastResort = !usable(ctx, next, Boolean(plan.pin));
+    // The call's last resort: no fallback group it could go to after this one (worked out only when it
+    // matters: a deployment rests, or an attempt failed).
+    let lastResortIs: boolean | null = null;
+    const lastResort = (): boolean => {
+      if (lastResortIs !== null) return lastResortIs;
+      const next = g === 0 ? (noFallbacks ? [] : capped(allFallbacks(ctx.config.fallbacks, plan.group, requestFallbacks), ctx.config.maxFallbacks)) : chain!.slice(g);
+      return (lastResortIs = !usable(ctx, next, Boolean(plan.pin)));
+    };
     const tried = new Set<string>();
     for (let i = 0; ; i++) {
       if (plan.signal.aborted) throw plan.signal.reason;
       let picked: Picked;
       try {
-        const p = pickDeployment(ctx, resolved.deployments, tried, plan.tokens, lastResort);
+        const p = pickDeployment(ctx, resolved.deployments, tried, plan.tokens, ctx.cooldowns.any && lastResort());
         picked = p instanceof Promise ? await p : p;
       } catch (err) {
         // Nothing to call in this group now: its fallbacks are next (no attempt made, no retry spent).
@@ -475,7 +480,7 @@ export async function dispatch(ctx: PipelineContext, plan: DispatchPlan, numRetr
         if (waitMs === Infinity) break;
         const now = Date.now();
         const anyAwake = resolved.deployments.some((x) => ctx.cooldowns.standing(x.id, now) !== 'resting');
-        if (!anyAwake && !(lastResort && resolved.deployments.length === 1)) break;
+        if (!anyAwake && !(lastResort() && resolved.deployments.length === 1)) break;
       }
       tries.retries++;
       if (!another) await pause(waitMs, plan.signal);

@@ -26,7 +26,7 @@ import { checkKeyRoute } from '../auth/routes.ts';
 import { Abort } from './abort.ts';
 import type { Headers, PipelineContext } from './context.ts';
 import { dispatch, type Tries } from './dispatch.ts';
-import { allFallbacks, requestFallbacks } from '../router/failures.ts';
+import { allFallbacks, capped, requestFallbacks } from '../router/failures.ts';
 import type { Deployment } from '../config/load.ts';
 import { parseChat, parseEmbeddings, type LlmRequest } from '../dialects/openai-chat.ts';
 import { providerHeaders, readWhole, relayStream } from './relay.ts';
@@ -80,7 +80,7 @@ function keySpendHeader(ctx: PipelineContext, p: Principal): Record<string, stri
  * fallbacks must be models the key may call, each by its name there.
  */
 function fallbackDeployments(ctx: PipelineContext, principal: Principal, group: string, asked: string[] | null): Deployment[] | null {
-  const names = allFallbacks(ctx.config.fallbacks, group, asked).slice(0, ctx.config.maxFallbacks);
+  const names = capped(allFallbacks(ctx.config.fallbacks, group, asked), ctx.config.maxFallbacks);
   if (names.length === 0) return null;
   const out: Deployment[] = [];
   for (const [i, name] of names.entries()) {

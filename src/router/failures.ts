@@ -124,3 +124,8 @@ export function allFallbacks(s: FallbackSettings, group: string, fromRequest: st
   const cp = s.contentPolicy?.[group];
   return cw || cp ? [...new Set([...general, ...(cw ?? []), ...(cp ?? [])])] : general;
 }
+
+/** At most `max` of a list (the list itself when it is short enough: no copy on every call). */
+export function capped<T>(list: T[], max: number): T[] {
+  return list.length <= max ? list : list.slice(0, max);
+}
