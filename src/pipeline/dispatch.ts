@@ -11,7 +11,7 @@ import { signAws } from '../providers/bedrock/sign.ts';
 import { dispatcherFor, send, type UpstreamResponse } from '../providers/http-client.ts';
 import { byTags, upstreamModelFor } from '../router/router.ts';
 import { fitting } from '../router/context-window.ts';
-import { restAskedMs } from '../router/cooldowns.ts';
+import { restAskedMs, retryAfterMs } from '../router/cooldowns.ts';
 import { allFallbacks, capped, fallbacksFor, isContextWindowError, retriesFor } from '../router/failures.ts';
 import { Abort, pause } from './abort.ts';
 import type { Headers, PipelineContext } from './context.ts';
@@ -76,15 +76,6 @@ export interface DispatchPlan {
 }
 
 const MAX_RETRY_AFTER_MS = 60_000;
-
-function retryAfterMs(headers: UpstreamResponse['headers']): number | null {
-  const v = headers['retry-after'];
-  if (typeof v !== 'string') return null;
-  const s = Number(v);
-  if (Number.isFinite(s)) return Math.max(0, s * 1000);
-  const at = Date.parse(v);
-  return Number.isNaN(at) ? null : Math.max(0, at - Date.now());
-}
 
 /**
  * Google's errors say when to retry in the body (a google.rpc.RetryInfo detail, `"retryDelay": "30s"`),

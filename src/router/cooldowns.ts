@@ -144,6 +144,16 @@ const one = (h: HeaderBag, name: string) => {
   return typeof v === 'string' ? v : undefined;
 };
 
+/** `retry-after`, in seconds or as a date, as milliseconds from now; null when absent or unreadable. */
+export function retryAfterMs(h: HeaderBag, now = Date.now()): number | null {
+  const v = one(h, 'retry-after');
+  if (v === undefined) return null;
+  const s = Number(v);
+  if (Number.isFinite(s)) return Math.max(0, s * 1000);
+  const at = Date.parse(v);
+  return Number.isNaN(at) ? null : Math.max(0, at - now);
+}
+
 /**
  * How long a provider that answered 429 asks to be left alone: `retry-after` (seconds or a date,
  * `retry-after-ms` too), else the reset of the limit it has run out of: OpenAI's
@@ -153,13 +163,8 @@ const one = (h: HeaderBag, name: string) => {
 export function restAskedMs(h: HeaderBag, now: number): number | null {
   const ms = one(h, 'retry-after-ms');
   if (ms !== undefined && Number.isFinite(Number(ms))) return Math.max(0, Number(ms));
-  const ra = one(h, 'retry-after');
-  if (ra !== undefined) {
-    const s = Number(ra);
-    if (Number.isFinite(s)) return Math.max(0, s * 1000);
-    const at = Date.parse(ra);
-    if (!Number.isNaN(at)) return Math.max(0, at - now);
-  }
+  const ra = retryAfterMs(h, now);
+  if (ra !== null) return ra;
   let rest: number | null = null;
   for (const dim of ['requests', 'tokens']) {
     if (one(h, `x-ratelimit-remaining-${dim}`) !== '0') continue;
