@@ -17,8 +17,18 @@ export function sendError(res: ServerResponse, err: GatewayError, headers: Recor
   sendJson(res, err.status, JSON.stringify(errorBody(dialect, err)), { ...headers, ...errorHeaders(err) });
 }
 
-/** Turns anything thrown into a GatewayError; unknown errors become a 500 that hides the details. */
+/**
+ * Turns anything thrown into a GatewayError; unknown errors become a 500 that hides the details.
+ * A stack overflow is a body nested deeper than the walks over it (cache keys, translations, token
+ * counts) can go: JSON.parse takes 10,000 levels, recursion does not. Bounding the depth up front
+ * would cost every call a scan of its body; this costs nothing until it happens.
+ */
 export function asGatewayError(err: unknown): GatewayError {
   if (err instanceof GatewayError) return err;
+  if (isStackOverflow(err)) return new GatewayError('bad_request', 'The request body is nested too deeply to be processed.');
   return new GatewayError('internal', 'Internal error in the gateway; it is logged with this request id.');
+}
+
+export function isStackOverflow(err: unknown): boolean {
+  return err instanceof RangeError && err.message === 'Maximum call stack size exceeded';
 }

@@ -2,10 +2,10 @@
 // accepts), the body limit, keep-alive above load balancers' idle timeouts, and errors in the OpenAI
 // envelope; and in front of it, the LLM routes served on node:http directly.
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import Fastify, { type FastifyInstance, type FastifyError } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { type ErrorDialect, GatewayError, errorBody, openaiErrorBody } from './errors.ts';
-import { errorHeaders, sendError } from './respond.ts';
+import { asGatewayError, errorHeaders, isStackOverflow, sendError } from './respond.ts';
 import { DatabaseUnavailable } from '../store/db.ts';
 
 /** A route that takes the raw request and response and the whole body (undefined when empty). */
@@ -41,6 +41,16 @@ function readBody(req: IncomingMessage, res: ServerResponse, limit: number, rout
 }
 
 /**
+ * A query parameter given twice keeps its last value, as FastAPI (LiteLLM) reads a single-valued
+ * parameter; the routes read strings, never lists. An invalid %-escape stays as it was sent.
+ */
+function lastValueWins(query: string): Record<string, string> {
+  const out: Record<string, string> = Object.create(null);
+  for (const [name, value] of new URLSearchParams(query)) out[name] = value;
+  return out;
+}
+
+/**
  * `direct` maps paths (without query) to routes served before Fastify sees the request: on the hot
  * path of every LLM call the framework's request and reply objects, hooks and body parser cost about
  * a tenth of the gateway's CPU time. The same routes must also be registered on Fastify, which serves
@@ -54,7 +64,14 @@ export function createServer(opts: { bodyLimit: number; log: Logger; direct?: Ma
     logger: false,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
-    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 300 },
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 300, querystringParser: lastValueWins },
+    // What the framework refuses before routing (a URL that does not decode, such as /v1/responses/%ff)
+    // answers in the caller's envelope too, not in Fastify's own.
+    frameworkErrors: (error: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
+      const dialect = (req.url ?? '').startsWith('/v1/messages') ? 'anthropic' : 'openai';
+      const err = new GatewayError('bad_request', error.message, { status: 400 });
+      reply.code(err.status).headers(errorHeaders(err)).send(errorBody(dialect, err));
+    },
     serverFactory: (fastifyHandler) =>
       createHttpServer(
         {
@@ -89,6 +106,7 @@ export function createServer(opts: { bodyLimit: number; log: Logger; direct?: Ma
   app.setErrorHandler((error: FastifyError | GatewayError, req, reply) => {
     let err: GatewayError;
     if (error instanceof GatewayError) err = error;
+    else if (isStackOverflow(error)) err = asGatewayError(error);
     else if (error instanceof DatabaseUnavailable) err = new GatewayError('db_unavailable', 'The database is unreachable; try again shortly.');
     else if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
       err = new GatewayError('body_too_large', `Request body is larger than the ${Math.round(opts.bodyLimit / 1048576)} MB limit (general_settings.max_request_size_mb).`, { status: 413 });
