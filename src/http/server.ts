@@ -42,7 +42,8 @@ function readBody(req: IncomingMessage, res: ServerResponse, limit: number, rout
 
 /**
  * A query parameter given twice keeps its last value, as FastAPI (LiteLLM) reads a single-valued
- * parameter; the routes read strings, never lists. An invalid %-escape stays as it was sent.
+ * parameter; the routes read strings, never lists. A malformed %-escape stays as sent; one that is
+ * not UTF-8 becomes U+FFFD.
  */
 function lastValueWins(query: string): Record<string, string> {
   const out: Record<string, string> = Object.create(null);
