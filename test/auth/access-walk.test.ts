@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PERMISSIONS } from '../../src/admin/access.ts';
 import { startFakeOpenAI, type FakeUpstream } from '../fakes/openai-upstream.ts';
-import { fakeModels, MASTER_KEY, okCall, startInProcess, type TestGateway } from '../helpers/gateway.ts';
+import { fakeModels, MASTER_KEY, okCall, servedRoutes, startInProcess, type TestGateway } from '../helpers/gateway.ts';
 
 /** Open to anyone: probes, the dashboard's page and its sign-in, and Prometheus' scrape. */
 const OPEN = new Set(['/health/liveliness', '/health/liveness', '/health/readiness', '/ui', '/ui*', '/ui/api/login', '/ui/api/logout', '/metrics']);
@@ -16,19 +16,6 @@ const OPEN = new Set(['/health/liveliness', '/health/liveness', '/health/readine
 let fake: FakeUpstream;
 let gw: TestGateway;
 const keys: Record<string, string> = {};
-
-function routesOf(tree: string): { method: string; path: string }[] {
-  const out: { method: string; path: string }[] = [];
-  const stack: string[] = [];
-  for (const line of tree.split('\n')) {
-    const m = /^([│ ]*)[├└]── (\S+)(?: \(([^)]+)\))?$/.exec(line.replace(/\s+$/, ''));
-    if (!m) continue;
-    stack.length = m[1]!.length / 4;
-    stack.push(m[2]!);
-    if (m[3]) for (const method of m[3].split(', ')) if (method !== 'HEAD') out.push({ method, path: stack.join('') });
-  }
-  return out;
-}
 
 before(async () => {
   fake = await startFakeOpenAI();
@@ -62,7 +49,7 @@ async function hit(method: string, path: string, key: string | null) {
 }
 
 test('no key, a wrong, blocked, expired or deleted key, or a stored hash: refused on every route but the open ones', async () => {
-  const routes = routesOf(gw.app.server.printRoutes({ commonPrefix: false }));
+  const routes = servedRoutes(gw.app);
   assert.ok(routes.length > 80);
   const opened = new Set<string>();
   for (const { method, path } of routes) {
@@ -89,7 +76,7 @@ test('no key, a wrong, blocked, expired or deleted key, or a stored hash: refuse
 });
 
 test('a plain virtual key is refused every management route the permission table keeps from keys', async () => {
-  const routes = routesOf(gw.app.server.printRoutes({ commonPrefix: false }));
+  const routes = servedRoutes(gw.app);
   let refused = 0;
   for (const [path, rule] of Object.entries(PERMISSIONS)) {
     if (rule.grants.key !== '-') continue;

@@ -55,6 +55,20 @@ export async function startInProcess(yaml: string, opts: Partial<AppOptions> = {
   return { url: `http://127.0.0.1:${port}`, app, close: () => app.close() };
 }
 
+/** Every route an app serves, with each method but HEAD, read from Fastify's route tree (so a route added later is walked too). */
+export function servedRoutes(app: { server: { printRoutes(opts: { commonPrefix: boolean }): string } }): { method: string; path: string }[] {
+  const out: { method: string; path: string }[] = [];
+  const stack: string[] = [];
+  for (const line of app.server.printRoutes({ commonPrefix: false }).split('\n')) {
+    const m = /^([│ ]*)[├└]── (\S+)(?: \(([^)]+)\))?$/.exec(line.replace(/\s+$/, ''));
+    if (!m) continue;
+    stack.length = m[1]!.length / 4;
+    stack.push(m[2]!);
+    if (m[3]) for (const method of m[3].split(', ')) if (method !== 'HEAD') out.push({ method, path: stack.join('') });
+  }
+  return out;
+}
+
 export interface GatewayProcess {
   url: string;
   proc: ChildProcess;

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import fc from 'fast-check';
 import { startFakeOpenAI, type FakeUpstream } from '../fakes/openai-upstream.ts';
-import { fakeModels, MASTER_KEY, okCall, startInProcess, type TestGateway } from '../helpers/gateway.ts';
+import { fakeModels, MASTER_KEY, okCall, servedRoutes, startInProcess, type TestGateway } from '../helpers/gateway.ts';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261207);
 const BODY_LIMIT = 64 * 1024;
@@ -22,23 +22,6 @@ interface Route {
   path: string;
 }
 
-/** The routes Fastify holds, read from its route tree (every one registered, with its methods). */
-function routesOf(tree: string): Route[] {
-  const out: Route[] = [];
-  const stack: string[] = [];
-  for (const line of tree.split('\n')) {
-    const m = /^([│ ]*)[├└]── (\S+)(?: \(([^)]+)\))?$/.exec(line.replace(/\s+$/, ''));
-    if (!m) continue;
-    const depth = m[1]!.length / 4;
-    stack.length = depth;
-    stack.push(m[2]!);
-    if (!m[3]) continue;
-    const path = stack.join('');
-    for (const method of m[3].split(', ')) if (method !== 'HEAD') out.push({ method, path });
-  }
-  return out;
-}
-
 let routes: Route[] = [];
 
 before(async () => {
@@ -46,7 +29,7 @@ before(async () => {
   gw = await startInProcess(
     `${fakeModels(fake.url)}general_settings:\n  max_request_size_mb: ${BODY_LIMIT / 1024 / 1024}\nlitellm_settings:\n  cache: true\n  cache_params: { type: local }\n`,
   );
-  routes = routesOf(gw.app.server.printRoutes({ commonPrefix: false }));
+  routes = servedRoutes(gw.app);
   virtualKey = (await okCall(gw.url, 'POST', '/key/generate', { models: ['gpt-4'], max_budget: 10 })).key;
 });
 after(async () => {
