@@ -27,6 +27,8 @@ export const ERRORS = {
   bad_request: { status: 400, type: 'bad_request_error', doc: 'Malformed JSON, a missing or mistyped field; `param` names the field.' },
   not_found: { status: 404, type: 'not_found_error', doc: 'Unknown route or method, or an unknown key, user, team, organization, customer or budget in a management call.' },
   body_too_large: { status: 413, type: 'bad_request_error', doc: 'The body is over `general_settings.max_request_size_mb`.' },
+  headers_too_large: { status: 431, type: 'bad_request_error', doc: "The request's headers are over Node's 16 KB limit; the connection is closed." },
+  client_timeout: { status: 408, type: 'timeout_error', doc: 'The client sent its headers in more than 10 s, or its whole request in more than 300 s (a slow or silent client); the connection is closed.' },
   unpriced_model: { status: 400, type: 'bad_request_error', doc: 'A key with a budget asked for a model without a known price (see `allow_unpriced_models_with_budget`).' },
   budget_exceeded: { status: 429, type: 'budget_exceeded', doc: 'Spend has reached the budget; sent with `x-should-retry: false`.' },
   rate_limited: { status: 429, type: 'rate_limit_error', doc: 'A rate or concurrency limit is reached; sent with `retry-after`.' },

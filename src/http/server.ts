@@ -1,7 +1,8 @@
 // The HTTP server: Fastify with raw-buffer bodies (JSON with or without a content type, as LiteLLM
-// accepts), the body limit, keep-alive above load balancers' idle timeouts, and errors in the OpenAI
+// accepts), the body limit, the clocks a slow client is held to, and errors in the OpenAI
 // envelope; and in front of it, the LLM routes served on node:http directly.
-import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { STATUS_CODES, createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import Fastify, { type FastifyInstance, type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { type ErrorDialect, GatewayError, errorBody, openaiErrorBody } from './errors.ts';
@@ -52,6 +53,23 @@ function lastValueWins(query: string): Record<string, string> {
 }
 
 /**
+ * How long a client may hold a connection without doing its part, so that slow or silent clients
+ * (slowloris) cannot use up the server. Node measures the header and request clocks from the first
+ * byte of each request, not from the end of the previous answer: a short header clock does not cut
+ * idle keep-alive connections, and neither clock covers the answer, which may stream for many minutes.
+ */
+export const CLIENT_TIMEOUTS = {
+  /** Idle between requests: above the 60 s idle timeout of common load balancers, so they never reuse a closing socket. */
+  keepAliveMs: 65_000,
+  /** From a request's first byte (or a new connection) to the end of its headers: one write for any real client or proxy. */
+  headersMs: 10_000,
+  /** From a request's first byte to the end of its body (bodies up to max_request_size_mb, over slow uplinks). */
+  requestMs: 300_000,
+  /** How often Node looks for connections past these clocks (its default is 30 s). */
+  checkEveryMs: 2_000,
+} as const;
+
+/**
  * `direct` maps paths (without query) to routes served before Fastify sees the request: on the hot
  * path of every LLM call the framework's request and reply objects, hooks and body parser cost about
  * a tenth of the gateway's CPU time. The same routes must also be registered on Fastify, which serves
@@ -73,14 +91,30 @@ export function createServer(opts: { bodyLimit: number; log: Logger; direct?: Ma
       const err = new GatewayError('bad_request', error.message, { status: 400 });
       reply.code(err.status).headers(errorHeaders(err)).send(errorBody(dialect, err));
     },
+    // What Node refuses before a request exists (a slow or silent client, headers over the limit,
+    // bytes that are not HTTP) answers in the OpenAI envelope too: the path may not be read yet.
+    clientErrorHandler: (error: NodeJS.ErrnoException, socket: Duplex) => {
+      if (error.code === 'ECONNRESET' || socket.destroyed) return;
+      const err =
+        error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? new GatewayError('client_timeout', `The request was not received in time: its headers within ${CLIENT_TIMEOUTS.headersMs / 1000} s, its body within ${CLIENT_TIMEOUTS.requestMs / 1000} s.`)
+          : error.code === 'HPE_HEADER_OVERFLOW'
+            ? new GatewayError('headers_too_large', 'The request headers are larger than 16 KB.')
+            : new GatewayError('bad_request', `The request is not valid HTTP/1.1 (${error.code ?? 'parse error'}).`);
+      // Only when no answer has started on this connection: bytes after a started one would corrupt it.
+      if (socket.writable && (socket as Duplex & { bytesWritten?: number }).bytesWritten === 0) {
+        const body = JSON.stringify(openaiErrorBody(err));
+        socket.write(`HTTP/1.1 ${err.status} ${STATUS_CODES[err.status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+      }
+      socket.destroy();
+    },
     serverFactory: (fastifyHandler) =>
       createHttpServer(
         {
-          // Above the 60 s idle timeout of common load balancers, so they never reuse a closing socket.
-          keepAliveTimeout: 65_000,
-          headersTimeout: 66_000,
-          // LLM answers can take many minutes: no server-side request deadline.
-          requestTimeout: 0,
+          keepAliveTimeout: CLIENT_TIMEOUTS.keepAliveMs,
+          headersTimeout: CLIENT_TIMEOUTS.headersMs,
+          requestTimeout: CLIENT_TIMEOUTS.requestMs,
+          connectionsCheckingInterval: CLIENT_TIMEOUTS.checkEveryMs,
         },
         (req, res) => {
           const url = req.url ?? '';
