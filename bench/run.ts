@@ -4,7 +4,7 @@
 // off: master key; features on: a virtual key with a model allow-list, a budget and an RPM limit),
 // runs the scenarios, prints a table and writes JSON results with the machine's description.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import { connect, createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +16,7 @@ import { request } from 'undici';
 import { body, fixedRate, interleaved, streams, type Shape, type StreamResult, type Target } from './load.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const SCENARIOS = ['latency', 'throughput', 'translation', 'responses', 'routing', 'cache', 'fixed-rate', 'streaming', 'large-body', 'cold-start', 'dashboard', 'redis'] as const;
+const SCENARIOS = ['latency', 'throughput', 'translation', 'responses', 'routing', 'cache', 'fixed-rate', 'streaming', 'slow-clients', 'large-body', 'cold-start', 'dashboard', 'redis'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 const { values } = parseArgs({
@@ -37,6 +37,8 @@ const SHAPES = {
   fast: { name: 'bench-fast', path: '/f/0/16/0/64' },
   slow50: { name: 'bench-50ms', path: '/f/50/16/0/64' },
   stream: { name: 'bench-stream', path: quick ? '/f/0/8/20/256' : '/f/0/64/100/256' },
+  // 16 MB as fast as it is read: what a client that stops reading leaves the proxy to hold.
+  long: { name: 'bench-long', path: '/f/0/4000/0/4096' },
 } satisfies Record<string, Shape>;
 const MASTER = 'sk-bench-master-key';
 
@@ -452,6 +454,83 @@ async function streaming(): Promise<void> {
     rows.map((r) => [r.target, Number.isNaN(r.addedTtftP50Ms) ? '-' : r.addedTtftP50Ms, Number.isNaN(r.ownWorkP50Ms) ? '-' : r.ownWorkP50Ms, r.ttftP99Ms, r.gapP99Ms, r.cpuUsPerFrame ?? '-', Number.isNaN(r.rssPlateauMb) ? '-' : r.rssPlateauMb, Number.isNaN(r.rssAfterMb) ? '-' : r.rssAfterMb, r.errors]));
 }
 
+/**
+ * Slow and silent clients: latency at concurrency 1 of the gateway (features on, a fresh process) and
+ * the bare proxy, alone and while each holds 2,000 connections that send nothing, 200 that send their
+ * headers a line every second (slowloris) and 50 that start a 16 MB stream and stop reading; the
+ * resident memory of each; and how many of the silent and slow-header connections each has cut 15 s on.
+ */
+async function slowClients(): Promise<void> {
+  const idleCount = quick ? 200 : 2000;
+  const slowCount = quick ? 20 : 200;
+  const pausedCount = quick ? 5 : 50;
+  const rounds = quick ? 100 : 1000;
+  await restart(bareT);
+  const g = await startGateway(fakeUrl);
+  const key = await virtualKeyOn(g.url);
+  const ts = [forShape(bareT, SHAPES.fast), { ...gwOn, url: () => `${g.url}/v1/chat/completions`, headers: { authorization: `Bearer ${key}` } }];
+  const pidOf = (t: Target) => (t.name === bareT.name ? bare.proc.pid! : g.proc.pid!);
+  const base = await interleaved(ts, SHAPES.fast, rounds);
+  const rssBase = ts.map((t) => rssMb(pidOf(t)));
+
+  const held: { target: string; socket: Socket; kind: 'idle' | 'slow' | 'paused' }[] = [];
+  const hold = async (t: Target, kind: 'idle' | 'slow' | 'paused', count: number) => {
+    const { hostname, port, pathname } = new URL(t.url(kind === 'paused' ? SHAPES.long : SHAPES.fast));
+    // 250 at a time, with a pause: a burst of thousands overflows the listen backlog.
+    for (let i = 0; i < count; i += 250) {
+      for (let j = i; j < Math.min(count, i + 250); j++) {
+        const socket = connect(Number(port), hostname);
+        socket.on('error', () => {});
+        if (kind === 'slow') socket.write(`POST ${pathname} HTTP/1.1\r\nHost: x\r\n`);
+        if (kind === 'paused') {
+          const payload = body(SHAPES.long.name, { stream: true });
+          const auth = t.headers.authorization ?? '';
+          socket.write(`POST ${pathname} HTTP/1.1\r\nHost: x\r\nAuthorization: ${auth}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(payload)}\r\n\r\n${payload}`);
+          socket.pause();
+        } else socket.resume();
+        held.push({ target: t.name, socket, kind });
+      }
+      await sleep(100);
+    }
+  };
+  for (const t of ts) {
+    await hold(t, 'idle', idleCount);
+    await hold(t, 'slow', slowCount);
+    await hold(t, 'paused', pausedCount);
+  }
+  const startedHolding = performance.now();
+  const drip = setInterval(() => {
+    for (const h of held) if (h.kind === 'slow' && h.socket.writable) h.socket.write(`X-Drip: ${Date.now()}\r\n`);
+  }, 1000);
+  await sleep(1000);
+  const loaded = await interleaved(ts, SHAPES.fast, rounds);
+  const rssLoaded = ts.map((t) => rssMb(pidOf(t)));
+  await sleep(Math.max(0, 15_000 - (performance.now() - startedHolding)));
+  clearInterval(drip);
+  const rows = ts.map((t, i) => {
+    const mine = held.filter((h) => h.target === t.name);
+    const cut = (kind: string) => mine.filter((h) => h.kind === kind && (h.socket.destroyed || h.socket.readableEnded)).length;
+    return {
+      target: t.name,
+      aloneP50Ms: ms(pct(base.get(t.name)!, 50)),
+      aloneP99Ms: ms(pct(base.get(t.name)!, 99)),
+      heldP50Ms: ms(pct(loaded.get(t.name)!, 50)),
+      heldP99Ms: ms(pct(loaded.get(t.name)!, 99)),
+      rssAloneMb: round(rssBase[i]!, 1),
+      rssHeldMb: round(rssLoaded[i]!, 1),
+      idleCutBy15s: cut('idle'),
+      slowCutBy15s: cut('slow'),
+    };
+  });
+  for (const h of held) h.socket.destroy();
+  g.proc.kill('SIGTERM');
+  await new Promise((r) => g.proc.once('exit', r));
+  results.slowClients = { idle: idleCount, slowloris: slowCount, pausedStreams: pausedCount, rounds, rows };
+  table(`Slow clients (${idleCount} silent, ${slowCount} slowloris, ${pausedCount} paused 16 MB streams held; ${rounds} interleaved rounds at concurrency 1)`,
+    ['target', 'p50 ms alone', 'p99 ms alone', 'p50 ms held', 'p99 ms held', 'RSS MB alone', 'RSS MB held', 'silent cut by 15 s', 'slowloris cut by 15 s'],
+    rows.map((r) => [r.target, r.aloneP50Ms, r.aloneP99Ms, r.heldP50Ms, r.heldP99Ms, r.rssAloneMb, r.rssHeldMb, `${r.idleCutBy15s} of ${idleCount}`, `${r.slowCutBy15s} of ${slowCount}`]));
+}
+
 async function largeBody(): Promise<void> {
   const rows = [];
   for (const [label, bytes] of [['50 KB', 50 * 1024], ['1 MB', 1024 * 1024]] as const) {
@@ -766,6 +845,7 @@ const run: Record<Scenario, () => Promise<void>> = {
   cache: cacheScenario,
   'fixed-rate': fixedRateScenario,
   streaming,
+  'slow-clients': slowClients,
   'large-body': largeBody,
   'cold-start': coldStart,
   dashboard,
