@@ -93,6 +93,22 @@ describe('dashboard sessions', () => {
     assert.equal((await call(gw, '/ui/api/session', { cookie: 'llmproxy_session=made-up' })).status, 401);
   });
 
+  test('behind a TLS proxy (x-forwarded-proto: https) the cookie is Secure and __Host-, and works and is cleared as such', async () => {
+    const tls = { 'content-type': 'application/json', 'x-forwarded-proto': 'https' };
+    const res = await fetch(`${gw.url}/ui/api/login`, { method: 'POST', headers: tls, body: JSON.stringify({ username: 'admin', password: MASTER_KEY }) });
+    assert.equal(res.status, 200);
+    const set = res.headers.get('set-cookie')!;
+    assert.match(set, /^__Host-llmproxy_session=[A-Za-z0-9_-]{43}; Path=\/; Max-Age=43200; HttpOnly; SameSite=Strict; Secure$/);
+    const { csrf } = (await res.json()) as { csrf: string };
+    const cookie = set.split(';')[0]!;
+    assert.equal((await call(gw, '/ui/api/session', { ...tls, cookie })).status, 200);
+    assert.equal((await call(gw, '/key/list', { ...tls, cookie, 'x-csrf-token': csrf })).status, 200);
+    const out = await call(gw, '/ui/api/logout', { ...tls, cookie, 'x-csrf-token': csrf }, {});
+    assert.equal(out.status, 200);
+    assert.match(out.headers.get('set-cookie')!, /^__Host-llmproxy_session=; Path=\/; Max-Age=0; HttpOnly; SameSite=Strict; Secure$/);
+    assert.equal((await call(gw, '/ui/api/session', { ...tls, cookie })).status, 401);
+  });
+
   test('an expired session is refused', async () => {
     const { body, cookie } = await login(shortLived, 'admin', MASTER_KEY);
     assert.equal((await call(shortLived, '/ui/api/session', { cookie })).status, 200);
