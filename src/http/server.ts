@@ -101,8 +101,10 @@ export function createServer(opts: { bodyLimit: number; log: Logger; direct?: Ma
           : error.code === 'HPE_HEADER_OVERFLOW'
             ? new GatewayError('headers_too_large', 'The request headers are larger than 16 KB.')
             : new GatewayError('bad_request', `The request is not valid HTTP/1.1 (${error.code ?? 'parse error'}).`);
-      // Only when no answer has started on this connection: bytes after a started one would corrupt it.
-      if (socket.writable && (socket as Duplex & { bytesWritten?: number }).bytesWritten === 0) {
+      // Not while an answer is going out on this connection (Node's own rule, from the response it
+      // tracks on the socket): bytes in the middle of one would corrupt it.
+      const inFlight = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage;
+      if (socket.writable && !inFlight?.headersSent) {
         const body = JSON.stringify(openaiErrorBody(err));
         socket.write(`HTTP/1.1 ${err.status} ${STATUS_CODES[err.status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
       }

@@ -96,6 +96,11 @@ test('silent, slow-header and slow-reading clients do not stop others; the heade
   const keepAlive = open();
   const get = 'GET /health/liveliness HTTP/1.1\r\nHost: gw\r\n\r\n';
   keepAlive.socket.write(get);
+  // One that is answered once, then starts a second request and never finishes its headers.
+  const reused = open();
+  reused.socket.write(get);
+  for (let i = 0; i < 100 && !reused.got().includes('\r\n\r\n'); i++) await sleep(10);
+  reused.socket.write('POST /v1/chat/completions HTTP/1.1\r\nHost: gw\r\n');
 
   // A client that reads the start of a long stream, then stops reading.
   let streamText = '';
@@ -141,6 +146,9 @@ test('silent, slow-header and slow-reading clients do not stop others; the heade
       assert.match(body.error.message, /headers within 10 s/);
     }
 
+    await reused.closedAt;
+    assert.match(reused.got(), /^HTTP\/1\.1 200 [^]*HTTP\/1\.1 408 /, 'a slow second request on a kept-alive connection is answered 408 too');
+
     // The keep-alive connection, idle for longer than the header clock, still serves.
     assert.match(keepAlive.got(), /^HTTP\/1\.1 200 /);
     const before = keepAlive.got().length;
@@ -160,7 +168,7 @@ test('silent, slow-header and slow-reading clients do not stop others; the heade
     assert.equal((await chat()).status, 200);
   } finally {
     clearInterval(drip);
-    for (const c of [...held, keepAlive]) c.socket.destroy();
+    for (const c of [...held, keepAlive, reused]) c.socket.destroy();
     streamReq.destroy();
   }
 });
