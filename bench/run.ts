@@ -1,11 +1,12 @@
-// npm run bench [-- --scenario NAME] [--quick] [--out DIR] [--no-portkey]  (scenarios: see SCENARIOS;
+// npm run bench [-- --scenario NAME] [--quick] [--out DIR] [--no-portkey] [--no-litellm]  (scenarios: see SCENARIOS;
 // `redis` needs REDIS_URL, and takes BENCH_POSTGRES_URL for three instances on one database)
-// Starts the fake upstream, the bare proxy, Portkey's gateway and this checkout's gateway (features
+// Starts the fake upstream, the bare proxy, Portkey's gateway, the LiteLLM proxy (from PyPI, in
+// bench/.venv, made on the first run) and this checkout's gateway (features
 // off: master key; features on: a virtual key with a model allow-list, a budget and an RPM limit),
 // runs the scenarios, prints a table and writes JSON results with the machine's description.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { connect, createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -25,6 +26,7 @@ const { values } = parseArgs({
     quick: { type: 'boolean', default: false },
     out: { type: 'string', default: join(ROOT, 'bench/results') },
     'no-portkey': { type: 'boolean', default: false },
+    'no-litellm': { type: 'boolean', default: false },
   },
 });
 // (redis runs by default only where a Redis is named)
@@ -218,6 +220,100 @@ if (!values['no-portkey']) {
   pids.set('portkey', pk.proc.pid!);
   shapeHeaders = (t, s) => (t.name === 'portkey' ? withHost(s) : t.headers);
 }
+
+/** The LiteLLM proxy release measured, from PyPI. */
+const LITELLM_VERSION = '1.110.2';
+const VENV = join(ROOT, 'bench/.venv');
+
+/** Makes bench/.venv with the LiteLLM proxy once; returns why it cannot, or null. */
+async function litellmVenv(): Promise<string | null> {
+  const exe = join(VENV, 'bin/litellm');
+  const version = join(VENV, 'litellm-version');
+  if (existsSync(exe) && existsSync(version) && readFileSync(version, 'utf8') === LITELLM_VERSION) return null;
+  const run = (cmd: string, args: string[]) =>
+    new Promise<string | null>((resolve) => {
+      const p = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+      let err = '';
+      p.stderr!.on('data', (c) => (err = (err + c).slice(-2000)));
+      p.on('error', (e) => resolve(e.message));
+      p.on('exit', (code) => resolve(code === 0 ? null : `${cmd} ${args.slice(0, 3).join(' ')} exited ${code}: ${err.trim().split('\n').pop()}`));
+    });
+  console.log(`LiteLLM proxy: installing litellm[proxy]==${LITELLM_VERSION} from PyPI into bench/.venv (once)`);
+  const pip = join(VENV, 'bin/pip');
+  let failed = (await run('python3', ['-m', 'venv', VENV])) ?? (await run(pip, ['install', '-q', `litellm[proxy]==${LITELLM_VERSION}`]));
+  if (failed) {
+    // The proxy extra pins meta-packages (litellm-proxy, the extras and enterprise at exact versions)
+    // that an index may not serve, although the proxy's code is in litellm's own wheel: then litellm,
+    // and the extra's other requirements as its metadata lists them.
+    console.log(`LiteLLM proxy: ${failed}; installing litellm and the proxy extra's requirements one by one`);
+    failed = await run(pip, ['install', '-q', `litellm==${LITELLM_VERSION}`]);
+    if (!failed) {
+      const site = join(VENV, 'lib', readdirSync(join(VENV, 'lib')).find((d) => d.startsWith('python'))!, 'site-packages');
+      const metadata = readFileSync(join(site, `litellm-${LITELLM_VERSION}.dist-info/METADATA`), 'utf8');
+      const reqs = [...metadata.matchAll(/^Requires-Dist: (.+?) ?; ?(.*?)extra == 'proxy'$/gm)].flatMap(([, req, marker]) => {
+        const name = /^[A-Za-z0-9_.-]+/.exec(req!)![0];
+        if (name === 'litellm-proxy') return [];
+        const condition = marker!.replace(/ and $/, '').trim();
+        return [`${name === 'litellm-proxy-extras' || name === 'litellm-enterprise' ? name : req}${condition ? ` ; ${condition}` : ''}`];
+      });
+      const file = join(VENV, 'proxy-requirements.txt');
+      writeFileSync(file, `${reqs.join('\n')}\n`);
+      failed = await run(pip, ['install', '-q', '-r', file]);
+    }
+  }
+  if (!failed) writeFileSync(version, LITELLM_VERSION);
+  return failed;
+}
+
+/**
+ * The LiteLLM proxy on the same fake upstream, with the same model names: a master key, no database,
+ * one worker (`--num_workers 1`), the price map it ships (no download at start). Returns why it
+ * cannot run here, or null once it answers.
+ */
+async function startLitellm(): Promise<{ missing: string } | { url: string; pid: number }> {
+  const missing = await litellmVenv();
+  if (missing) return { missing };
+  const dir = mkdtempSync(join(tmpdir(), 'llm-proxy-bench-litellm-'));
+  tempDirs.push(dir);
+  const models = Object.values(SHAPES).map((sh) => `  - model_name: ${sh.name}\n    litellm_params:\n      model: openai/${sh.name}\n      api_base: ${fakeUrl}${sh.path}/v1\n      api_key: sk-upstream\n`);
+  writeFileSync(join(dir, 'config.yaml'), `model_list:\n${models.join('')}`);
+  const port = await freePort();
+  // No database: not even an empty DATABASE_URL, which LiteLLM refuses.
+  const { DATABASE_URL: _unused, ...env } = process.env;
+  const proc = spawn(join(VENV, 'bin/litellm'), ['--config', join(dir, 'config.yaml'), '--port', String(port), '--host', '127.0.0.1', '--num_workers', '1'], {
+    cwd: dir,
+    env: { ...env, LITELLM_MASTER_KEY: MASTER, LITELLM_LOCAL_MODEL_COST_MAP: 'True', LITELLM_LOG: 'ERROR' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  children.push(proc);
+  let err = '';
+  proc.stderr!.on('data', (c) => (err = (err + c).slice(-4000)));
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 240 && proc.exitCode === null; i++) {
+    try {
+      const r = await request(`${url}/health/liveliness`);
+      await r.body.dump();
+      if (r.statusCode === 200) return { url, pid: proc.pid! };
+    } catch {
+      // not listening yet
+    }
+    await sleep(500);
+  }
+  proc.kill('SIGKILL');
+  return { missing: `it did not start: ${err.trim().split('\n').slice(-3).join(' / ')}` };
+}
+
+if (!values['no-litellm']) {
+  const lt = await startLitellm();
+  if ('missing' in lt) {
+    results.litellm = { missing: lt.missing };
+    console.log(`LiteLLM proxy: missing from every table (${lt.missing})`);
+  } else {
+    targets.push({ name: 'litellm proxy', url: () => `${lt.url}/v1/chat/completions`, headers: { authorization: `Bearer ${MASTER}` }, model: (sh) => sh.name });
+    pids.set('litellm proxy', lt.pid);
+    results.litellm = { version: LITELLM_VERSION, workers: 1, database: false };
+  }
+}
 const forShape = (t: Target, s: Shape): Target => ({ ...t, headers: shapeHeaders(t, s) });
 
 // sanity: every target answers
@@ -368,7 +464,9 @@ async function fixedRateScenario(): Promise<void> {
   const rate = quick ? 100 : 1000;
   const seconds = quick ? 2 : 30;
   const rows = [];
-  for (const t0 of targets) {
+  // Not the LiteLLM proxy: an open loop of 1,000 requests/s into a server that answers a few hundred
+  // at best queues for many minutes and measures only the queue.
+  for (const t0 of targets.filter((t) => t.name !== 'litellm proxy')) {
     await fixedRate(forShape(t0, SHAPES.slow50), SHAPES.slow50, rate, quick ? 1 : 3); // warm-up, not counted
     const r = await fixedRate(forShape(t0, SHAPES.slow50), SHAPES.slow50, rate, seconds);
     rows.push({ target: t0.name, p50Ms: round(ms(r.p50) - 50), p99Ms: round(ms(r.p99) - 50), p999Ms: round(ms(r.p999) - 50), errors: r.errors, sent: r.sent });

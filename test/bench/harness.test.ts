@@ -11,9 +11,9 @@ import { tempDir } from '../helpers/temp.ts';
 
 const run = promisify(execFile);
 
-test('npm run bench -- --quick --scenario latency writes a result with the machine description', async () => {
+test('npm run bench -- --quick --scenario latency (no LiteLLM: it installs from PyPI) writes a result with the machine description', async () => {
   const out = tempDir('bench-out');
-  await run(process.execPath, ['bench/run.ts', '--quick', '--scenario', 'latency', '--out', out], { cwd: REPO, timeout: 120_000 });
+  await run(process.execPath, ['bench/run.ts', '--quick', '--scenario', 'latency', '--no-litellm', '--out', out], { cwd: REPO, timeout: 120_000 });
   const files = readdirSync(out);
   assert.equal(files.length, 1);
   const result = JSON.parse(readFileSync(join(out, files[0]!), 'utf8'));
