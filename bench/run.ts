@@ -267,8 +267,8 @@ async function litellmVenv(): Promise<string | null> {
 
 /**
  * The LiteLLM proxy on the same fake upstream, with the same model names: a master key, no database,
- * one worker (`--num_workers 1`), the price map it ships (no download at start). Returns why it
- * cannot run here, or null once it answers.
+ * one worker (`--num_workers 1`), the price map it ships (no download at start). Returns where it
+ * answers, or why it cannot run here.
  */
 async function startLitellm(): Promise<{ missing: string } | { url: string; pid: number }> {
   const missing = await litellmVenv();
