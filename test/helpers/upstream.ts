@@ -23,3 +23,25 @@ export async function startRawUpstream(answer: (req: IncomingMessage, res: Serve
     },
   };
 }
+
+/**
+ * Writes an OpenAI chat stream of `frames` content chunks as fast as the connection takes them (waiting
+ * for 'drain' when its buffer is full), then the finish chunk and [DONE]; `onFrame` counts each as it
+ * is handed over.
+ */
+export function writeOpenAIStream(res: ServerResponse, frames: number, content: string, onFrame: () => void = () => {}): void {
+  const chunk = (delta: object, finish: string | null) =>
+    `data: ${JSON.stringify({ id: 'chatcmpl-stream', object: 'chat.completion.chunk', created: 0, model: 'gpt-4', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+  res.writeHead(200, { 'content-type': 'text/event-stream' });
+  let sent = 0;
+  const next = () => {
+    while (sent < frames) {
+      sent++;
+      onFrame();
+      if (!res.write(chunk({ content }, null))) return void res.once('drain', next);
+    }
+    res.write(chunk({}, 'stop'));
+    res.end('data: [DONE]\n\n');
+  };
+  next();
+}

@@ -9,7 +9,7 @@ import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MASTER_KEY, startInProcess, type TestGateway } from '../helpers/gateway.ts';
-import { startRawUpstream, type RawUpstream } from '../helpers/upstream.ts';
+import { startRawUpstream, writeOpenAIStream, type RawUpstream } from '../helpers/upstream.ts';
 import { CLIENT_TIMEOUTS } from '../../src/http/server.ts';
 
 const IDLE = 2000;
@@ -21,24 +21,9 @@ let port: number;
 
 before(async () => {
   upstream = await startRawUpstream((req, res) => {
-    const chunk = (delta: object, finish: string | null) =>
-      `data: ${JSON.stringify({ id: 'chatcmpl-s', object: 'chat.completion.chunk', created: 0, model: 'gpt-4', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
-    if (!req.url?.startsWith('/long/')) {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ id: 'chatcmpl-p', object: 'chat.completion', created: 0, model: 'gpt-4', choices: [{ index: 0, message: { role: 'assistant', content: 'hi' }, finish_reason: 'stop' }], usage: { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 } }));
-      return;
-    }
-    res.writeHead(200, { 'content-type': 'text/event-stream' });
-    let sent = 0;
-    const next = () => {
-      while (sent < STREAM_FRAMES) {
-        sent++;
-        if (!res.write(chunk({ content: 'y'.repeat(4096) }, null))) return void res.once('drain', next);
-      }
-      res.write(chunk({}, 'stop'));
-      res.end('data: [DONE]\n\n');
-    };
-    next();
+    if (req.url?.startsWith('/long/')) return writeOpenAIStream(res, STREAM_FRAMES, 'y'.repeat(4096));
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ id: 'chatcmpl-p', object: 'chat.completion', created: 0, model: 'gpt-4', choices: [{ index: 0, message: { role: 'assistant', content: 'hi' }, finish_reason: 'stop' }], usage: { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 } }));
   });
   gw = await startInProcess(`model_list:
   - model_name: gpt-4

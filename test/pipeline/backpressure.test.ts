@@ -4,7 +4,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { MASTER_KEY, startInProcess, type TestGateway } from '../helpers/gateway.ts';
-import { startRawUpstream, type RawUpstream } from '../helpers/upstream.ts';
+import { startRawUpstream, writeOpenAIStream, type RawUpstream } from '../helpers/upstream.ts';
 
 const FRAMES = 4000;
 const CONTENT = 'x'.repeat(16 * 1024);
@@ -14,20 +14,7 @@ let written = 0;
 
 before(async () => {
   // OpenAI's stream format, written as fast as the connection takes it.
-  upstream = await startRawUpstream((_req, res) => {
-    res.writeHead(200, { 'content-type': 'text/event-stream' });
-    const chunk = (delta: object, finish: string | null) =>
-      `data: ${JSON.stringify({ id: 'chatcmpl-slow', object: 'chat.completion.chunk', created: 0, model: 'gpt-4', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
-    const next = () => {
-      while (written < FRAMES) {
-        written++;
-        if (!res.write(chunk({ content: CONTENT }, null))) return void res.once('drain', next);
-      }
-      res.write(chunk({}, 'stop'));
-      res.end('data: [DONE]\n\n');
-    };
-    next();
-  });
+  upstream = await startRawUpstream((_req, res) => writeOpenAIStream(res, FRAMES, CONTENT, () => written++));
   gw = await startInProcess(`model_list:
   - model_name: gpt-4
     litellm_params: { model: openai/gpt-4, api_base: '${upstream.base}/v1', api_key: sk-x }
