@@ -12,10 +12,12 @@ import { openPostgres } from './store/postgres.ts';
 import { createLoggers } from './telemetry/log.ts';
 import { VERSION } from './version.ts';
 import { lockJournal } from './metering/journal-lock.ts';
+import { runImport } from './litellm/cli.ts';
 
 const HELP = `llm-proxy ${VERSION}: an LLM gateway, drop-in for the LiteLLM proxy.
 
 Usage: npm start -- [options]     (or: node bin/llm-proxy.mjs [options])
+       npm start -- import litellm --from postgresql://...   (a LiteLLM proxy's database; --help for more)
 
 Options:
   --config PATH     config.yaml in LiteLLM's format (default: $CONFIG_FILE_PATH, else ./config.yaml if present)
@@ -44,7 +46,7 @@ const LITELLM_FLAGS = new Set([
   'max_requests_before_restart', 'use_prisma_migrate', 'use_prisma_db_push', 'skip_server_startup', 'log_config', 'reload',
 ]);
 
-const USAGE = 'usage: llm-proxy [--config PATH] [--port N] [--host H] [--detailed_debug] [--version] [--help]';
+const USAGE = 'usage: llm-proxy [--config PATH] [--port N] [--host H] [--detailed_debug] [--version] [--help]\n       llm-proxy import litellm --from postgresql://... [--dry-run]';
 
 const DATA_DIR = 'data';
 const DEFAULT_DB = `sqlite:./${DATA_DIR}/llm-proxy.db`;
@@ -68,6 +70,11 @@ function resolveMasterKey(fromConfig: string | null, databaseConfigured: boolean
 }
 
 async function main(): Promise<void> {
+  const [command, ...rest] = process.argv.slice(2);
+  if (command === 'import') {
+    process.exitCode = await runImport(rest, (s) => process.stdout.write(s), (s) => process.stderr.write(s));
+    return;
+  }
   const { values, tokens } = parseArgs({
     strict: false,
     allowPositionals: true,

@@ -2,6 +2,7 @@
 // SQL uses `?` placeholders; values are always bound, never spliced into the text.
 
 import type { AppliedBatch, LedgerOptions } from './ledger.ts';
+import type { SpendRecord } from '../metering/record.ts';
 
 export type SqlValue = string | number | bigint | null;
 
@@ -28,6 +29,8 @@ export interface Db {
   batch(statements: Statement[]): Promise<number[]>;
   /** Writes the spend records of a closed journal segment exactly once (store/ledger.ts), in one transaction. */
   writeLedgerSegment(file: string, opts?: LedgerOptions): Promise<AppliedBatch>;
+  /** Writes spend records of the past (an import's), each once, into the logs and rollups only; how many were new. */
+  writeHistory(records: SpendRecord[]): Promise<number>;
   /**
    * Tells every instance on this database that a record changed (PostgreSQL NOTIFY; nothing to tell
    * with SQLite): a key by its hash, an entity as `user:ID`, `team:ID`, `org:ID` or `customer:ID`.

@@ -52,6 +52,11 @@ export interface LedgerOptions {
   createCustomers: boolean;
   /** The user row every call's spend is added to as well (the proxy's budget, policy/proxy-budget.ts); null: none. */
   proxyBudgetUser?: string | null;
+  /**
+   * Records of spend already counted in the entities' spend (history brought over by an import):
+   * inserted and rolled up, added to nobody's spend.
+   */
+  history?: boolean;
 }
 
 /**
@@ -154,6 +159,7 @@ export async function applyLedger(conn: SqlConnection, records: SpendRecord[], o
         add(e, r);
         entityRollup.set(ek, e);
       }
+      if (opts.history) continue;
       if (r.key_token && r.cost_nanos) {
         const list = byKey.get(r.key_token);
         if (list) list.push(r);

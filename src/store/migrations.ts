@@ -402,6 +402,25 @@ const MIGRATIONS: {
     // A call answered from the response cache: recorded, at no provider cost, and marked so.
     sql: ['ALTER TABLE llmproxy_spend_logs ADD COLUMN cache_hit INTEGER NOT NULL DEFAULT 0'],
   },
+  {
+    id: 12,
+    name: 'imports',
+    sql: [
+      // What `llm-proxy import litellm` brought over, row by row: a fingerprint of the fields it wrote
+      // (a row unchanged in the source is not written again, so edits made here since stay) and the
+      // source's spend then (a later run adds only the difference, so nothing counts twice). Also the
+      // cursor of the spend logs read ('spend_logs', '').
+      `CREATE TABLE llmproxy_imports (
+        source TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        id TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        spend_nanos INTEGER NOT NULL DEFAULT 0,
+        imported_at TEXT NOT NULL,
+        PRIMARY KEY (source, kind, id)
+      )`,
+    ],
+  },
 ];
 
 /** The schema is written for SQLite; PostgreSQL needs 64-bit integers and doubles spelled out. */

@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { readSegment } from '../metering/journal.ts';
+import type { SpendRecord } from '../metering/record.ts';
 import { DatabaseUnavailable, runAll, UniqueViolation, type Db, type Queryable, type SqlConnection, type SqlValue, type Statement } from './db.ts';
 import { applyLedger, type AppliedBatch, type LedgerOptions } from './ledger.ts';
 import { migrate } from './migrations.ts';
@@ -112,6 +113,7 @@ export function openPostgres(url: string): Db {
     },
     batch: (statements: Statement[]) => connection(pool).transaction((tx) => runAll(tx, statements)),
     writeLedgerSegment: (file: string, opts?: LedgerOptions): Promise<AppliedBatch> => applyLedger(connection(pool), readSegment(file), opts),
+    writeHistory: async (records: SpendRecord[]) => (await applyLedger(connection(pool), records, { createCustomers: false, history: true })).inserted,
     async notifyChanged(ref: string) {
       await pool.query('SELECT pg_notify($1, $2)', [KEY_CHANNEL, `${INSTANCE} ${ref}`]);
     },

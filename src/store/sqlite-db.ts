@@ -2,6 +2,7 @@
 import { Worker } from 'node:worker_threads';
 import { UniqueViolation, type Db, type SqlValue, type Statement } from './db.ts';
 import type { AppliedBatch, LedgerOptions } from './ledger.ts';
+import type { SpendRecord } from '../metering/record.ts';
 
 export function openSqlite(path: string): Db {
   const worker = new Worker(new URL('./sqlite-worker.ts', import.meta.url), { workerData: { path } });
@@ -41,6 +42,7 @@ export function openSqlite(path: string): Db {
     migrate: (upTo?: number) => call<void>({ op: 'migrate', upTo }),
     batch: (statements: Statement[]) => call<number[]>({ op: 'batch', statements }),
     writeLedgerSegment: (file: string, opts?: LedgerOptions) => call<AppliedBatch>({ op: 'ledger', file, opts }),
+    writeHistory: (records: SpendRecord[]) => call<number>({ op: 'history', records }),
     // A SQLite file has one gateway process: there is no other instance to tell.
     notifyChanged: async () => {},
     onChanged: async () => {},

@@ -6,14 +6,17 @@ import { applyLedger, type LedgerOptions } from './ledger.ts';
 import { migrate } from './migrations.ts';
 import { runAll, UniqueViolation, type Statement } from './db.ts';
 import { readSegment } from '../metering/journal.ts';
+import type { SpendRecord } from '../metering/record.ts';
 
 export type Request =
   | { id: number; op: 'run' | 'all' | 'get'; sql: string; params: unknown[] }
   | { id: number; op: 'migrate'; upTo?: number }
   | { id: number; op: 'close' }
   | { id: number; op: 'batch'; statements: Statement[] }
-  | { id: number; op: 'ledger'; file: string; opts?: LedgerOptions };
+  | { id: number; op: 'ledger'; file: string; opts?: LedgerOptions }
+  | { id: number; op: 'history'; records: SpendRecord[] };
 
+const HISTORY: LedgerOptions = { createCustomers: false, history: true };
 const conn = openSqliteConnection((workerData as { path: string }).path);
 
 parentPort!.on('message', async (req: Request) => {
@@ -37,6 +40,9 @@ parentPort!.on('message', async (req: Request) => {
         break;
       case 'ledger':
         result = await applyLedger(conn, readSegment(req.file), req.opts);
+        break;
+      case 'history':
+        result = (await applyLedger(conn, req.records, HISTORY)).inserted;
         break;
       case 'close':
         await conn.close();
