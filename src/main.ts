@@ -13,11 +13,12 @@ import { createLoggers } from './telemetry/log.ts';
 import { VERSION } from './version.ts';
 import { lockJournal } from './metering/journal-lock.ts';
 import { runImport } from './litellm/cli.ts';
+import { CHECK_USAGE, checkConfig } from './config/check.ts';
 
 const HELP = `llm-proxy ${VERSION}: an LLM gateway, drop-in for the LiteLLM proxy.
 
 Usage: npm start -- [options]     (or: node bin/llm-proxy.mjs [options])
-       npm start -- import litellm --from postgresql://...   (a LiteLLM proxy's database; --help for more)
+       npm start -- COMMAND ...          (import litellm, check-config: below)
 
 Options:
   --config PATH     config.yaml in LiteLLM's format (default: $CONFIG_FILE_PATH, else ./config.yaml if present)
@@ -38,6 +39,10 @@ Environment (.env in the working directory is loaded at start; see .env.sample):
                       (also REDIS_HOST, REDIS_PORT, REDIS_PASSWORD; or router_settings.redis_*)
   WEBHOOK_URL, SLACK_WEBHOOK_URL  where budget alerts go (general_settings.alerting: webhook, slack)
   PORT, CONFIG_FILE_PATH, OPENAI_API_KEY, OPENAI_API_BASE, ANTHROPIC_API_KEY, LOG_LEVEL, LITELLM_MODEL_COST_MAP_URL
+
+Commands:
+  import litellm --from postgresql://...  a LiteLLM proxy's database into this one (import --help)
+  check-config [config.yaml]              what this gateway does with each setting of a LiteLLM config
 `;
 
 /** Flags of LiteLLM's proxy command a deployment may still pass: they say nothing this gateway needs. */
@@ -46,7 +51,7 @@ const LITELLM_FLAGS = new Set([
   'max_requests_before_restart', 'use_prisma_migrate', 'use_prisma_db_push', 'skip_server_startup', 'log_config', 'reload',
 ]);
 
-const USAGE = 'usage: llm-proxy [--config PATH] [--port N] [--host H] [--detailed_debug] [--version] [--help]\n       llm-proxy import litellm --from postgresql://... [--dry-run]';
+const USAGE = 'usage: llm-proxy [--config PATH] [--port N] [--host H] [--detailed_debug] [--version] [--help]\n       llm-proxy import litellm --from postgresql://... [--dry-run]\n       llm-proxy check-config [config.yaml]';
 
 const DATA_DIR = 'data';
 const DEFAULT_DB = `sqlite:./${DATA_DIR}/llm-proxy.db`;
@@ -73,6 +78,19 @@ async function main(): Promise<void> {
   const [command, ...rest] = process.argv.slice(2);
   if (command === 'import') {
     process.exitCode = await runImport(rest, (s) => process.stdout.write(s), (s) => process.stderr.write(s));
+    return;
+  }
+  if (command === 'check-config') {
+    if (existsSync('.env')) process.loadEnvFile('.env');
+    const file = rest[0] ?? process.env.CONFIG_FILE_PATH ?? 'config.yaml';
+    if (rest.length > 1 || file.startsWith('-')) {
+      process.stderr.write(`llm-proxy: check-config takes one file\n${CHECK_USAGE}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    const { report, code } = checkConfig(file, process.env);
+    (code === 2 ? process.stderr : process.stdout).write(`${report}\n`);
+    process.exitCode = code;
     return;
   }
   const { values, tokens } = parseArgs({

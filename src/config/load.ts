@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { ConfigFile, PRICE_FIELDS, type ModelEntryShape } from './schema.ts';
+import { ignoredWarning, settingAt } from './settings.ts';
 import { usdToNanos } from '../metering/money.ts';
 import type { CooldownSettings } from '../router/cooldowns.ts';
 import type { FallbackSettings, PerClass } from '../router/failures.ts';
@@ -237,16 +238,6 @@ function deleteAt(root: unknown, path: readonly PropertyKey[], key: string): voi
   if (node && typeof node === 'object') delete node[key];
 }
 
-/**
- * LiteLLM settings that change what its proxy does, which this version does not do yet: an operator
- * relying on one must know at once that it is off, not find out from traffic.
- */
-const BEHAVIOUR = new Set([
-  'success_callback', 'failure_callback', 'callbacks',
-  'service_callback', 'mcp_servers',
-  'guardrails', 'store_model_in_db', 'disable_spend_logs', 'alerting_threshold', 'pass_through_endpoints',
-]);
-
 /** litellm_settings.cache and cache_params as settings; a Redis cache without its own address uses the gateway's Redis. */
 function cacheOf(ls: NonNullable<z.infer<typeof ConfigFile>['litellm_settings']>, rs: NonNullable<z.infer<typeof ConfigFile>['router_settings']>, env: NodeJS.ProcessEnv): CacheSettings | null {
   if (!ls.cache) return null;
@@ -315,16 +306,29 @@ function validate(raw: unknown, file: string, warnings: string[], ignored: strin
       for (const key of (issue as { keys: string[] }).keys) {
         const path = formatPath([...issue.path, key]);
         ignored.push(path);
-        warnings.push(
-          BEHAVIOUR.has(key)
-            ? `${file}: ${path} changes what LiteLLM's proxy does, and this version does not do it: IGNORED (listed in /health/readiness)`
-            : `${file}: ${path} is not a known setting and is ignored`,
-        );
+        warnings.push(ignoredWarning(file, path));
         deleteAt(raw, issue.path, key);
       }
     }
   }
   throw new ConfigError(`${file}: could not be validated`);
+}
+
+/**
+ * A model's litellm_params and model_info are open (provider parameters are passed on as given), so
+ * the LiteLLM parameters this gateway knows it does not act on are looked for by name.
+ */
+function ignoredModelParams(parsed: z.infer<typeof ConfigFile>, file: string, warnings: string[], ignored: string[]): void {
+  (parsed.model_list ?? []).forEach((entry, i) => {
+    for (const [part, params] of [['litellm_params', entry.litellm_params], ['model_info', entry.model_info ?? {}]] as const) {
+      for (const k of Object.keys(params)) {
+        if (settingAt(`model_list.${part}.${k}`)?.support !== 'ignored') continue;
+        const path = `model_list[${i}].${part}.${k}`;
+        ignored.push(path);
+        warnings.push(ignoredWarning(file, path));
+      }
+    }
+  });
 }
 
 function seconds(v: number | null | undefined): number | null {
@@ -486,6 +490,7 @@ export function loadConfig(file: string | null, env: NodeJS.ProcessEnv = process
   for (const m of missing) warnings.push(`${name}: ${m}`);
   const ignored: string[] = [];
   const parsed = validate(raw, name, warnings, ignored);
+  ignoredModelParams(parsed, name, warnings, ignored);
 
   type Section<K extends keyof typeof parsed> = NonNullable<(typeof parsed)[K]>;
   const gs: Section<'general_settings'> = parsed.general_settings ?? {};

@@ -122,6 +122,8 @@ export const GeneralSettings = z.strictObject({
   lower_max_tokens_to_fit_budget: z.boolean().nullish(),
   apply_user_budget_to_team_keys: z.boolean().nullish(),
   redis_failure_mode: z.enum(['open', 'closed']).nullish(),
+  // LiteLLM's refusal of a call whose reservation does not fit: always so here (settings.ts).
+  fail_closed_budget_enforcement: z.unknown().optional(),
   maximum_spend_logs_retention_period: z.string().regex(/^\d+\s*(s|m|h|d|w|mo)$/, 'must be a duration such as 30d').nullish(),
   // How long Responses API answers are kept for previous_response_id and GET /v1/responses/{id}.
   responses_retention_period: z.string().regex(/^\d+\s*(s|m|h|d|w|mo)$/, 'must be a duration such as 30d').nullish(),
@@ -180,8 +182,11 @@ export const LitellmSettings = z.strictObject({
       count_hits_in_budgets: z.boolean().nullish(),
     })
     .nullish(),
+  // Accepted; what they ask is already so, or set elsewhere (settings.ts).
   set_verbose: z.unknown().optional(),
   json_logs: z.unknown().optional(),
+  turn_off_message_logging: z.unknown().optional(),
+  redact_user_api_key_info: z.unknown().optional(),
 });
 
 export const RouterSettings = z.strictObject({

@@ -82,7 +82,7 @@ litellm_settings:
   );
   assert.equal(config.deployments.length, 1);
   assert.ok(warnings.some((w) => w.includes('model_list[0].extra_thing is not a known setting')));
-  assert.ok(warnings.some((w) => w.includes('general_settings.proxy_batch_write_at is not a known setting')));
+  assert.ok(warnings.some((w) => w.includes('general_settings.proxy_batch_write_at is a LiteLLM setting this gateway has no use for, ignored (spend is journaled')));
   assert.ok(warnings.some((w) => w.includes('litellm_settings.success_callback changes what LiteLLM\'s proxy does, and this version does not do it: IGNORED')));
   assert.ok(warnings.some((w) => w.includes('has no api_key and OPENAI_API_KEY is not set')));
   assert.deepEqual(config.ignoredSettings, ['model_list[0].extra_thing', 'general_settings.proxy_batch_write_at', 'litellm_settings.success_callback']);
@@ -210,7 +210,7 @@ test('--help lists the flags', async () => {
 
 test('arguments it does not understand stop it with a usage line; LiteLLM\'s process flags are ignored with a warning', async () => {
   const dir = tempDir('args');
-  for (const args of [['import', 'litellm'], ['--bogus'], ['--port']]) {
+  for (const args of [['serve', 'litellm'], ['--bogus'], ['--port']]) {
     const { code, out } = await runGateway(dir, args);
     assert.equal(code, 1, args.join(' '));
     assert.match(out, /usage: llm-proxy \[--config PATH\]/, args.join(' '));
@@ -218,6 +218,10 @@ test('arguments it does not understand stop it with a usage line; LiteLLM\'s pro
   }
   const { code, out } = await runGateway(dir, ['--num_workers', '4', '--version']);
   assert.equal(code, 0, out);
+  // A command of its own, with its own usage (exit 2, as usage errors of commands are).
+  const imp = await runGateway(dir, ['import', 'litellm']);
+  assert.equal(imp.code, 2);
+  assert.match(imp.out, /--from must be LiteLLM's PostgreSQL database[\s\S]*usage: llm-proxy import litellm --from/);
 });
 
 function runGateway(cwd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; out: string }> {
