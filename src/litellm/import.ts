@@ -11,6 +11,7 @@ import { hashKey, looksLikeHash } from '../auth/keys.ts';
 import type { Db, SqlValue, Statement } from '../store/db.ts';
 import { placeholders, toRow } from '../store/rows.ts';
 import { isSet, MAPPINGS, spendRecordOf, teamMemberRoles, type Mapped, type TableMapping } from './map.ts';
+import { importDaily } from './daily.ts';
 import { importModels, type ModelsResult } from './models.ts';
 import type { LiteLLMSource, LiteLLMTable, Row } from './source.ts';
 
@@ -40,6 +41,8 @@ export interface TableCounts {
 export interface ImportSummary {
   tables: Partial<Record<LiteLLMTable, TableCounts>>;
   spendLogs: { read: number; inserted: number };
+  /** Daily aggregate rows brought into the rollups (days the spend logs no longer cover). */
+  daily: number;
   models: ModelsResult;
   /** LiteLLM columns set on some rows that have no equivalent here: table.column → rows. */
   unsupported: Map<string, { rows: number; why: string }>;
@@ -55,7 +58,7 @@ const fingerprint = (m: Mapped) =>
 
 export async function importLiteLLM(opts: ImportOptions): Promise<ImportSummary> {
   const now = opts.now ?? (() => new Date());
-  const summary: ImportSummary = { tables: {}, spendLogs: { read: 0, inserted: 0 }, models: { written: 0, skipped: 0, file: null, envFile: null }, unsupported: new Map(), notes: [] };
+  const summary: ImportSummary = { tables: {}, spendLogs: { read: 0, inserted: 0 }, daily: 0, models: { written: 0, skipped: 0, file: null, envFile: null }, unsupported: new Map(), notes: [] };
   const note = (line: string) => {
     summary.notes.push(line);
     opts.log(line);
@@ -91,6 +94,7 @@ export async function importLiteLLM(opts: ImportOptions): Promise<ImportSummary>
     }
   }
   await importSpendLogs(opts, summary, now);
+  summary.daily = await importDaily({ source: opts.source, db: opts.db, dryRun: opts.dryRun, now });
   summary.models = await importModels(opts, note);
   if (!opts.dryRun && opts.db.dialect === 'postgres') await opts.db.notifyChanged('*').catch(() => {});
   return summary;
@@ -259,6 +263,7 @@ export function formatSummary(s: ImportSummary, dryRun: boolean): string {
     lines.push(`  ${table.padEnd(31)} ${String(c.read).padStart(5)}  ${String(c.created).padStart(7)}  ${String(c.updated).padStart(7)}  ${String(c.unchanged).padStart(9)}`);
   }
   lines.push(`  LiteLLM_SpendLogs               ${String(s.spendLogs.read).padStart(5)}  ${String(s.spendLogs.inserted).padStart(7)} new (the others ${verb} here already)`);
+  if (s.daily) lines.push(`  LiteLLM_Daily*Spend             ${String(s.daily).padStart(5)} rows ${dryRun ? 'to add' : 'added'} to the hourly rollups (days before the oldest spend log)`);
   const m = s.models;
   if (m.written || m.skipped) lines.push(`  LiteLLM_ProxyModelTable         ${String(m.written + m.skipped).padStart(5)}  ${String(m.written).padStart(7)} ${dryRun ? 'to write' : 'written'}${m.file ? ` to ${m.file}` : ''}, ${m.skipped} skipped`);
   if (s.unsupported.size) {

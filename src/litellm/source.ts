@@ -3,6 +3,11 @@
 // here, so that the reading process's time zone cannot shift them.
 import pg from 'pg';
 
+/** A daily aggregate's columns: its owner's, then the day's sums (a row per owner, key and model). */
+function daily<E extends string>(entity: E) {
+  return ['id', entity, 'date', 'api_key', 'model', 'model_group', 'prompt_tokens', 'completion_tokens', 'cache_read_input_tokens', 'cache_creation_input_tokens', 'spend', 'api_requests', 'failed_requests'] as const;
+}
+
 /** The columns read from each table: the test checks each against the schema LiteLLM ships. */
 export const COLUMNS = {
   LiteLLM_BudgetTable: [
@@ -42,7 +47,15 @@ export const COLUMNS = {
     'completionStartTime', 'model', 'model_id', 'model_group', 'custom_llm_provider', 'user', 'metadata', 'cache_hit', 'request_tags',
     'team_id', 'organization_id', 'end_user', 'status',
   ],
+  LiteLLM_DailyUserSpend: daily('user_id'),
+  LiteLLM_DailyTeamSpend: daily('team_id'),
+  LiteLLM_DailyOrganizationSpend: daily('organization_id'),
+  LiteLLM_DailyEndUserSpend: daily('end_user_id'),
+  LiteLLM_DailyTagSpend: daily('tag'),
 } as const;
+
+/** LiteLLM's daily aggregates, one per kind of owner: the history that is left when spend logs are purged. */
+export type DailyTable = 'LiteLLM_DailyUserSpend' | 'LiteLLM_DailyTeamSpend' | 'LiteLLM_DailyOrganizationSpend' | 'LiteLLM_DailyEndUserSpend' | 'LiteLLM_DailyTagSpend';
 
 export type LiteLLMTable = keyof typeof COLUMNS;
 export type Row = Record<string, unknown>;
@@ -65,6 +78,11 @@ const PRIMARY: Record<LiteLLMTable, string[]> = {
   LiteLLM_VerificationToken: ['token'],
   LiteLLM_ProxyModelTable: ['model_id'],
   LiteLLM_SpendLogs: ['startTime', 'request_id'],
+  LiteLLM_DailyUserSpend: ['id'],
+  LiteLLM_DailyTeamSpend: ['id'],
+  LiteLLM_DailyOrganizationSpend: ['id'],
+  LiteLLM_DailyEndUserSpend: ['id'],
+  LiteLLM_DailyTagSpend: ['id'],
 };
 
 const PAGE = 1_000;
@@ -178,6 +196,13 @@ export class LiteLLMSource {
        ORDER BY ${v}, created_at NULLS LAST, "${pk}"`,
     );
     return new Map(rows.map((r) => [r.v, r.id]));
+  }
+
+  /** The day (YYYY-MM-DD, UTC) of the oldest spend log kept; null when there is none. */
+  async firstLogDay(): Promise<string | null> {
+    if (!this.present.has('LiteLLM_SpendLogs')) return null;
+    const { rows } = await this.client.query<{ d: string | null }>(`SELECT to_char(MIN("startTime"), 'YYYY-MM-DD') AS d FROM "LiteLLM_SpendLogs"`);
+    return rows[0]?.d ?? null;
   }
 
   async count(table: LiteLLMTable): Promise<number> {

@@ -48,6 +48,8 @@ const RAW = {
 
 const day = 86_400_000;
 const at = (offsetMs: number) => new Date(Date.now() + offsetMs).toISOString().replace('Z', '');
+/** A day whose spend logs LiteLLM purged: only its daily aggregates are left. */
+const PURGED_DAY = at(-10 * day).slice(0, 10);
 
 /** Rows as LiteLLM's proxy writes them (column names and JSON shapes of its Prisma schema). */
 async function fill(url: string): Promise<void> {
@@ -103,6 +105,14 @@ async function fill(url: string): Promise<void> {
     await log('chatcmpl-1', -day, {});
     await log('chatcmpl-2', -day + 60_000, { end_user: 'cust-1', spend: 0.02 });
     await log('chatcmpl-3', -day + 120_000, { status: 'failure', spend: 0, prompt_tokens: 0, completion_tokens: 0, metadata: { error_information: { error_code: '429', error_class: 'RateLimitError' } } });
+    // LiteLLM's daily aggregates: one for a day its spend logs were purged from, one for a day they cover.
+    const dailyRow = (table: string, owner: string, ownerId: string, id: string, date: string, spend: number) =>
+      q(`INSERT INTO "${table}" (id, ${owner}, date, api_key, model, model_group, custom_llm_provider, prompt_tokens, completion_tokens, cache_read_input_tokens, spend, api_requests, successful_requests, failed_requests, updated_at)
+         VALUES ($1, $2, $3, $4, 'gpt-4o', 'gpt-4o', 'openai', 10000, 5000, 1000, $5, 100, 97, 3, now())`, [id, ownerId, date, hashKey(RAW.team), spend]);
+    await dailyRow('LiteLLM_DailyUserSpend', 'user_id', 'u-alice', 'du-old', PURGED_DAY, 2.5);
+    await dailyRow('LiteLLM_DailyUserSpend', 'user_id', 'u-alice', 'du-logged', at(-day).slice(0, 10), 0.03);
+    await dailyRow('LiteLLM_DailyTeamSpend', 'team_id', 'team-a', 'dt-old', PURGED_DAY, 2.5);
+    await dailyRow('LiteLLM_DailyTagSpend', 'tag', 'research', 'dg-old', PURGED_DAY, 2.5);
     const model = (id: string, name: string, params: Record<string, unknown>, blocked = false) =>
       q(`INSERT INTO "LiteLLM_ProxyModelTable" (model_id, model_name, litellm_params, model_info, blocked, created_by, updated_by) VALUES ($1, $2, $3, $4, $5, 'admin', 'admin')`,
         [id, name, params, { id, mode: 'chat' }, blocked]);
@@ -191,6 +201,7 @@ for (const target of ['sqlite', 'postgres'] as const) {
       assert.match(r.out, /Dry run: nothing was written/);
       assert.match(r.out, /LiteLLM_VerificationToken\s+7\s+7\s+0\s+0/);
       assert.match(r.out, /LiteLLM_SpendLogs\s+3\s+3 new/);
+      assert.match(r.out, /LiteLLM_Daily\*Spend\s+3 rows to add to the hourly rollups/);
       for (const field of ['LiteLLM_VerificationToken.tpd_limit (1 row)', 'LiteLLM_TeamTable.tpd_limit', 'LiteLLM_BudgetTable.tpd_limit']) {
         assert.ok(r.out.includes(field), `the dry run names ${field}:\n${r.out}`);
       }
@@ -287,7 +298,17 @@ for (const target of ['sqlite', 'postgres'] as const) {
         const hourly = await db.get<{ cost: number; n: number }>('SELECT SUM(cost_nanos) AS cost, SUM(requests) AS n FROM llmproxy_spend_hourly WHERE key_token = ?', [hashKey(RAW.team)]);
         assert.ok(Number(hourly!.cost) >= 30_000_000 && Number(hourly!.n) >= 4);
         const tagRoll = await db.get<{ cost: number }>("SELECT SUM(cost_nanos) AS cost FROM llmproxy_spend_entity_hourly WHERE entity_kind = 'tag' AND entity_id = 'research'");
-        assert.equal(Number(tagRoll!.cost), 30_000_000);
+        assert.equal(Number(tagRoll!.cost), 30_000_000 + usd(2.5), 'its logs, and its aggregate of the purged day');
+        // The purged day comes from the daily aggregates, at its first hour; a day the logs cover, from them alone.
+        const purged = await db.get<{ requests: number; errors: number; input_tokens: number; cache_read_tokens: number; cost_nanos: number }>(
+          'SELECT requests, errors, input_tokens, cache_read_tokens, cost_nanos FROM llmproxy_spend_hourly WHERE key_token = ? AND hour = ?', [hashKey(RAW.team), `${PURGED_DAY}T00:00:00Z`]);
+        assert.deepEqual([purged!.requests, purged!.errors, purged!.input_tokens, purged!.cache_read_tokens, purged!.cost_nanos].map(Number), [100, 3, 9000, 1000, usd(2.5)]);
+        const logged = await db.get<{ cost: number }>("SELECT SUM(cost_nanos) AS cost FROM llmproxy_spend_hourly WHERE key_token = ? AND hour LIKE ?", [hashKey(RAW.team), `${at(-day).slice(0, 10)}%`]);
+        assert.equal(Number(logged!.cost), 30_000_000, 'a day the spend logs cover is not counted again from its aggregate');
+        for (const [kind, id] of [['user', 'u-alice'], ['team', 'team-a'], ['tag', 'research']] as const) {
+          const e = await db.get<{ cost_nanos: number }>('SELECT cost_nanos FROM llmproxy_spend_entity_hourly WHERE entity_kind = ? AND entity_id = ? AND hour = ?', [kind, id, `${PURGED_DAY}T00:00:00Z`]);
+          assert.equal(Number(e?.cost_nanos), usd(2.5), `${kind} ${id} on the purged day`);
+        }
         const tag = await db.get<{ spend_nanos: number }>("SELECT spend_nanos FROM llmproxy_tags WHERE tag_name = 'research'");
         assert.equal(Number(tag!.spend_nanos), usd(0.75), 'the tag\'s spend is LiteLLM\'s, not added to by its history');
         const hash = await db.get<{ password_hash: string }>("SELECT password_hash FROM llmproxy_users WHERE user_id = 'u-alice'");
@@ -316,6 +337,7 @@ for (const target of ['sqlite', 'postgres'] as const) {
       assert.equal(again.code, 0, again.err);
       assert.match(again.out, /LiteLLM_VerificationToken\s+7\s+0\s+0\s+7/);
       assert.match(again.out, /LiteLLM_SpendLogs\s+3\s+0 new/);
+      assert.doesNotMatch(again.out, /LiteLLM_Daily/, 'aggregates already brought over add nothing');
       assert.equal(await spendOf(hashKey(RAW.team)), before, 'the same import twice adds nothing');
 
       // More traffic on LiteLLM during the cut-over: the key's spend grows by 1.5 and a call is logged.
@@ -326,23 +348,28 @@ for (const target of ['sqlite', 'postgres'] as const) {
         await c.query(`INSERT INTO "LiteLLM_SpendLogs" (request_id, call_type, api_key, spend, prompt_tokens, completion_tokens, "startTime", "endTime", model, model_group)
                        VALUES ('chatcmpl-4', 'acompletion', $1, 1.5, 10, 10, $2, $2, 'gpt-4o', 'gpt-4o')`, [hashKey(RAW.team), at(0)]);
         await c.query(`UPDATE "LiteLLM_TeamTable" SET max_budget = 25, updated_at = now() WHERE team_id = 'team-a'`);
+        await c.query(`UPDATE "LiteLLM_DailyUserSpend" SET spend = spend + 1, api_requests = api_requests + 1 WHERE id = 'du-old'`);
         const later = await importCmd(dir, databaseUrl, [], { LITELLM_SALT_KEY: SALT });
         assert.equal(later.code, 0, later.err);
         assert.match(later.out, /LiteLLM_VerificationToken\s+7\s+0\s+0\s+7/, 'a change of spend alone is not a change of the key');
         assert.match(later.out, /LiteLLM_TeamTable\s+1\s+0\s+1\s+0/);
         assert.match(later.out, /LiteLLM_SpendLogs\s+\d+\s+1 new/);
         assert.equal(await spendOf(hashKey(RAW.team)), before + usd(1.5), 'exactly the spend LiteLLM added since');
+        assert.match(later.out, /LiteLLM_Daily\*Spend\s+1 rows added/);
       } finally {
         // Put the fixture back for the other target's tests.
         await c.query('UPDATE "LiteLLM_VerificationToken" SET spend = spend - 1.5 WHERE token = $1', [hashKey(RAW.team)]);
         await c.query(`DELETE FROM "LiteLLM_SpendLogs" WHERE request_id = 'chatcmpl-4'`);
         await c.query(`UPDATE "LiteLLM_TeamTable" SET max_budget = 20 WHERE team_id = 'team-a'`);
+        await c.query(`UPDATE "LiteLLM_DailyUserSpend" SET spend = spend - 1, api_requests = api_requests - 1 WHERE id = 'du-old'`);
         await c.end();
       }
       const db = open();
       try {
         const team = await db.get<{ max_budget_nanos: number }>("SELECT max_budget_nanos FROM llmproxy_teams WHERE team_id = 'team-a'");
         assert.equal(Number(team!.max_budget_nanos), usd(25));
+        const purged = await db.get<{ requests: number; cost_nanos: number }>('SELECT requests, cost_nanos FROM llmproxy_spend_hourly WHERE key_token = ? AND hour = ?', [hashKey(RAW.team), `${PURGED_DAY}T00:00:00Z`]);
+        assert.deepEqual([Number(purged!.requests), Number(purged!.cost_nanos)], [101, usd(3.5)], 'an aggregate that grew adds only its growth');
       } finally {
         await db.close();
       }
