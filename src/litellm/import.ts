@@ -36,6 +36,8 @@ export interface TableCounts {
   created: number;
   updated: number;
   unchanged: number;
+  /** Imported by an earlier run and deleted here since: not brought back. */
+  deleted: number;
 }
 
 export interface ImportSummary {
@@ -66,7 +68,7 @@ export async function importLiteLLM(opts: ImportOptions): Promise<ImportSummary>
   const teamRoles = new Map<string, Map<string, 'admin' | 'user'>>();
   for (const m of MAPPINGS) {
     if (!opts.source.has(m.table)) continue;
-    const counts: TableCounts = { read: 0, created: 0, updated: 0, unchanged: 0 };
+    const counts: TableCounts = { read: 0, created: 0, updated: 0, unchanged: 0, deleted: 0 };
     summary.tables[m.table] = counts;
     const state = await loadState(opts.db, m.kind);
     const holders =
@@ -171,6 +173,11 @@ async function writePage(
     const before = state.get(id);
     const print = prints.get(r)!;
     const delta = r.spend_nanos - (before?.spend_nanos ?? 0);
+    if (!existing.has(id) && before) {
+      // Imported before and deleted here since: it stays deleted.
+      counts.deleted++;
+      continue;
+    }
     if (!existing.has(id)) {
       counts.created++;
       const row = toRow(spec, { ...r.pk, ...r.fields, ...(spec.columns.includes('spend_nanos') ? { spend_nanos: r.spend_nanos } : {}) });
@@ -260,7 +267,8 @@ export function formatSummary(s: ImportSummary, dryRun: boolean): string {
   lines.push(dryRun ? 'Dry run: nothing was written. What an import would do:' : 'Imported:');
   lines.push('  table                            read  created  updated  unchanged');
   for (const [table, c] of Object.entries(s.tables)) {
-    lines.push(`  ${table.padEnd(31)} ${String(c.read).padStart(5)}  ${String(c.created).padStart(7)}  ${String(c.updated).padStart(7)}  ${String(c.unchanged).padStart(9)}`);
+    const gone = c.deleted ? `  (${c.deleted} deleted here since the last import, left deleted)` : '';
+    lines.push(`  ${table.padEnd(31)} ${String(c.read).padStart(5)}  ${String(c.created).padStart(7)}  ${String(c.updated).padStart(7)}  ${String(c.unchanged).padStart(9)}${gone}`);
   }
   lines.push(`  LiteLLM_SpendLogs               ${String(s.spendLogs.read).padStart(5)}  ${String(s.spendLogs.inserted).padStart(7)} new (the others ${verb} here already)`);
   if (s.daily) lines.push(`  LiteLLM_Daily*Spend             ${String(s.daily).padStart(5)} rows ${dryRun ? 'to add' : 'added'} to the hourly rollups (days before the oldest spend log)`);

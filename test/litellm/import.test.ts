@@ -349,9 +349,16 @@ for (const target of ['sqlite', 'postgres'] as const) {
                        VALUES ('chatcmpl-4', 'acompletion', $1, 1.5, 10, 10, $2, $2, 'gpt-4o', 'gpt-4o')`, [hashKey(RAW.team), at(0)]);
         await c.query(`UPDATE "LiteLLM_TeamTable" SET max_budget = 25, updated_at = now() WHERE team_id = 'team-a'`);
         await c.query(`UPDATE "LiteLLM_DailyUserSpend" SET spend = spend + 1, api_requests = api_requests + 1 WHERE id = 'du-old'`);
+        // A key deleted here after the import stays deleted.
+        const mine = open();
+        try {
+          await mine.run('DELETE FROM llmproxy_keys WHERE token = ?', [hashKey(RAW.blocked)]);
+        } finally {
+          await mine.close();
+        }
         const later = await importCmd(dir, databaseUrl, [], { LITELLM_SALT_KEY: SALT });
         assert.equal(later.code, 0, later.err);
-        assert.match(later.out, /LiteLLM_VerificationToken\s+7\s+0\s+0\s+7/, 'a change of spend alone is not a change of the key');
+        assert.match(later.out, /LiteLLM_VerificationToken\s+7\s+0\s+0\s+6  \(1 deleted here since the last import, left deleted\)/, 'a change of spend alone is not a change of the key');
         assert.match(later.out, /LiteLLM_TeamTable\s+1\s+0\s+1\s+0/);
         assert.match(later.out, /LiteLLM_SpendLogs\s+\d+\s+1 new/);
         assert.equal(await spendOf(hashKey(RAW.team)), before + usd(1.5), 'exactly the spend LiteLLM added since');
@@ -368,6 +375,7 @@ for (const target of ['sqlite', 'postgres'] as const) {
       try {
         const team = await db.get<{ max_budget_nanos: number }>("SELECT max_budget_nanos FROM llmproxy_teams WHERE team_id = 'team-a'");
         assert.equal(Number(team!.max_budget_nanos), usd(25));
+        assert.equal(await db.get('SELECT token FROM llmproxy_keys WHERE token = ?', [hashKey(RAW.blocked)]), undefined);
         const purged = await db.get<{ requests: number; cost_nanos: number }>('SELECT requests, cost_nanos FROM llmproxy_spend_hourly WHERE key_token = ? AND hour = ?', [hashKey(RAW.team), `${PURGED_DAY}T00:00:00Z`]);
         assert.deepEqual([Number(purged!.requests), Number(purged!.cost_nanos)], [101, usd(3.5)], 'an aggregate that grew adds only its growth');
       } finally {
