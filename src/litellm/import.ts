@@ -52,10 +52,14 @@ export interface ImportSummary {
 }
 
 const idOf = (pk: Record<string, string>) => Object.values(pk).join('\u001f');
-/** The fields LiteLLM set, but not when it last touched the row (it does so for spend alone). */
+/**
+ * The fields LiteLLM set, but not when it last touched the row (it does so for spend alone) nor when
+ * it made it (rows of LiteLLM's without a creation time get the import's).
+ */
+const UNCOMPARED = new Set(['created_at', 'updated_at']);
 const fingerprint = (m: Mapped) =>
   createHash('sha256')
-    .update(JSON.stringify(Object.keys(m.fields).filter((k) => k !== 'updated_at').sort().map((k) => [k, m.fields[k]])))
+    .update(JSON.stringify(Object.keys(m.fields).filter((k) => !UNCOMPARED.has(k)).sort().map((k) => [k, m.fields[k]])))
     .digest('hex');
 
 export async function importLiteLLM(opts: ImportOptions): Promise<ImportSummary> {
@@ -80,7 +84,7 @@ export async function importLiteLLM(opts: ImportOptions): Promise<ImportSummary>
     for await (const rows of pages) {
       const mapped: Mapped[] = [];
       for (const row of rows) {
-        counts.read++;
+        if (!row[FROM_TEAM]) counts.read++;
         tallyUnsupported(summary, m, row);
         if (m.table === 'LiteLLM_TeamTable') teamRoles.set(String(row.team_id), teamMemberRoles(row));
         for (const out of m.map(row, now().toISOString())) {
@@ -107,6 +111,9 @@ function hashedIds(holders: Map<string, string>): Map<string, string> {
   return new Map([...holders].map(([v, id]) => [v, looksLikeHash(id) ? id : hashKey(id)]));
 }
 
+/** Marks a membership made from a team's members_with_roles, not read from LiteLLM_TeamMembership. */
+const FROM_TEAM = '\u0000from_team';
+
 /**
  * LiteLLM's team members are listed on the team (members_with_roles); a LiteLLM_TeamMembership row
  * exists only for some. Those without one come after the table's rows, with no spend and no budget.
@@ -115,7 +122,7 @@ async function* withRoleOnlyMembers(pages: AsyncGenerator<Row[]>, roles: Map<str
   yield* pages;
   const rest: Row[] = [];
   for (const [team_id, members] of roles) {
-    for (const user_id of members.keys()) if (!seen.has(`${team_id}\u001f${user_id}`)) rest.push({ team_id, user_id, spend: 0, budget_id: null });
+    for (const user_id of members.keys()) if (!seen.has(`${team_id}\u001f${user_id}`)) rest.push({ team_id, user_id, spend: 0, budget_id: null, [FROM_TEAM]: true });
   }
   for (let i = 0; i < rest.length; i += 1_000) yield rest.slice(i, i + 1_000);
 }
@@ -187,7 +194,9 @@ async function writePage(
       const changed = before?.fingerprint !== print;
       if (changed) counts.updated++;
       else counts.unchanged++;
-      const row = changed ? toRow(spec, r.fields) : {};
+      // A row's creation time stays: a budget's period is known by it (policy/fresh-spend.ts).
+      const { created_at: _created, ...fields } = r.fields;
+      const row = changed ? toRow(spec, fields) : {};
       const sets = Object.keys(row).map((c) => `${c} = ?`);
       const params: SqlValue[] = Object.values(row);
       if (delta !== 0 && spec.columns.includes('spend_nanos')) {

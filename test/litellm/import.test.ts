@@ -335,7 +335,9 @@ for (const target of ['sqlite', 'postgres'] as const) {
       const before = await spendOf(hashKey(RAW.team));
       const again = await importCmd(dir, databaseUrl, []);
       assert.equal(again.code, 0, again.err);
-      assert.match(again.out, /LiteLLM_VerificationToken\s+7\s+0\s+0\s+7/);
+      for (const [table, n] of [['LiteLLM_BudgetTable', 2], ['LiteLLM_OrganizationTable', 1], ['LiteLLM_UserTable', 3], ['LiteLLM_OrganizationMembership', 1], ['LiteLLM_TeamTable', 1], ['LiteLLM_TeamMembership', 1], ['LiteLLM_EndUserTable', 2], ['LiteLLM_TagTable', 1], ['LiteLLM_VerificationToken', 7]] as const) {
+        assert.match(again.out, new RegExp(`${table}\\s+${n}\\s+0\\s+0\\s+${n + (table === 'LiteLLM_TeamMembership' ? 1 : 0)}\\n`), `${table} is unchanged:\n${again.out}`);
+      }
       assert.match(again.out, /LiteLLM_SpendLogs\s+3\s+0 new/);
       assert.doesNotMatch(again.out, /LiteLLM_Daily/, 'aggregates already brought over add nothing');
       assert.equal(await spendOf(hashKey(RAW.team)), before, 'the same import twice adds nothing');

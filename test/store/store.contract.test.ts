@@ -263,13 +263,13 @@ for (const [name, open] of stores) {
       const keys = new KeyRepo(db);
       await keys.insert(key('hist-key', { spend_nanos: 700 }));
       await new UserRepo(db).insert(user('hist-user', { spend_nanos: 300 }));
-      const rec = (id: string) => spendRecord(id, { key_token: 'hist-key', user_id: 'hist-user', end_user: 'hist-customer', cost_nanos: 100, tags: ['hist-tag'], started_at: '2025-06-01T10:20:00.000Z' });
+      const rec = (id: string) => spendRecord(id, { key_token: 'hist-key', user_id: 'hist-user', end_user: 'hist-customer', cost_nanos: 100, tags: ['hist-tag'], started_at: '2025-08-01T10:20:00.000Z' });
       assert.equal(await db.writeHistory([rec('h1'), rec('h2'), rec('h1')]), 2);
       assert.equal(await db.writeHistory([rec('h2'), rec('h3')]), 1, 'a record already there is skipped');
       assert.equal((await keys.get('hist-key'))!.spend_nanos, 700);
       assert.equal((await new UserRepo(db).get('hist-user'))!.spend_nanos, 300);
       assert.equal(await new CustomerRepo(db).get('hist-customer'), undefined, 'no customer is made from history');
-      const hourly = await db.get<{ requests: number; cost_nanos: number }>("SELECT requests, cost_nanos FROM llmproxy_spend_hourly WHERE key_token = 'hist-key' AND hour = '2025-06-01T10:00:00Z'");
+      const hourly = await db.get<{ requests: number; cost_nanos: number }>("SELECT requests, cost_nanos FROM llmproxy_spend_hourly WHERE key_token = 'hist-key' AND hour = '2025-08-01T10:00:00Z'");
       assert.deepEqual([Number(hourly!.requests), Number(hourly!.cost_nanos)], [3, 300]);
       const tag = await db.get<{ cost_nanos: number }>("SELECT cost_nanos FROM llmproxy_spend_entity_hourly WHERE entity_kind = 'tag' AND entity_id = 'hist-tag'");
       assert.equal(Number(tag!.cost_nanos), 300);
