@@ -165,13 +165,14 @@ export class LiteLLMSource {
       let where = '';
       if (after) {
         params.push(after[0], after[1]);
-        where = `WHERE ("startTime", request_id) > ($1::timestamptz AT TIME ZONE 'UTC', $2)`;
+        where = `WHERE (l."startTime", l.request_id) > ($1::timestamptz AT TIME ZONE 'UTC', $2)`;
       } else if (from) {
         params.push(from);
-        where = `WHERE "startTime" >= $1::timestamptz AT TIME ZONE 'UTC'`;
+        where = `WHERE l."startTime" >= $1::timestamptz AT TIME ZONE 'UTC'`;
       }
       const { rows } = await this.client.query<Row>(
-        `SELECT ${this.select('LiteLLM_SpendLogs')} FROM "LiteLLM_SpendLogs" ${where} ORDER BY "startTime", request_id LIMIT ${PAGE}`,
+        // Ordered by the table's column, not the output's text of the same name: the index serves it.
+        `SELECT ${this.select('LiteLLM_SpendLogs')} FROM "LiteLLM_SpendLogs" l ${where} ORDER BY l."startTime", l.request_id LIMIT ${PAGE}`,
         params,
       );
       if (rows.length === 0) return;
