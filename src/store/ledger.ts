@@ -3,7 +3,7 @@
 // customer and memberships, and to the hourly rollups, all in one transaction. Per-entity sums are
 // applied in a fixed order so concurrent writers cannot deadlock.
 import type { SpendRecord } from '../metering/record.ts';
-import type { Queryable, SqlConnection } from './db.ts';
+import type { Queryable, SqlConnection, SqlValue } from './db.ts';
 import { scopeOf } from './scopes.ts';
 import { keyModelRef } from './key-models.ts';
 
@@ -22,13 +22,23 @@ ON CONFLICT (request_id) DO NOTHING RETURNING request_id`;
 const SUMS = ['requests', 'errors', 'input_tokens', 'cache_read_tokens', 'cache_write_tokens', 'output_tokens', 'reasoning_tokens', 'cost_nanos'];
 const ADD_SUMS = SUMS.map((c) => `${c} = {t}.${c} + excluded.${c}`).join(', ');
 
-const ROLLUP = `INSERT INTO llmproxy_spend_hourly (hour, key_token, model_group, ${SUMS.join(', ')})
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (hour, key_token, model_group) DO UPDATE SET ${ADD_SUMS.replaceAll('{t}', 'llmproxy_spend_hourly')}`;
+/** Rows per rollup upsert: a batch of many keys (an import's history) is a few statements, not one a row. */
+const ROLLUP_CHUNK = 100;
 
-const ENTITY_ROLLUP = `INSERT INTO llmproxy_spend_entity_hourly (hour, entity_kind, entity_id, model_group, ${SUMS.join(', ')})
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (hour, entity_kind, entity_id, model_group) DO UPDATE SET ${ADD_SUMS.replaceAll('{t}', 'llmproxy_spend_entity_hourly')}`;
+function upsertSql(table: string, keyCols: string[], rows: number): string {
+  const cols = [...keyCols, ...SUMS];
+  const row = `(${cols.map(() => '?').join(', ')})`;
+  return `INSERT INTO ${table} (${cols.join(', ')}) VALUES ${Array.from({ length: rows }, () => row).join(', ')}
+ON CONFLICT (${keyCols.join(', ')}) DO UPDATE SET ${ADD_SUMS.replaceAll('{t}', table)}`;
+}
+
+/** Adds sums to rollup rows, in the given (sorted) order, so that concurrent writers lock rows alike. */
+async function addToRollup(db: Queryable, table: string, keyCols: string[], rows: SqlValue[][]): Promise<void> {
+  for (let i = 0; i < rows.length; i += ROLLUP_CHUNK) {
+    const chunk = rows.slice(i, i + ROLLUP_CHUNK);
+    await db.run(upsertSql(table, keyCols, chunk.length), chunk.flat());
+  }
+}
 
 export interface AppliedBatch {
   inserted: number;
@@ -210,14 +220,14 @@ export async function applyLedger(conn: SqlConnection, records: SpendRecord[], o
         if (nanos) entitySpend.set(scope, nanos);
       } else if (r.changes > 0 && nanos) entitySpend.set(scope, nanos);
     }
-    for (const k of [...rollup.keys()].sort()) {
+    await addToRollup(db, 'llmproxy_spend_hourly', ['hour', 'key_token', 'model_group'], [...rollup.keys()].sort().map((k) => {
       const a = rollup.get(k)!;
-      await db.run(ROLLUP, [a.hour, a.key, a.group, ...a.n]);
-    }
-    for (const k of [...entityRollup.keys()].sort()) {
+      return [a.hour, a.key, a.group, ...a.n];
+    }));
+    await addToRollup(db, 'llmproxy_spend_entity_hourly', ['hour', 'entity_kind', 'entity_id', 'model_group'], [...entityRollup.keys()].sort().map((k) => {
       const a = entityRollup.get(k)!;
-      await db.run(ENTITY_ROLLUP, [a.hour, a.kind, a.id, a.group, ...a.n]);
-    }
+      return [a.hour, a.kind, a.id, a.group, ...a.n];
+    }));
     return { inserted: inserted.length, keySpend, entitySpend, entityCost };
   });
 }
