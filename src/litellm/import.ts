@@ -38,6 +38,8 @@ export interface TableCounts {
   unchanged: number;
   /** Imported by an earlier run and deleted here since: not brought back. */
   deleted: number;
+  /** Keys imported by an earlier run and deleted in LiteLLM since: deleted here too. */
+  removed: number;
 }
 
 export interface ImportSummary {
@@ -72,9 +74,11 @@ export async function importLiteLLM(opts: ImportOptions): Promise<ImportSummary>
   const teamRoles = new Map<string, Map<string, 'admin' | 'user'>>();
   for (const m of MAPPINGS) {
     if (!opts.source.has(m.table)) continue;
-    const counts: TableCounts = { read: 0, created: 0, updated: 0, unchanged: 0, deleted: 0 };
+    const counts: TableCounts = { read: 0, created: 0, updated: 0, unchanged: 0, deleted: 0, removed: 0 };
     summary.tables[m.table] = counts;
     const state = await loadState(opts.db, m.kind);
+    // Before the rows: a key regenerated in LiteLLM must give up its alias to its new token here.
+    await goneFromLiteLLM(opts, m, state, counts, note);
     const holders =
       m.table === 'LiteLLM_VerificationToken' ? hashedIds(await opts.source.firstHolders(m.table, 'key_alias', false))
       : m.table === 'LiteLLM_UserTable' ? await opts.source.firstHolders(m.table, 'user_email', true)
@@ -104,6 +108,41 @@ export async function importLiteLLM(opts: ImportOptions): Promise<ImportSummary>
   summary.models = await importModels(opts, note);
   if (!opts.dryRun && opts.db.dialect === 'postgres') await opts.db.notifyChanged('*').catch(() => {});
   return summary;
+}
+
+/**
+ * Rows imported before that LiteLLM no longer has. A key deleted there (revoked, rotated, its user or
+ * team deleted) is deleted here too: a key LiteLLM refuses must not keep working. Other rows are
+ * named and kept, since deleting a team or a user here is a decision with more consequences.
+ */
+async function goneFromLiteLLM(
+  opts: ImportOptions,
+  m: TableMapping,
+  state: Map<string, { fingerprint: string; spend_nanos: number }>,
+  counts: TableCounts,
+  note: (line: string) => void,
+): Promise<void> {
+  // Memberships made from a team's member list have no row of their own: only LiteLLM's rows count.
+  if (state.size === 0 || m.kind === 'team_member') return;
+  const there = new Set((await opts.source.ids(m.table)).map((id) => (m.kind === 'key' && !looksLikeHash(id) ? hashKey(id) : id)));
+  const gone = [...state.keys()].filter((id) => !there.has(id));
+  if (gone.length === 0) return;
+  if (m.kind !== 'key') {
+    note(`${gone.length} row${gone.length > 1 ? 's' : ''} of ${m.table} imported before ${gone.length > 1 ? 'are' : 'is'} no longer in LiteLLM and ${gone.length > 1 ? 'are' : 'is'} kept here: ${gone.slice(0, 5).join(', ')}${gone.length > 5 ? ', ...' : ''}`);
+    return;
+  }
+  for (let i = 0; i < gone.length; i += 500) {
+    const ids = gone.slice(i, i + 500);
+    const here = await opts.db.all<{ token: string }>(`SELECT token FROM llmproxy_keys WHERE token IN (${placeholders(ids.length)})`, ids);
+    counts.removed += here.length;
+    for (const id of ids) state.delete(id);
+    if (opts.dryRun) continue;
+    await opts.db.batch([
+      { sql: `DELETE FROM llmproxy_key_model_budgets WHERE token IN (${placeholders(ids.length)})`, params: ids },
+      { sql: `DELETE FROM llmproxy_keys WHERE token IN (${placeholders(ids.length)})`, params: ids },
+      { sql: `DELETE FROM llmproxy_imports WHERE source = ? AND kind = 'key' AND id IN (${placeholders(ids.length)})`, params: [SOURCE, ...ids] },
+    ]);
+  }
 }
 
 /** Keys are known here by their hash, whatever LiteLLM stored (a very old row holds the raw key). */
@@ -276,8 +315,11 @@ export function formatSummary(s: ImportSummary, dryRun: boolean): string {
   lines.push(dryRun ? 'Dry run: nothing was written. What an import would do:' : 'Imported:');
   lines.push('  table                            read  created  updated  unchanged');
   for (const [table, c] of Object.entries(s.tables)) {
-    const gone = c.deleted ? `  (${c.deleted} deleted here since the last import, left deleted)` : '';
-    lines.push(`  ${table.padEnd(31)} ${String(c.read).padStart(5)}  ${String(c.created).padStart(7)}  ${String(c.updated).padStart(7)}  ${String(c.unchanged).padStart(9)}${gone}`);
+    const gone = [
+      c.deleted ? `${c.deleted} deleted here since the last import, left deleted` : '',
+      c.removed ? `${c.removed} deleted in LiteLLM since the last import, ${dryRun ? 'to be ' : ''}deleted here` : '',
+    ].filter(Boolean).join('; ');
+    lines.push(`  ${table.padEnd(31)} ${String(c.read).padStart(5)}  ${String(c.created).padStart(7)}  ${String(c.updated).padStart(7)}  ${String(c.unchanged).padStart(9)}${gone ? `  (${gone})` : ''}`);
   }
   lines.push(`  LiteLLM_SpendLogs               ${String(s.spendLogs.read).padStart(5)}  ${String(s.spendLogs.inserted).padStart(7)} new (the others ${verb} here already)`);
   if (s.daily) lines.push(`  LiteLLM_Daily*Spend             ${String(s.daily).padStart(5)} rows ${dryRun ? 'to add' : 'added'} to the hourly rollups (days before the oldest spend log)`);

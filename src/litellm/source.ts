@@ -69,10 +69,11 @@ export const ENTITY_TABLES: readonly LiteLLMTable[] = [
 const PRIMARY: Record<LiteLLMTable, string[]> = {
   LiteLLM_BudgetTable: ['budget_id'],
   LiteLLM_OrganizationTable: ['organization_id'],
-  LiteLLM_OrganizationMembership: ['user_id', 'organization_id'],
+  // (in the order of this gateway's keys for them, so that ids compare)
+  LiteLLM_OrganizationMembership: ['organization_id', 'user_id'],
   LiteLLM_UserTable: ['user_id'],
   LiteLLM_TeamTable: ['team_id'],
-  LiteLLM_TeamMembership: ['user_id', 'team_id'],
+  LiteLLM_TeamMembership: ['team_id', 'user_id'],
   LiteLLM_EndUserTable: ['user_id'],
   LiteLLM_TagTable: ['tag_name'],
   LiteLLM_VerificationToken: ['token'],
@@ -151,6 +152,14 @@ export class LiteLLMSource {
       const last: Row = rows.at(-1)!;
       after = pk.map((c) => last[c]);
     }
+  }
+
+  /** The primary keys of every row of a table (joined by U+001F when there are several columns). */
+  async ids(table: LiteLLMTable): Promise<string[]> {
+    if (!this.present.has(table)) return [];
+    const pk = PRIMARY[table];
+    const { rows } = await this.client.query<unknown[]>({ text: `SELECT ${pk.map((c) => `"${c}"`).join(', ')} FROM "${table}"`, rowMode: 'array' });
+    return rows.map((r) => r.map(String).join('\u001f'));
   }
 
   /**

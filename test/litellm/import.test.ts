@@ -46,6 +46,8 @@ const RAW = {
   legacy: 'sk-legacy-raw-0007',
 };
 
+/** The spent key after LiteLLM's /key/regenerate. */
+const ROTATED = 'sk-litellm-spent-key-rotated-002';
 const day = 86_400_000;
 const at = (offsetMs: number) => new Date(Date.now() + offsetMs).toISOString().replace('Z', '');
 /** A day whose spend logs LiteLLM purged: only its daily aggregates are left. */
@@ -351,6 +353,8 @@ for (const target of ['sqlite', 'postgres'] as const) {
                        VALUES ('chatcmpl-4', 'acompletion', $1, 1.5, 10, 10, $2, $2, 'gpt-4o', 'gpt-4o')`, [hashKey(RAW.team), at(0)]);
         await c.query(`UPDATE "LiteLLM_TeamTable" SET max_budget = 25, updated_at = now() WHERE team_id = 'team-a'`);
         await c.query(`UPDATE "LiteLLM_DailyUserSpend" SET spend = spend + 1, api_requests = api_requests + 1 WHERE id = 'du-old'`);
+        // The spent key is regenerated in LiteLLM (/key/regenerate gives it a new token): the old one must stop working here.
+        await c.query('UPDATE "LiteLLM_VerificationToken" SET token = $1 WHERE token = $2', [hashKey(ROTATED), hashKey(RAW.spent)]);
         // A key deleted here after the import stays deleted.
         const mine = open();
         try {
@@ -360,8 +364,13 @@ for (const target of ['sqlite', 'postgres'] as const) {
         }
         const later = await importCmd(dir, databaseUrl, [], { LITELLM_SALT_KEY: SALT });
         assert.equal(later.code, 0, later.err);
-        assert.match(later.out, /LiteLLM_VerificationToken\s+7\s+0\s+0\s+6  \(1 deleted here since the last import, left deleted\)/, 'a change of spend alone is not a change of the key');
+        assert.match(
+          later.out,
+          /LiteLLM_VerificationToken\s+7\s+1\s+0\s+5  \(1 deleted here since the last import, left deleted; 1 deleted in LiteLLM since the last import, deleted here\)/,
+          'a change of spend alone is not a change of the key',
+        );
         assert.match(later.out, /LiteLLM_TeamTable\s+1\s+0\s+1\s+0/);
+        assert.doesNotMatch(later.out, /no longer in LiteLLM/, 'no row is missing from LiteLLM but the regenerated key');
         assert.match(later.out, /LiteLLM_SpendLogs\s+\d+\s+1 new/);
         assert.equal(await spendOf(hashKey(RAW.team)), before + usd(1.5), 'exactly the spend LiteLLM added since');
         assert.match(later.out, /LiteLLM_Daily\*Spend\s+1 rows added/);
@@ -371,6 +380,7 @@ for (const target of ['sqlite', 'postgres'] as const) {
         await c.query(`DELETE FROM "LiteLLM_SpendLogs" WHERE request_id = 'chatcmpl-4'`);
         await c.query(`UPDATE "LiteLLM_TeamTable" SET max_budget = 20 WHERE team_id = 'team-a'`);
         await c.query(`UPDATE "LiteLLM_DailyUserSpend" SET spend = spend - 1, api_requests = api_requests - 1 WHERE id = 'du-old'`);
+        await c.query('UPDATE "LiteLLM_VerificationToken" SET token = $1 WHERE token = $2', [hashKey(RAW.spent), hashKey(ROTATED)]);
         await c.end();
       }
       const db = open();
@@ -378,6 +388,9 @@ for (const target of ['sqlite', 'postgres'] as const) {
         const team = await db.get<{ max_budget_nanos: number }>("SELECT max_budget_nanos FROM llmproxy_teams WHERE team_id = 'team-a'");
         assert.equal(Number(team!.max_budget_nanos), usd(25));
         assert.equal(await db.get('SELECT token FROM llmproxy_keys WHERE token = ?', [hashKey(RAW.blocked)]), undefined);
+        assert.equal(await db.get('SELECT token FROM llmproxy_keys WHERE token = ?', [hashKey(RAW.spent)]), undefined, 'a key LiteLLM no longer has is gone');
+        const rotated = await db.get<{ key_alias: string }>('SELECT key_alias FROM llmproxy_keys WHERE token = ?', [hashKey(ROTATED)]);
+        assert.equal(rotated?.key_alias, 'spent', 'and its regenerated one came over, with its alias');
         const purged = await db.get<{ requests: number; cost_nanos: number }>('SELECT requests, cost_nanos FROM llmproxy_spend_hourly WHERE key_token = ? AND hour = ?', [hashKey(RAW.team), `${PURGED_DAY}T00:00:00Z`]);
         assert.deepEqual([Number(purged!.requests), Number(purged!.cost_nanos)], [101, usd(3.5)], 'an aggregate that grew adds only its growth');
       } finally {
