@@ -42,7 +42,7 @@ function walk(value: unknown, path: string, found: Found[]): void {
 export function checkConfig(file: string, env: NodeJS.ProcessEnv): { report: string; code: number } {
   let raw: unknown;
   try {
-    raw = parseYaml(readFileSync(file, 'utf8')) ?? {};
+    raw = parseYaml(readFileSync(file, 'utf8'), { version: '1.1' }) ?? {};
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     return { report: `${file}: ${e.code ? `cannot be read (${e.code})` : `is not valid YAML: ${e.message.split('\n')[0]}`}`, code: 2 };

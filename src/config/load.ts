@@ -444,8 +444,9 @@ function buildDeployment(
     organization: p.organization ?? null,
     timeoutMs,
     streamTimeoutMs: seconds(p.stream_timeout) ?? timeoutMs,
-    rpm: p.rpm ?? null,
-    tpm: p.tpm ?? null,
+    // (LiteLLM's router reads them beside litellm_params too)
+    rpm: p.rpm ?? entry.rpm ?? null,
+    tpm: p.tpm ?? entry.tpm ?? null,
     weight: p.weight ?? 1,
     weightGiven: p.weight != null,
     cooldownMs: p.cooldown_time == null ? null : Math.round(p.cooldown_time * 1000),
@@ -474,7 +475,8 @@ export function loadConfig(file: string | null, env: NodeJS.ProcessEnv = process
       throw new ConfigError(`${file}: cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
     }
     try {
-      raw = parseYaml(text) ?? {};
+      // YAML 1.1, as PyYAML reads LiteLLM's configs: 20_000 is a number, yes/no/on/off are booleans.
+      raw = parseYaml(text, { version: '1.1' }) ?? {};
     } catch (err) {
       throw new ConfigError(`${file}: is not valid YAML: ${(err as Error).message.split('\n')[0]}`);
     }

@@ -68,6 +68,9 @@ export const ModelEntry = z.strictObject({
   model_name: z.string({ error: 'is required' }).min(1, 'must not be empty'),
   litellm_params: LitellmParams,
   model_info: ModelInfo.nullish(),
+  // A deployment's limits may sit beside its litellm_params, as in LiteLLM's examples.
+  rpm: posInt(),
+  tpm: posInt(),
 });
 
 const Fallbacks = z.array(z.record(z.string(), z.array(z.string()))).nullish();
@@ -221,7 +224,8 @@ export const ConfigFile = z.strictObject({
   general_settings: GeneralSettings.nullish(),
   litellm_settings: LitellmSettings.nullish(),
   router_settings: RouterSettings.nullish(),
-  environment_variables: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).nullish(),
+  // (a variable left empty, `NAME:`, is null in YAML: not set, as LiteLLM leaves it)
+  environment_variables: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]).nullable()).nullish(),
 });
 
 export type ConfigFileShape = z.infer<typeof ConfigFile>;

@@ -50,6 +50,7 @@ export const SETTINGS: readonly Setting[] = [
   quiet('mcp_aliases', MCP),
   off('callback_settings', CALLBACKS),
   off('files_settings', 'the Files and Batches APIs: not served here'),
+  off('finetune_settings', 'the fine-tuning API: not served here'),
   off('assistant_settings', 'the Assistants API: not served here'),
   off('vector_store_registry', 'vector stores: not served here'),
   off('search_tools', 'search tools: not served here'),
@@ -59,6 +60,8 @@ export const SETTINGS: readonly Setting[] = [
   h('model_list.model_name'),
   h('model_list.litellm_params', 'provider parameters this gateway does not name are sent to the provider as given'),
   h('model_list.model_info'),
+  h('model_list.rpm', 'a deployment\'s limits beside its litellm_params, as litellm_params.rpm'),
+  h('model_list.tpm', 'as litellm_params.tpm'),
   ...['model', 'api_key', 'api_base', 'api_version', 'custom_llm_provider', 'azure_ad_token', 'organization', 'rpm', 'tpm', 'weight', 'tags', 'max_retries', 'extra_headers', 'drop_params', 'additional_drop_params', 'cooldown_time']
     .map((k) => h(`model_list.litellm_params.${k}`)),
   // Read by the providers that take them (from the open litellm_params, not the schema).
@@ -137,6 +140,8 @@ export const SETTINGS: readonly Setting[] = [
   off('general_settings.completion_model', 'a model that every call is sent to'),
   off('general_settings.otel', CALLBACKS),
   off('general_settings.use_x_forwarded_for', 'the client address for allowed_ips: not used here'),
+  off('general_settings.coordination_redis', 'a Redis of its own for coordination: instances coordinate through the one of router_settings.redis_* or REDIS_URL'),
+  quiet('general_settings.use_redis_transaction_buffer', 'spend is journaled at once and written to the database within a second'),
   off('general_settings.enable_claude_code_gateway', 'Claude Code is served through /v1/messages with any key'),
   quiet('general_settings.database_connection_pool_limit', DB_POOL),
   quiet('general_settings.database_connection_timeout', DB_POOL),

@@ -305,3 +305,26 @@ litellm_settings:
   // (a misspelt class is a warning naming it, as every unknown key is)
   assert.ok(load('router_settings:\n  retry_policy: { RateLimitRetries: 1 }\n').warnings.some((w) => w.includes('router_settings.retry_policy.RateLimitRetries is not a known setting')));
 });
+
+test("LiteLLM's own example configs load: YAML 1.1 as PyYAML reads it (20_000, yes), limits beside litellm_params, an empty environment variable", () => {
+  const env: NodeJS.ProcessEnv = {};
+  const { config } = load(
+    `model_list:
+  - model_name: a
+    litellm_params: { model: openai/a, api_key: k, tpm: 20_000, drop_params: yes }
+  - model_name: b
+    litellm_params: { model: openai/b, api_key: k }
+    tpm: 100_000
+    rpm: 3
+environment_variables:
+  REDIS_PASSWORD:
+  OTHER: set
+`,
+    env,
+  );
+  assert.equal(config.deployments[0]!.tpm, 20_000);
+  assert.deepEqual([config.deployments[1]!.tpm, config.deployments[1]!.rpm], [100_000, 3]);
+  assert.equal(config.deployments[0]!.dropParams, true);
+  assert.equal(env.REDIS_PASSWORD, undefined, 'an empty variable is not set');
+  assert.equal(env.OTHER, 'set');
+});
