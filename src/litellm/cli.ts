@@ -75,6 +75,7 @@ export async function runImport(args: string[], out: (s: string) => void, err: (
     out(`${dryRun ? 'Dry run of an import' : 'Importing'} from ${hidden(values.from)} into ${target.kind === 'postgres' ? hidden(target.url) : target.path}\n`);
     const summary = await importLiteLLM({
       source,
+      sourceName: hidden(values.from),
       db,
       dryRun,
       saltKey: process.env.LITELLM_SALT_KEY || process.env.LITELLM_MASTER_KEY || null,

@@ -6,8 +6,9 @@
 // in LiteLLM is not written again (edits made here since are kept); a changed one is updated; spend
 // grows by what LiteLLM counted since, so nothing counts twice and spend made here is kept. Spend logs
 // are inserted by request id, once, from a cursor kept the same way.
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { hashKey, looksLikeHash } from '../auth/keys.ts';
+import { AuditRepo } from '../store/audit.ts';
 import type { Db, SqlValue, Statement } from '../store/db.ts';
 import { placeholders, toRow } from '../store/rows.ts';
 import { isSet, MAPPINGS, spendRecordOf, teamMemberRoles, type Mapped, type TableMapping } from './map.ts';
@@ -21,6 +22,8 @@ const LOG_OVERLAP_MS = 3_600_000;
 
 export interface ImportOptions {
   source: LiteLLMSource;
+  /** How the audit log names the source (its URL without credentials). */
+  sourceName: string;
   db: Db;
   dryRun: boolean;
   /** LITELLM_SALT_KEY (or LiteLLM's master key): stored models' credentials are decrypted with it; null: models are skipped. */
@@ -106,7 +109,15 @@ export async function importLiteLLM(opts: ImportOptions): Promise<ImportSummary>
   await importSpendLogs(opts, summary, now);
   summary.daily = await importDaily({ source: opts.source, db: opts.db, dryRun: opts.dryRun, now });
   summary.models = await importModels(opts, note);
-  if (!opts.dryRun && opts.db.dialect === 'postgres') await opts.db.notifyChanged('*').catch(() => {});
+  if (!opts.dryRun) {
+    // One line in the audit log for the whole run, as for any management write.
+    await new AuditRepo(opts.db).insert({
+      id: randomUUID(), changed_at: now().toISOString(), changed_by: 'llm-proxy import litellm', changed_by_role: 'proxy_admin', changed_by_api_key: null,
+      action: 'imported', route: 'llm-proxy import litellm', table_name: 'LiteLLM', object_id: opts.sourceName, before_value: null,
+      updated_values: { tables: summary.tables, spend_logs: summary.spendLogs, daily_rows: summary.daily, models: summary.models.written },
+    });
+    if (opts.db.dialect === 'postgres') await opts.db.notifyChanged('*').catch(() => {});
+  }
   return summary;
 }
 

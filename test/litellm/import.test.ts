@@ -313,6 +313,10 @@ for (const target of ['sqlite', 'postgres'] as const) {
         }
         const tag = await db.get<{ spend_nanos: number }>("SELECT spend_nanos FROM llmproxy_tags WHERE tag_name = 'research'");
         assert.equal(Number(tag!.spend_nanos), usd(0.75), 'the tag\'s spend is LiteLLM\'s, not added to by its history');
+        const audit = await db.get<{ changed_by: string; object_id: string; updated_values: string }>("SELECT changed_by, object_id, updated_values FROM llmproxy_audit_log WHERE action = 'imported'");
+        assert.equal(audit!.changed_by, 'llm-proxy import litellm');
+        assert.match(audit!.object_id, /^postgresql:\/\/\*\*\*@/, 'the source, without its credentials');
+        assert.equal(JSON.parse(audit!.updated_values).tables.LiteLLM_VerificationToken.created, 7);
         const hash = await db.get<{ password_hash: string }>("SELECT password_hash FROM llmproxy_users WHERE user_id = 'u-alice'");
         assert.equal(await verifyPassword('alice-secret-pw', hash!.password_hash), true, 'Alice signs in with the password she had');
         assert.equal(await verifyPassword('wrong', hash!.password_hash), false);
