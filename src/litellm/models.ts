@@ -14,8 +14,8 @@ export interface ModelsResult {
   envFile: string | null;
 }
 
-/** The parameters this gateway's config treats as secrets (as /model/info hides them). */
-const SECRET = /key|secret|token|password|credential/i;
+/** Credentials among a model's parameters (api_key, aws_secret_access_key, aws_session_token, client_secret, vertex_credentials, ...; not max_tokens). */
+const SECRET = /(^|_)(key|secret|access_key_id|token|password|credentials?)$/i;
 const ENV_SAFE = /^[^'\n\r]*$/;
 
 const obj = (v: unknown): Record<string, unknown> => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
