@@ -12,8 +12,6 @@ import { openPostgres } from './store/postgres.ts';
 import { createLoggers } from './telemetry/log.ts';
 import { VERSION } from './version.ts';
 import { lockJournal } from './metering/journal-lock.ts';
-import { runImport } from './litellm/cli.ts';
-import { CHECK_USAGE, checkConfig } from './config/check.ts';
 
 const HELP = `llm-proxy ${VERSION}: an LLM gateway, drop-in for the LiteLLM proxy.
 
@@ -75,12 +73,15 @@ function resolveMasterKey(fromConfig: string | null, databaseConfigured: boolean
 }
 
 async function main(): Promise<void> {
+  // The commands' modules are loaded only for them: a start of the gateway does not pay for them.
   const [command, ...rest] = process.argv.slice(2);
   if (command === 'import') {
+    const { runImport } = await import('./litellm/cli.ts');
     process.exitCode = await runImport(rest, (s) => process.stdout.write(s), (s) => process.stderr.write(s));
     return;
   }
   if (command === 'check-config') {
+    const { CHECK_USAGE, checkConfig } = await import('./config/check.ts');
     if (existsSync('.env')) process.loadEnvFile('.env');
     const file = rest[0] ?? process.env.CONFIG_FILE_PATH ?? 'config.yaml';
     if (rest.length > 1 || file.startsWith('-')) {
