@@ -129,7 +129,7 @@ export class LiteLLMSource {
     return COLUMNS[table]
       .map((c) => {
         if (!cols.has(c)) return `NULL AS "${c}"`;
-        const isTime = /(_at|Time|expires|_expiry)$/.test(c) || c === 'expires';
+        const isTime = /(_at|Time|expires|_expiry)$/.test(c);
         return isTime ? `to_char("${c}", 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "${c}"` : `"${c}"`;
       })
       .join(', ');
