@@ -4,7 +4,7 @@
 // (models, owners, limits on their own keys) is checked here.
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { generateKey, hashKey, keyName, looksLikeHash, looksLikeKey } from '../auth/keys.ts';
+import { generateKey, hashKey, keyName, looksLikeKey, tokenOf } from '../auth/keys.ts';
 import { KEY_TYPE_ROUTES } from '../auth/routes.ts';
 import { GatewayError } from '../http/errors.ts';
 import { nanosToUsd, usdToNanos } from '../metering/money.ts';
@@ -104,11 +104,6 @@ const ListQuery = z.object({
 });
 
 type Fields = z.infer<z.ZodObject<typeof KeyFields>>;
-
-/** The hash a key is stored under, from the raw key or the hash itself. */
-export function tokenOf(value: string): string {
-  return looksLikeHash(value) ? value : hashKey(value);
-}
 
 function nanosOrNull(v: number | null | undefined): number | null | undefined {
   return v === undefined ? undefined : v === null ? null : usdToNanos(v);

@@ -31,6 +31,11 @@ export function looksLikeHash(value: string): boolean {
   return HASH_SHAPE.test(value);
 }
 
+/** The hash a key is stored under, from the raw key or the hash itself. */
+export function tokenOf(value: string): string {
+  return looksLikeHash(value) ? value : hashKey(value);
+}
+
 /** Constant-time comparison of a presented credential's digest with the master key's (digests equalize lengths). */
 export function makeMasterKeyCheck(masterKey: string): (presentedDigest: Buffer) => boolean {
   const expected = digestKey(masterKey);

@@ -6,13 +6,13 @@
 // day is fixed at the first import (llmproxy_imports 'daily_cutoff'), so that logs purged later are not
 // counted twice. Each aggregate row's sums are remembered as imported, and a later run adds only their
 // change (today's row grows until the day ends).
-import { hashKey, looksLikeHash } from '../auth/keys.ts';
+import { tokenOf } from '../auth/keys.ts';
 import { usdToNanos } from '../metering/money.ts';
-import type { Db, Statement } from '../store/db.ts';
+import type { Db, SqlValue } from '../store/db.ts';
+import { rollupStatements } from '../store/ledger.ts';
+import { int, promptParts } from './map.ts';
 import type { DailyTable, LiteLLMSource, Row } from './source.ts';
-
-const SOURCE = 'litellm';
-const SUMS = ['requests', 'errors', 'input_tokens', 'cache_read_tokens', 'cache_write_tokens', 'output_tokens', 'reasoning_tokens', 'cost_nanos'];
+import { cursor, loadState, remember } from './state.ts';
 
 /** Each aggregate, its owner's column and the rollup it feeds; the users' one has every call, so it makes the keys' rollup too. */
 const DAILY: { table: DailyTable; column: string; kind: string; keys?: true }[] = [
@@ -23,67 +23,57 @@ const DAILY: { table: DailyTable; column: string; kind: string; keys?: true }[] 
   { table: 'LiteLLM_DailyTagSpend', column: 'tag', kind: 'tag' },
 ];
 
-const int = (v: unknown) => {
-  const n = Number(v ?? 0);
-  return Number.isFinite(n) && n > 0 ? Math.floor(n) : 0;
-};
-
-/** The row's sums in the rollups' order (LiteLLM's prompt_tokens include cache reads and writes). */
+/** The row's sums in the rollups' order: requests, errors, input, cache read, cache write, output, reasoning, cost. */
 function sums(r: Row): number[] {
-  const prompt = int(r.prompt_tokens);
-  const read = Math.min(prompt, int(r.cache_read_input_tokens));
-  const write = Math.min(prompt - read, int(r.cache_creation_input_tokens));
-  return [int(r.api_requests), int(r.failed_requests), prompt - read - write, read, write, int(r.completion_tokens), 0, usdToNanos(Number(r.spend ?? 0))];
+  const p = promptParts(int(r.prompt_tokens), int(r.cache_read_input_tokens), int(r.cache_creation_input_tokens));
+  return [int(r.api_requests), int(r.failed_requests), p.input, p.cacheRead, p.cacheWrite, int(r.completion_tokens), 0, usdToNanos(Number(r.spend ?? 0))];
 }
 
-const add = (table: string, keyCols: string[]) =>
-  `INSERT INTO ${table} (${[...keyCols, ...SUMS].join(', ')}) VALUES (${[...keyCols, ...SUMS].map(() => '?').join(', ')})
-   ON CONFLICT (${keyCols.join(', ')}) DO UPDATE SET ${SUMS.map((c) => `${c} = ${table}.${c} + excluded.${c}`).join(', ')}`;
-const KEY_ROLLUP = add('llmproxy_spend_hourly', ['hour', 'key_token', 'model_group']);
-const ENTITY_ROLLUP = add('llmproxy_spend_entity_hourly', ['hour', 'entity_kind', 'entity_id', 'model_group']);
+/** Adds a row's sums to the rollup row of its key (several aggregates may share one: other providers, endpoints). */
+function addTo(rollup: Map<string, { key: SqlValue[]; n: number[] }>, key: SqlValue[], n: number[]): void {
+  const k = key.join('\u0000');
+  const row = rollup.get(k);
+  if (row) n.forEach((v, i) => (row.n[i]! += v));
+  else rollup.set(k, { key, n: [...n] });
+}
+
+const rowsOf = (rollup: Map<string, { key: SqlValue[]; n: number[] }>) => [...rollup.keys()].sort().map((k) => [...rollup.get(k)!.key, ...rollup.get(k)!.n]);
 
 /** The aggregate rows brought in or changed (in a dry run: that would be). */
 export async function importDaily(opts: { source: LiteLLMSource; db: Db; dryRun: boolean; now: () => Date }): Promise<number> {
   const tables = DAILY.filter((t) => opts.source.has(t.table));
   if (tables.length === 0) return 0;
-  const stored = await opts.db.get<{ fingerprint: string }>("SELECT fingerprint FROM llmproxy_imports WHERE source = ? AND kind = 'daily_cutoff' AND id = ''", [SOURCE]);
+  const stored = await cursor(opts.db, 'daily_cutoff');
   // '' : LiteLLM kept no spend logs at the first import, so its aggregates are the whole history.
-  const cutoff = stored ? stored.fingerprint : ((await opts.source.firstLogDay()) ?? '');
+  const cutoff = stored ?? ((await opts.source.firstLogDay()) ?? '');
   const at = opts.now().toISOString();
-  if (!stored && !opts.dryRun) {
-    await opts.db.run("INSERT INTO llmproxy_imports (source, kind, id, fingerprint, spend_nanos, imported_at) VALUES (?, 'daily_cutoff', '', ?, 0, ?)", [SOURCE, cutoff, at]);
-  }
+  if (stored === undefined && !opts.dryRun) await opts.db.batch([remember('daily_cutoff', '', cutoff, 0, at)]);
   let changed = 0;
   for (const t of tables) {
     const kind = `daily:${t.kind}`;
-    const before = new Map(
-      (await opts.db.all<{ id: string; fingerprint: string }>('SELECT id, fingerprint FROM llmproxy_imports WHERE source = ? AND kind = ?', [SOURCE, kind])).map((r) => [r.id, JSON.parse(r.fingerprint) as number[]]),
-    );
+    const before = new Map([...(await loadState(opts.db, kind))].map(([id, r]) => [id, JSON.parse(r.fingerprint) as number[]]));
     for await (const rows of opts.source.rows(t.table)) {
-      const statements: Statement[] = [];
+      const keys = new Map<string, { key: SqlValue[]; n: number[] }>();
+      const entities = new Map<string, { key: SqlValue[]; n: number[] }>();
+      const remembered = [];
       for (const r of rows) {
         const day = String(r.date);
         if (cutoff && day >= cutoff) continue;
         const now = sums(r);
-        const was = before.get(String(r.id)) ?? SUMS.map(() => 0);
+        const was = before.get(String(r.id)) ?? now.map(() => 0);
         const delta = now.map((v, i) => v - was[i]!);
         if (delta.every((v) => v === 0)) continue;
         changed++;
         const hour = `${day}T00:00:00Z`;
         const group = String(r.model_group || r.model || '');
         const owner = r[t.column];
-        if (t.keys) {
-          const key = typeof r.api_key === 'string' && r.api_key ? (looksLikeHash(r.api_key) ? r.api_key : hashKey(r.api_key)) : '';
-          statements.push({ sql: KEY_ROLLUP, params: [hour, key, group, ...delta] });
-        }
-        if (typeof owner === 'string' && owner) statements.push({ sql: ENTITY_ROLLUP, params: [hour, t.kind, owner, group, ...delta] });
-        statements.push({
-          sql: `INSERT INTO llmproxy_imports (source, kind, id, fingerprint, spend_nanos, imported_at) VALUES (?, ?, ?, ?, 0, ?)
-                ON CONFLICT (source, kind, id) DO UPDATE SET fingerprint = excluded.fingerprint, imported_at = excluded.imported_at`,
-          params: [SOURCE, kind, String(r.id), JSON.stringify(now), at],
-        });
+        if (t.keys) addTo(keys, [hour, typeof r.api_key === 'string' && r.api_key ? tokenOf(r.api_key) : '', group], delta);
+        if (typeof owner === 'string' && owner) addTo(entities, [hour, t.kind, owner, group], delta);
+        remembered.push(remember(kind, String(r.id), JSON.stringify(now), 0, at));
       }
-      if (statements.length && !opts.dryRun) await opts.db.batch(statements);
+      if (remembered.length && !opts.dryRun) {
+        await opts.db.batch([...rollupStatements('llmproxy_spend_hourly', rowsOf(keys)), ...rollupStatements('llmproxy_spend_entity_hourly', rowsOf(entities)), ...remembered]);
+      }
     }
   }
   return changed;

@@ -7,7 +7,7 @@
 // grows by what LiteLLM counted since, so nothing counts twice and spend made here is kept. Spend logs
 // are inserted by request id, once, from a cursor kept the same way.
 import { createHash, randomUUID } from 'node:crypto';
-import { hashKey, looksLikeHash } from '../auth/keys.ts';
+import { tokenOf } from '../auth/keys.ts';
 import { AuditRepo } from '../store/audit.ts';
 import type { Db, SqlValue, Statement } from '../store/db.ts';
 import { placeholders, toRow } from '../store/rows.ts';
@@ -15,8 +15,8 @@ import { isSet, MAPPINGS, spendRecordOf, teamMemberRoles, type Mapped, type Tabl
 import { importDaily } from './daily.ts';
 import { importModels, type ModelsResult } from './models.ts';
 import type { LiteLLMSource, LiteLLMTable, Row } from './source.ts';
+import { cursor, forget, loadState, remember, type ImportedRow } from './state.ts';
 
-const SOURCE = 'litellm';
 /** Spend logs are read again from an hour before the last one seen: LiteLLM writes them in batches, late. */
 const LOG_OVERLAP_MS = 3_600_000;
 
@@ -129,13 +129,13 @@ export async function importLiteLLM(opts: ImportOptions): Promise<ImportSummary>
 async function goneFromLiteLLM(
   opts: ImportOptions,
   m: TableMapping,
-  state: Map<string, { fingerprint: string; spend_nanos: number }>,
+  state: Map<string, ImportedRow>,
   counts: TableCounts,
   note: (line: string) => void,
 ): Promise<void> {
   // Memberships made from a team's member list have no row of their own: only LiteLLM's rows count.
   if (state.size === 0 || m.kind === 'team_member') return;
-  const there = new Set((await opts.source.ids(m.table)).map((id) => (m.kind === 'key' && !looksLikeHash(id) ? hashKey(id) : id)));
+  const there = new Set((await opts.source.ids(m.table)).map((id) => (m.kind === 'key' ? tokenOf(id) : id)));
   const gone = [...state.keys()].filter((id) => !there.has(id));
   if (gone.length === 0) return;
   if (m.kind !== 'key') {
@@ -151,14 +151,14 @@ async function goneFromLiteLLM(
     await opts.db.batch([
       { sql: `DELETE FROM llmproxy_key_model_budgets WHERE token IN (${placeholders(ids.length)})`, params: ids },
       { sql: `DELETE FROM llmproxy_keys WHERE token IN (${placeholders(ids.length)})`, params: ids },
-      { sql: `DELETE FROM llmproxy_imports WHERE source = ? AND kind = 'key' AND id IN (${placeholders(ids.length)})`, params: [SOURCE, ...ids] },
+      forget('key', ids),
     ]);
   }
 }
 
 /** Keys are known here by their hash, whatever LiteLLM stored (a very old row holds the raw key). */
 function hashedIds(holders: Map<string, string>): Map<string, string> {
-  return new Map([...holders].map(([v, id]) => [v, looksLikeHash(id) ? id : hashKey(id)]));
+  return new Map([...holders].map(([v, id]) => [v, tokenOf(id)]));
 }
 
 /** Marks a membership made from a team's members_with_roles, not read from LiteLLM_TeamMembership. */
@@ -187,14 +187,6 @@ function tallyUnsupported(summary: ImportSummary, m: TableMapping, row: Row): vo
   }
 }
 
-async function loadState(db: Db, kind: string): Promise<Map<string, { fingerprint: string; spend_nanos: number }>> {
-  const rows = await db.all<{ id: string; fingerprint: string; spend_nanos: number | bigint }>(
-    'SELECT id, fingerprint, spend_nanos FROM llmproxy_imports WHERE source = ? AND kind = ?',
-    [SOURCE, kind],
-  );
-  return new Map(rows.map((r) => [r.id, { fingerprint: r.fingerprint, spend_nanos: Number(r.spend_nanos) }]));
-}
-
 function pkWhere(rows: Mapped[]): { sql: string; params: SqlValue[] } {
   const cols = Object.keys(rows[0]!.pk);
   if (cols.length === 1) return { sql: `${cols[0]} IN (${placeholders(rows.length)})`, params: rows.map((r) => r.pk[cols[0]!]!) };
@@ -206,7 +198,7 @@ async function writePage(
   opts: ImportOptions,
   m: TableMapping,
   mapped: Mapped[],
-  state: Map<string, { fingerprint: string; spend_nanos: number }>,
+  state: Map<string, ImportedRow>,
   holders: Map<string, string>,
   counts: TableCounts,
   note: (line: string) => void,
@@ -255,11 +247,7 @@ async function writePage(
       }
       if (sets.length) statements.push({ sql: `UPDATE ${spec.table} SET ${sets.join(', ')} WHERE ${pkCols.map((c) => `${c} = ?`).join(' AND ')}`, params: [...params, ...pkCols.map((c) => r.pk[c]!)] });
     }
-    statements.push({
-      sql: `INSERT INTO llmproxy_imports (source, kind, id, fingerprint, spend_nanos, imported_at) VALUES (?, ?, ?, ?, ?, ?)
-            ON CONFLICT (source, kind, id) DO UPDATE SET fingerprint = excluded.fingerprint, spend_nanos = excluded.spend_nanos, imported_at = excluded.imported_at`,
-      params: [SOURCE, m.kind, id, print, r.spend_nanos, at],
-    });
+    statements.push(remember(m.kind, id, print, r.spend_nanos, at));
     state.set(id, { fingerprint: print, spend_nanos: r.spend_nanos });
   }
   if (!opts.dryRun) await opts.db.batch(statements);
@@ -297,9 +285,9 @@ async function clearClashes(db: Db, mapped: Mapped[], holders: Map<string, strin
 
 async function importSpendLogs(opts: ImportOptions, summary: ImportSummary, now: () => Date): Promise<void> {
   if (!opts.source.has('LiteLLM_SpendLogs')) return;
-  const cursor = (await opts.db.get<{ fingerprint: string }>("SELECT fingerprint FROM llmproxy_imports WHERE source = ? AND kind = 'spend_logs' AND id = ''", [SOURCE]))?.fingerprint;
-  const from = cursor ? new Date(Date.parse(cursor) - LOG_OVERLAP_MS).toISOString() : null;
-  let last = cursor ?? '';
+  const seen = await cursor(opts.db, 'spend_logs');
+  const from = seen ? new Date(Date.parse(seen) - LOG_OVERLAP_MS).toISOString() : null;
+  let last = seen ?? '';
   for await (const rows of opts.source.spendLogs(from)) {
     summary.spendLogs.read += rows.length;
     const records = rows.map(spendRecordOf);
@@ -311,11 +299,7 @@ async function importSpendLogs(opts: ImportOptions, summary: ImportSummary, now:
       continue;
     }
     summary.spendLogs.inserted += await opts.db.writeHistory(records);
-    await opts.db.run(
-      `INSERT INTO llmproxy_imports (source, kind, id, fingerprint, spend_nanos, imported_at) VALUES (?, 'spend_logs', '', ?, 0, ?)
-       ON CONFLICT (source, kind, id) DO UPDATE SET fingerprint = excluded.fingerprint, imported_at = excluded.imported_at`,
-      [SOURCE, last, now().toISOString()],
-    );
+    await opts.db.batch([remember('spend_logs', '', last, 0, now().toISOString())]);
   }
 }
 

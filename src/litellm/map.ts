@@ -1,6 +1,6 @@
 // LiteLLM's rows as this gateway's records: what each column becomes, and the columns that have no
 // equivalent here (named in the import's report whenever a row sets them, never silently dropped).
-import { hashKey, looksLikeHash } from '../auth/keys.ts';
+import { tokenOf } from '../auth/keys.ts';
 import { usdToNanos } from '../metering/money.ts';
 import type { SpendRecord } from '../metering/record.ts';
 import type { SqlValue } from '../store/db.ts';
@@ -41,7 +41,7 @@ const num = (v: unknown): number | null => (v === null || v === undefined || v =
 const usd = (v: unknown): number | null => (v === null || v === undefined ? null : usdToNanos(Number(v)));
 const spend = (v: unknown): number => usdToNanos(Number(v ?? 0));
 const list = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
-const obj = (v: unknown): Record<string, unknown> => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
+export const obj = (v: unknown): Record<string, unknown> => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
 const objOrNull = (v: unknown): Record<string, unknown> | null => (Object.keys(obj(v)).length ? obj(v) : null);
 
 /** Whether a LiteLLM column holds something (not its default: null, '', [], {}, false or 0). */
@@ -266,7 +266,7 @@ export const MAPPINGS: readonly TableMapping[] = [
       const notes: string[] = [];
       const raw = String(row.token);
       // LiteLLM stores sha256(raw key) as hex, as this gateway does; a very old row may hold the raw key.
-      const token = looksLikeHash(raw) ? raw : hashKey(raw);
+      const token = tokenOf(raw);
       const name = str(row.key_name) ?? 'sk-...';
       const extra: Record<string, unknown> = {};
       if (isSet(row.allowed_cache_controls)) extra.allowed_cache_controls = list(row.allowed_cache_controls);
@@ -325,20 +325,28 @@ const CALL_TYPES: Record<string, SpendRecord['call_type']> = {
   text_completion: 'text_completion', atext_completion: 'text_completion', rerank: 'rerank', arerank: 'rerank',
 };
 
-const int = (v: unknown): number => {
+/** A count LiteLLM stored (a number, or a BIGINT's text); 0 for anything else. */
+export const int = (v: unknown): number => {
   const n = Number(v ?? 0);
   return Number.isFinite(n) && n > 0 ? Math.floor(n) : 0;
 };
+
+/**
+ * LiteLLM's prompt_tokens include cache reads and writes (OpenAI's convention, which it gives
+ * Anthropic's usage too): split into this gateway's uncached input, cache reads and cache writes.
+ */
+export function promptParts(prompt: number, read: number, write: number): { input: number; cacheRead: number; cacheWrite: number } {
+  const cacheRead = Math.min(prompt, read);
+  const cacheWrite = Math.min(prompt - cacheRead, write);
+  return { input: prompt - cacheRead - cacheWrite, cacheRead, cacheWrite };
+}
 
 /** A LiteLLM spend log as a record of the past: its tokens, cost, owners and times (nothing of the prompt or the answer). */
 export function spendRecordOf(row: Row): SpendRecord {
   const meta = obj(row.metadata);
   const extra = obj(meta.additional_usage_values);
   const details = obj(obj(meta.usage_object).prompt_tokens_details);
-  const prompt = int(row.prompt_tokens);
-  // LiteLLM's prompt_tokens include cache reads and writes (OpenAI's convention, which it gives Anthropic's usage too).
-  const cacheRead = Math.min(prompt, int(extra.cache_read_input_tokens ?? details.cached_tokens));
-  const cacheWrite = Math.min(prompt - cacheRead, int(extra.cache_creation_input_tokens ?? details.cache_creation_tokens));
+  const prompt = promptParts(int(row.prompt_tokens), int(extra.cache_read_input_tokens ?? details.cached_tokens), int(extra.cache_creation_input_tokens ?? details.cache_creation_tokens));
   const failed = row.status === 'failure';
   const error = obj(meta.error_information);
   const start = String(row.startTime);
@@ -350,7 +358,7 @@ export function spendRecordOf(row: Row): SpendRecord {
   return {
     request_id: String(row.request_id),
     upstream_id: null,
-    key_token: apiKey && looksLikeHash(apiKey) ? apiKey : apiKey ? hashKey(apiKey) : null,
+    key_token: apiKey ? tokenOf(apiKey) : null,
     user_id: str(row.user),
     team_id: str(row.team_id),
     organization_id: str(row.organization_id),
@@ -361,7 +369,7 @@ export function spendRecordOf(row: Row): SpendRecord {
     model: str(row.model),
     // Call types with no counterpart here (image generation, transcription, ...) keep LiteLLM's name.
     call_type: CALL_TYPES[rawCall] ?? (rawCall as SpendRecord['call_type']),
-    usage: { input: prompt - cacheRead - cacheWrite, cacheRead, cacheWrite, cacheWrite1h: 0, output: int(row.completion_tokens), reasoning: 0, estimated: false },
+    usage: { ...prompt, cacheWrite1h: 0, output: int(row.completion_tokens), reasoning: 0, estimated: false },
     cost_nanos: spend(row.spend),
     status: failed ? 'error' : 'success',
     http_status: failed ? Number(error.error_code) || 500 : 200,

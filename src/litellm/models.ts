@@ -5,6 +5,7 @@
 import { chmodSync, writeFileSync } from 'node:fs';
 import { stringify } from 'yaml';
 import { Decrypter, looksEncrypted } from './decrypt.ts';
+import { obj } from './map.ts';
 import type { LiteLLMSource } from './source.ts';
 
 export interface ModelsResult {
@@ -18,7 +19,6 @@ export interface ModelsResult {
 const SECRET = /(^|_)(key|secret|access_key_id|token|password|credentials?)$/i;
 const ENV_SAFE = /^[^'\n\r]*$/;
 
-const obj = (v: unknown): Record<string, unknown> => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
 const slug = (s: string) => s.toUpperCase().replace(/[^A-Z0-9]+/g, '_').replace(/^_+|_+$/g, '') || 'MODEL';
 
 /** A value on one line of a .env file: single-quoted, literal (JSON, such as Vertex credentials, compacted); null if it cannot be. */

@@ -3,7 +3,7 @@
 // customer and memberships, and to the hourly rollups, all in one transaction. Per-entity sums are
 // applied in a fixed order so concurrent writers cannot deadlock.
 import type { SpendRecord } from '../metering/record.ts';
-import type { Queryable, SqlConnection, SqlValue } from './db.ts';
+import { runAll, type Queryable, type SqlConnection, type SqlValue, type Statement } from './db.ts';
 import { scopeOf } from './scopes.ts';
 import { keyModelRef } from './key-models.ts';
 
@@ -32,12 +32,23 @@ function upsertSql(table: string, keyCols: string[], rows: number): string {
 ON CONFLICT (${keyCols.join(', ')}) DO UPDATE SET ${ADD_SUMS.replaceAll('{t}', table)}`;
 }
 
-/** Adds sums to rollup rows, in the given (sorted) order, so that concurrent writers lock rows alike. */
-async function addToRollup(db: Queryable, table: string, keyCols: string[], rows: SqlValue[][]): Promise<void> {
+const ROLLUP_KEYS = {
+  llmproxy_spend_hourly: ['hour', 'key_token', 'model_group'],
+  llmproxy_spend_entity_hourly: ['hour', 'entity_kind', 'entity_id', 'model_group'],
+};
+
+/**
+ * Statements adding sums to rollup rows, each row its key columns then the sums (requests, errors,
+ * input, cache read, cache write, output, reasoning tokens, cost), one key once, in the given order:
+ * sorted, so that concurrent writers lock rows alike.
+ */
+export function rollupStatements(table: keyof typeof ROLLUP_KEYS, rows: SqlValue[][]): Statement[] {
+  const out: Statement[] = [];
   for (let i = 0; i < rows.length; i += ROLLUP_CHUNK) {
     const chunk = rows.slice(i, i + ROLLUP_CHUNK);
-    await db.run(upsertSql(table, keyCols, chunk.length), chunk.flat());
+    out.push({ sql: upsertSql(table, ROLLUP_KEYS[table], chunk.length), params: chunk.flat() });
   }
+  return out;
 }
 
 export interface AppliedBatch {
@@ -220,14 +231,15 @@ export async function applyLedger(conn: SqlConnection, records: SpendRecord[], o
         if (nanos) entitySpend.set(scope, nanos);
       } else if (r.changes > 0 && nanos) entitySpend.set(scope, nanos);
     }
-    await addToRollup(db, 'llmproxy_spend_hourly', ['hour', 'key_token', 'model_group'], [...rollup.keys()].sort().map((k) => {
+    const keyRows = [...rollup.keys()].sort().map((k) => {
       const a = rollup.get(k)!;
       return [a.hour, a.key, a.group, ...a.n];
-    }));
-    await addToRollup(db, 'llmproxy_spend_entity_hourly', ['hour', 'entity_kind', 'entity_id', 'model_group'], [...entityRollup.keys()].sort().map((k) => {
+    });
+    const entityRows = [...entityRollup.keys()].sort().map((k) => {
       const a = entityRollup.get(k)!;
       return [a.hour, a.kind, a.id, a.group, ...a.n];
-    }));
+    });
+    await runAll(db, [...rollupStatements('llmproxy_spend_hourly', keyRows), ...rollupStatements('llmproxy_spend_entity_hourly', entityRows)]);
     return { inserted: inserted.length, keySpend, entitySpend, entityCost };
   });
 }
